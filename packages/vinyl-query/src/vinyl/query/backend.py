@@ -1,0 +1,180 @@
+"""The contract a vinyl backend implements.
+
+A vinyl backend is a Django ENGINE whose ``DatabaseWrapper`` subclasses the vendor's
+own Django wrapper (so migrations, ``dbshell`` and test databases keep working) and
+mixes in :class:`VinylDatabaseWrapperMixin`, which names three things:
+
+- a :class:`Dialect`: turns the SQL Django's compiler writes (``%s`` placeholders,
+  ``%%`` for a literal ``%``) into what the driver expects, and holds the vendor's
+  capabilities vinyl's own code needs;
+- an :class:`AsyncDriver` and a :class:`SyncDriver`: each opens a :class:`AsyncPool` /
+  :class:`Pool` of connections from the alias's settings.
+
+Every driver connection runs in the server's autocommit mode: vinyl sends ``BEGIN``,
+``COMMIT``, ``SAVEPOINT`` itself (see ``vinyl.query.transaction``), so a single statement
+outside a transaction block costs one round trip, and nothing is left open implicitly.
+
+Drivers translate their exceptions into Django's (``IntegrityError``, ``DataError``,
+``OperationalError``, ``ProgrammingError``...) inside ``execute``/``fetch``, keeping the
+driver's message and chaining the original with ``from``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+__all__ = [
+    "AsyncConnection",
+    "AsyncDriver",
+    "AsyncPool",
+    "Connection",
+    "Dialect",
+    "Driver",
+    "Pool",
+    "PoolConfig",
+    "Row",
+    "VinylDatabaseWrapperMixin",
+]
+
+#: A row as the driver returns it: a tuple, or any sequence indexable by position.
+Row = Sequence[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    """Connection and pool settings of one alias, read from ``DATABASES[alias]``.
+
+    ``options`` keeps every ``OPTIONS`` key vinyl does not interpret itself (SSL settings,
+    driver-specific keys), for the driver to pass through.
+    """
+
+    alias: str
+    host: str
+    port: int | None
+    user: str
+    password: str
+    name: str
+    min_size: int = 1
+    max_size: int = 10
+    timeout: float = 30.0
+    connect_timeout: float | None = 10.0
+    isolation_level: str | None = None
+    statement_cache_size: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        """Return ``host:port``, for error messages."""
+        return f"{self.host}:{self.port}" if self.port else self.host
+
+
+class Dialect(Protocol):
+    """What vinyl needs to know about a vendor beyond Django's own ``ops``/``features``."""
+
+    vendor: str
+    #: ``INSERT ... RETURNING`` is available (PostgreSQL, MariaDB 10.5+).
+    can_return_rows_from_insert: bool
+
+    def prepare_sql(self, sql: str) -> str:
+        """Return *sql* (Django's ``%s`` paramstyle) in the driver's paramstyle."""
+        ...
+
+    def prepare_params(self, params: Sequence[Any]) -> Sequence[Any]:
+        """Return *params* as the driver takes them (e.g. JSON adapters made plain)."""
+        ...
+
+
+@runtime_checkable
+class AsyncConnection(Protocol):
+    """One driver connection, used by one task at a time (the scope guarantees it)."""
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement in the driver's paramstyle; return the affected row count."""
+        ...
+
+    async def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """Run an INSERT without RETURNING; return the last inserted id (MySQL)."""
+        ...
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one query and return all its rows (vinyl never fetches in chunks)."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection for good (never returned to a pool afterwards)."""
+        ...
+
+
+@runtime_checkable
+class AsyncPool(Protocol):
+    """A bounded pool of :class:`AsyncConnection` bound to one event loop."""
+
+    max_size: int
+
+    async def acquire(self) -> AsyncConnection:
+        """Return a free connection, waiting up to ``PoolConfig.timeout``.
+
+        Raise ``OperationalError`` naming the pool size when none frees up in time,
+        and naming ``host:port`` when the server cannot be reached.
+        """
+        ...
+
+    async def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
+        """Return *connection*; close it instead when *discard* is true."""
+        ...
+
+    async def close(self) -> None:
+        """Close every connection; the pool cannot be used afterwards."""
+        ...
+
+
+class AsyncDriver(Protocol):
+    """Opens async pools for an alias (asyncpg, aiomysql...)."""
+
+    async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncPool: ...
+
+
+@runtime_checkable
+class Connection(Protocol):
+    """The sync twin of :class:`AsyncConnection`; one thread uses it at a time."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+
+    def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None: ...
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Pool(Protocol):
+    """The sync twin of :class:`AsyncPool`; thread-safe."""
+
+    max_size: int
+
+    def acquire(self) -> Connection: ...
+
+    def release(self, connection: Connection, *, discard: bool = False) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Driver(Protocol):
+    """Opens sync pools for an alias (psycopg2, PyMySQL...)."""
+
+    def create_pool(self, config: PoolConfig, dialect: Dialect) -> Pool: ...
+
+
+class VinylDatabaseWrapperMixin:
+    """Mixed into a Django ``DatabaseWrapper`` to make its ENGINE a vinyl backend.
+
+    vinyl finds the backend of an alias by this mixin: an alias whose wrapper lacks it is
+    not a vinyl database, and using it through vinyl raises ``ImproperlyConfigured``.
+    """
+
+    vinyl_dialect: ClassVar[Dialect]
+    vinyl_async_driver: ClassVar[AsyncDriver]
+    vinyl_sync_driver: ClassVar[Driver]

@@ -1,0 +1,1 @@
+"""Models the tests read and write; one module per area under ``models/``."""

@@ -1,0 +1,63 @@
+"""Where the test servers are, from ``VINYL_PG_*`` / ``VINYL_MYSQL_*`` environment variables.
+
+Each test process gets databases of its own (``<name>_<slot>`` when Pants runs test files
+in parallel and sets ``TEST_EXECUTION_SLOT``), so concurrent test processes never share rows.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+SERVICES_SCRIPT = "scripts/services.sh"
+
+
+@dataclass(frozen=True)
+class Server:
+    vendor: str
+    host: str
+    port: int
+    user: str
+    password: str
+    name: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def unreachable(self, exc: BaseException) -> str:
+        """Return the message a test run fails with when this server cannot be reached."""
+        return (
+            f"The {self.vendor} test server at {self.address} (user {self.user!r}) is "
+            f"unreachable: {exc}. Start it, and create the test databases, with "
+            f"`bash {SERVICES_SCRIPT}`; or point the VINYL_{self.vendor.upper()}_HOST/PORT/"
+            f"USER/PASSWORD environment variables at a running server."
+        )
+
+
+def _database_name(prefix: str, default: str) -> str:
+    name = os.environ.get(f"{prefix}_NAME", default)
+    slot = os.environ.get("TEST_EXECUTION_SLOT")
+    return f"{name}_{slot}" if slot else name
+
+
+def postgresql() -> Server:
+    return Server(
+        vendor="pg",
+        host=os.environ.get("VINYL_PG_HOST", "127.0.0.1"),
+        port=int(os.environ.get("VINYL_PG_PORT", "5432")),
+        user=os.environ.get("VINYL_PG_USER", "postgres"),
+        password=os.environ.get("VINYL_PG_PASSWORD", ""),
+        name=_database_name("VINYL_PG", "vinyl_test"),
+    )
+
+
+def mysql() -> Server:
+    return Server(
+        vendor="mysql",
+        host=os.environ.get("VINYL_MYSQL_HOST", "127.0.0.1"),
+        port=int(os.environ.get("VINYL_MYSQL_PORT", "3306")),
+        user=os.environ.get("VINYL_MYSQL_USER", "root"),
+        password=os.environ.get("VINYL_MYSQL_PASSWORD", ""),
+        name=_database_name("VINYL_MYSQL", "vinyl_test"),
+    )
