@@ -1,0 +1,159 @@
+"""The connection a task runs its statements on, kept in a ``ContextVar``.
+
+Inside a ``transaction()`` block the task holds one connection for the whole block
+(:class:`Scope`); outside any block, each operation borrows a connection from the pool
+for itself alone and gives it back at its end. Nothing is kept on Django's
+``connections[alias]``, which every coroutine of a thread shares.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from types import MappingProxyType, TracebackType
+
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+)
+from vinyl.query._async.pools import get_pool
+from vinyl.query._compat import ALock, ashield
+from vinyl.query.backend import AsyncConnection, AsyncPool
+from vinyl.query.databases import Backend, get_backend
+from vinyl.query.transaction import TransactionStack
+
+__all__ = ["ConnectionScope", "Scope", "connection", "current_scope", "unknown_state"]
+
+logger = logging.getLogger(__name__)
+
+# Errors the server reports for one statement; the connection itself is fine afterwards.
+_STATEMENT_ERRORS = (IntegrityError, DataError, ProgrammingError, NotSupportedError)
+
+
+@dataclass(slots=True, eq=False)
+class Scope:
+    """The connection one task holds for its outermost ``transaction()`` block on an alias.
+
+    ``owner`` is the task that opened the block. Tasks it starts inside the block inherit
+    the scope (``contextvars`` are copied into new tasks) and share the connection:
+    ``lock`` runs their statements one at a time.
+    """
+
+    backend: Backend
+    pool: AsyncPool
+    connection: AsyncConnection
+    stack: TransactionStack
+    owner: object
+    lock: ALock
+
+
+# The default is never mutated: entering and leaving a scope set a new mapping.
+_scopes: ContextVar[Mapping[str, Scope]] = ContextVar(
+    "vinyl_query_scopes", default=MappingProxyType({})
+)
+
+
+def current_scope(alias: str) -> Scope | None:
+    """Return the scope of the innermost open ``transaction()`` block on *alias*, if any."""
+    return _scopes.get().get(alias)
+
+
+def enter_scope(scope: Scope) -> None:
+    """Make *scope* the current task's connection for its alias."""
+    _scopes.set({**_scopes.get(), scope.backend.alias: scope})
+
+
+def leave_scope(scope: Scope) -> None:
+    """Forget *scope*: the current task holds no connection for its alias any more."""
+    scopes = dict(_scopes.get())
+    scopes.pop(scope.backend.alias, None)
+    _scopes.set(scopes)
+
+
+def unknown_state(exc: BaseException | None) -> str | None:
+    """Return why *exc* leaves a connection in an unknown state, or ``None`` if it does not.
+
+    A statement error (integrity, data, programming) leaves the connection usable; a
+    cancellation or any other database error may have cut a statement or the link short.
+    """
+    if exc is None:
+        return None
+    if not isinstance(exc, Exception):
+        return f"interrupted by {type(exc).__name__}"
+    if isinstance(exc, DatabaseError) and not isinstance(exc, _STATEMENT_ERRORS):
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+async def release(pool: AsyncPool, conn: AsyncConnection, alias: str, reason: str | None) -> None:
+    """Give *conn* back to *pool*, or close it when *reason* says its state is unknown.
+
+    The release runs to its end even if the task is cancelled meanwhile.
+    """
+    if reason is not None:
+        logger.info("Discarding a connection of %r: %s", alias, reason)
+    await ashield(pool.release, conn, discard=reason is not None)
+
+
+class ConnectionScope:
+    """``async with connection(alias) as conn``: the connection to run statements on.
+
+    Inside a ``transaction()`` block it is the block's connection (statements of tasks
+    sharing it run one at a time). Outside, it is borrowed from the pool for the ``with``
+    body alone: the server's autocommit runs each statement atomically, with no ``BEGIN``.
+    On the way out the connection goes back to the pool, or is discarded when an error or a
+    cancellation left its state unknown.
+    """
+
+    __slots__ = ("_alias", "_borrowed", "_pool", "_scope")
+
+    def __init__(self, alias: str) -> None:
+        self._alias = alias
+        self._scope: Scope | None = None
+        self._pool: AsyncPool | None = None
+        self._borrowed: AsyncConnection | None = None
+
+    async def __aenter__(self) -> AsyncConnection:
+        scope = current_scope(self._alias)
+        if scope is not None:
+            await scope.lock.acquire()
+            try:
+                scope.stack.check_usable()
+            except BaseException:
+                scope.lock.release()
+                raise
+            self._scope = scope
+            return scope.connection
+        self._pool = await get_pool(get_backend(self._alias))
+        self._borrowed = await self._pool.acquire()
+        return self._borrowed
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        reason = unknown_state(exc)
+        if self._scope is not None:
+            if reason is not None:
+                # The whole block's connection is suspect: the block can only end by
+                # discarding it.
+                self._scope.stack.broken()
+            self._scope.lock.release()
+            return
+        assert self._pool is not None and self._borrowed is not None
+        await release(self._pool, self._borrowed, self._alias, reason)
+
+
+def connection(using: str) -> ConnectionScope:
+    """Return the ``async with`` block that provides the connection for alias *using*.
+
+    Raise ``ImproperlyConfigured`` (on entering) when *using* is not a vinyl alias.
+    """
+    return ConnectionScope(using)

@@ -1,0 +1,176 @@
+"""``transaction()`` blocks and ``on_commit()``: the I/O around ``vinyl.query.transaction``.
+
+The statements each block sends are chosen by ``TransactionStack`` (no I/O); this module
+sends them on the task's connection and returns that connection to its pool at the end of
+the outermost block.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import TracebackType
+
+from django.db import DEFAULT_DB_ALIAS
+from django.db.transaction import TransactionManagementError
+from vinyl.query._async.pools import get_pool
+from vinyl.query._async.scope import (
+    Scope,
+    current_scope,
+    enter_scope,
+    leave_scope,
+    release,
+    unknown_state,
+)
+from vinyl.query._compat import ALock, acurrent_owner
+from vinyl.query.databases import get_backend
+from vinyl.query.transaction import TransactionStack, TransactionState, run_callbacks
+
+__all__ = ["Transaction", "on_commit", "transaction"]
+
+logger = logging.getLogger(__name__)
+
+
+class Transaction:
+    """One ``transaction()`` block on one alias; blocks nest with savepoints.
+
+    The outermost block takes a connection from the pool, sends ``BEGIN``, and holds the
+    connection in the task's scope until it exits: ``COMMIT`` when its body ends normally,
+    ``ROLLBACK`` when it raises, and then the connection goes back to the pool. An inner
+    block sends ``SAVEPOINT`` (nothing with ``savepoint=False``) and, on exit,
+    ``RELEASE SAVEPOINT`` or ``ROLLBACK TO SAVEPOINT``. The exception that ended a block
+    always propagates; an error while rolling back is logged and marks the connection
+    ``BROKEN``, so the outermost block discards it instead of pooling it.
+    """
+
+    __slots__ = ("_outermost", "_scope", "durable", "savepoint", "using")
+
+    def __init__(self, using: str | None, savepoint: bool, durable: bool) -> None:
+        self.using = using or DEFAULT_DB_ALIAS
+        self.savepoint = savepoint
+        self.durable = durable
+        self._scope: Scope | None = None
+        self._outermost = False
+
+    async def __aenter__(self) -> None:
+        scope = current_scope(self.using)
+        if scope is None:
+            await self._open()
+            return
+        if scope.owner is not acurrent_owner():
+            raise TransactionManagementError(
+                f"transaction(using={self.using!r}) was opened in a task started inside "
+                f"another task's transaction block on the same alias. Open the block in the "
+                f"task that owns the transaction, or start the task outside the block."
+            )
+        async with scope.lock:
+            sql = scope.stack.begin(savepoint=self.savepoint, durable=self.durable)
+            if sql is not None:
+                try:
+                    await scope.connection.execute(sql)
+                except BaseException:
+                    scope.stack.begin_failed()
+                    raise
+        self._scope = scope
+
+    async def _open(self) -> None:
+        backend = get_backend(self.using)
+        pool = await get_pool(backend)
+        conn = await pool.acquire()
+        stack = TransactionStack()
+        begin = stack.begin(savepoint=self.savepoint, durable=self.durable)
+        assert begin is not None, "the outermost block always sends BEGIN"
+        try:
+            await conn.execute(begin)
+        except BaseException as exc:
+            await release(pool, conn, self.using, f"BEGIN failed: {exc!r}")
+            raise
+        self._scope = Scope(backend, pool, conn, stack, acurrent_owner(), ALock())
+        self._outermost = True
+        enter_scope(self._scope)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        scope = self._scope
+        assert scope is not None
+        stack = scope.stack
+        reason = unknown_state(exc)
+        if reason is not None:
+            stack.broken()
+        committed = False
+        try:
+            async with scope.lock:
+                sql = stack.end(failed=exc is not None)
+                if sql is not None:
+                    try:
+                        await scope.connection.execute(sql)
+                    except BaseException as end_exc:
+                        self._end_failed(sql, end_exc, exc)
+                    else:
+                        committed = sql == "COMMIT"
+        finally:
+            if self._outermost:
+                leave_scope(scope)
+                await release(
+                    scope.pool, scope.connection, self.using, self._discard_reason(reason)
+                )
+        if committed:
+            run_callbacks(stack.take_callbacks())
+
+    def _end_failed(self, sql: str, end_exc: BaseException, exc: BaseException | None) -> None:
+        assert self._scope is not None
+        reason = unknown_state(end_exc)
+        if sql == "COMMIT" and reason is None:
+            # The server ended the transaction (a deferred constraint, a serialization
+            # failure): the connection is clean, and the caller must see why.
+            raise end_exc
+        self._scope.stack.broken()
+        if exc is None:
+            raise end_exc
+        # Never hide the exception that ended the block behind the failed cleanup.
+        logger.error(
+            "%s failed on %r while handling %r: %r; the connection will be discarded",
+            sql,
+            self.using,
+            exc,
+            end_exc,
+        )
+
+    def _discard_reason(self, reason: str | None) -> str | None:
+        assert self._scope is not None
+        if self._scope.stack.state is not TransactionState.BROKEN:
+            return None
+        return reason or "a transaction statement failed, its state is unknown"
+
+
+def transaction(
+    using: str | None = None, *, savepoint: bool = True, durable: bool = False
+) -> Transaction:
+    """Return a block that runs its body in one transaction on the vinyl alias *using*.
+
+    As Django's ``atomic()``: blocks nest (an inner block is a savepoint unless
+    ``savepoint=False``), an exception rolls the block back and propagates, and
+    ``durable=True`` raises ``RuntimeError`` when nested.
+    """
+    return Transaction(using, savepoint, durable)
+
+
+def on_commit(func: Callable[[], object], using: str | None = None, robust: bool = False) -> None:
+    """Run *func* after the outermost open block on *using* commits, or now outside any block.
+
+    *func* is dropped if its block rolls back. With ``robust=True`` its errors are logged
+    instead of raised, as Django's ``on_commit()``.
+    """
+    if not callable(func):
+        raise TypeError("on_commit()'s callback must be a callable.")
+    alias = using or DEFAULT_DB_ALIAS
+    scope = current_scope(alias)
+    if scope is None:
+        get_backend(alias)
+        run_callbacks([(func, robust)])
+        return
+    scope.stack.add_callback(func, robust=robust)

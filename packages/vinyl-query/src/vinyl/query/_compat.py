@@ -1,0 +1,57 @@
+"""The few primitives that differ between the async and the sync flavor, in pairs.
+
+Code in ``_async/`` uses the ``a``-prefixed (or ``A``-prefixed) name; ``tools/unasync.py``
+renames it to its twin when it writes ``_sync/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+__all__ = [
+    "ALock",
+    "Lock",
+    "acurrent_owner",
+    "arunning_loop",
+    "ashield",
+    "current_owner",
+    "running_loop",
+    "shield",
+]
+
+#: Serializes the statements of one transaction block.
+ALock = asyncio.Lock
+Lock = threading.Lock
+
+
+async def ashield[T](func: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+    """Run ``func(*args, **kwargs)`` to its end even if the calling task is cancelled."""
+    return await asyncio.shield(func(*args, **kwargs))
+
+
+def shield[T](func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Return ``func(*args, **kwargs)``: a thread is never cancelled mid-call."""
+    return func(*args, **kwargs)
+
+
+def acurrent_owner() -> object:
+    """Return what owns a connection taken now: the running task."""
+    return asyncio.current_task()
+
+
+def current_owner() -> object:
+    """Return what owns a connection taken now: the running thread."""
+    return threading.get_ident()
+
+
+def arunning_loop() -> asyncio.AbstractEventLoop | None:
+    """Return the event loop pools are bound to: the running one."""
+    return asyncio.get_running_loop()
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """Return ``None``: sync pools belong to no event loop."""
+    return None
