@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db.models import Model, QuerySet
-from django.db.models import query as django_query
+from django.db.models import Model, QuerySet, query
+
+# Typed loosely on purpose: the stubs of each Django version describe only that version.
+django_query: Any = query
 
 __all__ = ["model_loader", "related_populators"]
 
@@ -24,7 +26,7 @@ HAS_FETCH_MODES = hasattr(QuerySet, "fetch_mode")
 def model_loader(model: type[Model], queryset: QuerySet[Any]) -> Loader:
     """Return ``model.from_db`` bound to *queryset*'s fetch mode where Django has one."""
     if HAS_FETCH_MODES:
-        loader: Loader = django_query._get_from_db(model, queryset._fetch_mode)  # type: ignore[attr-defined]
+        loader: Loader = django_query._get_from_db(model, _fetch_mode(queryset))
         return loader
     return model.from_db
 
@@ -34,7 +36,14 @@ def related_populators(
 ) -> list[Any]:
     """Return Django's ``select_related()`` populators for *klass_info*."""
     if HAS_FETCH_MODES:
-        return django_query.get_related_populators(  # type: ignore[call-arg]
-            klass_info, select, queryset.db, queryset._fetch_mode
+        populators: list[Any] = django_query.get_related_populators(
+            klass_info, select, queryset.db, _fetch_mode(queryset)
         )
-    return django_query.get_related_populators(klass_info, select, queryset.db)
+    else:
+        populators = django_query.get_related_populators(klass_info, select, queryset.db)
+    return populators
+
+
+def _fetch_mode(queryset: QuerySet[Any]) -> object:
+    private: Any = queryset
+    return private._fetch_mode

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -82,11 +81,4 @@ def compile_statement(compiler: SQLCompiler, dialect: Dialect) -> CompiledQuery:
 
 def prepare(dialect: Dialect, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[Any]]:
     """Return *sql* and *params* (Django's ``%s`` paramstyle) as *dialect*'s driver takes them."""
-    return _prepare_sql(dialect, sql), dialect.prepare_params(params)
-
-
-@lru_cache(maxsize=2048)
-def _prepare_sql(dialect: Dialect, sql: str) -> str:
-    # The same query shape compiles to the same SQL text with new params, so rewriting
-    # the paramstyle once per text saves a scan of the SQL on every hot-path query.
-    return dialect.prepare_sql(sql)
+    return dialect.prepare_sql(sql), dialect.prepare_params(params)

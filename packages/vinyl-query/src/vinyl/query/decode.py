@@ -65,7 +65,7 @@ def converted_rows(
     if compiler.has_extra_select:
         col_count = compiler.col_count
         rows = [row[:col_count] for row in rows]
-    return compiler.results_iter(results=[rows], tuple_expected=tuples)  # type: ignore[arg-type]
+    return compiler.results_iter(results=[list(rows)], tuple_expected=tuples)
 
 
 def decode_models(
@@ -116,8 +116,9 @@ def decode_models(
 def _known_related_objects(
     queryset: QuerySet[Any],
 ) -> list[tuple[Any, dict[Any, Model], list[str], Callable[[Model], Any]]]:
-    known = []
-    for field, rel_objs in queryset._known_related_objects.items():
+    known: list[tuple[Any, dict[Any, Model], list[str], Callable[[Model], Any]]] = []
+    private: Any = queryset
+    for field, rel_objs in private._known_related_objects.items():
         attnames = [
             field.attname
             if from_field == "self"
@@ -149,7 +150,8 @@ def decode_named(
 ) -> list[tuple[Any, ...]]:
     """Return one named tuple per row, as Django's ``NamedValuesListIterable``."""
     query = queryset.query
-    names = queryset._fields or [
+    private: Any = queryset
+    names = private._fields or [
         *query.extra_select,
         *query.values_select,
         *query.annotation_select,
