@@ -1,0 +1,114 @@
+"""What both drivers send when they open a connection: arguments and session set-up."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Any
+
+import pymysql
+from django.db import InterfaceError, OperationalError
+from django.db.backends import utils as backend_utils
+from pymysql.constants import CLIENT, FIELD_TYPE
+from pymysql.converters import conversions
+from vinyl.mysql.errors import errno_of
+from vinyl.mysql.server import ServerData
+from vinyl.query.backend import PoolConfig
+
+logger = logging.getLogger("vinyl.mysql")
+
+#: Django's MySQL backend reads TIME columns as ``datetime.time``, not ``timedelta``.
+CONVERSIONS: dict[Any, Any] = {**conversions, FIELD_TYPE.TIME: backend_utils.typecast_time}
+
+#: Django's default isolation level on MySQL/MariaDB (the server's own is REPEATABLE READ).
+DEFAULT_ISOLATION_LEVEL = "read committed"
+
+
+def connect_kwargs(config: PoolConfig) -> dict[str, Any]:
+    """Return the keyword arguments PyMySQL's and aiomysql's ``connect`` share.
+
+    Autocommit is on: vinyl sends ``BEGIN``/``COMMIT`` itself. ``FOUND_ROWS`` makes an
+    UPDATE report the rows it matched, as Django's MySQL backend does.
+    """
+    kwargs: dict[str, Any] = {
+        "user": config.user or None,
+        "password": config.password,
+        "charset": "utf8mb4",
+        "conv": CONVERSIONS,
+        "client_flag": CLIENT.FOUND_ROWS,
+        "autocommit": True,
+        "database": config.name or None,
+    }
+    if config.connect_timeout is not None:
+        kwargs["connect_timeout"] = config.connect_timeout
+    if config.host.startswith("/"):
+        kwargs["unix_socket"] = config.host
+    else:
+        kwargs["host"] = config.host or "localhost"
+        kwargs["port"] = config.port or 3306
+    kwargs.update(config.options)
+    return kwargs
+
+
+def ssl_context(settings: dict[str, Any]) -> ssl.SSLContext:
+    """Return the ``SSLContext`` PyMySQL builds from its ``ssl`` dict (``ca``, ``cert``...).
+
+    aiomysql only takes a context; building it with PyMySQL's own rules gives both
+    drivers (and Django's backend on PyMySQL) the same TLS behaviour for one setting.
+    """
+    # A method that does not use its instance; PyMySQL exposes no function for it.
+    create = pymysql.connections.Connection._create_ssl_ctx  # type: ignore[attr-defined]
+    context: ssl.SSLContext = create(None, settings)
+    return context
+
+
+def session_sql(config: PoolConfig, server: ServerData) -> list[str]:
+    """Return the statements that set up each new connection, as Django's backend does."""
+    statements = []
+    if server.sql_auto_is_null:
+        # Otherwise "WHERE id IS NULL" right after an INSERT finds the new row.
+        statements.append("SET SQL_AUTO_IS_NULL = 0")
+    level = config.isolation_level or DEFAULT_ISOLATION_LEVEL
+    statements.append(f"SET SESSION TRANSACTION ISOLATION LEVEL {level.upper()}")
+    return statements
+
+
+def connect_error(config: PoolConfig, exc: BaseException) -> OperationalError:
+    """Return the error for a connection to *config*'s server that could not be opened."""
+    if isinstance(exc, TimeoutError):
+        detail = f"no answer within connect_timeout={config.connect_timeout}s"
+    else:
+        detail = str(exc)
+    error = OperationalError(
+        f"Cannot connect to the MySQL/MariaDB server at {config.address} (database alias "
+        f"{config.alias!r}): {detail}. Check that the server is running and that HOST, "
+        f"PORT, USER and PASSWORD of DATABASES[{config.alias!r}] are right."
+    )
+    error.errno = errno_of(exc)  # type: ignore[attr-defined]
+    return error
+
+
+def closed_error(config: PoolConfig) -> InterfaceError:
+    """Return the error for using a pool after ``close()``."""
+    return InterfaceError(
+        f"The connection pool of database alias {config.alias!r} is closed; "
+        f"connections are only taken from a pool that vinyl opened and has not closed."
+    )
+
+
+def other_loop_error(config: PoolConfig) -> InterfaceError:
+    """Return the error for taking a connection from a pool of another event loop."""
+    return InterfaceError(
+        f"The connection pool of database alias {config.alias!r} belongs to another event "
+        f"loop; asyncio connections cannot move between loops. Open one pool per loop."
+    )
+
+
+def exhausted_error(config: PoolConfig, max_size: int) -> OperationalError:
+    """Return the error for an acquire that found no free connection in time."""
+    return OperationalError(
+        f"No connection to {config.address} (database alias {config.alias!r}) became free "
+        f"within pool_timeout={config.timeout}s: all {max_size} connections of the pool "
+        f"(pool_max_size={max_size}) are in use. Raise OPTIONS['pool_max_size'] or "
+        f"OPTIONS['pool_timeout'], or hold connections for shorter."
+    )

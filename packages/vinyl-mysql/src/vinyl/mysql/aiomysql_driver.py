@@ -1,0 +1,216 @@
+"""The async driver: aiomysql connections in a small pool of vinyl's own.
+
+aiomysql's ``Pool`` waits without a deadline and pings on every acquire; this pool never
+does a round trip of its own. A connection comes back idle unless it is suspect, and
+then it is closed instead, with the reason logged:
+
+- a statement was interrupted (the task was cancelled mid-query): protocol state unknown;
+- the driver reported the connection lost (server ``KILL``, restart, timeout);
+- the server says a transaction is still open (read from the last reply, no I/O).
+
+An idle connection the server has since closed is noticed when taken (its socket saw
+EOF) and replaced by a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Sequence
+from typing import Any, cast
+
+import aiomysql  # type: ignore[import-untyped]
+import pymysql
+from vinyl.mysql import server as server_data
+from vinyl.mysql._connect import (
+    closed_error,
+    connect_error,
+    connect_kwargs,
+    exhausted_error,
+    logger,
+    other_loop_error,
+    session_sql,
+    ssl_context,
+)
+from vinyl.mysql.errors import is_disconnect, translate
+from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
+from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row
+
+__all__ = ["AiomysqlConnection", "AiomysqlDriver", "AiomysqlPool", "PoolState"]
+
+
+class PoolState(enum.Enum):
+    """Where a pool is in its life: it only ever goes from OPEN to CLOSED."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class AiomysqlConnection:
+    """One aiomysql connection, used by one task at a time.
+
+    ``busy`` is true while a statement runs, so a connection released from a cancelled
+    task is recognised; ``broken`` once the driver reported it lost.
+    """
+
+    __slots__ = ("broken", "busy", "raw")
+
+    def __init__(self, raw: aiomysql.Connection) -> None:
+        self.raw = raw
+        self.busy = False
+        self.broken = False
+
+    async def _run(self, sql: str, params: Sequence[Any]) -> aiomysql.Cursor:
+        cursor = self.raw.cursor()
+        self.busy = True
+        try:
+            await cursor.execute(sql, tuple(params))
+        except pymysql.err.Error as exc:
+            self.broken = is_disconnect(exc)
+            self.busy = False
+            raise translate(exc) from exc
+        self.busy = False
+        return cursor
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the number of rows it matched."""
+        cursor = await self._run(sql, params)
+        return int(cursor.rowcount)
+
+    async def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """Run an INSERT; return the first AUTO_INCREMENT id it generated, if any."""
+        cursor = await self._run(sql, params)
+        return cursor.lastrowid or None
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one query; return all its rows as tuples."""
+        cursor = await self._run(sql, params)
+        # A buffered cursor holds every row already: fetchall() does no I/O.
+        return list(await cursor.fetchall())
+
+    async def close(self) -> None:
+        """Close the socket at once (no QUIT round trip: the connection may be dead)."""
+        self.raw.close()
+
+    def reusable(self) -> str | None:
+        """Return why the connection must not be pooled again, or None if it may be."""
+        if self.busy:
+            return "a statement was interrupted"
+        if self.broken:
+            return "the connection was lost"
+        if self.raw.closed or self.raw._reader.eof_received:
+            return "the server closed the connection"
+        if self.raw.get_transaction_status():
+            return "a transaction was left open"
+        return None
+
+
+class AiomysqlPool:
+    """A bounded pool of :class:`AiomysqlConnection` on the event loop that created it.
+
+    States (:class:`PoolState`): OPEN — ``acquire``/``release`` work; CLOSED — after
+    ``close()``, ``acquire`` raises ``InterfaceError``, released connections are closed.
+    A semaphore of ``max_size`` slots bounds the connections held by callers; a new
+    connection is only opened when none is idle, so the server never sees more than
+    ``max_size`` connections from this pool.
+    """
+
+    def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
+        self.config = config
+        self.dialect = dialect
+        self.max_size = config.max_size
+        self.state = PoolState.OPEN
+        self.server: ServerData | None = None
+        self._kwargs = connect_kwargs(config)
+        # aiomysql spells the database ``db`` and takes TLS settings as an SSLContext.
+        self._kwargs["db"] = self._kwargs.pop("database")
+        if isinstance(self._kwargs.get("ssl"), dict):
+            self._kwargs["ssl"] = ssl_context(self._kwargs["ssl"])
+        self._session_sql: list[str] = []
+        self._idle: list[AiomysqlConnection] = []
+        self._slots = asyncio.Semaphore(config.max_size)
+        self._loop = asyncio.get_running_loop()
+
+    async def start(self) -> None:
+        """Open ``min_size`` connections; the first one reads the server's settings."""
+        first = await self._connect()
+        self._idle.append(first)
+        for _ in range(max(self.config.min_size, 1) - 1):
+            self._idle.append(await self._connect())
+
+    async def _connect(self) -> AiomysqlConnection:
+        try:
+            async with asyncio.timeout(self.config.connect_timeout):
+                raw = await aiomysql.connect(**self._kwargs)
+        except (pymysql.err.Error, OSError, TimeoutError) as exc:
+            raise connect_error(self.config, exc) from exc
+        connection = AiomysqlConnection(raw)
+        try:
+            if self.server is None:
+                rows = await connection.fetch(SERVER_DATA_SQL)
+                self.server = ServerData.from_row(rows[0])
+                server_data.record_server(self.config.alias, self.server)
+                self._session_sql = session_sql(self.config, self.server)
+            for sql in self._session_sql:
+                await connection.execute(sql)
+        except BaseException:
+            raw.close()
+            raise
+        return connection
+
+    async def acquire(self) -> AiomysqlConnection:
+        """Return a free connection, waiting up to ``pool_timeout`` for one."""
+        if self.state is PoolState.CLOSED:
+            raise closed_error(self.config)
+        if asyncio.get_running_loop() is not self._loop:
+            raise other_loop_error(self.config)
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise exhausted_error(self.config, self.max_size) from None
+        try:
+            while self._idle:
+                connection = self._idle.pop()
+                reason = connection.reusable()
+                if reason is None:
+                    return connection
+                logger.info(
+                    "vinyl.mysql: discarded an idle connection of %r: %s", self.config.alias, reason
+                )
+                connection.raw.close()
+            return await self._connect()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
+        """Return *connection* to the pool, or close it if it is suspect or *discard*."""
+        connection = cast(AiomysqlConnection, connection)
+        # Nothing here awaits, so a cancellation cannot leave a slot taken.
+        reason = "the caller discarded it" if discard else connection.reusable()
+        if reason is None and self.state is PoolState.CLOSED:
+            reason = "the pool is closed"
+        if reason is None:
+            self._idle.append(connection)
+        else:
+            logger.info("vinyl.mysql: closed a connection of %r: %s", self.config.alias, reason)
+            connection.raw.close()
+        self._slots.release()
+
+    async def close(self) -> None:
+        """Close the idle connections; held ones are closed when released."""
+        self.state = PoolState.CLOSED
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.raw.close()
+
+
+class AiomysqlDriver:
+    """Opens :class:`AiomysqlPool` pools (the ENGINE's ``vinyl_async_driver``)."""
+
+    async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AiomysqlPool:
+        """Open a pool for *config* and read the server's version and settings."""
+        pool = AiomysqlPool(config, dialect)
+        await pool.start()
+        return pool

@@ -1,0 +1,205 @@
+"""The sync driver: PyMySQL connections in a small thread-safe pool of vinyl's own.
+
+The same pool rules as :mod:`vinyl.mysql.aiomysql_driver`: no round trip of its own;
+a connection interrupted mid-statement, reported lost, or left inside a transaction is
+closed instead of pooled (the reason logged); an idle connection the server closed is
+noticed when taken (its socket is readable: EOF or an unsolicited error packet).
+"""
+
+from __future__ import annotations
+
+import enum
+import select
+import threading
+from collections.abc import Sequence
+from typing import Any, cast
+
+import pymysql
+from pymysql.constants import SERVER_STATUS
+from vinyl.mysql import server as server_data
+from vinyl.mysql._connect import (
+    closed_error,
+    connect_error,
+    connect_kwargs,
+    exhausted_error,
+    logger,
+    session_sql,
+)
+from vinyl.mysql.errors import is_disconnect, translate
+from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
+from vinyl.query.backend import Connection, Dialect, PoolConfig, Row
+
+__all__ = ["PoolState", "PyMySQLConnection", "PyMySQLDriver", "PyMySQLPool"]
+
+
+class PoolState(enum.Enum):
+    """Where a pool is in its life: it only ever goes from OPEN to CLOSED."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class PyMySQLConnection:
+    """One PyMySQL connection, used by one thread at a time.
+
+    ``busy`` is true while a statement runs, so a connection whose statement was
+    interrupted (``KeyboardInterrupt``) is recognised; ``broken`` once reported lost.
+    """
+
+    __slots__ = ("broken", "busy", "raw")
+
+    def __init__(self, raw: pymysql.connections.Connection[pymysql.cursors.Cursor]) -> None:
+        self.raw = raw
+        self.busy = False
+        self.broken = False
+
+    def _run(self, sql: str, params: Sequence[Any]) -> pymysql.cursors.Cursor:
+        cursor = self.raw.cursor()
+        self.busy = True
+        try:
+            cursor.execute(sql, tuple(params))
+        except pymysql.err.Error as exc:
+            self.broken = is_disconnect(exc)
+            self.busy = False
+            raise translate(exc) from exc
+        self.busy = False
+        return cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the number of rows it matched."""
+        return int(self._run(sql, params).rowcount)
+
+    def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """Run an INSERT; return the first AUTO_INCREMENT id it generated, if any."""
+        return self._run(sql, params).lastrowid or None
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one query; return all its rows as tuples."""
+        return list(self._run(sql, params).fetchall())
+
+    def close(self) -> None:
+        """Close the connection (QUIT is sent without waiting for an answer)."""
+        if self.raw.open:
+            self.raw.close()
+
+    def reusable(self) -> str | None:
+        """Return why the connection must not be pooled again, or None if it may be."""
+        if self.busy:
+            return "a statement was interrupted"
+        if self.broken:
+            return "the connection was lost"
+        # PyMySQL has no public accessor for its socket.
+        sock = self.raw._sock  # type: ignore[attr-defined]
+        # An idle connection has nothing to read; anything readable means the server
+        # closed it (EOF, or its "connection killed" error packet first).
+        if sock is None or select.select([sock], [], [], 0)[0]:
+            return "the server closed the connection"
+        # server_status (from the last reply) is public in PyMySQL, missing in its stubs.
+        status: int = self.raw.server_status or 0  # type: ignore[attr-defined]
+        if status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
+            return "a transaction was left open"
+        return None
+
+
+class PyMySQLPool:
+    """A bounded, thread-safe pool of :class:`PyMySQLConnection`.
+
+    States (:class:`PoolState`): OPEN — ``acquire``/``release`` work; CLOSED — after
+    ``close()``, ``acquire`` raises ``InterfaceError``, released connections are closed.
+    A semaphore of ``max_size`` slots bounds the connections held by callers; a new
+    connection is only opened when none is idle, so the server never sees more than
+    ``max_size`` connections from this pool.
+    """
+
+    def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
+        self.config = config
+        self.dialect = dialect
+        self.max_size = config.max_size
+        self.state = PoolState.OPEN
+        self.server: ServerData | None = None
+        self._kwargs = connect_kwargs(config)
+        self._session_sql: list[str] = []
+        self._idle: list[PyMySQLConnection] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(config.max_size)
+
+    def start(self) -> None:
+        """Open ``min_size`` connections; the first one reads the server's settings."""
+        for _ in range(max(self.config.min_size, 1)):
+            connection = self._connect()
+            with self._lock:
+                self._idle.append(connection)
+
+    def _connect(self) -> PyMySQLConnection:
+        try:
+            raw = pymysql.connect(**self._kwargs)
+        except (pymysql.err.Error, OSError) as exc:
+            raise connect_error(self.config, exc) from exc
+        connection = PyMySQLConnection(raw)
+        try:
+            if self.server is None:
+                self.server = ServerData.from_row(connection.fetch(SERVER_DATA_SQL)[0])
+                server_data.record_server(self.config.alias, self.server)
+                self._session_sql = session_sql(self.config, self.server)
+            for sql in self._session_sql:
+                connection.execute(sql)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def acquire(self) -> PyMySQLConnection:
+        """Return a free connection, waiting up to ``pool_timeout`` for one."""
+        if self.state is PoolState.CLOSED:
+            raise closed_error(self.config)
+        if not self._slots.acquire(timeout=self.config.timeout):
+            raise exhausted_error(self.config, self.max_size)
+        try:
+            while True:
+                with self._lock:
+                    if not self._idle:
+                        break
+                    connection = self._idle.pop()
+                reason = connection.reusable()
+                if reason is None:
+                    return connection
+                logger.info(
+                    "vinyl.mysql: discarded an idle connection of %r: %s", self.config.alias, reason
+                )
+                connection.close()
+            return self._connect()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def release(self, connection: Connection, *, discard: bool = False) -> None:
+        """Return *connection* to the pool, or close it if it is suspect or *discard*."""
+        connection = cast(PyMySQLConnection, connection)
+        reason = "the caller discarded it" if discard else connection.reusable()
+        with self._lock:
+            if reason is None and self.state is PoolState.CLOSED:
+                reason = "the pool is closed"
+            if reason is None:
+                self._idle.append(connection)
+        if reason is not None:
+            logger.info("vinyl.mysql: closed a connection of %r: %s", self.config.alias, reason)
+            connection.close()
+        self._slots.release()
+
+    def close(self) -> None:
+        """Close the idle connections; held ones are closed when released."""
+        with self._lock:
+            self.state = PoolState.CLOSED
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+class PyMySQLDriver:
+    """Opens :class:`PyMySQLPool` pools (the ENGINE's ``vinyl_sync_driver``)."""
+
+    def create_pool(self, config: PoolConfig, dialect: Dialect) -> PyMySQLPool:
+        """Open a pool for *config* and read the server's version and settings."""
+        pool = PyMySQLPool(config, dialect)
+        pool.start()
+        return pool
