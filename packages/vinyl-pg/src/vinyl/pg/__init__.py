@@ -1,0 +1,68 @@
+"""vinyl's PostgreSQL backend: dialect, asyncpg and psycopg2 drivers, error mapping, to_sql.
+
+The Django ENGINE is ``vinyl.postgresql_backend``. :func:`to_sql` builds SQL for asyncpg
+from any Django queryset, with no vinyl alias and no connection.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import QuerySet
+from django.db.models.sql import Query
+from vinyl.pg.asyncpg_driver import AsyncpgDriver
+from vinyl.pg.dialect import ASYNCPG, PSYCOPG2, PostgreSQLDialect
+from vinyl.pg.errors import django_error
+from vinyl.pg.psycopg2_driver import Psycopg2Driver
+from vinyl.query.compiler import compile_with
+
+__all__ = [
+    "ASYNCPG",
+    "PSYCOPG2",
+    "AsyncpgDriver",
+    "PostgreSQLDialect",
+    "Psycopg2Driver",
+    "django_error",
+    "to_sql",
+]
+
+#: The alias of the private wrapper ``to_sql`` compiles with (never in ``DATABASES``).
+STANDALONE_ALIAS = "vinyl.pg.to_sql"
+
+
+def to_sql(queryset: QuerySet[Any] | Query) -> tuple[str, list[Any]]:
+    """Return the SELECT of *queryset* as ``(sql, params)`` for asyncpg.
+
+    The result is ready for ``await connection.fetch(sql, *params)``: ``$1..$n``
+    placeholders and plain parameter values. Any Django queryset works, whatever its
+    manager or database alias; nothing connects to a server. The SQL is PostgreSQL's
+    whatever the queryset's own database is.
+
+    Raise ``EmptyResultSet`` when Django proves the queryset matches no row (such as
+    ``filter(pk__in=[])``) and so would run no query at all.
+    """
+    compiled = compile_with(queryset, _standalone_wrapper(), ASYNCPG)
+    if compiled.empty:
+        raise EmptyResultSet(
+            "This queryset matches no row (e.g. filter(pk__in=[])): Django runs no query "
+            "for it, so there is no SQL to return. Check for an empty list in the filters."
+        )
+    return compiled.sql, list(compiled.params)
+
+
+@cache
+def _standalone_wrapper() -> BaseDatabaseWrapper:
+    """Return a never-connected ``vinyl.postgresql_backend`` wrapper for compiling."""
+    # Imported here: the ENGINE module imports this package's driver modules.
+    from vinyl.postgresql_backend.base import DatabaseWrapper
+
+    # configure_settings fills in Django's defaults (TIME_ZONE, OPTIONS...); it insists on
+    # a "default" entry, which is only a placeholder here.
+    settings_dict = connections.configure_settings(
+        {alias: {"ENGINE": "vinyl.postgresql_backend"} for alias in ("default", STANDALONE_ALIAS)}
+    )[STANDALONE_ALIAS]
+    return DatabaseWrapper(settings_dict, STANDALONE_ALIAS)

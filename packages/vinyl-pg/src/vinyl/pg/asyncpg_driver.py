@@ -1,0 +1,295 @@
+"""The async driver: asyncpg connections in an ``asyncpg.Pool``.
+
+What vinyl changes in asyncpg's defaults, and why:
+
+- **No reset on release.** asyncpg's default ``Connection.reset()`` costs a round trip
+  on every release. vinyl ends every transaction it opens, so a released connection is
+  clean; asyncpg still rolls back a connection released inside a transaction, and vinyl
+  discards one interrupted mid-query (``release(discard=True)``).
+- **Django's values.** ``inet``/``cidr`` read as ``str`` (as psycopg2 returns them),
+  ``hstore`` as ``dict``, and, with ``USE_TZ = False``, ``timestamptz`` as naive datetimes
+  in ``TIME_ZONE`` — what Django's psycopg2 connection returns.
+- **Django's paramstyle.** Connections take Django's SQL (``%s``) and numbered it
+  (``$1``), cached per SQL text, so one backend dialect serves both flavors.
+- **Typed parameters.** asyncpg refuses a parameter whose Python type does not match
+  the type the server inferred (an ``int`` for a ``text`` parameter), before sending
+  anything. The connection then converts the parameters to the inferred types and
+  retries once; the transaction is untouched since nothing reached the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from django.conf import settings
+from vinyl.pg import server
+from vinyl.pg._connect import (
+    SSL_OPTIONS,
+    closed_error,
+    connect_error,
+    exhausted_error,
+    foreign_connection_error,
+    released_error,
+    session_settings,
+)
+from vinyl.pg.dialect import ASYNCPG
+from vinyl.pg.errors import django_error
+from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row
+
+__all__ = ["AsyncpgConnection", "AsyncpgDriver", "AsyncpgPool"]
+
+logger = logging.getLogger(__name__)
+
+_ARGUMENT_ERROR = "invalid input for query argument"
+_EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+class AsyncpgDriver:
+    """Open :class:`AsyncpgPool` instances (the ``AsyncDriver`` of ``vinyl.postgresql_backend``)."""
+
+    dialect = ASYNCPG
+
+    async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncpgPool:
+        """Return a started pool for *config*; raise ``OperationalError`` if unreachable."""
+        pool = AsyncpgPool(config)
+        await pool.start()
+        return pool
+
+
+class AsyncpgPool:
+    """A bounded pool of asyncpg connections on one event loop.
+
+    States: *new* (``start()`` not awaited), *open*, *closed*. ``acquire()`` waits at most
+    ``PoolConfig.timeout`` for a free connection; a connection found closed (server
+    restart, ``pg_terminate_backend``) is replaced by asyncpg on the next acquire.
+    """
+
+    def __init__(self, config: PoolConfig) -> None:
+        self.config = config
+        self.max_size = config.max_size
+        self._pool = asyncpg.create_pool(
+            min_size=config.min_size,
+            max_size=config.max_size,
+            connect=self._connect,
+            init=_init_connection,
+            reset=_keep_session,
+        )
+        self._started = False
+        self._closed = False
+
+    async def start(self) -> None:
+        """Open the pool's first ``pool_min_size`` connections."""
+        await self._pool
+        self._started = True
+
+    async def _connect(self, dsn: None, **kwargs: Any) -> asyncpg.Connection:
+        # asyncpg.Pool calls this with its own (absent) DSN, its loop, connection and
+        # record classes; the connection settings come from the alias's PoolConfig.
+        config = self.config
+        ssl = {key: config.options[key] for key in SSL_OPTIONS if key in config.options}
+        if config.statement_cache_size is not None:
+            kwargs["statement_cache_size"] = config.statement_cache_size
+        try:
+            connection = await asyncpg.connect(
+                # asyncpg reads libpq's SSL settings from a DSN only.
+                f"postgresql://?{urlencode(ssl)}" if ssl else None,
+                host=config.host or None,
+                port=config.port,
+                user=config.user or None,
+                password=config.password or None,
+                database=config.name or None,
+                timeout=config.connect_timeout,
+                server_settings=session_settings(config),
+                **kwargs,
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise connect_error(config, exc) from exc
+        server.record_version(config.alias, _version_num(connection.get_server_version()))
+        return connection
+
+    async def acquire(self) -> AsyncpgConnection:
+        """Return a free connection, waiting up to ``PoolConfig.timeout``."""
+        if self._closed:
+            raise closed_error(self.config)
+        try:
+            raw = await self._pool.acquire(timeout=self.config.timeout)
+        except TimeoutError as exc:
+            # Connecting raises OperationalError itself, so a timeout here is the wait.
+            raise exhausted_error(self.config, self.max_size) from exc
+        return AsyncpgConnection(raw)
+
+    async def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
+        """Return *connection* to the pool; close it instead when *discard* is true."""
+        if not isinstance(connection, AsyncpgConnection):
+            raise foreign_connection_error(self.config, connection)
+        raw = connection.detach()
+        if discard:
+            logger.info("Discarding a connection of alias %r.", self.config.alias)
+            raw.terminate()
+        # A release interrupted half-way would leave asyncpg's holder busy for good.
+        await asyncio.shield(self._pool.release(raw))
+
+    async def close(self) -> None:
+        """Close every connection; the pool cannot be used afterwards."""
+        self._closed = True
+        if self._started:
+            await self._pool.close()
+
+
+class AsyncpgConnection:
+    """One asyncpg connection, taking Django's SQL and parameters."""
+
+    def __init__(self, raw: asyncpg.Connection) -> None:
+        self._raw: asyncpg.Connection | None = raw
+
+    @property
+    def raw(self) -> asyncpg.Connection:
+        """Return the asyncpg connection; raise ``InterfaceError`` once released."""
+        if self._raw is None:
+            raise released_error()
+        return self._raw
+
+    def detach(self) -> asyncpg.Connection:
+        """Return the asyncpg connection and make this handle unusable."""
+        raw = self.raw
+        self._raw = None
+        return raw
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the number of rows it affected."""
+        # Without parameters asyncpg uses the simple protocol: no prepare round trip.
+        status = await self._call(self.raw.execute, ASYNCPG.prepare_sql(sql), params)
+        return _rowcount(status)
+
+    async def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """Run an INSERT; return ``None`` (PostgreSQL returns ids with ``RETURNING``)."""
+        await self.execute(sql, params)
+        return None
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one query and return all its rows."""
+        rows: list[Row] = await self._call(self.raw.fetch, ASYNCPG.prepare_sql(sql), params)
+        return rows
+
+    async def close(self) -> None:
+        """Close the connection for good."""
+        await self.raw.close()
+
+    async def _call(self, method: Callable[..., Any], sql: str, params: Sequence[Any]) -> Any:
+        args = ASYNCPG.prepare_params(params)
+        try:
+            try:
+                return await method(sql, *args)
+            except asyncpg.DataError as exc:
+                if not str(exc).startswith(_ARGUMENT_ERROR):
+                    raise
+                # Refused client-side, before sending: retry with the server's types.
+                statement = await self.raw.prepare(sql)
+                coerced = coerce_params(args, [t.name for t in statement.get_parameters()])
+                return await method(sql, *coerced)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise django_error(exc) from exc
+
+
+def coerce_params(params: Sequence[Any], type_names: Sequence[str]) -> list[Any]:
+    """Return *params* converted to the PostgreSQL types *type_names* the server inferred."""
+    return [
+        _COERCIONS.get(name, _keep)(value) if value is not None else None
+        for value, name in zip(params, type_names, strict=True)
+    ]
+
+
+def _keep(value: Any) -> Any:
+    return value
+
+
+def _to_str(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _to_int(value: Any) -> Any:
+    return value if isinstance(value, int) else int(value)
+
+
+def _to_decimal(value: Any) -> Any:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _to_float(value: Any) -> Any:
+    return value if isinstance(value, float) else float(value)
+
+
+def _to_uuid(value: Any) -> Any:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _to_json(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+_COERCIONS: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(("text", "varchar", "bpchar", "name", "citext", "unknown"), _to_str),
+    **dict.fromkeys(("int2", "int4", "int8", "oid"), _to_int),
+    "numeric": _to_decimal,
+    **dict.fromkeys(("float4", "float8"), _to_float),
+    "uuid": _to_uuid,
+    **dict.fromkeys(("json", "jsonb"), _to_json),
+}
+
+
+def _version_num(version: Any) -> int:
+    # The server_version_num form Django's pg_version uses: 15.4 is 150004 (PostgreSQL 10+).
+    return int(version.major * 10000 + version.micro)
+
+
+def _rowcount(status: str) -> int:
+    # asyncpg returns the command tag ("UPDATE 3", "INSERT 0 1", "BEGIN").
+    last = status.rpartition(" ")[2]
+    return int(last) if last.isdigit() else 0
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Leave a released connection as it is (see the module docstring)."""
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    """Make a new connection read and write the values Django's psycopg2 connection does."""
+    for name in ("inet", "cidr"):
+        await connection.set_type_codec(
+            name, schema="pg_catalog", encoder=str, decoder=str, format="text"
+        )
+    try:
+        await connection.set_builtin_type_codec("hstore", codec_name="pg_contrib.hstore")
+    except ValueError:
+        # The hstore extension is not installed in this database; nothing reads it.
+        pass
+    if not settings.USE_TZ:
+        zone = ZoneInfo(settings.TIME_ZONE)
+        await connection.set_type_codec(
+            "timestamptz",
+            schema="pg_catalog",
+            encoder=lambda value: _encode_naive(value, zone),
+            decoder=lambda value: _decode_naive(value, zone),
+            format="tuple",
+        )
+
+
+def _encode_naive(value: datetime.datetime, zone: ZoneInfo) -> tuple[int]:
+    aware = value if value.tzinfo else value.replace(tzinfo=zone)
+    delta = aware - _EPOCH
+    return ((delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds,)
+
+
+def _decode_naive(value: tuple[int], zone: ZoneInfo) -> datetime.datetime:
+    aware = _EPOCH + datetime.timedelta(microseconds=value[0])
+    return aware.astimezone(zone).replace(tzinfo=None)

@@ -1,0 +1,89 @@
+"""PostgreSQL dialect: Django's SQL and parameters, made ready for asyncpg or psycopg2.
+
+Django's compiler writes ``%s`` placeholders and ``%%`` for a literal ``%`` (psycopg2's
+``format`` paramstyle), and adapts some values with psycopg2 wrappers (``Json``, ``Inet``,
+ranges). psycopg2 takes both as they are. asyncpg numbers its placeholders (``$1``),
+takes a ``%`` literally, and wants plain Python values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any, Literal
+
+import asyncpg
+from psycopg2.extras import Inet, Json, Range
+
+__all__ = ["ASYNCPG", "PSYCOPG2", "PostgreSQLDialect"]
+
+_PLACEHOLDER = re.compile(r"%([s%])")
+_ADAPTERS = (Json, Inet, Range, list)
+
+
+@lru_cache(maxsize=4096)
+def _numbered(sql: str) -> str:
+    """Return *sql* with ``%s`` numbered ``$1..$n`` and ``%%`` made ``%``."""
+    counter = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal counter
+        if match.group(1) == "%":
+            return "%"
+        counter += 1
+        return f"${counter}"
+
+    return _PLACEHOLDER.sub(replace, sql)
+
+
+def _plain(value: Any) -> Any:
+    """Return *value* without Django's psycopg2 adapter around it."""
+    if isinstance(value, Json):
+        return value.dumps(value.adapted)
+    if isinstance(value, Inet):
+        return value.addr
+    if isinstance(value, Range):
+        return asyncpg.Range(
+            value.lower,
+            value.upper,
+            lower_inc=value.lower_inc,
+            upper_inc=value.upper_inc,
+            empty=value.isempty,
+        )
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+class PostgreSQLDialect:
+    """The :class:`vinyl.query.backend.Dialect` of PostgreSQL for one driver's paramstyle.
+
+    ``numeric`` (asyncpg) rewrites placeholders and unwraps adapters; ``format``
+    (psycopg2) leaves Django's SQL and parameters untouched.
+    """
+
+    vendor = "postgresql"
+    can_return_rows_from_insert = True
+
+    def __init__(self, paramstyle: Literal["numeric", "format"]) -> None:
+        self.paramstyle = paramstyle
+
+    def __repr__(self) -> str:
+        return f"PostgreSQLDialect({self.paramstyle!r})"
+
+    def prepare_sql(self, sql: str) -> str:
+        """Return *sql* (Django's ``%s`` paramstyle) in the driver's paramstyle."""
+        return _numbered(sql) if self.paramstyle == "numeric" else sql
+
+    def prepare_params(self, params: Sequence[Any]) -> Sequence[Any]:
+        """Return *params* as the driver takes them (psycopg2 adapters made plain)."""
+        if self.paramstyle == "format" or not any(isinstance(p, _ADAPTERS) for p in params):
+            return params
+        return [_plain(p) for p in params]
+
+
+#: The dialect of the asyncpg driver (async flavor and ``vinyl.pg.to_sql``).
+ASYNCPG = PostgreSQLDialect("numeric")
+#: The dialect of the psycopg2 driver (sync flavor).
+PSYCOPG2 = PostgreSQLDialect("format")

@@ -1,0 +1,121 @@
+"""Translate asyncpg and psycopg2 exceptions into Django's database exceptions.
+
+One table maps a SQLSTATE to a Django exception class: the exact five-character code
+first, then its two-character class (as the DB-API drivers classify them). Errors that
+carry no SQLSTATE (a lost connection, a client-side argument check) are classified by
+the driver's exception type. Only the drivers' ``execute``/``fetch`` apply this module.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import psycopg2
+from django.db import utils
+
+__all__ = ["django_error", "exception_class"]
+
+#: Exact SQLSTATE codes whose class alone would say something else.
+_BY_CODE: dict[str, type[utils.Error]] = {
+    "0A000": utils.NotSupportedError,  # feature_not_supported
+    "57P01": utils.OperationalError,  # admin_shutdown (pg_terminate_backend)
+    "57014": utils.OperationalError,  # query_canceled (statement_timeout, cancel)
+}
+
+#: Two-character SQLSTATE classes.
+_BY_CLASS: dict[str, type[utils.Error]] = {
+    "08": utils.OperationalError,  # connection exception
+    "0A": utils.NotSupportedError,
+    "20": utils.ProgrammingError,  # case not found
+    "21": utils.ProgrammingError,  # cardinality violation
+    "22": utils.DataError,  # data exception
+    "23": utils.IntegrityError,  # integrity constraint violation
+    "24": utils.InternalError,  # invalid cursor state
+    "25": utils.InternalError,  # invalid transaction state (e.g. in failed transaction)
+    "26": utils.OperationalError,  # invalid SQL statement name
+    "27": utils.OperationalError,  # triggered data change violation
+    "28": utils.OperationalError,  # invalid authorization specification
+    "2B": utils.InternalError,
+    "2D": utils.InternalError,
+    "2F": utils.InternalError,
+    "34": utils.OperationalError,  # invalid cursor name
+    "38": utils.InternalError,
+    "39": utils.InternalError,
+    "3B": utils.InternalError,  # savepoint exception
+    "3D": utils.ProgrammingError,  # invalid catalog name
+    "3F": utils.ProgrammingError,  # invalid schema name
+    "40": utils.OperationalError,  # transaction rollback (serialization, deadlock)
+    "42": utils.ProgrammingError,  # syntax error or access rule violation
+    "44": utils.ProgrammingError,  # WITH CHECK OPTION violation
+    "53": utils.OperationalError,  # insufficient resources
+    "54": utils.OperationalError,  # program limit exceeded
+    "55": utils.OperationalError,  # object not in prerequisite state
+    "57": utils.OperationalError,  # operator intervention
+    "58": utils.OperationalError,  # system error
+    "F0": utils.InternalError,
+    "HV": utils.OperationalError,  # foreign data wrapper
+    "P0": utils.InternalError,  # PL/pgSQL
+    "XX": utils.InternalError,
+}
+
+#: Errors without a SQLSTATE that mean the connection is gone.
+_CONNECTION_LOST = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    OSError,
+)
+
+
+def exception_class(sqlstate: str | None) -> type[utils.Error]:
+    """Return the Django exception class for *sqlstate* (``DatabaseError`` if unknown)."""
+    if not sqlstate:
+        return utils.DatabaseError
+    return _BY_CODE.get(sqlstate) or _BY_CLASS.get(sqlstate[:2], utils.DatabaseError)
+
+
+def django_error(exc: BaseException) -> utils.Error:
+    """Return the Django exception for driver error *exc*, with the driver's message.
+
+    The caller raises it ``from exc``. The SQLSTATE, when there is one, is kept on the
+    result as ``sqlstate``.
+    """
+    sqlstate: str | None
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = exc.sqlstate
+        cls = exception_class(sqlstate)
+        message = _asyncpg_message(exc)
+    elif isinstance(exc, psycopg2.Error):
+        sqlstate = exc.pgcode
+        cls = exception_class(sqlstate) if sqlstate else _dbapi_class(exc)
+        message = str(exc).rstrip("\n")
+    else:
+        sqlstate = None
+        cls = _client_error_class(exc)
+        message = str(exc) or type(exc).__name__
+    error = cls(message)
+    error.sqlstate = sqlstate  # type: ignore[attr-defined]
+    return error
+
+
+def _asyncpg_message(exc: asyncpg.PostgresError) -> str:
+    # Keep the same text psycopg2 shows (message, then DETAIL), so both flavors read alike.
+    detail = getattr(exc, "detail", None)
+    message = str(exc)
+    return f"{message}\nDETAIL:  {detail}" if detail else message
+
+
+def _dbapi_class(exc: psycopg2.Error) -> type[utils.Error]:
+    # Without a SQLSTATE (e.g. "server closed the connection unexpectedly") psycopg2's own
+    # DB-API class is the classification; Django's exceptions have the same names.
+    for cls in type(exc).__mro__:
+        found = getattr(utils, cls.__name__, None)
+        if isinstance(found, type) and issubclass(found, utils.Error):
+            return found
+    return utils.DatabaseError
+
+
+def _client_error_class(exc: BaseException) -> type[utils.Error]:
+    if isinstance(exc, _CONNECTION_LOST):
+        return utils.OperationalError
+    if isinstance(exc, asyncpg.InterfaceError):
+        return utils.InterfaceError
+    return utils.DatabaseError

@@ -1,0 +1,74 @@
+"""``DatabaseWrapper`` of the ``vinyl.postgresql_backend`` ENGINE.
+
+It is Django's own PostgreSQL wrapper (psycopg2) with vinyl's dialect and drivers named
+on it, so ``migrate``, ``dbshell`` and the test-database machinery work on a vinyl alias
+unchanged. What differs from Django's:
+
+- ``OPTIONS`` may hold vinyl's pool keys (``pool_min_size``...); Django's own psycopg2
+  connection never sees them, and ``isolation_level`` may be spelled as vinyl spells it
+  (``"serializable"``) as well as Django's ``IsolationLevel`` member.
+- A wrapper that is not connected (the one vinyl compiles with, or ``vinyl.pg.to_sql``'s)
+  answers ``pg_version`` without a round trip: the version a vinyl pool last read from the
+  server, else :data:`vinyl.pg.server.DEFAULT_PG_VERSION`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
+from django.db.backends.postgresql.psycopg_any import IsolationLevel
+from vinyl.pg import server
+from vinyl.pg.asyncpg_driver import AsyncpgDriver
+from vinyl.pg.dialect import PSYCOPG2
+from vinyl.pg.psycopg2_driver import Psycopg2Driver
+from vinyl.query.backend import VinylDatabaseWrapperMixin
+from vinyl.query.databases import POOL_OPTIONS
+
+__all__ = ["DatabaseWrapper"]
+
+
+class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
+    """Django's PostgreSQL ``DatabaseWrapper``, usable by vinyl's asyncpg and psycopg2 drivers."""
+
+    # Both drivers take Django's SQL as it is; the asyncpg driver numbers placeholders
+    # itself (see vinyl.pg.asyncpg_driver), so one dialect serves both flavors.
+    vinyl_dialect = PSYCOPG2
+    vinyl_async_driver = AsyncpgDriver()
+    vinyl_sync_driver = Psycopg2Driver()
+
+    def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
+        options = settings_dict.get("OPTIONS") or {}
+        level = options.get("isolation_level")
+        if isinstance(level, str):
+            # Django's own connection reads OPTIONS["isolation_level"] as IsolationLevel;
+            # give it that, and leave the settings dict the user wrote untouched.
+            member = IsolationLevel[level.upper().replace(" ", "_")] if _known(level) else level
+            settings_dict = {**settings_dict, "OPTIONS": {**options, "isolation_level": member}}
+        super().__init__(settings_dict, alias)
+
+    def get_connection_params(self) -> dict[str, Any]:
+        """Return Django's psycopg2 connection parameters, without vinyl's pool keys."""
+        params: dict[str, Any] = super().get_connection_params()
+        for key in POOL_OPTIONS - {"connect_timeout"}:
+            params.pop(key, None)
+        if "connect_timeout" in params:
+            # libpq takes whole seconds; vinyl accepts any number of seconds.
+            params["connect_timeout"] = math.ceil(params["connect_timeout"])
+        return params
+
+    @property  # type: ignore[override]
+    def pg_version(self) -> int:
+        """Return the server version number (e.g. 150004), with no I/O when not connected."""
+        if self.connection is None:
+            return server.known_version(self.alias)
+        if self._server_version is None:
+            self._server_version = int(self.connection.info.server_version)
+        return self._server_version
+
+    _server_version: int | None = None
+
+
+def _known(level: str) -> bool:
+    return level.upper().replace(" ", "_") in IsolationLevel.__members__
