@@ -1,0 +1,8 @@
+"""App config of the benchmark's models."""
+
+from django.apps import AppConfig
+
+
+class BenchAppConfig(AppConfig):
+    name = "benchapp"
+    default_auto_field = "django.db.models.BigAutoField"

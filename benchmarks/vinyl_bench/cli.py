@@ -1,0 +1,175 @@
+"""Seed the databases, run every contender in a process of its own, print the tables.
+
+Exit status 0 when every contender ran every workload and all checksums agree; 1 when a
+checksum differs (a wrong result) or a contender could not run a workload (the table
+says which, and why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCHMARKS = Path(__file__).resolve().parent.parent
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    # Nothing that reads vinyl_bench.settings is imported before --database-name is known.
+    parser = argparse.ArgumentParser(prog="run.py", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny data and counts, one untimed-warm-up-free run"
+    )
+    parser.add_argument("--vendors", default="postgresql,mysql", help="default: both")
+    parser.add_argument("--contenders", default=None, help="comma-separated (default: all)")
+    parser.add_argument("--workloads", default=None, help="comma-separated keys (default: all)")
+    parser.add_argument(
+        "--database-name",
+        default=os.environ.get("VINYL_BENCH_NAME", "vinyl_bench"),
+        help="database created (dropped first!) on both servers; default vinyl_bench",
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    return parser.parse_args(argv)
+
+
+def versions() -> dict[str, str]:
+    """Return the versions of Python, Django and the drivers in this environment."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import django
+    import MySQLdb
+
+    found = {"Python": platform.python_version(), "Django": django.get_version()}
+    for distribution in ("asyncpg", "psycopg2-binary", "aiomysql", "PyMySQL", "uvloop"):
+        try:
+            found[distribution] = version(distribution)
+        except PackageNotFoundError:
+            found[distribution] = "not installed"
+    # settings.py installs PyMySQL as MySQLdb when mysqlclient is missing.
+    found["Django's MySQL driver"] = (
+        "PyMySQL (as MySQLdb)" if MySQLdb.__name__ == "pymysql" else "mysqlclient"
+    )
+    return found
+
+
+def cpu() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next(line.split(":", 1)[1].strip() for line in lines if "model name" in line)
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    return f"{os.cpu_count()} cores, {model}"
+
+
+def run_worker(vendor: str, contender: str, scale: str, keys: list[str]) -> dict[str, Any]:
+    """Run one contender in a new process and return its JSON result."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BENCHMARKS), *sys.path[1:]])}
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp) / "result.json"
+        command = [
+            sys.executable,
+            "-m",
+            "vinyl_bench.worker",
+            "--vendor",
+            vendor,
+            "--contender",
+            contender,
+            "--scale",
+            scale,
+            "--workloads",
+            ",".join(keys),
+            "--output",
+            str(output),
+        ]
+        completed = subprocess.run(command, env=env, cwd=BENCHMARKS, check=False)
+        if completed.returncode != 0 or not output.exists():
+            reason = f"worker process exited with status {completed.returncode} (see stderr)"
+            return {"event_loop": "-", "results": {k: {"error": reason} for k in keys}}
+        result: dict[str, Any] = json.loads(output.read_text())
+        return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    os.environ["VINYL_BENCH_NAME"] = args.database_name
+    # The benchmark always runs on its own settings, whatever the caller had configured.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "vinyl_bench.settings"
+    import django
+
+    django.setup()
+    import vinyl_bench.workloads  # noqa: F401 - importing the package registers the workloads
+    from vinyl_bench import database, registry, report
+    from vinyl_bench.contenders import CONTENDERS, VENDORS
+    from vinyl_bench.registry import WORKLOADS
+    from vinyl_bench.scale import FULL, QUICK
+
+    scale = QUICK if args.quick else FULL
+    vendors = args.vendors.split(",")
+    keys = args.workloads.split(",") if args.workloads else registry.keys()
+    names = args.contenders.split(",") if args.contenders else list(CONTENDERS)
+    unknown = [k for k in keys if k not in WORKLOADS] + [c for c in names if c not in CONTENDERS]
+    unknown += [v for v in vendors if v not in VENDORS]
+    if unknown:
+        print(f"Unknown workloads, contenders or vendors: {', '.join(unknown)}.", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    results: report.Results = {}
+    servers = {}
+    for vendor in vendors:
+        log(f"{vendor}: creating {args.database_name} and seeding it ({scale.name} scale)")
+        database.recreate(vendor)
+        database.seed(vendor, scale)
+        servers[vendor] = database.server_version(vendor)
+        results[vendor] = {}
+        for name in names:
+            if vendor in CONTENDERS[name].vendors:
+                log(f"{vendor}: running {name}")
+                results[vendor][name] = run_worker(vendor, name, scale.name, keys)
+
+    mismatches = report.checksum_mismatches(results)
+    found = versions()
+    loops = sorted({w["event_loop"] for r in results.values() for w in r.values()} - {"-"})
+    print(f"# vinyl read benchmark ({scale.name} run)\n")
+    print(f"- machine: {cpu()}, {platform.system()} {platform.release()}")
+    for vendor in vendors:
+        print(f"- {report.VENDOR_TITLES[vendor]}: {servers[vendor]}")
+    print("- " + ", ".join(f"{name} {value}" for name, value in found.items()))
+    print(f"- async contenders' event loop: {', '.join(loops) or 'none ran'}")
+    print(
+        f"- data: {scale.authors:,} authors, {scale.books:,} books, {scale.tags} tags, "
+        f"{scale.tags_per_book} tags a book; median of {scale.runs} run(s) after "
+        f"{scale.warmups} warm-up(s); each contender in its own process"
+    )
+    print(
+        "- cells: ops/s (ratio = time ÷ the raw async driver's time in this run; lower is better)"
+    )
+    unrunnable = 0
+    for vendor in vendors:
+        text, notes = report.table(results, vendor, keys, scale)
+        unrunnable += len(notes)
+        print(f"\n## {report.VENDOR_TITLES[vendor]}\n\n{text}")
+        if notes:
+            print()
+            print("\n".join(f"[{i}] {note}" for i, note in enumerate(notes, 1)))
+    print("\n## Goals (issue 6)\n")
+    print("\n".join(report.goals(results, keys, scale)))
+    print(f"\nChecksums: {'all agree' if not mismatches else 'DIFFERENT RESULTS'}")
+    for problem in mismatches:
+        print(f"- {problem}")
+    log(f"finished in {time.monotonic() - started:.0f} s")
+    if args.json:
+        args.json.write_text(
+            json.dumps({"scale": scale.name, "results": results, "mismatches": mismatches})
+        )
+    return 1 if mismatches or unrunnable else 0
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)

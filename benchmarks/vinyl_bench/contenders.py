@@ -1,0 +1,281 @@
+"""The contenders: how each one connects, and what its workload implementations receive.
+
+Each contender runs alone in its own worker process. An async contender's ``open``/
+``close`` are coroutines run on the worker's event loop (uvloop when it is installed);
+a sync contender's are plain calls. ``baseline`` marks the raw async driver every ratio
+is computed against. Workload implementations read what ``open`` set up:
+
+- ``conn``: one connection, for the serial workloads;
+- ``pool``: an async pool of ``POOL_SIZE`` connections (raw async drivers), for W2;
+- ``executor``: ``POOL_SIZE`` threads (sync contenders), for W2, each thread with its own
+  connection (``thread_connection()`` for the raw drivers; Django and vinyl keep their own);
+- ``authors``/``books``: the managers an ORM contender reads through.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
+
+from vinyl_bench import settings
+from vinyl_bench.scale import Scale
+
+POSTGRESQL = "postgresql"
+MYSQL = "mysql"
+VENDORS = (POSTGRESQL, MYSQL)
+
+DJANGO_ALIAS = {POSTGRESQL: "default", MYSQL: "mysql"}
+VINYL_ALIAS = {POSTGRESQL: "vinyl_pg", MYSQL: "vinyl_mysql"}
+
+
+class Contender:
+    """Base of the contenders; a subclass names itself and sets up its connections."""
+
+    name: ClassVar[str]
+    vendors: ClassVar[tuple[str, ...]] = VENDORS
+    is_async: ClassVar[bool]
+    baseline: ClassVar[bool] = False
+
+    def __init__(self, vendor: str, scale: Scale) -> None:
+        self.vendor = vendor
+        self.scale = scale
+        self.conn: Any = None
+        self.pool: Any = None
+        self.executor: ThreadPoolExecutor | None = None
+        self.authors: Any = None
+        self.books: Any = None
+
+
+class SyncContender(Contender):
+    is_async = False
+
+    def open(self) -> None:
+        """Start the ``POOL_SIZE`` threads of W2 now, each with its connection open.
+
+        The barrier holds every thread until all of them exist, so the executor starts
+        them all here and no timed run pays for a new thread or a new connection.
+        """
+        self.executor = ThreadPoolExecutor(settings.POOL_SIZE, thread_name_prefix=self.name)
+        barrier = threading.Barrier(settings.POOL_SIZE, timeout=60)
+
+        def start(_: int) -> None:
+            barrier.wait()
+            self.open_thread()
+
+        list(self.executor.map(start, range(settings.POOL_SIZE)))
+
+    def open_thread(self) -> None:
+        """Open the calling thread's connection when the contender keeps one per thread."""
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown()
+
+
+class AsyncContender(Contender):
+    is_async = True
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release nothing: a contender that opens connections of its own closes them."""
+
+
+class Asyncpg(AsyncContender):
+    name = "asyncpg"
+    vendors = (POSTGRESQL,)
+    baseline = True
+
+    async def open(self) -> None:
+        import asyncpg
+
+        kwargs = _pg_kwargs()
+        self.conn = await asyncpg.connect(**kwargs)
+        # asyncpg's pool as shipped: it resets each connection when it is released.
+        self.pool = await asyncpg.create_pool(
+            min_size=settings.POOL_SIZE, max_size=settings.POOL_SIZE, **kwargs
+        )
+
+    async def close(self) -> None:
+        await self.conn.close()
+        await self.pool.close()
+
+
+class Aiomysql(AsyncContender):
+    name = "aiomysql"
+    vendors = (MYSQL,)
+    baseline = True
+
+    async def open(self) -> None:
+        import aiomysql
+
+        kwargs = _mysql_kwargs()
+        self.conn = await aiomysql.connect(**kwargs)
+        self.pool = await aiomysql.create_pool(
+            minsize=settings.POOL_SIZE, maxsize=settings.POOL_SIZE, **kwargs
+        )
+
+    async def close(self) -> None:
+        self.conn.close()
+        self.pool.close()
+        await self.pool.wait_closed()
+
+
+class DbApi(SyncContender):
+    """A raw sync DB-API driver: one connection here, one more per W2 thread."""
+
+    def open(self) -> None:
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._lock = threading.Lock()
+        self.conn = self.connect()
+        super().open()
+
+    def open_thread(self) -> None:
+        self.thread_connection()
+
+    def connect(self) -> Any:
+        """Return a new autocommit connection of this driver."""
+        raise NotImplementedError
+
+    def thread_connection(self) -> Any:
+        """Return this thread's own connection, opening it on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.connect()
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def close(self) -> None:
+        super().close()
+        for conn in [self.conn, *self._opened]:
+            conn.close()
+
+
+class Psycopg2(DbApi):
+    name = "psycopg2"
+    vendors = (POSTGRESQL,)
+
+    def connect(self) -> Any:
+        import psycopg2
+
+        kwargs = _pg_kwargs()
+        conn = psycopg2.connect(dbname=kwargs.pop("database"), **kwargs)
+        conn.autocommit = True
+        return conn
+
+
+class Pymysql(DbApi):
+    name = "pymysql"
+    vendors = (MYSQL,)
+
+    def connect(self) -> Any:
+        import pymysql
+
+        return pymysql.connect(**_mysql_kwargs())
+
+
+class DjangoSync(SyncContender):
+    name = "django_sync"
+
+    def open(self) -> None:
+        from django.db import connections
+
+        from benchapp.models import Author, Book
+
+        self.alias = DJANGO_ALIAS[self.vendor]
+        self.authors = Author.objects.db_manager(self.alias)
+        self.books = Book.objects.db_manager(self.alias)
+        connections[self.alias].ensure_connection()
+        super().open()
+
+    def open_thread(self) -> None:
+        from django.db import connections
+
+        connections[self.alias].ensure_connection()
+
+
+class DjangoAsync(AsyncContender):
+    """Django's a-methods (``aget``, ``async for``), run from the event loop."""
+
+    name = "django_async"
+
+    async def open(self) -> None:
+        from benchapp.models import Author, Book
+
+        alias = DJANGO_ALIAS[self.vendor]
+        self.authors = Author.objects.db_manager(alias)
+        self.books = Book.objects.db_manager(alias)
+
+
+def _attach_vinyl_managers(manager_class: Any, alias: str) -> tuple[Any, Any]:
+    """Give the benchmark's models a ``vinyl`` manager on *alias*; return Author's and Book's."""
+    from benchapp.models import Author, Book, Tag
+
+    for model in (Author, Book, Tag):
+        model.add_to_class("vinyl", manager_class(using=alias))
+    return Author.vinyl, Book.vinyl
+
+
+class VinylAsync(AsyncContender):
+    name = "vinyl_async"
+
+    async def open(self) -> None:
+        from vinyl_async import VinylManager
+
+        self.authors, self.books = _attach_vinyl_managers(VinylManager, VINYL_ALIAS[self.vendor])
+
+    async def close(self) -> None:
+        from vinyl_async import close_pools
+
+        await close_pools()
+
+
+class VinylSync(SyncContender):
+    name = "vinyl_sync"
+
+    def open(self) -> None:
+        from vinyl_sync import VinylManager
+
+        super().open()
+        self.authors, self.books = _attach_vinyl_managers(VinylManager, VINYL_ALIAS[self.vendor])
+
+    def close(self) -> None:
+        from vinyl_sync import close_pools
+
+        super().close()
+        close_pools()
+
+
+def _pg_kwargs() -> dict[str, Any]:
+    server = settings.PG
+    return {
+        "host": server["HOST"],
+        "port": int(server["PORT"]),
+        "user": server["USER"],
+        "password": server["PASSWORD"],
+        "database": server["NAME"],
+    }
+
+
+def _mysql_kwargs() -> dict[str, Any]:
+    server = settings.MYSQL
+    return {
+        "host": server["HOST"],
+        "port": int(server["PORT"]),
+        "user": server["USER"],
+        "password": server["PASSWORD"],
+        "db": server["NAME"],
+        "charset": "utf8mb4",
+        "autocommit": True,
+    }
+
+
+#: Every contender, in the order of the table's columns (the baselines first).
+CONTENDERS: dict[str, type[Contender]] = {
+    c.name: c
+    for c in (Asyncpg, Aiomysql, Psycopg2, Pymysql, VinylAsync, VinylSync, DjangoSync, DjangoAsync)
+}

@@ -1,0 +1,136 @@
+"""Turn the workers' results into checks, the markdown tables and issue 6's goals."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from vinyl_bench import registry
+from vinyl_bench.contenders import CONTENDERS, MYSQL, POSTGRESQL
+from vinyl_bench.registry import WORKLOADS
+from vinyl_bench.scale import Scale
+
+VENDOR_TITLES = {POSTGRESQL: "PostgreSQL", MYSQL: "MariaDB"}
+
+#: ``results[vendor][contender]`` is one worker's JSON: ``{"results": {key: {...}}, ...}``.
+Results = dict[str, dict[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One contender's figure for one workload on one database."""
+
+    seconds: float | None
+    ratio: float | None
+    ops_per_second: float | None
+    error: str | None
+
+
+def baseline(vendor: str) -> str:
+    """Return the raw async driver every ratio on *vendor* is computed against."""
+    return next(c.name for c in CONTENDERS.values() if c.baseline and vendor in c.vendors)
+
+
+def contenders_of(results: Results, vendor: str) -> list[str]:
+    """Return the contenders that ran on *vendor*, in the table's column order."""
+    return [name for name in CONTENDERS if name in results.get(vendor, {})]
+
+
+def checksum_mismatches(results: Results) -> list[str]:
+    """Return one message per workload whose contenders returned different results.
+
+    The data is the same on both servers, so every contender on every database must agree.
+    """
+    problems = []
+    for key in registry.keys():
+        seen: dict[str, list[str]] = {}
+        for vendor, by_contender in results.items():
+            for name, worker in by_contender.items():
+                digest = worker["results"].get(key, {}).get("digest")
+                if digest is not None:
+                    seen.setdefault(digest, []).append(f"{name} on {VENDOR_TITLES[vendor]}")
+        if len(seen) > 1:
+            groups = "; ".join(f"{digest}: {', '.join(who)}" for digest, who in seen.items())
+            problems.append(f"{key} returned different results: {groups}")
+    return problems
+
+
+def cell(results: Results, vendor: str, name: str, key: str, scale: Scale) -> Cell:
+    outcome = results[vendor][name]["results"].get(key)
+    if outcome is None:
+        return Cell(None, None, None, f"{key} was not run")
+    if "error" in outcome:
+        return Cell(None, None, None, outcome["error"])
+    seconds = statistics.median(outcome["seconds"])
+    base = results[vendor].get(baseline(vendor), {}).get("results", {}).get(key, {})
+    ratio = seconds / statistics.median(base["seconds"]) if "seconds" in base else None
+    return Cell(seconds, ratio, WORKLOADS[key].ops(scale) / seconds, None)
+
+
+def table(results: Results, vendor: str, keys: list[str], scale: Scale) -> tuple[str, list[str]]:
+    """Return *vendor*'s markdown table and the footnotes explaining its missing cells."""
+    names = contenders_of(results, vendor)
+    lines = [
+        "| workload | unit | " + " | ".join(names) + " |",
+        "|---|---|" + "---:|" * len(names),
+    ]
+    notes: list[str] = []
+    for key in keys:
+        workload = WORKLOADS[key]
+        cells = []
+        for name in names:
+            figure = cell(results, vendor, name, key, scale)
+            if figure.error is not None:
+                notes.append(f"{name}, {key}: {figure.error}")
+                cells.append(f"not runnable [{len(notes)}]")
+            else:
+                ratio = "n/a" if figure.ratio is None else f"{figure.ratio:.2f}"
+                cells.append(f"{figure.ops_per_second:,.0f} ({ratio})")
+        lines.append(f"| {key} {workload.title} | {workload.unit}/s | " + " | ".join(cells) + " |")
+    for name in names:
+        close_error = results[vendor][name].get("close_error")
+        if close_error:
+            notes.append(f"{name}: {close_error}")
+    return "\n".join(lines), notes
+
+
+def goals(results: Results, keys: list[str], scale: Scale) -> list[str]:
+    """Return issue 6's goals, each marked met / not met / not measured, with the figures."""
+    lines = []
+    limits = {"W1": 3.0, "W2": 1.8, "W3": 2.0, "W4": 2.5, "W7": 2.0}
+    for key, limit in limits.items():
+        if key in keys and POSTGRESQL in results and "vinyl_async" in results[POSTGRESQL]:
+            figure = cell(results, POSTGRESQL, "vinyl_async", key, scale)
+            if figure.ratio is None:
+                lines.append(f"- PostgreSQL {key} vinyl_async ratio ≤ {limit}: not measured")
+            else:
+                verdict = "met" if figure.ratio <= limit else "NOT met"
+                lines.append(
+                    f"- PostgreSQL {key} vinyl_async ratio ≤ {limit}: {verdict} "
+                    f"({figure.ratio:.2f})"
+                )
+    faster_than = [
+        (MYSQL, "vinyl_async", "django_async"),
+        (MYSQL, "vinyl_async", "django_sync"),
+        (POSTGRESQL, "vinyl_sync", "django_sync"),
+        (MYSQL, "vinyl_sync", "django_sync"),
+    ]
+    for vendor, ours, theirs in faster_than:
+        if vendor not in results:
+            continue
+        for key in keys:
+            if ours not in results[vendor] or theirs not in results[vendor]:
+                continue
+            a = cell(results, vendor, ours, key, scale)
+            b = cell(results, vendor, theirs, key, scale)
+            claim = f"- {VENDOR_TITLES[vendor]} {key} {ours} faster than {theirs}"
+            if a.ops_per_second is None or b.ops_per_second is None:
+                lines.append(f"{claim}: not measured")
+            else:
+                verdict = "met" if a.ops_per_second > b.ops_per_second else "NOT met"
+                lines.append(
+                    f"{claim}: {verdict} ({a.ops_per_second:,.0f} vs "
+                    f"{b.ops_per_second:,.0f} {WORKLOADS[key].unit}/s)"
+                )
+    return lines

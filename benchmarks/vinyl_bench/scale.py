@@ -1,0 +1,62 @@
+"""How much data and how many operations: the full benchmark, or the ``--quick`` smoke run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Data sizes and workload counts; ``warmups``/``runs`` is timing, the median of ``runs``."""
+
+    name: str
+    authors: int
+    books: int
+    tags: int
+    tags_per_book: int
+    gets: int
+    tasks: int
+    fetch_repeats: int
+    values_queries: int
+    authors_per_values_query: int
+    prefetch_authors: int
+    prefetch_repeats: int
+    warmups: int
+    runs: int
+
+
+FULL = Scale(
+    name="full",
+    authors=1_000,
+    books=10_000,
+    tags=50,
+    tags_per_book=3,
+    gets=2_000,
+    tasks=100,
+    fetch_repeats=3,
+    values_queries=200,
+    authors_per_values_query=10,
+    prefetch_authors=100,
+    prefetch_repeats=20,
+    warmups=1,
+    runs=3,
+)
+
+QUICK = Scale(
+    name="quick",
+    authors=60,
+    books=300,
+    tags=10,
+    tags_per_book=3,
+    gets=20,
+    tasks=10,
+    fetch_repeats=1,
+    values_queries=5,
+    authors_per_values_query=10,
+    prefetch_authors=10,
+    prefetch_repeats=2,
+    warmups=0,
+    runs=1,
+)
+
+SCALES = {scale.name: scale for scale in (FULL, QUICK)}

@@ -1,0 +1,33 @@
+"""The raw-driver contenders' SQL, written by hand for the tables of ``benchapp.models``.
+
+Columns are listed in the models' field order so a driver row and an ORM object compare
+equal (``registry.as_row``). ``%s`` is the DB-API placeholder of psycopg2, PyMySQL and
+aiomysql; asyncpg takes ``$n``.
+"""
+
+AUTHOR_COLUMNS = "id, name, email, born"
+BOOK_COLUMNS = "id, title, author_id, pages, price, published"
+
+AUTHOR_BY_PK = f"SELECT {AUTHOR_COLUMNS} FROM benchapp_author WHERE id = %s"
+AUTHOR_BY_PK_PG = f"SELECT {AUTHOR_COLUMNS} FROM benchapp_author WHERE id = $1"
+
+ALL_BOOKS = f"SELECT {BOOK_COLUMNS} FROM benchapp_book"
+
+BOOK_VALUES = "SELECT id, title, price FROM benchapp_book WHERE author_id >= %s AND author_id < %s"
+BOOK_VALUES_PG = (
+    "SELECT id, title, price FROM benchapp_book WHERE author_id >= $1 AND author_id < $2"
+)
+
+AUTHOR_RANGE = f"SELECT {AUTHOR_COLUMNS} FROM benchapp_author WHERE id >= %s AND id < %s"
+AUTHOR_RANGE_PG = f"SELECT {AUTHOR_COLUMNS} FROM benchapp_author WHERE id >= $1 AND id < $2"
+# The prefetch query of Django and vinyl: the books of the authors just read, by their ids.
+BOOKS_OF_AUTHORS_PG = (
+    f"SELECT {BOOK_COLUMNS} FROM benchapp_book WHERE author_id = ANY($1::bigint[])"
+)
+
+
+def books_of_authors(count: int) -> str:
+    """Return the prefetch query for *count* author ids, one ``%s`` each, as Django writes it."""
+    return (
+        f"SELECT {BOOK_COLUMNS} FROM benchapp_book WHERE author_id IN ({', '.join(['%s'] * count)})"
+    )
