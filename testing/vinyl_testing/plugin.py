@@ -109,10 +109,14 @@ def db(request: pytest.FixtureRequest) -> Iterator[DB]:
 def flush(alias: str) -> None:
     """Delete every row of the test app's tables through Django's connection *alias*."""
     from django.apps import apps
-    from django.db import connections
+    from django.db import connections, router
 
     connection = connections[alias]
-    models = [m for m in apps.get_app_config("vinyl_testapp").get_models()]
+    models = [
+        m
+        for m in apps.get_app_config("vinyl_testapp").get_models()
+        if router.allow_migrate_model(alias, m)
+    ]
     tables = [m._meta.db_table for m in models]
     tables += [
         f.remote_field.through._meta.db_table

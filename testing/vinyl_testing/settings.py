@@ -40,8 +40,11 @@ DATABASES = {
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "django.contrib.postgres",
     "vinyl_testapp",
 ]
+
+DATABASE_ROUTERS = ["vinyl_testing.routers.VendorRouter"]
 
 SECRET_KEY = "vinyl-tests"
 USE_TZ = True

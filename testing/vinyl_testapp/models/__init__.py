@@ -1,5 +1,7 @@
 """The test app's models, one module per area (each helper adds its own module here)."""
 
+from vinyl_testapp.models.pg_types import PgTypes
 from vinyl_testapp.models.smoke import Note
+from vinyl_testapp.models.types import AllTypes, TypesOwner
 
-__all__ = ["Note"]
+__all__ = ["AllTypes", "Note", "PgTypes", "TypesOwner"]
