@@ -33,6 +33,7 @@ PAIRS: list[tuple[str, str]] = [
     ("packages/vinyl-model/src/vinyl/model/_async", "packages/vinyl-model/src/vinyl/model/_sync"),
     ("packages/vinyl-query/tests/_async", "packages/vinyl-query/tests/_sync"),
     ("packages/vinyl-model/tests/_async", "packages/vinyl-model/tests/_sync"),
+    ("packages/vinyl-mysql/tests/_async", "packages/vinyl-mysql/tests/_sync"),
 ]
 
 #: Async name → sync name. Every entry must be used by some source (``--check``).
@@ -48,9 +49,20 @@ NAME_MAP: dict[str, str] = {
     "ashield": "shield",
     "acurrent_owner": "current_owner",
     "arunning_loop": "running_loop",
-    # Python's async protocols.
+    # Test concurrency, paired in testing/vinyl_testing/concurrency.py.
+    "agather": "gather",
+    "AEvent": "Event",
+    # Python's async protocols and types.
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
+    "AsyncIterator": "Iterator",
+    "asynccontextmanager": "contextmanager",
+    "__aiter__": "__iter__",
+    # vinyl-model: the queryset evaluation mixins paired in vinyl.model._compat.
+    "AsyncEvaluation": "SyncEvaluation",
+    # vinyl-model tests: the public API package and the test models' async manager.
+    "vinyl_async": "vinyl_sync",
+    "avinyl": "vinyl",
 }
 
 RUFF_VERSION = "0.17.6"
@@ -98,14 +110,14 @@ def unasync_source(source: str, used: Counter[str]) -> str:
     return "".join(parts)
 
 
-def ruff_format(source: str, filename: Path) -> str:
+def ruff_format(source: str, filename: Path, root: Path) -> str:
     """Return *source* formatted by ruff with the repository's settings."""
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(filename), "-"],
         input=source,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=root,
         check=False,
     )
     if result.returncode:
@@ -135,7 +147,7 @@ def generate(root: Path, used: Counter[str]) -> dict[str, str]:
             target = f"{target_dir}/{relative.as_posix()}"
             text = unasync_source(source.read_text(encoding="utf-8"), used)
             header = HEADER.format(source=f"{source_dir}/{relative.as_posix()}")
-            twins[target] = ruff_format(header + text, root / target)
+            twins[target] = ruff_format(header + text, root / target, root)
     return twins
 
 

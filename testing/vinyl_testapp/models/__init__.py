@@ -1,7 +1,9 @@
 """The test app's models, one module per area (each helper adds its own module here)."""
 
+from vinyl_testapp.models import library  # noqa: F401 - the model layer's models
 from vinyl_testapp.models.pg_types import PgTypes
+from vinyl_testapp.models.query import QAuthor, QBook
 from vinyl_testapp.models.smoke import Note
 from vinyl_testapp.models.types import AllTypes, TypesOwner
 
-__all__ = ["AllTypes", "Note", "PgTypes", "TypesOwner"]
+__all__ = ["AllTypes", "Note", "QAuthor", "QBook", "PgTypes", "TypesOwner"]

@@ -44,7 +44,7 @@ def acurrent_owner() -> object:
 
 def current_owner() -> object:
     """Return what owns a connection taken now: the running thread."""
-    return threading.get_ident()
+    return threading.current_thread()
 
 
 def arunning_loop() -> asyncio.AbstractEventLoop | None:

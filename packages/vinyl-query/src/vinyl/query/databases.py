@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -85,9 +86,9 @@ def _build_backend(alias: str) -> Backend:
             f"The database alias {alias!r} is not in settings.DATABASES "
             f"(configured aliases: {', '.join(map(repr, settings.DATABASES))})."
         )
-    # connections.settings holds each alias's settings with Django's defaults filled in
-    # (TIME_ZONE, OPTIONS...), which the converters of the private wrapper read.
-    settings_dict = dict(connections.settings[alias])
+    # Django's defaults (TIME_ZONE, OPTIONS...) filled in as for its own connections: the
+    # converters of the private wrapper read them. Copied: configure_settings() edits in place.
+    settings_dict = connections.configure_settings(copy.deepcopy(settings.DATABASES))[alias]
     engine = settings_dict["ENGINE"]
     wrapper_class = load_backend(engine).DatabaseWrapper
     if not issubclass(wrapper_class, VinylDatabaseWrapperMixin):
