@@ -28,6 +28,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    TextField,
     Value,
     When,
 )
@@ -227,7 +228,12 @@ CORPUS: list[CorpusEntry] = [
         lambda: (
             _items()
             .annotate(
-                label=Concat(Lower("char"), Value("-"), Coalesce("text", Value("none"))),
+                label=Concat(
+                    Lower("char"),
+                    Value("-"),
+                    Coalesce("text", Value("none"), output_field=TextField()),
+                    output_field=TextField(),
+                ),
                 length=Length("char"),
             )
             .values("id", "label", "length")

@@ -6,11 +6,12 @@ What vinyl changes in asyncpg's defaults, and why:
   on every release. vinyl ends every transaction it opens, so a released connection is
   clean; asyncpg still rolls back a connection released inside a transaction, and vinyl
   discards one interrupted mid-query (``release(discard=True)``).
-- **Django's values.** ``inet``/``cidr`` read as ``str`` (as psycopg2 returns them),
-  ``hstore`` as ``dict``, and, with ``USE_TZ = False``, ``timestamptz`` as naive datetimes
-  in ``TIME_ZONE`` — what Django's psycopg2 connection returns.
-- **Django's paramstyle.** Connections take Django's SQL (``%s``) and numbered it
-  (``$1``), cached per SQL text, so one backend dialect serves both flavors.
+- **Django's values.** ``inet``/``cidr`` read as ``str`` and ``bytea`` as ``memoryview``
+  (as psycopg2 returns them), ``hstore`` as ``dict``, and, with ``USE_TZ = False``,
+  ``timestamptz`` as naive datetimes in ``TIME_ZONE``: what Django's psycopg2 connection
+  returns. (Ranges are converted by the ENGINE's ``DatabaseOperations``.)
+- **Django's paramstyle.** Connections take Django's SQL (``%s``) and number its
+  placeholders (``$1``), cached per SQL text, so one backend dialect serves both flavors.
 - **Typed parameters.** asyncpg refuses a parameter whose Python type does not match
   the type the server inferred (an ``int`` for a ``text`` parameter), before sending
   anything. The connection then converts the parameters to the inferred types and
@@ -268,6 +269,9 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(
             name, schema="pg_catalog", encoder=str, decoder=str, format="text"
         )
+    await connection.set_type_codec(
+        "bytea", schema="pg_catalog", encoder=bytes, decoder=memoryview, format="binary"
+    )
     try:
         await connection.set_builtin_type_codec("hstore", codec_name="pg_contrib.hstore")
     except ValueError:

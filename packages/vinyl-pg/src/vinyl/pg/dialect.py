@@ -2,7 +2,7 @@
 
 Django's compiler writes ``%s`` placeholders and ``%%`` for a literal ``%`` (psycopg2's
 ``format`` paramstyle), and adapts some values with psycopg2 wrappers (``Json``, ``Inet``,
-ranges). psycopg2 takes both as they are. asyncpg numbers its placeholders (``$1``),
+``Binary``, ranges). psycopg2 takes both as they are. asyncpg numbers its placeholders (``$1``),
 takes a ``%`` literally, and wants plain Python values.
 """
 
@@ -14,12 +14,13 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import asyncpg
+from psycopg2.extensions import Binary
 from psycopg2.extras import Inet, Json, Range
 
 __all__ = ["ASYNCPG", "PSYCOPG2", "PostgreSQLDialect"]
 
 _PLACEHOLDER = re.compile(r"%([s%])")
-_ADAPTERS = (Json, Inet, Range, list)
+_ADAPTERS = (Json, Inet, Range, Binary, list)
 
 
 @lru_cache(maxsize=4096)
@@ -43,6 +44,8 @@ def _plain(value: Any) -> Any:
         return value.dumps(value.adapted)
     if isinstance(value, Inet):
         return value.addr
+    if isinstance(value, Binary):
+        return value.adapted
     if isinstance(value, Range):
         return asyncpg.Range(
             value.lower,

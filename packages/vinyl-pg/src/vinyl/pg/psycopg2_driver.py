@@ -128,6 +128,11 @@ class Psycopg2Pool:
         raw.autocommit = True
         # Django's psycopg2 connection reads jsonb as text for JSONField.from_db_value.
         psycopg2.extras.register_default_jsonb(conn_or_curs=raw, loads=lambda text: text)
+        try:
+            psycopg2.extras.register_hstore(raw)
+        except psycopg2.ProgrammingError:
+            # The hstore extension is not installed in this database; nothing reads it.
+            pass
         server.record_version(config.alias, raw.server_version)
         return raw
 

@@ -23,6 +23,7 @@ from vinyl.pg import server
 from vinyl.pg.asyncpg_driver import AsyncpgDriver
 from vinyl.pg.dialect import PSYCOPG2
 from vinyl.pg.psycopg2_driver import Psycopg2Driver
+from vinyl.postgresql_backend.operations import DatabaseOperations
 from vinyl.query.backend import VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
 
@@ -37,6 +38,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
     vinyl_dialect = PSYCOPG2
     vinyl_async_driver = AsyncpgDriver()
     vinyl_sync_driver = Psycopg2Driver()
+    ops_class = DatabaseOperations
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
         options = settings_dict.get("OPTIONS") or {}

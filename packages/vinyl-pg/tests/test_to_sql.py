@@ -1,0 +1,90 @@
+"""``vinyl.pg.to_sql``: the corpus's SQL, run on a plain asyncpg connection, reads Django's rows.
+
+Each queryset of ``vinyl_testing.corpus`` is evaluated by Django (the oracle, psycopg2)
+and, through ``to_sql``, by ``asyncpg.Connection.fetch(sql, *params)``. The raw rows are
+decoded by Django's field converters (``vinyl.query.decode`` with the ENGINE's compiler).
+A plain asyncpg connection reads two types in another Python form than psycopg2 does, and
+only those are mapped before comparing: ``inet`` (``ipaddress`` objects, psycopg2 ``str``)
+and ``bytea`` (``bytes``, psycopg2 ``memoryview``). vinyl's own asyncpg driver reads both
+as psycopg2 does (see the type parity tests). Ranges come back as ``asyncpg.Range`` and the
+ENGINE's converters turn them into Django's range classes; hstore needs asyncpg's built-in
+codec, registered on the connection as any asyncpg user of hstore does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import asyncpg
+import pytest
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Model
+from vinyl.pg import ASYNCPG, to_sql
+from vinyl.pg import _standalone_wrapper as standalone_wrapper
+from vinyl.query.compiler import compile_with
+from vinyl.query.decode import decode
+from vinyl_testapp.models import AllTypes, TypesOwner
+from vinyl_testing.corpus import CORPUS, CorpusEntry, seed, seed_pg
+from vinyl_testing.plugin import PG
+
+
+def comparable(value: Any) -> Any:
+    """Return *value* in a form that compares equal to Django's (see the module docstring)."""
+    if isinstance(value, Model):
+        fields = {k: comparable(v) for k, v in vars(value).items() if k != "_state"}
+        related = {k: comparable(v) for k, v in value._state.fields_cache.items()}
+        return (type(value).__name__, fields, related)
+    if isinstance(value, dict):
+        return {k: comparable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [comparable(v) for v in value]
+    if isinstance(value, memoryview):
+        return bytes(value)
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return str(value)
+    return value
+
+
+@pytest.mark.parametrize("entry", CORPUS, ids=[entry.name for entry in CORPUS])
+async def test_corpus_on_raw_asyncpg(
+    entry: CorpusEntry, backend: Any, raw_asyncpg: asyncpg.Connection
+) -> None:
+    seed(PG.django)
+    seed_pg(PG.django)
+    queryset = entry.build()
+    expected = list(queryset.using(PG.django))
+
+    sql, params = to_sql(queryset)
+    rows = await raw_asyncpg.fetch(sql, *params)
+
+    compiled = compile_with(queryset, standalone_wrapper(), ASYNCPG)
+    assert (compiled.sql, list(compiled.params)) == (sql, params)
+    assert expected, f"the corpus entry {entry.name!r} reads no row; its seed is wrong"
+    assert comparable(decode(queryset, compiled, rows)) == comparable(expected)
+
+
+def test_placeholders_are_numbered_and_percent_unescaped() -> None:
+    sql, params = to_sql(
+        AllTypes.objects.filter(char__contains="50%", text__startswith="a_").order_by("id")
+    )
+    assert "%s" not in sql and "%%" not in sql
+    assert "$1" in sql and "$2" in sql and "$3" not in sql
+    assert params == ["%50\\%%", "a\\_%"]
+
+
+def test_plain_manager_and_any_alias() -> None:
+    # The queryset's own alias (here MySQL's) does not matter: the SQL is PostgreSQL's.
+    sql, params = to_sql(TypesOwner.objects.using("mysql").filter(name="ann"))
+    assert sql.startswith('SELECT "vinyl_testapp_typesowner"."id"')
+    assert params == ["ann"]
+
+
+def test_query_object_is_accepted() -> None:
+    queryset = TypesOwner.objects.filter(rank__in=[1, 2])
+    assert to_sql(queryset.query) == to_sql(queryset)
+
+
+def test_empty_result_set_raises_with_advice() -> None:
+    with pytest.raises(EmptyResultSet, match=r"matches no row \(e\.g\. filter\(pk__in=\[\]\)\)"):
+        to_sql(TypesOwner.objects.filter(pk__in=[]))
