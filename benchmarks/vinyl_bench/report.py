@@ -96,20 +96,17 @@ def table(results: Results, vendor: str, keys: list[str], scale: Scale) -> tuple
 
 
 def goals(results: Results, keys: list[str], scale: Scale) -> list[str]:
-    """Return issue 6's goals, each marked met / not met / not measured, with the figures."""
+    """Return issue 6's goals, each marked met / NOT met / not measured, with the figures."""
     lines = []
     limits = {"W1": 3.0, "W2": 1.8, "W3": 2.0, "W4": 2.5, "W7": 2.0}
-    for key, limit in limits.items():
-        if key in keys and POSTGRESQL in results and "vinyl_async" in results[POSTGRESQL]:
-            figure = cell(results, POSTGRESQL, "vinyl_async", key, scale)
-            if figure.ratio is None:
-                lines.append(f"- PostgreSQL {key} vinyl_async ratio ≤ {limit}: not measured")
-            else:
-                verdict = "met" if figure.ratio <= limit else "NOT met"
-                lines.append(
-                    f"- PostgreSQL {key} vinyl_async ratio ≤ {limit}: {verdict} "
-                    f"({figure.ratio:.2f})"
-                )
+    for key in (k for k in keys if k in limits):
+        claim = f"- PostgreSQL {key}: vinyl_async ratio ≤ {limits[key]}"
+        ratio = _figure(results, POSTGRESQL, "vinyl_async", key, scale).ratio
+        if ratio is None:
+            lines.append(f"{claim}: not measured")
+        else:
+            verdict = "met" if ratio <= limits[key] else "NOT met"
+            lines.append(f"{claim}: {verdict} ({ratio:.2f})")
     faster_than = [
         (MYSQL, "vinyl_async", "django_async"),
         (MYSQL, "vinyl_async", "django_sync"),
@@ -117,20 +114,19 @@ def goals(results: Results, keys: list[str], scale: Scale) -> list[str]:
         (MYSQL, "vinyl_sync", "django_sync"),
     ]
     for vendor, ours, theirs in faster_than:
-        if vendor not in results:
-            continue
         for key in keys:
-            if ours not in results[vendor] or theirs not in results[vendor]:
-                continue
-            a = cell(results, vendor, ours, key, scale)
-            b = cell(results, vendor, theirs, key, scale)
-            claim = f"- {VENDOR_TITLES[vendor]} {key} {ours} faster than {theirs}"
-            if a.ops_per_second is None or b.ops_per_second is None:
+            claim = f"- {VENDOR_TITLES[vendor]} {key}: {ours} faster than {theirs}"
+            a = _figure(results, vendor, ours, key, scale).ops_per_second
+            b = _figure(results, vendor, theirs, key, scale).ops_per_second
+            if a is None or b is None:
                 lines.append(f"{claim}: not measured")
             else:
-                verdict = "met" if a.ops_per_second > b.ops_per_second else "NOT met"
-                lines.append(
-                    f"{claim}: {verdict} ({a.ops_per_second:,.0f} vs "
-                    f"{b.ops_per_second:,.0f} {WORKLOADS[key].unit}/s)"
-                )
+                verdict = "met" if a > b else "NOT met"
+                lines.append(f"{claim}: {verdict} ({a:,.0f} vs {b:,.0f} {WORKLOADS[key].unit}/s)")
     return lines
+
+
+def _figure(results: Results, vendor: str, name: str, key: str, scale: Scale) -> Cell:
+    if name not in results.get(vendor, {}):
+        return Cell(None, None, None, f"{name} was not run")
+    return cell(results, vendor, name, key, scale)
