@@ -11,14 +11,9 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-BENCHMARKS = Path(__file__).resolve().parent.parent
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -68,34 +63,6 @@ def cpu() -> str:
     return f"{os.cpu_count()} cores, {model}"
 
 
-def run_worker(vendor: str, contender: str, scale: str, keys: list[str]) -> dict[str, Any]:
-    """Run one contender in a new process and return its JSON result."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BENCHMARKS), *sys.path[1:]])}
-    with tempfile.TemporaryDirectory() as tmp:
-        output = Path(tmp) / "result.json"
-        command = [
-            sys.executable,
-            "-m",
-            "vinyl_bench.worker",
-            "--vendor",
-            vendor,
-            "--contender",
-            contender,
-            "--scale",
-            scale,
-            "--workloads",
-            ",".join(keys),
-            "--output",
-            str(output),
-        ]
-        completed = subprocess.run(command, env=env, cwd=BENCHMARKS, check=False)
-        if completed.returncode != 0 or not output.exists():
-            reason = f"worker process exited with status {completed.returncode} (see stderr)"
-            return {"event_loop": "-", "results": {k: {"error": reason} for k in keys}}
-        result: dict[str, Any] = json.loads(output.read_text())
-        return result
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     os.environ["VINYL_BENCH_NAME"] = args.database_name
@@ -105,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     import vinyl_bench.workloads  # noqa: F401 - importing the package registers the workloads
-    from vinyl_bench import database, registry, report
+    from vinyl_bench import database, registry, report, workers
     from vinyl_bench.contenders import CONTENDERS, VENDORS
     from vinyl_bench.registry import WORKLOADS
     from vinyl_bench.scale import FULL, QUICK
@@ -127,11 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         database.recreate(vendor)
         database.seed(vendor, scale)
         servers[vendor] = database.server_version(vendor)
-        results[vendor] = {}
-        for name in names:
-            if vendor in CONTENDERS[name].vendors:
-                log(f"{vendor}: running {name}")
-                results[vendor][name] = run_worker(vendor, name, scale.name, keys)
+        on_vendor = [name for name in names if vendor in CONTENDERS[name].vendors]
+        results[vendor] = workers.measure(vendor, on_vendor, keys, scale)
 
     mismatches = report.checksum_mismatches(results)
     found = versions()

@@ -51,7 +51,8 @@ DATABASES = {
     },
 }
 
-INSTALLED_APPS = ["benchapp"]
+# vinyl.model imports contenttypes (generic relations), which must be an installed app.
+INSTALLED_APPS = ["django.contrib.contenttypes", "benchapp"]
 SECRET_KEY = "vinyl-bench"
 USE_TZ = True
 TIME_ZONE = "UTC"

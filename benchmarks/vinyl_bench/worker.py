@@ -1,10 +1,11 @@
-"""Run every workload for one contender on one database, in this process; write JSON.
+"""One contender on one database, in a process of its own, driven by the parent over a pipe.
 
-``python -m vinyl_bench.worker --vendor postgresql --contender asyncpg --scale full
---output result.json``. Each workload runs ``scale.warmups`` times untimed, then
-``scale.runs`` times timed; every run's checksum must be the same. A workload that fails,
-or that the contender does not implement, is recorded with the reason (and the traceback
-goes to stderr) and the next workload runs.
+``python -m vinyl_bench.worker --vendor postgresql --contender asyncpg --scale full``
+opens the contender's connections and answers one JSON line per JSON command read on
+stdin: ``{"workload": "W1", "timed": true}`` runs that workload once (``seconds`` and
+``digest``, or ``error``); ``{"close": true}`` closes the connections and exits. The
+parent alternates between its workers run by run, so a change in the machine's load
+falls on every contender alike. Anything else the process prints goes to stderr.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import IO, Any
 
-from vinyl_bench.scale import SCALES, Scale
+from vinyl_bench.scale import SCALES
 
 
 def event_loop_factory() -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
@@ -70,29 +71,53 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
 
-def run_workload(runner: Runner, contender: Any, workload: Any, scale: Scale) -> dict[str, Any]:
-    """Return the timings and checksum of one workload, or the reason it could not run."""
-    implementation = workload.implementations.get(contender.name)
-    if implementation is None:
-        return {"error": f"{contender.name} has no implementation of {workload.key}"}
-    plan = workload.plan(scale)
-    digests: set[str] = set()
-    seconds: list[float] = []
+class Session:
+    """The started contender and the plans of the workloads it has run."""
+
+    def __init__(self, contender: Any, runner: Runner) -> None:
+        self.contender = contender
+        self.runner = runner
+        self.plans: dict[str, Any] = {}
+
+    def run(self, key: str) -> dict[str, Any]:
+        """Run workload *key* once; return its duration and checksum, or why it failed."""
+        from vinyl_bench.registry import WORKLOADS
+
+        workload = WORKLOADS[key]
+        implementation = workload.implementations.get(self.contender.name)
+        if implementation is None:
+            return {"error": f"{self.contender.name} has no implementation of {key}"}
+        if key not in self.plans:
+            self.plans[key] = workload.plan(self.contender.scale)
+        gc.collect()
+        try:
+            result, seconds = self.runner.timed(implementation, self.contender, self.plans[key])
+            digest = workload.digest(result)
+        except Exception as exc:
+            traceback.print_exc()
+            return {"error": describe(exc)}
+        return {"seconds": seconds, "digest": digest}
+
+
+def serve(session: Session, commands: IO[str], replies: IO[str]) -> None:
+    """Answer the parent's commands until it asks to close."""
+    for line in commands:
+        command = json.loads(line)
+        if command.get("close"):
+            break
+        reply(replies, session.run(command["workload"]))
     try:
-        for _ in range(scale.warmups):
-            digests.add(workload.digest(runner.call(implementation, contender, plan)))
-        for _ in range(scale.runs):
-            gc.collect()
-            result, elapsed = runner.timed(implementation, contender, plan)
-            seconds.append(elapsed)
-            digests.add(workload.digest(result))
-            del result
+        session.runner.call(session.contender.close)
     except Exception as exc:
         traceback.print_exc()
-        return {"error": describe(exc)}
-    if len(digests) != 1:
-        return {"error": f"runs disagree with each other: checksums {sorted(digests)}"}
-    return {"seconds": seconds, "digest": digests.pop()}
+        reply(replies, {"closed": True, "error": f"could not close: {describe(exc)}"})
+    else:
+        reply(replies, {"closed": True, "error": None})
+
+
+def reply(replies: IO[str], message: dict[str, Any]) -> None:
+    replies.write(json.dumps(message) + "\n")
+    replies.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,44 +127,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vendor", required=True, choices=["postgresql", "mysql"])
     parser.add_argument("--contender", required=True, choices=sorted(CONTENDERS))
     parser.add_argument("--scale", required=True, choices=sorted(SCALES))
-    parser.add_argument("--workloads", required=True, help="comma-separated workload keys")
-    parser.add_argument("--output", required=True, help="where to write the JSON result")
     args = parser.parse_args(argv)
 
+    # Replies go out on the original stdout; whatever else prints lands on stderr.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     # The benchmark always runs on its own settings, whatever the caller had configured.
     os.environ["DJANGO_SETTINGS_MODULE"] = "vinyl_bench.settings"
     import django
 
     django.setup()
     import vinyl_bench.workloads  # noqa: F401 - importing the package registers the workloads
-    from vinyl_bench.registry import WORKLOADS
 
-    scale = SCALES[args.scale]
-    contender = CONTENDERS[args.contender](args.vendor, scale)
+    contender = CONTENDERS[args.contender](args.vendor, SCALES[args.scale])
     runner = Runner(contender.is_async)
-    keys = args.workloads.split(",")
-    results: dict[str, Any] = {}
-    close_error = None
     try:
         runner.call(contender.open)
     except Exception as exc:
         traceback.print_exc()
-        reason = f"could not start: {describe(exc)}"
-        results = {key: {"error": reason} for key in keys}
-    else:
-        for key in keys:
-            results[key] = run_workload(runner, contender, WORKLOADS[key], scale)
-        try:
-            runner.call(contender.close)
-        except Exception as exc:
-            traceback.print_exc()
-            close_error = f"could not close: {describe(exc)}"
+        reply(replies, {"ready": False, "error": f"could not start: {describe(exc)}"})
+        return 0
+    reply(replies, {"ready": True, "event_loop": runner.loop_name})
+    serve(Session(contender, runner), sys.stdin, replies)
     runner.close()
-    with open(args.output, "w") as output:
-        json.dump(
-            {"event_loop": runner.loop_name, "results": results, "close_error": close_error},
-            output,
-        )
     return 0
 
 
