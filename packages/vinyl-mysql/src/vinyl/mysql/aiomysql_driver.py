@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import aiomysql  # type: ignore[import-untyped]
 import pymysql
+from pymysql.converters import escape_bytes
 from vinyl.mysql import server as server_data
 from vinyl.mysql._connect import (
     closed_error,
@@ -61,11 +62,19 @@ class AiomysqlConnection:
         self.broken = False
 
     async def _run(self, sql: str, params: Sequence[Any]) -> aiomysql.Cursor:
-        cursor = self.raw.cursor()
+        raw = self.raw
+        # Interpolated here, not by aiomysql: aiomysql 0.3 cannot escape bytes with
+        # PyMySQL 1.1+ (it imports a helper PyMySQL turned into a string). ``%`` runs
+        # even without params, so ``%%`` always reaches the server as ``%``.
+        query = sql % tuple(
+            escape_bytes(value) if isinstance(value, bytes) else raw.escape(value)
+            for value in params
+        )
+        cursor = await raw.cursor()
         self.busy = True
         try:
-            await cursor.execute(sql, tuple(params))
-        except pymysql.err.Error as exc:
+            await cursor.execute(query)
+        except pymysql.Error as exc:
             self.broken = is_disconnect(exc)
             self.busy = False
             raise translate(exc) from exc
@@ -142,7 +151,7 @@ class AiomysqlPool:
         try:
             async with asyncio.timeout(self.config.connect_timeout):
                 raw = await aiomysql.connect(**self._kwargs)
-        except (pymysql.err.Error, OSError, TimeoutError) as exc:
+        except (pymysql.Error, OSError, TimeoutError) as exc:
             raise connect_error(self.config, exc) from exc
         connection = AiomysqlConnection(raw)
         try:

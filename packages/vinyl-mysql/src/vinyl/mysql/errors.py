@@ -4,6 +4,11 @@ aiomysql raises PyMySQL's exception classes, so one table serves both drivers. T
 drivers apply :func:`translate` in their ``execute``/``fetch`` only. The Django exception
 carries the driver's ``args`` unchanged (so its text is what Django's own MySQL backend
 shows for the same error), the driver's exception as ``__cause__``, and ``errno``.
+
+The driver's classes are always named through the top-level ``pymysql`` module: once
+PyMySQL stands in for ``MySQLdb``, importing Django's backend loads a second copy of
+``pymysql/err.py`` as ``MySQLdb.err`` and rebinds the ``pymysql.err`` attribute to it,
+while PyMySQL and aiomysql keep raising the classes of the first copy.
 """
 
 from __future__ import annotations
@@ -104,15 +109,15 @@ ERRNO_TO_EXCEPTION: dict[int, type[Error]] = {
 }
 
 # The driver's DB-API class → Django's, most specific first (checked with isinstance).
-_CLASS_TO_EXCEPTION: tuple[tuple[type[pymysql.err.Error], type[Error]], ...] = (
-    (pymysql.err.IntegrityError, IntegrityError),
-    (pymysql.err.DataError, DataError),
-    (pymysql.err.OperationalError, OperationalError),
-    (pymysql.err.ProgrammingError, ProgrammingError),
-    (pymysql.err.NotSupportedError, NotSupportedError),
-    (pymysql.err.InternalError, InternalError),
-    (pymysql.err.DatabaseError, DatabaseError),
-    (pymysql.err.InterfaceError, InterfaceError),
+_CLASS_TO_EXCEPTION: tuple[tuple[type[pymysql.Error], type[Error]], ...] = (
+    (pymysql.IntegrityError, IntegrityError),
+    (pymysql.DataError, DataError),
+    (pymysql.OperationalError, OperationalError),
+    (pymysql.ProgrammingError, ProgrammingError),
+    (pymysql.NotSupportedError, NotSupportedError),
+    (pymysql.InternalError, InternalError),
+    (pymysql.DatabaseError, DatabaseError),
+    (pymysql.InterfaceError, InterfaceError),
 )
 
 
@@ -124,12 +129,12 @@ def errno_of(exc: BaseException) -> int | None:
 
 def is_disconnect(exc: BaseException) -> bool:
     """Return whether *exc* means the connection can no longer be used."""
-    if isinstance(exc, pymysql.err.InterfaceError):
+    if isinstance(exc, pymysql.InterfaceError):
         return True
     return errno_of(exc) in DISCONNECT_ERRNOS
 
 
-def translate(exc: pymysql.err.Error) -> Error:
+def translate(exc: pymysql.Error) -> Error:
     """Return the Django exception for the driver's *exc*, to be raised ``from exc``."""
     errno = errno_of(exc)
     cls = ERRNO_TO_EXCEPTION.get(errno) if errno is not None else None

@@ -58,7 +58,7 @@ class PyMySQLConnection:
         self.busy = True
         try:
             cursor.execute(sql, tuple(params))
-        except pymysql.err.Error as exc:
+        except pymysql.Error as exc:
             self.broken = is_disconnect(exc)
             self.busy = False
             raise translate(exc) from exc
@@ -131,10 +131,17 @@ class PyMySQLPool:
                 self._idle.append(connection)
 
     def _connect(self) -> PyMySQLConnection:
+        # PyMySQL's connect_timeout only bounds the TCP connect; a server that accepts and
+        # then stays silent would hang the handshake. Bound the handshake too, then lift
+        # the bound (PyMySQL applies _read_timeout again before its next read).
+        read_timeout = self._kwargs.get("read_timeout")
         try:
-            raw = pymysql.connect(**self._kwargs)
-        except (pymysql.err.Error, OSError) as exc:
+            raw = pymysql.connect(
+                **{**self._kwargs, "read_timeout": self.config.connect_timeout or read_timeout}
+            )
+        except (pymysql.Error, OSError) as exc:
             raise connect_error(self.config, exc) from exc
+        raw._read_timeout = read_timeout  # type: ignore[attr-defined]
         connection = PyMySQLConnection(raw)
         try:
             if self.server is None:

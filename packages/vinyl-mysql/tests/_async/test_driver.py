@@ -1,0 +1,369 @@
+"""The MySQL drivers against MariaDB, checked against Django's own MySQL backend.
+
+Written once for aiomysql; ``tools/unasync.py`` generates the PyMySQL twin in ``_sync/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import pymysql
+import pytest
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
+from vinyl.mysql.server import known_server
+from vinyl.query.backend import AsyncConnection, AsyncPool, PoolConfig
+from vinyl.query.databases import Backend
+from vinyl_testapp.models import AllTypes, Note, TypesOwner
+
+NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
+CREATED = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456)
+
+
+def configured(backend: Backend, **changes: Any) -> PoolConfig:
+    return dataclasses.replace(backend.config, **changes)
+
+
+@asynccontextmanager
+async def open_pool(backend: Backend, config: PoolConfig) -> AsyncIterator[AsyncPool]:
+    pool = await backend.async_driver.create_pool(config, backend.dialect)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def taken(pool: AsyncPool) -> AsyncIterator[AsyncConnection]:
+    connection = await pool.acquire()
+    try:
+        yield connection
+    finally:
+        await pool.release(connection)
+
+
+def server_connections(oracle: Any) -> int:
+    """Return how many connections the server has to the test database, but the oracle's."""
+    oracle.execute(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+        "WHERE DB = DATABASE() AND ID <> CONNECTION_ID()"
+    )
+    return int(oracle.fetchone()[0])
+
+
+async def connection_id(connection: AsyncConnection) -> int:
+    rows = await connection.fetch("SELECT CONNECTION_ID()")
+    return int(rows[0][0])
+
+
+async def wait_until_gone(pool: AsyncPool, thread_id: int) -> None:
+    """Wait until the server no longer lists connection *thread_id*."""
+    async with taken(pool) as observer:
+        for _ in range(200):
+            rows = await observer.fetch(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s",
+                (thread_id,),
+            )
+            if rows[0][0] == 0:
+                return
+    raise AssertionError(f"connection {thread_id} survived KILL")
+
+
+async def test_fetch_returns_the_values_djangos_cursor_reads(backend: Backend, oracle: Any) -> None:
+    owner = TypesOwner.objects.using("mysql").create(name="o")
+    AllTypes.objects.using("mysql").create(
+        owner=owner,
+        char="c",
+        text="t",
+        small=-3,
+        integer=7,
+        big=2**40,
+        positive=5,
+        positive_small=6,
+        positive_big=2**50,
+        decimal=Decimal("12.345678"),
+        float=1.5,
+        boolean=True,
+        date=datetime.date(2024, 2, 29),
+        datetime=datetime.datetime.now(datetime.UTC),
+        time=datetime.time(23, 59, 58, 999999),
+        duration=datetime.timedelta(days=2, seconds=3),
+        uuid=uuid.uuid4(),
+        json={"a": [1, None, "x"]},
+        binary=b"\x00\xff",
+        ip="::1",
+    )
+    AllTypes.objects.using("mysql").create()
+    sql = "SELECT * FROM vinyl_testapp_alltypes ORDER BY id"
+    oracle.execute(sql)
+    expected = [tuple(row) for row in oracle.fetchall()]
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        rows = await connection.fetch(sql)
+    assert [tuple(row) for row in rows] == expected
+    assert isinstance(rows[0][expected and 15], datetime.time)
+
+
+async def test_execute_insert_returns_the_id_django_then_reads(backend: Backend) -> None:
+    sql = "INSERT INTO vinyl_testapp_note (text, created) VALUES (%s, %s)"
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        first = await connection.execute_insert(sql, ("first", CREATED))
+        second = await connection.execute_insert(sql, ("second", CREATED))
+    assert first is not None and second == first + 1
+    assert Note.objects.using("mysql").get(pk=second).text == "second"
+
+
+async def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        plain = await connection.fetch("SELECT 'a%%b'")
+        with_param = await connection.fetch("SELECT 'a%%b', %s", ("c%d",))
+        like = await connection.fetch("SELECT 'abc%%' LIKE 'abc\\%%'")
+    assert plain == [("a%b",)]
+    assert with_param == [("a%b", "c%d")]
+    assert like == [(1,)]
+
+
+async def test_execute_counts_matched_rows_as_django_does(backend: Backend) -> None:
+    for text in ("same", "same", "other"):
+        Note.objects.using("mysql").create(text=text, created=CREATED.replace(tzinfo=datetime.UTC))
+    expected = Note.objects.using("mysql").filter(text="same").update(text="same")
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        matched = await connection.execute(
+            "UPDATE vinyl_testapp_note SET text = %s WHERE text = %s", ("same", "same")
+        )
+    assert matched == expected == 2
+
+
+# Each case: set-up statements run by Django first, the failing statement, the errno.
+ERROR_CASES = {
+    "duplicate key": ([(NOTE_INSERT, (1, "a", CREATED))], NOTE_INSERT, (1, "b", CREATED), 1062),
+    "not null": ([], NOTE_INSERT, (None, None, CREATED), 1048),
+    "foreign key": (
+        [],
+        "INSERT INTO vinyl_testapp_alltypes (`char`, owner_id) VALUES (%s, %s)",
+        ("x", 999),
+        1452,
+    ),
+    "too long": ([], NOTE_INSERT, (None, "x" * 101, CREATED), 1406),
+    "out of range": (
+        [],
+        "INSERT INTO vinyl_testapp_alltypes (`char`, small) VALUES (%s, %s)",
+        ("x", 100000),
+        1264,
+    ),
+    "wrong value": (
+        [],
+        "INSERT INTO vinyl_testapp_alltypes (`char`, `integer`) VALUES (%s, %s)",
+        ("x", "abc"),
+        1366,
+    ),
+    "syntax": ([], "SELEC %s", (1,), 1064),
+    "no table": ([], "SELECT * FROM vinyl_testapp_missing WHERE 1 = %s", (1,), 1146),
+}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+async def test_errors_are_djangos_with_the_same_message(
+    case: str, backend: Backend, oracle: Any
+) -> None:
+    setup, sql, params, errno = ERROR_CASES[case]
+    for statement, values in setup:
+        oracle.execute(statement, values)
+    with pytest.raises(Exception) as django_error:
+        oracle.execute(sql, params)
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        with pytest.raises(Exception) as vinyl_error:
+            await connection.execute(sql, params)
+    assert type(vinyl_error.value) is type(django_error.value)
+    assert str(vinyl_error.value) == str(django_error.value)
+    assert vinyl_error.value.errno == errno  # type: ignore[attr-defined]
+    assert isinstance(vinyl_error.value.__cause__, pymysql.Error)
+
+
+async def test_a_not_null_column_left_out_is_an_integrity_error(backend: Backend) -> None:
+    # Django's backend calls this a DataError (PyMySQL's class); vinyl calls it what
+    # PostgreSQL does for the same mistake.
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        with pytest.raises(IntegrityError, match="Field 'created' doesn't have a default value"):
+            await connection.execute("INSERT INTO vinyl_testapp_note (text) VALUES (%s)", ("x",))
+
+
+async def test_an_unknown_column_is_a_programming_error(backend: Backend) -> None:
+    # Django's backend on PyMySQL calls this an OperationalError (PyMySQL's class);
+    # vinyl calls it what PostgreSQL's backends do for the same mistake.
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        with pytest.raises(ProgrammingError, match="Unknown column 'missing' in 'SELECT'") as error:
+            await connection.fetch("SELECT missing FROM vinyl_testapp_note")
+    assert error.value.errno == 1054  # type: ignore[attr-defined]
+
+
+async def test_a_data_error_keeps_the_connection_usable(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
+        async with taken(pool) as connection:
+            first = await connection_id(connection)
+            with pytest.raises(DataError, match="Data too long for column 'text'"):
+                await connection.execute(NOTE_INSERT, (None, "x" * 101, CREATED))
+        async with taken(pool) as connection:
+            assert await connection_id(connection) == first
+
+
+async def test_an_unreachable_port_raises_operational_error_naming_host_and_port(
+    backend: Backend,
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(OperationalError) as error:
+        async with open_pool(backend, configured(backend, port=1, connect_timeout=2.0)):
+            pass
+    assert time.monotonic() - started < 2.5
+    message = str(error.value)
+    assert "Cannot connect to the MySQL/MariaDB server at 127.0.0.1:1" in message
+    assert "(database alias 'vinyl_mysql')" in message
+    assert "Check that the server is running" in message
+
+
+async def test_a_silent_host_raises_operational_error_within_connect_timeout(
+    backend: Backend,
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match=r"server at 10\.255\.255\.1:3306"):
+        async with open_pool(
+            backend, configured(backend, host="10.255.255.1", connect_timeout=0.5)
+        ):
+            pass
+    assert time.monotonic() - started < 2.0
+
+
+async def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend, max_size=2, timeout=0.3)) as pool:
+        async with taken(pool), taken(pool):
+            started = time.monotonic()
+            with pytest.raises(OperationalError) as error:
+                await pool.acquire()
+            waited = time.monotonic() - started
+        async with taken(pool) as connection:
+            assert await connection.fetch("SELECT 1") == [(1,)]
+    assert 0.3 <= waited < 1.5
+    message = str(error.value)
+    assert "within pool_timeout=0.3s: all 2 connections of the pool" in message
+    assert "Raise OPTIONS['pool_max_size'] or OPTIONS['pool_timeout']" in message
+
+
+async def test_the_pool_holds_min_size_connections_and_never_more_than_max_size(
+    backend: Backend, oracle: Any
+) -> None:
+    before = server_connections(oracle)
+    async with open_pool(backend, configured(backend, min_size=2, max_size=3)) as pool:
+        assert server_connections(oracle) - before == 2
+        async with taken(pool), taken(pool), taken(pool):
+            assert server_connections(oracle) - before == 3
+        async with taken(pool), taken(pool):
+            assert server_connections(oracle) - before == 3
+
+
+async def test_an_idle_connection_killed_by_the_server_is_replaced(
+    backend: Backend, oracle: Any
+) -> None:
+    async with (
+        open_pool(backend, configured(backend, max_size=1)) as pool,
+        open_pool(backend, configured(backend, max_size=1)) as observer,
+    ):
+        async with taken(pool) as connection:
+            killed = await connection_id(connection)
+        oracle.execute(f"KILL {killed}")
+        await wait_until_gone(observer, killed)
+        async with taken(pool) as connection:
+            assert await connection_id(connection) != killed
+            assert await connection.fetch("SELECT 1") == [(1,)]
+
+
+async def test_a_connection_killed_while_taken_fails_then_the_pool_reconnects(
+    backend: Backend, oracle: Any
+) -> None:
+    async with (
+        open_pool(backend, configured(backend, max_size=1)) as pool,
+        open_pool(backend, configured(backend, max_size=1)) as observer,
+    ):
+        async with taken(pool) as connection:
+            killed = await connection_id(connection)
+            oracle.execute(f"KILL {killed}")
+            await wait_until_gone(observer, killed)
+            with pytest.raises((OperationalError, InterfaceError)):
+                await connection.fetch("SELECT 1")
+        async with taken(pool) as connection:
+            assert await connection_id(connection) != killed
+
+
+async def test_a_connection_released_inside_a_transaction_is_not_reused(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
+        async with taken(pool) as connection:
+            left_open = await connection_id(connection)
+            await connection.execute("BEGIN")
+        async with taken(pool) as connection:
+            assert await connection_id(connection) != left_open
+            committed = await connection_id(connection)
+            await connection.execute("BEGIN")
+            await connection.execute("COMMIT")
+        async with taken(pool) as connection:
+            assert await connection_id(connection) == committed
+
+
+async def test_a_discarded_connection_is_closed(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
+        connection = await pool.acquire()
+        discarded = await connection_id(connection)
+        await pool.release(connection, discard=True)
+        async with taken(pool) as connection:
+            assert await connection_id(connection) != discarded
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"), [(None, "READ-COMMITTED"), ("serializable", "SERIALIZABLE")]
+)
+async def test_isolation_level_is_set_on_every_connection(
+    level: str | None,
+    expected: str,
+    backend: Backend,
+) -> None:
+    async with open_pool(backend, configured(backend, isolation_level=level, min_size=2)) as pool:
+        async with taken(pool) as first, taken(pool) as second:
+            levels = [await c.fetch("SELECT @@tx_isolation") for c in (first, second)]
+    assert levels == [[(expected,)], [(expected,)]]
+
+
+async def test_a_closed_pool_refuses_to_lend(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend)) as pool:
+        pass
+    with pytest.raises(InterfaceError, match="pool of database alias 'vinyl_mysql' is closed"):
+        await pool.acquire()
+
+
+async def test_starting_a_pool_records_the_servers_version_and_settings(
+    backend: Backend, oracle: Any
+) -> None:
+    oracle.execute("SELECT VERSION(), @@sql_mode")
+    version, sql_mode = oracle.fetchone()
+    async with open_pool(backend, configured(backend)):
+        pass
+    server = known_server("vinyl_mysql")
+    assert (server.version, server.sql_mode) == (version, sql_mode)
+    assert backend.wrapper.mysql_server_info == version
+    assert backend.wrapper.connection is None
+
+
+async def test_a_server_side_syntax_error_is_a_programming_error_with_its_text(
+    backend: Backend,
+) -> None:
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        with pytest.raises(ProgrammingError, match="You have an error in your SQL syntax"):
+            await connection.fetch("SELEC 1")
