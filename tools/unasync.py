@@ -34,6 +34,7 @@ PAIRS: list[tuple[str, str]] = [
     ("packages/vinyl-query/tests/_async", "packages/vinyl-query/tests/_sync"),
     ("packages/vinyl-model/tests/_async", "packages/vinyl-model/tests/_sync"),
     ("packages/vinyl-mysql/tests/_async", "packages/vinyl-mysql/tests/_sync"),
+    ("packages/vinyl-pg/tests/_async", "packages/vinyl-pg/tests/_sync"),
 ]
 
 #: Async name → sync name. Every entry must be used by some source (``--check``).
