@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from django.db import connections
 from vinyl.query.backend import PoolConfig
 from vinyl.query.databases import Backend, get_backend
 from vinyl_testing.plugin import PG, flush
@@ -43,3 +44,27 @@ async def raw_asyncpg(backend: Backend) -> AsyncIterator[asyncpg.Connection]:
     await connection.set_builtin_type_codec("hstore", codec_name="pg_contrib.hstore")
     yield connection
     await connection.close()
+
+
+@pytest.fixture
+def oracle() -> Iterator[Any]:
+    """Return a cursor of Django's own PostgreSQL backend on the same database."""
+    with connections[PG.django].cursor() as cursor:
+        yield cursor
+
+
+@pytest.fixture
+def server_connections(oracle: Any) -> Callable[[], int]:
+    """Return a function counting the server's connections to the test database.
+
+    Django's own oracle connection is left out of the count.
+    """
+
+    def count() -> int:
+        oracle.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(oracle.fetchone()[0])
+
+    return count

@@ -64,6 +64,15 @@ def foreign_connection_error(config: PoolConfig, connection: object) -> Interfac
     )
 
 
+def lost_error(exc: BaseException) -> OperationalError:
+    """Return the error for a statement sent on a connection the server has closed."""
+    return OperationalError(
+        f"The connection to the PostgreSQL server was lost ({exc}); the server restarted "
+        f"or ended it (pg_terminate_backend). vinyl discards it and the next operation "
+        f"opens a new one."
+    )
+
+
 def released_error() -> InterfaceError:
     """Return the error for using a connection after it went back to its pool."""
     return InterfaceError(

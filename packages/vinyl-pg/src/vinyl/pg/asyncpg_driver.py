@@ -40,6 +40,7 @@ from vinyl.pg._connect import (
     connect_error,
     exhausted_error,
     foreign_connection_error,
+    lost_error,
     released_error,
     session_settings,
 )
@@ -134,8 +135,11 @@ class AsyncpgPool:
         if not isinstance(connection, AsyncpgConnection):
             raise foreign_connection_error(self.config, connection)
         raw = connection.detach()
-        if discard:
-            logger.info("Discarding a connection of alias %r.", self.config.alias)
+        if _lost(raw):
+            # asyncpg already took the holder back and reconnects it on the next acquire.
+            logger.info("Discarding a connection of alias %r: it was lost.", self.config.alias)
+        elif (reason := _discard_reason(raw, discard)) is not None:
+            logger.info("Discarding a connection of alias %r: %s.", self.config.alias, reason)
             raw.terminate()
         # A release interrupted half-way would leave asyncpg's holder busy for good.
         await asyncio.shield(self._pool.release(raw))
@@ -196,10 +200,36 @@ class AsyncpgConnection:
                     raise
                 # Refused client-side, before sending: retry with the server's types.
                 statement = await self.raw.prepare(sql)
-                coerced = coerce_params(args, [t.name for t in statement.get_parameters()])
+                try:
+                    coerced = coerce_params(args, [t.name for t in statement.get_parameters()])
+                except (TypeError, ValueError, ArithmeticError):
+                    # Not convertible ("abc" for an integer): report asyncpg's refusal.
+                    raise exc from None
                 return await method(sql, *coerced)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except asyncpg.InterfaceError as exc:
+            if _lost(self.raw):
+                raise lost_error(exc) from exc
             raise django_error(exc) from exc
+        except (asyncpg.PostgresError, OSError) as exc:
+            raise django_error(exc) from exc
+
+
+def _lost(raw: asyncpg.Connection) -> bool:
+    """Return whether *raw*'s link to the server is gone."""
+    try:
+        return bool(raw.is_closed())
+    except asyncpg.InterfaceError:
+        # asyncpg hands a connection whose socket closed back to its pool by itself.
+        return True
+
+
+def _discard_reason(raw: asyncpg.Connection, discard: bool) -> str | None:
+    if discard:
+        return "the caller asked for it"
+    if raw.is_in_transaction():
+        # vinyl ends every transaction it opens; one left open was abandoned half-way.
+        return "released inside a transaction"
+    return None
 
 
 def coerce_params(params: Sequence[Any], type_names: Sequence[str]) -> list[Any]:
@@ -270,7 +300,7 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
             name, schema="pg_catalog", encoder=str, decoder=str, format="text"
         )
     await connection.set_type_codec(
-        "bytea", schema="pg_catalog", encoder=bytes, decoder=memoryview, format="binary"
+        "bytea", schema="pg_catalog", encoder=bytes, decoder=_bytea_view, format="binary"
     )
     try:
         await connection.set_builtin_type_codec("hstore", codec_name="pg_contrib.hstore")
@@ -286,6 +316,11 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
             decoder=lambda value: _decode_naive(value, zone),
             format="tuple",
         )
+
+
+def _bytea_view(data: bytes) -> memoryview:
+    # psycopg2's memoryview has format "c", and memoryviews of other formats compare unequal.
+    return memoryview(data).cast("c")
 
 
 def _encode_naive(value: datetime.datetime, zone: ZoneInfo) -> tuple[int]:

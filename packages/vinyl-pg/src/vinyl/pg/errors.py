@@ -82,11 +82,12 @@ def django_error(exc: BaseException) -> utils.Error:
     if isinstance(exc, asyncpg.PostgresError):
         sqlstate = exc.sqlstate
         cls = exception_class(sqlstate)
-        message = _asyncpg_message(exc)
+        # asyncpg's text already carries the DETAIL and HINT lines, as psycopg2's does.
+        message = str(exc)
     elif isinstance(exc, psycopg2.Error):
         sqlstate = exc.pgcode
         cls = exception_class(sqlstate) if sqlstate else _dbapi_class(exc)
-        message = str(exc).rstrip("\n")
+        message = str(exc)
     else:
         sqlstate = None
         cls = _client_error_class(exc)
@@ -94,13 +95,6 @@ def django_error(exc: BaseException) -> utils.Error:
     error = cls(message)
     error.sqlstate = sqlstate  # type: ignore[attr-defined]
     return error
-
-
-def _asyncpg_message(exc: asyncpg.PostgresError) -> str:
-    # Keep the same text psycopg2 shows (message, then DETAIL), so both flavors read alike.
-    detail = getattr(exc, "detail", None)
-    message = str(exc)
-    return f"{message}\nDETAIL:  {detail}" if detail else message
 
 
 def _dbapi_class(exc: psycopg2.Error) -> type[utils.Error]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import select
 import threading
 import time
 from collections import deque
@@ -69,8 +70,9 @@ class Psycopg2Pool:
 
     def start(self) -> None:
         """Open the pool's first ``pool_min_size`` connections."""
-        for _ in range(self.config.min_size):
-            self.release(self.acquire())
+        connections = [self.acquire() for _ in range(self.config.min_size)]
+        for connection in connections:
+            self.release(connection)
 
     def acquire(self) -> Psycopg2Connection:
         """Return a free connection, waiting up to ``PoolConfig.timeout``."""
@@ -81,10 +83,12 @@ class Psycopg2Pool:
                     raise closed_error(self.config)
                 while self._idle:
                     raw = self._idle.pop()
-                    if not raw.closed:
+                    if _alive(raw):
                         return Psycopg2Connection(raw)
-                    # Closed while idle (the server went away): forget it, open another.
+                    # Closed while idle (server restart, pg_terminate_backend): forget it
+                    # and open another.
                     self._open -= 1
+                    raw.close()
                     logger.info("Dropping a closed connection of alias %r.", self.config.alias)
                 if self._open < self.max_size:
                     self._open += 1
@@ -141,9 +145,10 @@ class Psycopg2Pool:
         if not isinstance(connection, Psycopg2Connection):
             raise foreign_connection_error(self.config, connection)
         raw = connection.detach()
-        keep = not discard and not raw.closed and not self._closed
+        reason = _discard_reason(raw, discard, self._closed)
+        keep = reason is None
         if not keep:
-            logger.info("Discarding a connection of alias %r.", self.config.alias)
+            logger.info("Discarding a connection of alias %r: %s.", self.config.alias, reason)
             raw.close()
         with self._condition:
             if keep:
@@ -160,6 +165,31 @@ class Psycopg2Pool:
                 self._idle.pop().close()
                 self._open -= 1
             self._condition.notify_all()
+
+
+def _alive(raw: psycopg2.extensions.connection) -> bool:
+    """Return whether idle connection *raw* is still connected, with no round trip."""
+    if raw.closed:
+        return False
+    # An idle connection receives nothing (vinyl never LISTENs): anything readable is the
+    # server's goodbye (pg_terminate_backend, shutdown) or the end of the stream.
+    readable, _, _ = select.select([raw], [], [], 0)
+    return not readable
+
+
+def _discard_reason(
+    raw: psycopg2.extensions.connection, discard: bool, pool_closed: bool
+) -> str | None:
+    if discard:
+        return "the caller asked for it"
+    if raw.closed:
+        return "the connection is closed"
+    if pool_closed:
+        return "the pool is closed"
+    if raw.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        # vinyl ends every transaction it opens; one left open was abandoned half-way.
+        return "released inside a transaction"
+    return None
 
 
 class Psycopg2Connection:

@@ -1,0 +1,436 @@
+"""The PostgreSQL drivers, checked against Django's own PostgreSQL backend (psycopg2).
+
+Written once for asyncpg; ``tools/unasync.py`` generates the psycopg2 twin in ``_sync/``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
+from vinyl.pg.server import known_version
+from vinyl.query.backend import AsyncConnection, AsyncPool, PoolConfig
+from vinyl.query.databases import Backend
+from vinyl_testapp.models import AllTypes, Note, PgTypes, TypesOwner
+
+NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
+CREATED = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=datetime.UTC)
+
+
+@asynccontextmanager
+async def open_pool(backend: Backend, config: PoolConfig) -> AsyncIterator[AsyncPool]:
+    pool = await backend.async_driver.create_pool(config, backend.dialect)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def taken(pool: AsyncPool) -> AsyncIterator[AsyncConnection]:
+    connection = await pool.acquire()
+    try:
+        yield connection
+    finally:
+        await pool.release(connection)
+
+
+async def backend_pid(connection: AsyncConnection) -> int:
+    rows = await connection.fetch("SELECT pg_backend_pid()")
+    return int(rows[0][0])
+
+
+async def wait_until_gone(pool: AsyncPool, pid: int) -> None:
+    """Wait until the server no longer lists backend *pid*."""
+    async with taken(pool) as observer:
+        for _ in range(200):
+            rows = await observer.fetch(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = %s", (pid,)
+            )
+            if rows[0][0] == 0:
+                return
+    raise AssertionError(f"backend {pid} survived pg_terminate_backend")
+
+
+async def test_fetch_returns_the_values_djangos_cursor_reads(
+    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+) -> None:
+    owner = TypesOwner.objects.using("default").create(name="o")
+    AllTypes.objects.using("default").create(
+        owner=owner,
+        char="c",
+        text="t",
+        small=-3,
+        integer=7,
+        big=2**40,
+        positive=5,
+        positive_small=6,
+        positive_big=2**50,
+        decimal=Decimal("12.345678"),
+        float=1.5,
+        boolean=True,
+        date=datetime.date(2024, 2, 29),
+        datetime=datetime.datetime.now(datetime.UTC),
+        time=datetime.time(23, 59, 58, 999999),
+        duration=datetime.timedelta(days=2, seconds=3),
+        uuid=uuid.uuid4(),
+        json={"a": [1, None, "x"]},
+        binary=b"\x00\xff",
+        ip="::1",
+    )
+    AllTypes.objects.using("default").create()
+    PgTypes.objects.using("default").create(
+        ints=[1, 2],
+        texts=["a%"],
+        grid=[[1], [2]],
+        ips=["10.0.0.1"],
+        hstore={"k": "v", "none": None},
+        inet="192.168.0.1",
+    )
+    for sql in (
+        "SELECT * FROM vinyl_testapp_alltypes ORDER BY id",
+        "SELECT ints, texts, grid, ips, hstore, inet FROM vinyl_testapp_pgtypes",
+    ):
+        oracle.execute(sql)
+        expected = [tuple(row) for row in oracle.fetchall()]
+        async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+            rows = await connection.fetch(sql)
+        assert [tuple(row) for row in rows] == expected
+        # Same classes, or a subclass (asyncpg's UUID is a uuid.UUID).
+        assert all(
+            isinstance(value, type(django_value))
+            for row, django_row in zip(rows, expected, strict=True)
+            for value, django_value in zip(row, django_row, strict=True)
+        )
+
+
+async def test_percent_signs_reach_the_server_once_with_or_without_params(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        plain = await connection.fetch("SELECT 'a%%b'")
+        with_param = await connection.fetch("SELECT 'a%%b', %s::text", ("c%d",))
+        like = await connection.fetch("SELECT 'abc%%' LIKE %s", ("abc\\%%",))
+    assert [tuple(row) for row in plain] == [("a%b",)]
+    assert [tuple(row) for row in with_param] == [("a%b", "c%d")]
+    assert [tuple(row) for row in like] == [(True,)]
+
+
+async def test_a_parameter_of_another_python_type_reads_as_django_reads_it(
+    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+) -> None:
+    # psycopg2 writes the literal 5 and the server makes it text; asyncpg refuses an int
+    # for a text parameter, and the driver converts it and retries.
+    sql = "SELECT %s || 'x', %s + 1"
+    oracle.execute(sql, (5, "41"))
+    expected = [tuple(row) for row in oracle.fetchall()]
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        rows = await connection.fetch(sql, (5, "41"))
+        assert [tuple(row) for row in rows] == expected == [("5x", 42)]
+        assert [tuple(row) for row in await connection.fetch("SELECT 1")] == [(1,)]
+
+
+async def test_execute_counts_affected_rows_as_django_does(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    for text in ("same", "same", "other"):
+        Note.objects.using("default").create(text=text, created=CREATED)
+    expected = Note.objects.using("default").filter(text="same").update(text="same")
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        matched = await connection.execute(
+            "UPDATE vinyl_testapp_note SET text = %s WHERE text = %s", ("same", "same")
+        )
+        inserted = await connection.execute(
+            "INSERT INTO vinyl_testapp_note (text, created) VALUES (%s, %s), (%s, %s)",
+            ("a", CREATED, "b", CREATED),
+        )
+        assert await connection.execute_insert(NOTE_INSERT, (99, "c", CREATED)) is None
+    assert matched == expected == 2
+    assert inserted == 2
+
+
+# Each case: set-up statements run by Django first, the failing statement, its SQLSTATE.
+ERROR_CASES = {
+    "duplicate key": ([(NOTE_INSERT, (1, "a", CREATED))], NOTE_INSERT, (1, "b", CREATED), "23505"),
+    "not null": ([], NOTE_INSERT, (1, None, CREATED), "23502"),
+    "foreign key": (
+        [],
+        'INSERT INTO vinyl_testapp_alltypes ("char", owner_id) VALUES (%s, %s)',
+        ("x", 999),
+        "23503",
+    ),
+    "too long": ([], NOTE_INSERT, (1, "x" * 101, CREATED), "22001"),
+    "division by zero": ([], "SELECT 1 / %s", (0,), "22012"),
+    "syntax": ([], "SELEC %s", (1,), "42601"),
+    "no table": ([], "SELECT * FROM vinyl_testapp_missing WHERE 1 = %s", (1,), "42P01"),
+    "no column": ([], "SELECT missing FROM vinyl_testapp_note WHERE 1 = %s", (1,), "42703"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+async def test_errors_are_djangos_with_the_drivers_message(
+    case: str, backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+) -> None:
+    setup, sql, params, sqlstate = ERROR_CASES[case]
+    for statement, values in setup:
+        oracle.execute(statement, values)
+    with pytest.raises(Exception) as django_error:
+        oracle.execute(sql, params)
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        with pytest.raises(Exception) as vinyl_error:
+            await connection.execute(sql, params)
+    assert type(vinyl_error.value) is type(django_error.value)
+    # The message and its DETAIL line are the server's; psycopg2 also quotes the SQL.
+    vinyl_lines = str(vinyl_error.value).splitlines()
+    django_lines = str(django_error.value).splitlines()
+    assert vinyl_lines[0] == django_lines[0]
+    assert [x for x in vinyl_lines if x.startswith("DETAIL")] == [
+        x for x in django_lines if x.startswith("DETAIL")
+    ]
+    assert vinyl_error.value.sqlstate == sqlstate  # type: ignore[attr-defined]
+    assert vinyl_error.value.__cause__ is not None
+
+
+async def test_an_out_of_range_integer_is_a_data_error(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    # psycopg2's server says "smallint out of range"; asyncpg checks the int2 client-side.
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        with pytest.raises(DataError, match="out of (int16 )?range"):
+            await connection.execute(
+                'INSERT INTO vinyl_testapp_alltypes ("char", small) VALUES (%s, %s)',
+                ("x", 100000),
+            )
+
+
+async def test_an_unconvertible_parameter_is_a_data_error(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        with pytest.raises(DataError, match="abc"):
+            await connection.execute(
+                'INSERT INTO vinyl_testapp_alltypes ("char", "integer") VALUES (%s, %s)',
+                ("x", "abc"),
+            )
+
+
+async def test_a_statement_error_keeps_the_connection_usable(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config(max_size=1)) as pool:
+        async with taken(pool) as connection:
+            first = await backend_pid(connection)
+            with pytest.raises(DataError, match="value too long for type character varying"):
+                await connection.execute(NOTE_INSERT, (1, "x" * 101, CREATED))
+        async with taken(pool) as connection:
+            assert await backend_pid(connection) == first
+
+
+async def test_an_unreachable_port_raises_operational_error_naming_host_and_port(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(OperationalError) as error:
+        async with open_pool(backend, pool_config(port=1, connect_timeout=2.0)):
+            pass
+    assert time.monotonic() - started < 2.5
+    message = str(error.value)
+    assert "Cannot connect to the PostgreSQL server at 127.0.0.1:1" in message
+    assert "(database alias 'vinyl_pg')" in message
+    assert "Check that the server is running" in message
+
+
+async def test_a_silent_host_raises_operational_error_within_connect_timeout(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match=r"server at 10\.255\.255\.1:5432"):
+        async with open_pool(backend, pool_config(host="10.255.255.1", connect_timeout=2.0)):
+            pass
+    # libpq counts whole seconds; 2 s is its smallest timeout.
+    assert time.monotonic() - started < 3.5
+
+
+async def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config(max_size=2, timeout=0.3)) as pool:
+        async with taken(pool), taken(pool):
+            started = time.monotonic()
+            with pytest.raises(OperationalError) as error:
+                await pool.acquire()
+            waited = time.monotonic() - started
+        async with taken(pool) as connection:
+            assert [tuple(row) for row in await connection.fetch("SELECT 1")] == [(1,)]
+    assert 0.3 <= waited < 1.5
+    message = str(error.value)
+    assert "within pool_timeout=0.3s: all 2 connections of the pool" in message
+    assert "Raise OPTIONS['pool_max_size'] or OPTIONS['pool_timeout']" in message
+
+
+async def test_the_pool_holds_min_size_connections_and_never_more_than_max_size(
+    backend: Backend, pool_config: Callable[..., PoolConfig], server_connections: Callable[[], int]
+) -> None:
+    before = server_connections()
+    async with open_pool(backend, pool_config(min_size=2, max_size=3)) as pool:
+        assert server_connections() - before == 2
+        async with taken(pool), taken(pool), taken(pool):
+            assert server_connections() - before == 3
+        async with taken(pool), taken(pool):
+            assert server_connections() - before == 3
+
+
+async def test_an_idle_connection_terminated_by_the_server_is_replaced(
+    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+) -> None:
+    async with (
+        open_pool(backend, pool_config(max_size=1)) as pool,
+        open_pool(backend, pool_config(max_size=1)) as observer,
+    ):
+        async with taken(pool) as connection:
+            terminated = await backend_pid(connection)
+        oracle.execute("SELECT pg_terminate_backend(%s)", (terminated,))
+        await wait_until_gone(observer, terminated)
+        async with taken(pool) as connection:
+            assert await backend_pid(connection) != terminated
+            assert [tuple(row) for row in await connection.fetch("SELECT 1")] == [(1,)]
+
+
+async def test_a_connection_terminated_while_taken_fails_then_the_pool_reconnects(
+    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+) -> None:
+    async with (
+        open_pool(backend, pool_config(max_size=1)) as pool,
+        open_pool(backend, pool_config(max_size=1)) as observer,
+    ):
+        async with taken(pool) as connection:
+            terminated = await backend_pid(connection)
+            oracle.execute("SELECT pg_terminate_backend(%s)", (terminated,))
+            await wait_until_gone(observer, terminated)
+            with pytest.raises(OperationalError, match="server"):
+                await connection.fetch("SELECT 1")
+        async with taken(pool) as connection:
+            assert await backend_pid(connection) != terminated
+
+
+async def test_a_connection_released_inside_a_transaction_is_not_reused(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config(max_size=1)) as pool:
+        async with taken(pool) as connection:
+            left_open = await backend_pid(connection)
+            await connection.execute("BEGIN")
+        async with taken(pool) as connection:
+            assert await backend_pid(connection) != left_open
+            committed = await backend_pid(connection)
+            await connection.execute("BEGIN")
+            await connection.execute("COMMIT")
+        async with taken(pool) as connection:
+            assert await backend_pid(connection) == committed
+
+
+async def test_a_discarded_connection_is_closed(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config(max_size=1)) as pool:
+        connection = await pool.acquire()
+        discarded = await backend_pid(connection)
+        await pool.release(connection, discard=True)
+        async with taken(pool) as connection:
+            assert await backend_pid(connection) != discarded
+
+
+async def test_a_released_connection_cannot_be_used(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config()) as pool:
+        async with taken(pool) as connection:
+            pass
+        with pytest.raises(InterfaceError, match="returned to its pool and cannot be used"):
+            await connection.fetch("SELECT 1")
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"), [(None, "read committed"), ("serializable", "serializable")]
+)
+async def test_isolation_level_is_set_on_every_connection(
+    level: str | None,
+    expected: str,
+    backend: Backend,
+    pool_config: Callable[..., PoolConfig],
+) -> None:
+    async with open_pool(backend, pool_config(isolation_level=level, min_size=2)) as pool:
+        async with taken(pool) as first, taken(pool) as second:
+            levels = [await c.fetch("SHOW transaction_isolation") for c in (first, second)]
+    assert [[tuple(row) for row in rows] for rows in levels] == [[(expected,)], [(expected,)]]
+
+
+async def test_connections_run_in_the_time_zone_of_djangos_connection(
+    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+) -> None:
+    oracle.execute("SHOW TimeZone")
+    expected = oracle.fetchall()
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        rows = await connection.fetch("SHOW TimeZone")
+    assert [tuple(row) for row in rows] == expected == [("UTC",)]
+
+
+async def test_without_a_statement_cache_statements_still_run(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config(statement_cache_size=0)) as pool:
+        async with taken(pool) as connection:
+            for n in range(3):
+                rows = await connection.fetch("SELECT %s::int + 1", (n,))
+                assert [tuple(row) for row in rows] == [(n + 1,)]
+
+
+async def test_a_closed_pool_refuses_to_lend(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config()) as pool:
+        pass
+    with pytest.raises(InterfaceError, match="pool of database alias 'vinyl_pg' is closed"):
+        await pool.acquire()
+
+
+async def test_starting_a_pool_records_the_servers_version(
+    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+) -> None:
+    oracle.execute("SHOW server_version_num")
+    version = int(oracle.fetchone()[0])
+    async with open_pool(backend, pool_config()):
+        pass
+    assert known_version("vinyl_pg") == version
+    assert backend.wrapper.pg_version == version
+    assert backend.wrapper.connection is None
+
+
+async def test_a_server_side_syntax_error_is_a_programming_error_with_its_text(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        with pytest.raises(ProgrammingError, match='syntax error at or near "SELEC"'):
+            await connection.fetch("SELEC 1")
+
+
+async def test_integrity_errors_name_the_constraint(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    Note.objects.using("default").create(id=5, text="a", created=CREATED)
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        with pytest.raises(IntegrityError, match=r"Key \(id\)=\(5\) already exists"):
+            await connection.execute(NOTE_INSERT, (5, "b", CREATED))
