@@ -1,0 +1,82 @@
+"""vinyl instances: the user's model class, plus ``obj[name]``, eager relations and refresh.
+
+``instance_class(M)`` is a cached subclass of ``M`` (see ``vinyl.model._instances``), so
+``isinstance(obj, M)`` holds and ``==``, ``hash``, ``repr`` and ``str`` are ``M``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Model, QuerySet
+
+from vinyl.model._async import queryset as querysets
+from vinyl.model._instances import build_instance_class, loaded, swap_classes
+
+__all__ = ["VinylInstance", "instance_class", "to_vinyl", "unpickle"]
+
+
+class VinylInstance:
+    """What a vinyl instance adds to the user's model."""
+
+    def __getitem__(self, name: str) -> Any:
+        """Return what select_related()/prefetch_related() loaded as *name*; never query."""
+        return loaded(self, name)  # type: ignore[arg-type]
+
+    async def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Sequence[str] | None = None,
+        from_queryset: QuerySet[Any] | None = None,
+    ) -> None:
+        """Reload the fields from the database, as Django's ``refresh_from_db()``.
+
+        This is how a field that ``only()``/``defer()`` left out is loaded.
+        """
+        instance: Model = self  # type: ignore[assignment]
+        if from_queryset is None:
+            base = querysets.VinylQuerySet(
+                instance._meta.model, using=using or instance._state.db
+            )
+        else:
+            base = querysets.vinyl_queryset(from_queryset, using)
+        field_list = None if fields is None else list(fields)
+        await querysets.run_django(
+            lambda twin: Model.refresh_from_db(instance, fields=field_list, from_queryset=twin),
+            base,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Django's reduce names the model; unpickling must give a vinyl instance back.
+        _, class_id, state = Model.__reduce__(self)  # type: ignore[arg-type]
+        return (unpickle, class_id, state)
+
+
+def unpickle(class_id: tuple[str, str]) -> Model:
+    """Return an empty vinyl instance of the model named by *class_id* (for pickle)."""
+    cls = instance_class(apps.get_model(*class_id))
+    return cls.__new__(cls)
+
+
+_classes: dict[type[Model], type[Model]] = {}
+
+
+def instance_class(model: type[Model]) -> type[Model]:
+    """Return the vinyl class of *model* (a model, a proxy, or a vinyl class already)."""
+    user_model: type[Model] = model._meta.model
+    try:
+        return _classes[user_model]
+    except KeyError:
+        pass
+    # Imported here: the descriptors' module needs the queryset module fully loaded.
+    from vinyl.model._async.related import relation_descriptor
+
+    _classes[user_model] = build_instance_class(user_model, VinylInstance, relation_descriptor)
+    return _classes[user_model]
+
+
+def to_vinyl(objs: Iterable[Any]) -> None:
+    """Turn the model instances of a decoded result into vinyl instances, in place."""
+    swap_classes(objs, instance_class)

@@ -1,0 +1,241 @@
+"""``prefetch_related()`` for vinyl instances: Django's plan, vinyl's reads.
+
+The loop follows Django's ``prefetch_related_objects()`` (lookups, nesting, ``Prefetch``
+with ``queryset``/``to_attr``, automatic lookups from a prefetch queryset). For each level
+Django's own prefetcher (``get_prefetch_querysets()``) builds the query and the matching
+functions, run on a replay twin so its read goes through vinyl; generic foreign keys,
+whose Django prefetcher reads content types and objects on Django's connections, have
+their own prefetcher here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.core import exceptions
+from django.db.models import Model, Prefetch, QuerySet
+from django.db.models.constants import LOOKUP_SEP
+from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
+
+from vinyl.model import _replay
+from vinyl.model._async import queryset as querysets
+from vinyl.model._descriptors_compat import generic_foreign_key
+
+__all__ = ["prefetch_related_objects"]
+
+#: What a prefetcher returns: the related objects (evaluated), the functions matching them
+#: to instances, whether the relation is single-valued, and where to store it.
+Prefetched = tuple[list[Model], Callable[[Model], Any], Callable[[Model], Any], bool, str, bool]
+
+
+async def prefetch_related_objects(
+    model_instances: Sequence[Model], *related_lookups: str | Prefetch
+) -> None:
+    """Populate the prefetched relations of *model_instances*, as Django's function does."""
+    if not model_instances:
+        return
+    done_queries: dict[str, list[Model]] = {}
+    auto_lookups: set[Prefetch] = set()
+    followed_descriptors: set[Any] = set()
+    all_lookups = normalize_prefetch_lookups(reversed(related_lookups))
+    while all_lookups:
+        lookup = all_lookups.pop()
+        if lookup.prefetch_to in done_queries:
+            if lookup.queryset is not None:
+                raise ValueError(
+                    f"'{lookup.prefetch_to}' lookup was already seen with a different "
+                    f"queryset. You may need to adjust the ordering of your lookups."
+                )
+            continue
+        obj_list: Sequence[Any] = model_instances
+        through_attrs = lookup.prefetch_through.split(LOOKUP_SEP)
+        for level, through_attr in enumerate(through_attrs):
+            if not obj_list:
+                break
+            prefetch_to = lookup.get_current_prefetch_to(level)
+            if prefetch_to in done_queries:
+                obj_list = done_queries[prefetch_to]
+                continue
+            if not all(isinstance(obj, Model) for obj in obj_list):
+                # values()/values_list() rows: prefetching makes no sense, as in Django.
+                break
+            for obj in obj_list:
+                if not hasattr(obj, "_prefetched_objects_cache"):
+                    obj._prefetched_objects_cache = {}
+            first_obj = obj_list[0]
+            to_attr = lookup.get_current_to_attr(level)[0]
+            prefetcher, descriptor, attr_found, is_fetched = get_prefetcher(
+                first_obj, through_attr, to_attr
+            )
+            if not attr_found:
+                raise AttributeError(
+                    f"Cannot find '{through_attr}' on {type(first_obj).__name__} object, "
+                    f"'{lookup.prefetch_through}' is an invalid parameter to "
+                    f"prefetch_related()"
+                )
+            if level == len(through_attrs) - 1 and prefetcher is None:
+                raise ValueError(
+                    f"'{lookup.prefetch_through}' does not resolve to an item that supports "
+                    f"prefetching - this is an invalid parameter to prefetch_related()."
+                )
+            obj_to_fetch = []
+            if prefetcher is not None:
+                obj_to_fetch = [obj for obj in obj_list if not is_fetched(obj)]
+            if obj_to_fetch:
+                obj_list, additional_lookups = await _prefetch_one_level(
+                    obj_to_fetch, prefetcher, lookup, level, through_attr
+                )
+                # Don't keep adding lookups from relationships already followed.
+                if not (
+                    prefetch_to in done_queries
+                    and lookup in auto_lookups
+                    and descriptor in followed_descriptors
+                ):
+                    done_queries[prefetch_to] = obj_list
+                    new_lookups = normalize_prefetch_lookups(
+                        reversed(additional_lookups), prefetch_to
+                    )
+                    auto_lookups.update(new_lookups)
+                    all_lookups.extend(new_lookups)
+                followed_descriptors.add(descriptor)
+            else:
+                obj_list = _loaded_objects(obj_list, through_attr)
+
+
+def _loaded_objects(obj_list: Sequence[Model], through_attr: str) -> list[Model]:
+    # A level already loaded (select_related(), an earlier prefetch): descend through what
+    # is cached, never through the eager attribute, which would query.
+    loaded = []
+    for obj in obj_list:
+        if through_attr in obj._prefetched_objects_cache:
+            loaded.extend(obj._prefetched_objects_cache[through_attr]._result_cache)
+            continue
+        try:
+            new_obj = obj[through_attr]  # type: ignore[index]
+        except exceptions.FieldError:
+            continue
+        if isinstance(new_obj, list):
+            loaded.extend(new_obj)
+        elif new_obj is not None:
+            loaded.append(new_obj)
+    return loaded
+
+
+async def _prefetch_one_level(
+    instances: list[Model], prefetcher: Any, lookup: Prefetch, level: int, through_attr: str
+) -> tuple[list[Model], list[Prefetch]]:
+    alias = instances[0]._state.db
+    custom = lookup.get_current_querysets(level)
+    # A Prefetch queryset's own prefetch_related() lookups continue this walk instead of
+    # running inside its evaluation (as in Django); copies, as a Prefetch may be reused.
+    additional = [copy.copy(extra) for qs in custom or () for extra in qs._prefetch_related_lookups]
+    custom = [_without_lookups(qs, alias) for qs in custom] if custom else None
+    gfk = generic_foreign_key(getattr(prefetcher, "django", None))
+    if gfk is not None:
+        prefetched = await _prefetch_generic(gfk, instances, custom)
+    else:
+        # Django's generic relation manager reads its content type from Django's cache.
+        await querysets.content_types(alias)
+        prefetched = await _prefetch_django(prefetcher, instances, custom, alias)
+    all_related, rel_obj_attr, instance_attr, single, cache_name, is_descriptor = prefetched
+    rel_obj_cache: dict[Any, list[Model]] = {}
+    for rel_obj in all_related:
+        rel_obj_cache.setdefault(rel_obj_attr(rel_obj), []).append(rel_obj)
+    to_attr, as_attr = lookup.get_current_to_attr(level)
+    if as_attr:
+        try:
+            instances[0]._meta.get_field(to_attr)
+        except exceptions.FieldDoesNotExist:
+            pass
+        else:
+            raise ValueError(
+                f"to_attr={to_attr} conflicts with a field on the "
+                f"{type(instances[0]).__name__} model."
+            )
+    for obj in instances:
+        vals = rel_obj_cache.get(instance_attr(obj), [])
+        if single:
+            val = vals[0] if vals else None
+            if as_attr:
+                setattr(obj, to_attr, val)
+            elif is_descriptor:
+                setattr(obj, cache_name, val)
+            else:
+                obj._state.fields_cache[cache_name] = val
+        elif as_attr:
+            setattr(obj, to_attr, vals)
+        else:
+            queryset = getattr(obj, through_attr).get_queryset()
+            queryset._result_cache = vals
+            queryset._prefetch_done = True
+            # Stored under the attribute name, which obj[name] and Django's is_fetched read.
+            obj._prefetched_objects_cache[through_attr] = queryset
+    return all_related, additional
+
+
+def _without_lookups(queryset: QuerySet[Any], alias: str) -> QuerySet[Any]:
+    clone = querysets.vinyl_queryset(queryset, alias)
+    clone._prefetch_related_lookups = ()
+    return clone
+
+
+async def _prefetch_django(
+    prefetcher: Any, instances: list[Model], custom: list[QuerySet[Any]] | None, alias: str
+) -> Prefetched:
+    base = custom[0] if custom else _base_queryset(prefetcher, alias)
+
+    def plan(twin: QuerySet[Any]) -> Prefetched:
+        rel_qs, *rest = prefetcher.get_prefetch_querysets(instances, [twin])
+        return (list(rel_qs), *rest)  # type: ignore[return-value]
+
+    result: Prefetched = await querysets.run_django(plan, base)
+    return result
+
+
+def _base_queryset(prefetcher: Any, alias: str) -> querysets.VinylQuerySet:
+    # What Django's prefetcher reads by default: the related model, unfiltered.
+    if isinstance(prefetcher, querysets.QuerySetMethods):
+        model: type[Model] = prefetcher.model  # a related manager
+    elif hasattr(prefetcher.django, "related"):
+        model = prefetcher.django.related.related_model  # reverse one-to-one
+    else:
+        model = prefetcher.django.field.remote_field.model  # forward foreign key / one-to-one
+    return querysets.VinylQuerySet(model, using=alias)
+
+
+async def _prefetch_generic(
+    gfk: Any, instances: list[Model], custom: list[QuerySet[Any]] | None
+) -> Prefetched:
+    alias = instances[0]._state.db
+    custom_by_model = {qs.model: qs for qs in custom or ()}
+    ct_attname = gfk.model._meta.get_field(gfk.ct_field).attname
+    fk_dict: defaultdict[Any, set[Any]] = defaultdict(set)
+    for instance in instances:
+        ct_id, fk_val = getattr(instance, ct_attname), getattr(instance, gfk.fk_field)
+        if ct_id is not None and fk_val is not None:
+            fk_dict[ct_id].add(fk_val)
+    models: dict[Any, type[Model]] = {}
+    related: list[Model] = []
+    for ct_id, fkeys in fk_dict.items():
+        model = (await querysets.content_type(alias, ct_id)).model_class()
+        assert model is not None
+        models[ct_id] = model
+        if model in custom_by_model:
+            base = custom_by_model[model]
+        else:
+            base = querysets.VinylQuerySet(model, using=alias)
+        related.extend(await querysets.vinyl_queryset(base.filter(pk__in=fkeys))._evaluate())
+
+    def instance_key(instance: Model) -> Any:
+        ct_id = getattr(instance, ct_attname)
+        if ct_id is None:
+            return None
+        return str(getattr(instance, gfk.fk_field)), models.get(ct_id)
+
+    def related_key(obj: Model) -> Any:
+        return obj._meta.pk.value_to_string(obj), obj._meta.model
+
+    return related, related_key, instance_key, True, gfk.name, False

@@ -1,0 +1,185 @@
+"""Eager relation descriptors and related managers of vinyl instances (ARCHITECTURE §3.1).
+
+``obj.author`` always queries (an awaitable in the async flavor): it never reads what
+``select_related()`` cached, which ``obj["author"]`` returns instead. The descriptors
+wrap Django's own, which keep assignment (``obj.author = a``) and the class-level API
+(``Book.author.field``, ``Author.profile.RelatedObjectDoesNotExist``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.contenttypes.fields import GenericRelation
+from django.db.models import Model
+from django.db.models.fields.related_descriptors import (
+    ForwardManyToOneDescriptor,
+    ReverseManyToOneDescriptor,
+    ReverseOneToOneDescriptor,
+)
+
+from vinyl.model._async import queryset as querysets
+from vinyl.model._descriptors_compat import generic_foreign_key
+
+__all__ = [
+    "ForwardRelation",
+    "GenericObject",
+    "ManyRelation",
+    "RelatedManager",
+    "ReverseOneRelation",
+    "relation_descriptor",
+]
+
+
+class _Wrapping:
+    """Keep Django's descriptor for assignment and for its class-level attributes."""
+
+    def __init__(self, django: Any) -> None:
+        self.django = django
+
+    def __set__(self, instance: Model, value: Any) -> None:
+        self.django.__set__(instance, value)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.django, name)
+
+
+class ForwardRelation(_Wrapping):
+    """``book.author``: query the object a foreign key or one-to-one field points to."""
+
+    def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
+        if instance is None:
+            return self
+        return self.fetch(instance)
+
+    async def fetch(self, instance: Model) -> Model | None:
+        """Return the related object, read from the database now (``None`` for a null key)."""
+        field = self.django.field
+        if None in field.get_local_related_value(instance):
+            if field.null:
+                return None
+            raise self.django.RelatedObjectDoesNotExist(
+                f"{field.model.__name__} has no {field.name}."
+            )
+        related = querysets.VinylQuerySet(field.remote_field.model, using=instance._state.db)
+        result: Model = await related.get(field.get_reverse_related_filter(instance))
+        return result
+
+
+class ReverseOneRelation(_Wrapping):
+    """``author.profile``: query the object whose one-to-one field points here."""
+
+    def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
+        if instance is None:
+            return self
+        return self.fetch(instance)
+
+    async def fetch(self, instance: Model) -> Model:
+        """Return the related object, read now; raise ``RelatedObjectDoesNotExist`` if none."""
+        related = self.django.related
+        missing = self.django.RelatedObjectDoesNotExist(
+            f"{type(instance).__name__} has no {related.accessor_name}."
+        )
+        if not instance._is_pk_set():
+            raise missing
+        queryset = querysets.VinylQuerySet(related.related_model, using=instance._state.db)
+        lookup = related.field.get_forward_related_filter(instance)
+        try:
+            result: Model = await queryset.get(**lookup)
+        except related.related_model.DoesNotExist:
+            raise missing from None
+        return result
+
+
+class GenericObject(_Wrapping):
+    """``item.content_object``: query the object a generic foreign key points to."""
+
+    def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
+        if instance is None:
+            return self
+        return self.fetch(instance)
+
+    async def fetch(self, instance: Model) -> Model | None:
+        """Return the object, read now (``None`` when the content type or id is null)."""
+        gfk = generic_foreign_key(self.django)
+        assert gfk is not None
+        ct_id = getattr(instance, gfk.model._meta.get_field(gfk.ct_field).attname)
+        pk_val = getattr(instance, gfk.fk_field)
+        if ct_id is None or pk_val is None:
+            return None
+        alias = instance._state.db
+        content_type = await querysets.content_type(alias, ct_id)
+        model = content_type.model_class()
+        result: Model = await querysets.VinylQuerySet(model, using=alias).get(pk=pk_val)
+        return result
+
+
+class ManyRelation(_Wrapping):
+    """``author.books`` / ``book.tags``: a :class:`RelatedManager`; never a cached list."""
+
+    def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
+        if instance is None:
+            return self
+        return RelatedManager(instance, self.django)
+
+
+class RelatedManager(querysets.QuerySetMethods):
+    """The manager of a reverse foreign key, a many-to-many or a generic relation.
+
+    Every method returns or runs a vinyl queryset of the related objects, on the alias
+    the instance was read from. It never returns what ``prefetch_related()`` loaded:
+    read that with ``obj[name]``.
+    """
+
+    def __init__(self, instance: Model, descriptor: ReverseManyToOneDescriptor) -> None:
+        self.instance = instance
+        self.descriptor = descriptor
+        rel = descriptor.rel
+        # A reverse foreign key or many-to-many relates to the model holding the field; the
+        # forward side of a many-to-many (reverse=False) and a GenericRelation to its target.
+        forward = isinstance(rel.field, GenericRelation) or not getattr(descriptor, "reverse", True)
+        self.model: type[Model] = rel.model if forward else rel.related_model
+
+    def get_queryset(self) -> querysets.VinylQuerySet:
+        """Return a vinyl queryset of the objects related to the instance."""
+        base = querysets.VinylQuerySet(self.model, using=self.instance._state.db)
+        rel = self.descriptor.rel
+        if isinstance(rel.field, GenericRelation):
+            return base.filter(**_generic_filter(rel.field, self.instance))
+        # Django's related manager only builds filters here; it does no I/O.
+        django_manager = self.descriptor.related_manager_cls(self.instance)
+        queryset: querysets.VinylQuerySet = django_manager._apply_rel_filters(base)
+        return queryset
+
+
+    def get_prefetch_querysets(
+        self, instances: list[Model], querysets: list[Any] | None = None
+    ) -> tuple[Any, ...]:
+        """Return Django's prefetch plan for this relation (``prefetch_related()`` runs it)."""
+        django_manager = self.descriptor.related_manager_cls(self.instance)
+        plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
+        return plan
+
+
+def _generic_filter(field: Any, instance: Model) -> dict[str, Any]:
+    # Filtering on the content type's natural key avoids ContentType.objects, whose cache
+    # fills itself with sync queries.
+    opts = (instance._meta.concrete_model if field.for_concrete_model else type(instance))._meta
+    return {
+        f"{field.content_type_field_name}__app_label": opts.app_label,
+        f"{field.content_type_field_name}__model": opts.model_name,
+        field.object_id_field_name: instance.pk,
+    }
+
+
+def relation_descriptor(attribute: Any) -> Any:
+    """Return the vinyl descriptor replacing Django's class attribute, or ``None``."""
+    if isinstance(attribute, ForwardManyToOneDescriptor):
+        return ForwardRelation(attribute)
+    if isinstance(attribute, ReverseOneToOneDescriptor):
+        return ReverseOneRelation(attribute)
+    if isinstance(attribute, ReverseManyToOneDescriptor):
+        return ManyRelation(attribute)
+    if generic_foreign_key(attribute) is not None:
+        return GenericObject(attribute)
+    return None

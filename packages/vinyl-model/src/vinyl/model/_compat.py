@@ -1,0 +1,51 @@
+"""How a queryset is evaluated in each flavor, as a pair of mixins.
+
+``_async/queryset.py`` mixes in :class:`AsyncEvaluation`; ``tools/unasync.py`` renames it
+:class:`SyncEvaluation` in the generated ``_sync/queryset.py``. Both rely on the
+queryset's ``_evaluate()``, which fills ``_result_cache`` through vinyl.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+from vinyl.model._messages import not_evaluated
+
+__all__ = ["AsyncEvaluation", "SyncEvaluation"]
+
+
+class AsyncEvaluation:
+    """``await qs`` returns the list; any sync evaluation of an unevaluated queryset raises.
+
+    Once awaited, Django's sync protocol (``len()``, ``bool()``, indexing, ``for``) works
+    on the fetched list, as on an evaluated Django queryset.
+    """
+
+    _result_cache: list[Any] | None
+    _prefetch_related_lookups: tuple[Any, ...]
+    _prefetch_done: bool
+    _evaluate: Callable[[], Awaitable[list[Any]]]
+
+    def __await__(self) -> Generator[Any, None, list[Any]]:
+        return self._evaluate().__await__()
+
+    def _fetch_all(self) -> None:
+        pending_prefetch = self._prefetch_related_lookups and not self._prefetch_done
+        if self._result_cache is None or pending_prefetch:
+            raise TypeError(not_evaluated(repr(self)))
+
+
+class SyncEvaluation:
+    """Django's sync protocol (``list()``, ``len()``, ``for``, indexing) reads through vinyl."""
+
+    _evaluate: Callable[[], list[Any]]
+
+    def _fetch_all(self) -> None:
+        self._evaluate()
+
+    def __aiter__(self) -> Any:
+        raise TypeError(
+            "A vinyl_sync queryset is iterated with 'for', not 'async for'; "
+            "use vinyl_async's VinylManager for async code."
+        )

@@ -1,0 +1,129 @@
+"""vinyl's instance classes, and what ``obj[name]`` reads, without I/O.
+
+A vinyl instance is an instance of a cached Python subclass of the user's model, built
+with ``type.__new__(ModelBase, ...)``: that bypasses ``ModelBase.__new__``, so nothing
+is registered in Django's app registry and ``_meta`` stays the model's own. The
+subclass overrides each relation descriptor with the flavor's eager one and each field
+descriptor with :class:`FieldAttribute`, which never loads a deferred field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist, FieldError
+from django.db.models import Model
+from django.db.models.base import ModelBase
+from django.db.models.query_utils import DeferredAttribute
+
+from vinyl.model._messages import not_fetched, not_loaded
+
+__all__ = ["FieldAttribute", "build_instance_class", "loaded", "swap_classes"]
+
+
+class FieldAttribute:
+    """A concrete field's attribute on a vinyl instance: never fetched behind the user's back.
+
+    Django's ``DeferredAttribute`` runs ``refresh_from_db()`` (a query) when a field that
+    ``only()``/``defer()`` left out is read; this raises ``FieldError`` instead.
+    """
+
+    def __init__(self, django: DeferredAttribute) -> None:
+        self.django = django
+        self.attname: str = django.field.attname
+
+    def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
+        if instance is None:
+            return self.django
+        try:
+            return instance.__dict__[self.attname]
+        except KeyError:
+            raise FieldError(not_fetched(instance, self.attname)) from None
+
+    def __set__(self, instance: Model, value: Any) -> None:
+        setter = getattr(self.django, "__set__", None)
+        if setter is None:
+            instance.__dict__[self.attname] = value
+        else:
+            # ForeignKeyDeferredAttribute also drops the cached related object.
+            setter(instance, value)
+
+
+#: Turns one of Django's class attributes into the flavor's replacement, or ``None``.
+Wrapper = Callable[[Any], Any]
+
+
+def build_instance_class(model: type[Model], mixin: type, wrap: Wrapper) -> type[Model]:
+    """Return a new vinyl subclass of *model*: *mixin* first, then the wrapped descriptors."""
+    attrs: dict[str, Any] = {
+        "__module__": model.__module__,
+        "__qualname__": model.__qualname__,
+        "__doc__": model.__doc__,
+    }
+    for name, value in _class_attributes(model):
+        replacement = FieldAttribute(value) if isinstance(value, DeferredAttribute) else wrap(value)
+        if replacement is not None:
+            attrs[name] = replacement
+    cls: type[Model] = type.__new__(ModelBase, model.__name__, (mixin, model), attrs)
+    return cls
+
+
+def _class_attributes(model: type[Model]) -> Iterable[tuple[str, Any]]:
+    merged: dict[str, Any] = {}
+    for klass in reversed(model.__mro__):
+        merged.update(vars(klass))
+    return merged.items()
+
+
+def swap_classes(objs: Iterable[Any], instance_class: Callable[[type[Model]], type[Model]]) -> None:
+    """Make each model instance in *objs* (and what select_related() put in its caches) vinyl's.
+
+    Instances of a vinyl class are left alone, which also stops at the back-references
+    Django's populators set.
+    """
+    for obj in objs:
+        if not isinstance(obj, Model):
+            return
+        cls = type(obj)
+        if cls is instance_class(cls):
+            continue
+        obj.__class__ = instance_class(cls)
+        swap_classes(
+            (rel for rel in obj._state.fields_cache.values() if rel is not None),
+            instance_class,
+        )
+
+
+def loaded(instance: Model, name: str) -> Any:
+    """Return what select_related()/prefetch_related() loaded into *instance* as *name*.
+
+    Raise ``FieldError`` naming both ways to load it when nothing was loaded.
+    """
+    prefetched = getattr(instance, "_prefetched_objects_cache", {})
+    if name in prefetched:
+        return prefetched[name]._result_cache
+    fields_cache = instance._state.fields_cache
+    if name in fields_cache:
+        return fields_cache[name]
+    try:
+        field = instance._meta.get_field(name)
+    except FieldDoesNotExist:
+        field = None
+    is_value = field is not None and field.concrete and not field.is_relation
+    if not is_value and name in instance.__dict__:
+        # Prefetch(to_attr=...) lists and annotations.
+        return instance.__dict__[name]
+    if field is None:
+        if getattr(type(instance), name, None) is not None:
+            raise FieldError(not_loaded(instance, name))
+        raise FieldError(
+            f"{type(instance).__name__} has no relation {name!r}: obj[name] reads what "
+            f"select_related()/prefetch_related() loaded, by relation or to_attr name."
+        )
+    if is_value:
+        raise FieldError(
+            f"{type(instance).__name__}[{name!r}]: {name!r} is a field, not a relation; "
+            f"read it as obj.{field.attname}."
+        )
+    raise FieldError(not_loaded(instance, name))

@@ -1,0 +1,68 @@
+"""The messages of vinyl's model-layer errors, one helper per situation (STYLE §2.9)."""
+
+from __future__ import annotations
+
+from django.db.models import Model
+
+__all__ = [
+    "django_async_method",
+    "not_evaluated",
+    "not_loaded",
+    "not_fetched",
+    "no_chunked_fetching",
+    "reads_only",
+]
+
+
+def not_loaded(instance: Model, name: str) -> str:
+    """Return the message for ``obj[name]`` on a relation nothing loaded."""
+    model = type(instance).__name__
+    return (
+        f"{model}[{name!r}] was not loaded: add select_related({name!r}) or "
+        f"prefetch_related({name!r}) to the queryset that loaded this {model}, or query it "
+        f"now with 'await obj.{name}' (vinyl_async) / 'obj.{name}' (vinyl_sync)."
+    )
+
+
+def not_fetched(instance: Model, attname: str) -> str:
+    """Return the message for reading a field that only()/defer() left out."""
+    model = type(instance).__name__
+    return (
+        f"{model}.{attname} was not fetched (only()/defer() left it out) and vinyl never "
+        f"loads a field behind your back: call refresh_from_db(fields=[{attname!r}]) first "
+        f"(awaited in vinyl_async), or include it in only()/drop it from defer()."
+    )
+
+
+def not_evaluated(queryset_repr: str) -> str:
+    """Return the message for a sync evaluation of an unevaluated async queryset."""
+    return (
+        f"This vinyl_async queryset of {queryset_repr} was not evaluated: iterate it with "
+        f"'async for', or get its list with 'await queryset' (then len(), bool(), indexing "
+        f"and iteration work on the fetched list). A sync evaluation would block the event loop."
+    )
+
+
+def no_chunked_fetching(method: str) -> str:
+    """Return the message for ``.iterator()`` (ARCHITECTURE §3.3)."""
+    return (
+        f"{method}() is not supported: vinyl fetches results whole, never in chunks. "
+        f"Evaluate the queryset ('await qs' / 'list(qs)'), or slice it "
+        f"(qs[offset:offset + n]) to page through a large table."
+    )
+
+
+def django_async_method(name: str) -> str:
+    """Return the message for one of Django's thread-based ``a*`` queryset methods."""
+    return (
+        f"{name}() is Django's thread-based async API and is not available on a vinyl "
+        f"queryset: call {name[1:]}() (awaited in vinyl_async, plain in vinyl_sync)."
+    )
+
+
+def reads_only(name: str) -> str:
+    """Return the message for a write method that vinyl's model layer does not run yet."""
+    return (
+        f"{name}() is not available through vinyl yet: this vinyl-model release runs reads "
+        f"only. Write with Django's own manager (M.objects) for now."
+    )

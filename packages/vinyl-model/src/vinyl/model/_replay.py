@@ -1,0 +1,198 @@
+"""Run Django's own sync queryset methods without letting them do I/O.
+
+Methods such as ``QuerySet.get()``, ``count()``, ``aggregate()`` or ``latest()`` hold
+logic vinyl wants unchanged (validation, error messages, the aggregate subquery plan)
+around one or more reads. vinyl runs them on a *replay twin* of the queryset:
+
+- when the method evaluates a queryset, the twin's ``_fetch_all()`` raises
+  :class:`Captured` carrying that queryset;
+- when it executes SQL itself (``count()``, ``aggregate()``, ``exists()``), it does so on
+  a *replay alias*: a never-connected copy of the vinyl backend's ``DatabaseWrapper`` whose
+  cursor raises :class:`Captured` carrying the statement.
+
+The caller performs the captured read for real (through vinyl's driver), appends the
+result to the session and runs the method again from the start; this time the twin hands
+back the recorded result at that point, until the method returns. Each run is pure
+query building, so the runs agree on every read before the next capture.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import QuerySet
+
+from vinyl.query.databases import get_backend
+
+__all__ = [
+    "Captured",
+    "ReplayQuerySet",
+    "Statement",
+    "real_alias",
+    "replay_alias",
+    "replay_twin",
+    "run",
+    "session",
+]
+
+T = TypeVar("T")
+
+_SUFFIX: Final = "\x1fvinyl-replay"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A statement Django tried to execute, in Django's ``%s`` paramstyle."""
+
+    alias: str
+    sql: str
+    params: Sequence[Any]
+
+
+class Captured(BaseException):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside a replay run at the first read that has no recorded result.
+
+    A ``BaseException`` so that no ``except Exception`` in Django's code swallows it.
+    """
+
+    def __init__(self, read: QuerySet[Any] | Statement) -> None:
+        super().__init__(read)
+        self.read = read
+
+
+@dataclass(slots=True)
+class _Session:
+    results: list[Any]
+    position: int = 0
+
+    def next(self, read: QuerySet[Any] | Statement) -> Any:
+        if self.position == len(self.results):
+            raise Captured(read)
+        result = self.results[self.position]
+        self.position += 1
+        return result
+
+
+_session: ContextVar[_Session | None] = ContextVar("vinyl_replay_session", default=None)
+
+
+@contextmanager
+def session(results: list[Any]) -> Iterator[None]:
+    """Replay *results* (one per read, in order) to the twins used inside the block."""
+    token = _session.set(_Session(results))
+    try:
+        yield
+    finally:
+        _session.reset(token)
+
+
+def _current() -> _Session:
+    current = _session.get()
+    if current is None:
+        raise RuntimeError("A vinyl replay twin was evaluated outside a replay session.")
+    return current
+
+
+class ReplayQuerySet(QuerySet[Any]):
+    """A Django queryset whose reads come from the current replay session."""
+
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._result_cache = list(_current().next(self))
+            # vinyl ran prefetch_related() with the captured read.
+            self._prefetch_done = True
+
+
+def replay_twin(queryset: QuerySet[Any]) -> ReplayQuerySet:
+    """Return a replay twin of *queryset*: same query, same model, on its replay alias."""
+    twin = queryset._chain()
+    twin.__class__ = ReplayQuerySet
+    twin._db = replay_alias(queryset.db)
+    return twin  # type: ignore[return-value]
+
+
+def real_alias(alias: str) -> str:
+    """Return the vinyl alias behind *alias* (itself when it is not a replay alias)."""
+    return alias.removesuffix(_SUFFIX)
+
+
+def replay_alias(alias: str) -> str:
+    """Return the replay alias of the vinyl alias *alias*, registered for this thread.
+
+    ``connections`` keeps one wrapper per thread; the replay wrapper holds no state (the
+    session lives in a ``ContextVar``), so concurrent tasks of a thread share it.
+    """
+    name = alias + _SUFFIX
+    try:
+        connections[name]
+    except Exception:  # Django raises ConnectionDoesNotExist for an unregistered name.
+        connections[name] = _replay_wrapper(get_backend(alias).wrapper)
+    return name
+
+
+_replay_classes: dict[type[BaseDatabaseWrapper], type[BaseDatabaseWrapper]] = {}
+
+
+def _replay_wrapper(wrapper: BaseDatabaseWrapper) -> BaseDatabaseWrapper:
+    # A shallow copy keeps what the backend's private wrapper learnt (server version...);
+    # only the cursor changes, so Django's compilers and converters behave the same.
+    cls = type(wrapper)
+    if cls not in _replay_classes:
+        _replay_classes[cls] = type(
+            f"Replay{cls.__name__}",
+            (cls,),
+            {"cursor": _replay_cursor, "chunked_cursor": _replay_cursor},
+        )
+    replay = copy.copy(wrapper)
+    replay.__class__ = _replay_classes[cls]
+    return replay
+
+
+def _replay_cursor(wrapper: BaseDatabaseWrapper) -> _ReplayCursor:
+    return _ReplayCursor(wrapper)
+
+
+@dataclass(slots=True)
+class _ReplayCursor:
+    """The DB-API cursor subset Django's compilers use, fed by the replay session."""
+
+    wrapper: BaseDatabaseWrapper
+    rows: list[Sequence[Any]] = field(default_factory=list)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        statement = Statement(real_alias(self.wrapper.alias), sql, tuple(params or ()))
+        self.rows = list(_current().next(statement))
+
+    def fetchone(self) -> Sequence[Any] | None:
+        return self.rows.pop(0) if self.rows else None
+
+    def fetchmany(self, size: int = 1) -> Sequence[Sequence[Any]]:
+        if not self.rows:
+            # Django's cursor_iter() stops at exactly this value (``[]`` or ``()``).
+            empty: Sequence[Sequence[Any]] = self.wrapper.features.empty_fetchmany_value
+            return empty
+        batch, self.rows = self.rows[:size], self.rows[size:]
+        return batch
+
+    def fetchall(self) -> list[Sequence[Any]]:
+        batch, self.rows = self.rows, []
+        return batch
+
+    def close(self) -> None:
+        self.rows = []
+
+
+def run(method: Callable[[ReplayQuerySet], T], queryset: QuerySet[Any], results: list[Any]) -> T:
+    """Run *method* on a fresh replay twin of *queryset*, replaying *results*.
+
+    Raise :class:`Captured` at the first read without a recorded result.
+    """
+    with session(results):
+        return method(replay_twin(queryset))

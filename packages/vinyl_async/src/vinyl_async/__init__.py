@@ -1,0 +1,10 @@
+"""vinyl's public async API: ``VinylManager`` and transactions, read on the event loop.
+
+``from vinyl_async import VinylManager, transaction, on_commit, close_pools``
+(``vinyl_sync`` exports the same names for sync code).
+"""
+
+from vinyl.model._async import VinylManager
+from vinyl.query._async import close_pools, on_commit, transaction
+
+__all__ = ["VinylManager", "close_pools", "on_commit", "transaction"]

@@ -1,0 +1,161 @@
+"""The model layer's test models: a small library with every kind of relation.
+
+Each model has Django's ``objects`` (the oracle and the seed) and both vinyl flavors:
+``avinyl`` (vinyl_async) and ``vinyl`` (vinyl_sync). Tests are written against
+``avinyl``; ``tools/unasync.py`` renames it ``vinyl`` in the generated sync tests.
+Both use the alias ``default`` unless a test picks one with ``.using(db.vinyl)``.
+"""
+
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+import vinyl_async
+import vinyl_sync
+
+
+class Publisher(models.Model):
+    name = models.CharField(max_length=100)
+    country = models.CharField(max_length=2)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Author(models.Model):
+    # Declared before objects on purpose: Django's default manager must stay objects.
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    name = models.CharField(max_length=100)
+    age = models.IntegerField()
+    publisher = models.ForeignKey(
+        Publisher, models.SET_NULL, null=True, blank=True, related_name="authors"
+    )
+    data = models.JSONField(null=True)
+    joined = models.DateTimeField()
+
+    objects = models.Manager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuthorProfile(models.Model):
+    author = models.OneToOneField(Author, models.CASCADE, related_name="profile")
+    bio = models.TextField()
+    website = models.URLField(blank=True)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class TaggedItem(models.Model):
+    label = models.CharField(max_length=50)
+    # No database constraint: the test harness creates this app's tables (syncdb) before
+    # contenttypes' migrations create django_content_type.
+    content_type = models.ForeignKey(ContentType, models.CASCADE, db_constraint=False)
+    object_id = models.PositiveIntegerField()
+    content_object = GenericForeignKey("content_type", "object_id")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class Book(models.Model):
+    title = models.CharField(max_length=200, unique=True)
+    author = models.ForeignKey(Author, models.CASCADE, related_name="books")
+    coauthor = models.ForeignKey(
+        Author, models.SET_NULL, null=True, blank=True, related_name="cowritten"
+    )
+    tags = models.ManyToManyField(Tag, related_name="books", blank=True)
+    published = models.DateField()
+    created = models.DateTimeField()
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    pages = models.IntegerField()
+    rating = models.FloatField(null=True)
+    items = GenericRelation(TaggedItem)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+        get_latest_by = "published"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Review(models.Model):
+    """A reverse foreign key without related_name (``book.review_set``)."""
+
+    book = models.ForeignKey(Book, models.CASCADE)
+    stars = models.SmallIntegerField()
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class CheapBook(Book):
+    """A proxy model."""
+
+    class Meta:
+        proxy = True
+        app_label = "vinyl_testapp"
+
+
+class Place(models.Model):
+    name = models.CharField(max_length=50)
+    address = models.CharField(max_length=80)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class Restaurant(Place):
+    """Multi-table inheritance: a child of Place."""
+
+    serves_pizza = models.BooleanField(default=False)
+    seats = models.IntegerField()
+
+    class Meta:
+        app_label = "vinyl_testapp"
