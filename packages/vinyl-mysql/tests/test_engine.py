@@ -1,0 +1,159 @@
+"""The ``vinyl.mysql_backend`` ENGINE as Django sees it: options, server data, migrate."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.db import connections
+from vinyl.mysql.server import ServerData, known_server, record_server
+from vinyl.mysql_backend.base import DatabaseWrapper
+from vinyl.query.compiler import compile_with
+from vinyl_testapp.models import AllTypes, TypesOwner
+from vinyl_testing.plugin import MYSQL
+
+
+def wrapper(alias: str = "probe", **changes: Any) -> DatabaseWrapper:
+    """Return a new, unconnected wrapper of the vinyl alias's settings with *changes*."""
+    settings_dict = {**connections.settings[MYSQL.vinyl], **changes}
+    return DatabaseWrapper(settings_dict, alias)
+
+
+def test_statement_cache_size_is_refused_as_a_postgresql_option() -> None:
+    with pytest.raises(ImproperlyConfigured) as error:
+        wrapper(OPTIONS={"statement_cache_size": 0})
+    assert str(error.value) == (
+        "DATABASES['probe']['OPTIONS']['statement_cache_size'] is a PostgreSQL option "
+        "(asyncpg's prepared-statement cache); MySQL/MariaDB connections have no such "
+        "cache. Remove it from the OPTIONS of 'probe'."
+    )
+
+
+def test_djangos_own_connection_never_gets_the_pool_options() -> None:
+    options = {
+        "pool_min_size": 2,
+        "pool_max_size": 4,
+        "pool_timeout": 3.0,
+        "connect_timeout": 4,
+        "isolation_level": "serializable",
+        "charset": "utf8mb4",
+    }
+    engine = wrapper(OPTIONS=options)
+    params = engine.get_connection_params()
+    assert not {"pool_min_size", "pool_max_size", "pool_timeout"} & params.keys()
+    assert params["connect_timeout"] == 4
+    assert engine.isolation_level == "serializable"
+    with engine.cursor() as cursor:
+        cursor.execute("SELECT @@tx_isolation")
+        assert cursor.fetchone() == ("SERIALIZABLE",)
+    engine.close()
+
+
+def test_an_unconnected_wrapper_compiles_without_any_io() -> None:
+    # Nothing listens on this address: any attempt to read the server would hang or fail.
+    engine = wrapper(HOST="10.255.255.1", PORT="3306")
+    started = time.monotonic()
+    compiled = compile_with(
+        AllTypes.objects.filter(char__regex="^a").select_related("owner"),
+        engine,
+        engine.vinyl_dialect,
+    )
+    assert engine.features.can_return_columns_from_insert is True
+    assert engine.mysql_version == known_server("probe").version_tuple
+    assert time.monotonic() - started < 0.5
+    assert engine.connection is None
+    assert "REGEXP BINARY %s" in compiled.sql
+
+
+@pytest.fixture
+def probe_server() -> Iterator[None]:
+    yield
+    record_server("probe", ServerData("10.11.0-MariaDB"))
+
+
+def test_features_and_dialect_follow_what_a_pool_reads(probe_server: None) -> None:
+    engine = wrapper()
+    record_server("probe", ServerData("10.11.6-MariaDB"))
+    assert engine.features.can_return_columns_from_insert is True
+    assert engine.vinyl_dialect.can_return_rows_from_insert is True
+    assert engine.display_name == "MariaDB"
+    record_server("probe", ServerData("8.4.2", sql_mode="ONLY_FULL_GROUP_BY"))
+    assert engine.features.can_return_columns_from_insert is False
+    assert engine.vinyl_dialect.can_return_rows_from_insert is False
+    assert engine.mysql_is_mariadb is False
+    assert engine.sql_mode == {"ONLY_FULL_GROUP_BY"}
+    assert engine.display_name == "MySQL"
+
+
+def test_a_connected_wrapper_reads_its_own_server(oracle: Any) -> None:
+    oracle.execute("SELECT VERSION(), @@sql_mode")
+    version, sql_mode = oracle.fetchone()
+    engine = wrapper()
+    engine.ensure_connection()
+    try:
+        assert engine.mysql_server_info == version
+        assert engine.mysql_server_data["sql_mode"] == sql_mode
+        assert engine.mysql_version == tuple(int(n) for n in version.split("-")[0].split("."))
+    finally:
+        engine.close()
+
+
+def test_pymysql_stands_in_for_mysqlclient_when_it_is_missing() -> None:
+    code = (
+        "import importlib.util, sys\n"
+        "assert importlib.util.find_spec('MySQLdb') is None\n"
+        "import vinyl.mysql_backend.base\n"
+        "assert sys.modules['MySQLdb'] is sys.modules['pymysql']\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.fixture
+def fresh_databases(oracle: Any) -> Iterator[dict[str, str]]:
+    """Return two new, empty databases (by alias to create) and drop them afterwards."""
+    aliases = {"migrated_by_django": MYSQL.django, "migrated_by_vinyl": MYSQL.vinyl}
+    names = {alias: f"{settings.DATABASES[MYSQL.django]['NAME']}_{alias}" for alias in aliases}
+    for alias, base in aliases.items():
+        oracle.execute(f"DROP DATABASE IF EXISTS `{names[alias]}`")
+        oracle.execute(f"CREATE DATABASE `{names[alias]}` CHARACTER SET utf8mb4")
+        entry = {**settings.DATABASES[base], "NAME": names[alias]}
+        # connections.settings is settings.DATABASES, with Django's defaults filled in.
+        connections.settings[alias] = entry
+    yield names
+    for alias in aliases:
+        connections[alias].close()
+        del connections[alias]
+        del connections.settings[alias]
+        oracle.execute(f"DROP DATABASE IF EXISTS `{names[alias]}`")
+
+
+def schema(oracle: Any, database: str) -> dict[str, str]:
+    """Return ``SHOW CREATE TABLE`` of every table of *database*, AUTO_INCREMENT left out."""
+    oracle.execute(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", [database]
+    )
+    tables = sorted(row[0] for row in oracle.fetchall())
+    result = {}
+    for table in tables:
+        oracle.execute(f"SHOW CREATE TABLE `{database}`.`{table}`")
+        result[table] = re.sub(r" AUTO_INCREMENT=\d+", "", oracle.fetchone()[1])
+    return result
+
+
+def test_migrate_through_the_vinyl_engine_creates_djangos_tables(
+    fresh_databases: dict[str, str], oracle: Any
+) -> None:
+    for alias in fresh_databases:
+        call_command("migrate", database=alias, run_syncdb=True, verbosity=0)
+    by_django = schema(oracle, fresh_databases["migrated_by_django"])
+    by_vinyl = schema(oracle, fresh_databases["migrated_by_vinyl"])
+    assert TypesOwner._meta.db_table in by_vinyl and "django_migrations" in by_vinyl
+    assert by_vinyl == by_django
