@@ -1,0 +1,60 @@
+"""Profile one contender's workload with pyinstrument, in this process, after a warm-up.
+
+``python -m vinyl_bench.profile --vendor postgresql --contender vinyl_async --workload W1``
+(from ``benchmarks/``, on databases a run of the same ``--scale`` has seeded). Prints
+pyinstrument's call tree of one run; ``--html FILE`` writes the interactive version too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from vinyl_bench.scale import SCALES
+
+
+def main(argv: list[str] | None = None) -> int:
+    from vinyl_bench.contenders import CONTENDERS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vendor", required=True, choices=["postgresql", "mysql"])
+    parser.add_argument("--contender", required=True, choices=sorted(CONTENDERS))
+    parser.add_argument("--workload", required=True)
+    parser.add_argument("--scale", default="full", choices=sorted(SCALES))
+    parser.add_argument("--interval", type=float, default=0.0002, help="sampling, seconds")
+    parser.add_argument("--html", type=Path, help="also write pyinstrument's HTML here")
+    args = parser.parse_args(argv)
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "vinyl_bench.settings"
+    import django
+
+    django.setup()
+    import pyinstrument
+
+    import vinyl_bench.workloads  # noqa: F401 - importing the package registers the workloads
+    from vinyl_bench.worker import Runner, Session
+
+    contender = CONTENDERS[args.contender](args.vendor, SCALES[args.scale])
+    runner = Runner(contender.is_async)
+    runner.call(contender.open)
+    session = Session(contender, runner)
+    warm_up = session.run(args.workload)
+    if "error" in warm_up:
+        print(f"{args.workload} failed: {warm_up['error']}", file=sys.stderr)
+        return 1
+    profiler = pyinstrument.Profiler(interval=args.interval, async_mode="enabled")
+    with profiler:
+        measured = session.run(args.workload)
+    runner.call(contender.close)
+    runner.close()
+    print(f"{args.contender} {args.workload} on {args.vendor}: {measured['seconds']:.3f} s")
+    print(profiler.output_text(unicode=True, color=False))
+    if args.html:
+        args.html.write_text(profiler.output_html())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
