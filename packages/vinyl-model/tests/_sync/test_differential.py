@@ -43,8 +43,6 @@ from django.db.models.functions import (
     TruncMonth,
     Upper,
 )
-from vinyl_testing.plugin import DB, PG
-
 from vinyl_testapp.models.library import (
     Author,
     Book,
@@ -56,6 +54,7 @@ from vinyl_testapp.models.library import (
     Tag,
     TaggedItem,
 )
+from vinyl_testing.plugin import DB, PG
 
 #: Returns the starting queryset of a model: Django's (``objects``) or vinyl's (``avinyl``).
 Start = Callable[[type[Model]], Any]

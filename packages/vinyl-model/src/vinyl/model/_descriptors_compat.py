@@ -10,23 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.contenttypes.fields import GenericForeignKey
-
 __all__ = ["generic_foreign_key"]
 
-try:
-    from django.contrib.contenttypes.fields import GenericForeignKeyDescriptor
-except ImportError:  # Django 5.2
-    GenericForeignKeyDescriptor = None
 
+def generic_foreign_key(attribute: Any) -> Any:
+    """Return the ``GenericForeignKey`` a model class attribute stands for, or ``None``."""
+    # Imported here: contenttypes' fields module needs Django's app registry ready, and
+    # vinyl_async is importable before it is.
+    from django.contrib.contenttypes import fields
 
-def generic_foreign_key(attribute: Any) -> GenericForeignKey | None:
-    """Return the ``GenericForeignKey`` a model class attribute stands for, if it is one."""
-    if isinstance(attribute, GenericForeignKey):
+    if isinstance(attribute, fields.GenericForeignKey):
         return attribute
-    if GenericForeignKeyDescriptor is not None and isinstance(
-        attribute, GenericForeignKeyDescriptor
-    ):
-        field: GenericForeignKey = attribute.field
-        return field
+    descriptor_class = getattr(fields, "GenericForeignKeyDescriptor", None)  # Django 6.1
+    if descriptor_class is not None and isinstance(attribute, descriptor_class):
+        return attribute.field
     return None

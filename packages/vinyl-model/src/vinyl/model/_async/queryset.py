@@ -15,7 +15,6 @@ import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
 
@@ -212,27 +211,33 @@ async def _perform(read: QuerySet[Any] | _replay.Statement) -> Sequence[Any]:
     return await vinyl_queryset(read)._evaluate()
 
 
-async def content_types(alias: str) -> dict[int, ContentType]:
+async def content_types(alias: str) -> dict[int, Model]:
     """Return the content types of *alias* by id, read through vinyl once per alias.
 
     They also fill Django's ``ContentType.objects`` cache for *alias*, which Django's
     generic relations read; left empty, that cache would fill itself with sync queries.
     """
+    # Imported here: vinyl_async must import before Django's app registry is ready.
+    from django.contrib.contenttypes.models import ContentType
+
     manager = ContentType.objects.db_manager(alias)
     if alias not in manager._cache:
         for found in await VinylQuerySet(ContentType, using=alias):
             manager._add_to_cache(alias, found)
-    by_id: dict[int, ContentType] = {
+    by_id: dict[int, Model] = {
         key: value for key, value in manager._cache[alias].items() if isinstance(key, int)
     }
     return by_id
 
 
-async def content_type(alias: str, ct_id: int) -> ContentType:
+async def content_type(alias: str, ct_id: int) -> Any:
     """Return the content type *ct_id* of *alias*; raise ``ContentType.DoesNotExist``."""
+    found = await content_types(alias)
     try:
-        return (await content_types(alias))[ct_id]
+        return found[ct_id]
     except KeyError:
+        from django.contrib.contenttypes.models import ContentType
+
         raise ContentType.DoesNotExist(
             f"ContentType matching query does not exist (id={ct_id!r} on {alias!r})."
         ) from None

@@ -14,9 +14,8 @@ from typing import Any
 
 from django.apps import apps
 from django.db.models import Model, QuerySet
-
-from vinyl.model._sync import queryset as querysets
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
+from vinyl.model._sync import queryset as querysets
 
 __all__ = ["VinylInstance", "instance_class", "to_vinyl", "unpickle"]
 

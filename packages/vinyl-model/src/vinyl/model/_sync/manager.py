@@ -12,7 +12,6 @@ behaves exactly as without vinyl.
 from __future__ import annotations
 
 from django.db.models import Model
-
 from vinyl.model._sync.queryset import QuerySetMethods, VinylQuerySet
 
 __all__ = ["VinylManager"]

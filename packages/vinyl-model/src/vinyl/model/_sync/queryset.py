@@ -18,15 +18,13 @@ import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
-
 from vinyl.model import _replay
-from vinyl.model._sync import instance as instances
-from vinyl.model._sync import prefetch
 from vinyl.model._compat import SyncEvaluation
 from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
+from vinyl.model._sync import instance as instances
+from vinyl.model._sync import prefetch
 from vinyl.query._sync import connection, fetch_queryset
 from vinyl.query.compiler import prepare
 from vinyl.query.databases import get_backend
@@ -213,27 +211,33 @@ def _perform(read: QuerySet[Any] | _replay.Statement) -> Sequence[Any]:
     return vinyl_queryset(read)._evaluate()
 
 
-def content_types(alias: str) -> dict[int, ContentType]:
+def content_types(alias: str) -> dict[int, Model]:
     """Return the content types of *alias* by id, read through vinyl once per alias.
 
     They also fill Django's ``ContentType.objects`` cache for *alias*, which Django's
     generic relations read; left empty, that cache would fill itself with sync queries.
     """
+    # Imported here: vinyl_async must import before Django's app registry is ready.
+    from django.contrib.contenttypes.models import ContentType
+
     manager = ContentType.objects.db_manager(alias)
     if alias not in manager._cache:
         for found in VinylQuerySet(ContentType, using=alias):
             manager._add_to_cache(alias, found)
-    by_id: dict[int, ContentType] = {
+    by_id: dict[int, Model] = {
         key: value for key, value in manager._cache[alias].items() if isinstance(key, int)
     }
     return by_id
 
 
-def content_type(alias: str, ct_id: int) -> ContentType:
+def content_type(alias: str, ct_id: int) -> Any:
     """Return the content type *ct_id* of *alias*; raise ``ContentType.DoesNotExist``."""
+    found = content_types(alias)
     try:
-        return (content_types(alias))[ct_id]
+        return found[ct_id]
     except KeyError:
+        from django.contrib.contenttypes.models import ContentType
+
         raise ContentType.DoesNotExist(
             f"ContentType matching query does not exist (id={ct_id!r} on {alias!r})."
         ) from None

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.contenttypes.fields import GenericRelation
 from django.db.models import Model
 from django.db.models.fields.related_descriptors import (
     ForwardManyToOneDescriptor,
     ReverseManyToOneDescriptor,
     ReverseOneToOneDescriptor,
 )
-
-from vinyl.model._sync import queryset as querysets
 from vinyl.model._descriptors_compat import generic_foreign_key
+from vinyl.model._sync import queryset as querysets
 
 __all__ = [
     "ForwardRelation",
@@ -140,14 +138,14 @@ class RelatedManager(querysets.QuerySetMethods):
         rel = descriptor.rel
         # A reverse foreign key or many-to-many relates to the model holding the field; the
         # forward side of a many-to-many (reverse=False) and a GenericRelation to its target.
-        forward = isinstance(rel.field, GenericRelation) or not getattr(descriptor, "reverse", True)
+        forward = _is_generic(rel.field) or not getattr(descriptor, "reverse", True)
         self.model: type[Model] = rel.model if forward else rel.related_model
 
     def get_queryset(self) -> querysets.VinylQuerySet:
         """Return a vinyl queryset of the objects related to the instance."""
         base = querysets.VinylQuerySet(self.model, using=self.instance._state.db)
         rel = self.descriptor.rel
-        if isinstance(rel.field, GenericRelation):
+        if _is_generic(rel.field):
             return base.filter(**_generic_filter(rel.field, self.instance))
         # Django's related manager only builds filters here; it does no I/O.
         django_manager = self.descriptor.related_manager_cls(self.instance)
@@ -161,6 +159,12 @@ class RelatedManager(querysets.QuerySetMethods):
         django_manager = self.descriptor.related_manager_cls(self.instance)
         plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
         return plan
+
+
+def _is_generic(field: Any) -> bool:
+    # A GenericRelation, recognised without importing contenttypes (whose models module
+    # needs Django's app registry ready).
+    return hasattr(field, "object_id_field_name") and hasattr(field, "content_type_field_name")
 
 
 def _generic_filter(field: Any, instance: Model) -> dict[str, Any]:

@@ -1,0 +1,264 @@
+"""The read API beyond querysets: the seed's example, instances, relations, errors."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from django.apps import apps
+from django.core.exceptions import FieldError, ImproperlyConfigured
+from django.db import NotSupportedError
+from django.db.models import Model
+from vinyl_testing.plugin import DB
+
+from vinyl_testapp.models.library import (
+    Author,
+    AuthorProfile,
+    Book,
+    CheapBook,
+    Place,
+    Restaurant,
+    Tag,
+    TaggedItem,
+)
+
+
+def fields_of(obj: Model) -> dict[str, object]:
+    """Return the loaded field values of *obj* (what vinyl and Django must agree on)."""
+    return {f.attname: obj.__dict__.get(f.attname) for f in obj._meta.concrete_fields}
+
+
+async def test_seed_example(library: DB) -> None:
+    everyone = list(await Author.avinyl.using(library.vinyl).all())
+    assert [a.pk for a in everyone] == [a.pk for a in Author.objects.using(library.django)]
+    names = [a.name async for a in Author.avinyl.using(library.vinyl).filter(age__gt=50)]
+    assert names == [a.name for a in Author.objects.using(library.django).filter(age__gt=50)]
+
+    ob = await Author.avinyl.using(library.vinyl).get(name="Borges")
+    django_ob = Author.objects.using(library.django).get(name="Borges")
+    books = await ob.books.all()
+    assert [fields_of(b) for b in books] == [fields_of(b) for b in django_ob.books.all()]
+
+    book = books[0]
+    author = await book.author
+    assert isinstance(author, Author) and author == django_ob
+    assert fields_of(author) == fields_of(django_ob)
+
+    selected = await Book.avinyl.using(library.vinyl).select_related("author").get(pk=book.pk)
+    assert fields_of(selected["author"]) == fields_of(django_ob)
+
+
+async def test_instances_behave_like_the_models(library: DB) -> None:
+    book = await Book.avinyl.using(library.vinyl).get(title="Aleph")
+    django_book = Book.objects.using(library.django).get(title="Aleph")
+    assert isinstance(book, Book)
+    assert type(book) is not Book
+    assert type(book).__name__ == "Book" and type(book)._meta is Book._meta
+    assert book == django_book and hash(book) == hash(django_book)
+    assert repr(book) == repr(django_book) and str(book) == str(django_book)
+    assert apps.get_model("vinyl_testapp", "book") is Book
+    assert type(book) not in apps.get_models()
+
+    copy = pickle.loads(pickle.dumps(book))
+    assert type(copy) is type(book)
+    assert copy == book and fields_of(copy) == fields_of(book)
+    assert copy._state.db == library.vinyl
+
+
+def test_vinyl_manager_never_becomes_the_default_manager() -> None:
+    # Author declares its vinyl managers before objects.
+    assert Author._default_manager is Author.objects
+    assert Author._meta.default_manager is Author.objects
+    assert [m.name for m in Author._meta.managers] == ["objects"]
+    assert type(Author._base_manager).__name__ == "Manager"
+    assert Author.avinyl.model is Author
+    assert Restaurant.avinyl.model is Restaurant
+    assert CheapBook.avinyl.model is CheapBook
+
+
+def test_manager_is_not_reachable_from_instances() -> None:
+    with pytest.raises(AttributeError, match="Manager isn't accessible via Author instances"):
+        Author(name="x").avinyl  # noqa: B018
+
+
+async def test_reverse_one_to_one(library: DB) -> None:
+    ada = await Author.avinyl.using(library.vinyl).get(name="Ada")
+    profile = await ada.profile
+    assert isinstance(profile, AuthorProfile)
+    assert fields_of(profile) == fields_of(
+        AuthorProfile.objects.using(library.django).get(author__name="Ada")
+    )
+    dahl = await Author.avinyl.using(library.vinyl).get(name="Dahl")
+    django_dahl = Author.objects.using(library.django).get(name="Dahl")
+    with pytest.raises(Author.profile.RelatedObjectDoesNotExist) as raised:
+        await dahl.profile
+    with pytest.raises(Author.profile.RelatedObjectDoesNotExist) as expected:
+        django_dahl.profile  # noqa: B018
+    assert str(raised.value) == str(expected.value) == "Author has no profile."
+
+
+async def test_null_foreign_key_is_none(library: DB) -> None:
+    notes = await Book.avinyl.using(library.vinyl).get(title="Notes")
+    assert await notes.coauthor is None
+    dahl = await Author.avinyl.using(library.vinyl).get(name="Dahl")
+    assert await dahl.publisher is None
+
+
+async def test_related_managers(library: DB) -> None:
+    borges = await Author.avinyl.using(library.vinyl).get(name="Borges")
+    django_borges = Author.objects.using(library.django).get(name="Borges")
+    assert await borges.books.filter(pages__gt=160).count() == (
+        django_borges.books.filter(pages__gt=160).count()
+    )
+    assert await borges.books.exists() is True
+    assert await borges.cowritten.exists() is django_borges.cowritten.exists()
+    first = await borges.books.order_by("pk").first()
+    assert first == django_borges.books.order_by("pk").first()
+
+    ficciones = await Book.avinyl.using(library.vinyl).get(title="Ficciones")
+    django_ficciones = Book.objects.using(library.django).get(title="Ficciones")
+    assert [t.name for t in await ficciones.tags.order_by("name")] == [
+        t.name for t in django_ficciones.tags.order_by("name")
+    ]
+    assert await ficciones.review_set.count() == django_ficciones.review_set.count()
+    items = await ficciones.items.all()
+    assert [i.label for i in items] == [i.label for i in django_ficciones.items.all()]
+
+    short = await Tag.avinyl.using(library.vinyl).get(name="short")
+    django_short = Tag.objects.using(library.django).get(name="short")
+    assert sorted(b.title for b in await short.books.all()) == sorted(
+        b.title for b in django_short.books.all()
+    )
+
+
+async def test_generic_foreign_key(library: DB) -> None:
+    items = await TaggedItem.avinyl.using(library.vinyl).order_by("pk")
+    django_items = list(TaggedItem.objects.using(library.django).order_by("pk"))
+    for item, django_item in zip(items, django_items, strict=True):
+        target = await item.content_object
+        assert target == django_item.content_object
+        assert fields_of(target) == fields_of(django_item.content_object)
+
+
+async def test_multi_table_inheritance(library: DB) -> None:
+    trattoria = await Restaurant.avinyl.using(library.vinyl).get(name="Trattoria")
+    assert isinstance(trattoria, Place) and isinstance(trattoria, Restaurant)
+    assert fields_of(trattoria) == fields_of(
+        Restaurant.objects.using(library.django).get(name="Trattoria")
+    )
+    parent = await trattoria.place_ptr
+    assert type(parent).__name__ == "Place" and parent.pk == trattoria.pk
+    child = await parent.restaurant
+    assert isinstance(child, Restaurant) and child.seats == 40
+    park = await Place.avinyl.using(library.vinyl).get(name="Park")
+    with pytest.raises(Place.restaurant.RelatedObjectDoesNotExist, match="Place has no restaurant."):
+        await park.restaurant
+
+
+async def test_proxy_model(library: DB) -> None:
+    cheap = await CheapBook.avinyl.using(library.vinyl).filter(price__lt=6).get()
+    assert isinstance(cheap, CheapBook) and isinstance(cheap, Book)
+    assert cheap == CheapBook.objects.using(library.django).get(price__lt=6)
+    author = await cheap.author
+    assert author.name == "Dahl"
+
+
+async def test_evaluated_queryset_caches_like_django(library: DB) -> None:
+    queryset = Book.avinyl.using(library.vinyl).order_by("pk")
+    books = list(await queryset)
+    assert len(queryset) == len(books) == 6
+    assert bool(queryset) is True
+    assert queryset[0] == books[0]
+    assert queryset[1:3] == books[1:3]
+    assert list(queryset) == books
+    assert await queryset.count() == 6
+    assert await queryset.exists() is True
+
+
+async def test_prefetched_nested_lookup_by_name(library: DB) -> None:
+    authors = await Author.avinyl.using(library.vinyl).prefetch_related("books__tags").order_by("pk")
+    borges = authors[1]
+    django_borges = Author.objects.using(library.django).get(name="Borges")
+    assert [b.pk for b in borges["books"]] == [b.pk for b in django_borges.books.all()]
+    assert sorted(t.name for t in borges["books"][0]["tags"]) == sorted(
+        t.name for t in django_borges.books.all()[0].tags.all()
+    )
+
+
+async def test_unloaded_relation_names_both_ways_to_load_it(library: DB) -> None:
+    book = await Book.avinyl.using(library.vinyl).get(title="Aleph")
+    with pytest.raises(FieldError) as raised:
+        book["author"]
+    assert str(raised.value) == (
+        "Book['author'] was not loaded: add select_related('author') or "
+        "prefetch_related('author') to the queryset that loaded this Book, or query it now "
+        "with 'await obj.author' (vinyl_async) / 'obj.author' (vinyl_sync)."
+    )
+    with pytest.raises(FieldError, match=r"Book\['review_set'\] was not loaded"):
+        book["review_set"]
+    with pytest.raises(FieldError, match="'title' is a field, not a relation; read it as obj.title"):
+        book["title"]
+    with pytest.raises(FieldError, match="Book has no relation 'nope'"):
+        book["nope"]
+
+
+async def test_deferred_field_is_never_fetched_implicitly(library: DB) -> None:
+    book = await Book.avinyl.using(library.vinyl).only("title").get(title="Aleph")
+    assert book.title == "Aleph"
+    with pytest.raises(FieldError) as raised:
+        book.price  # noqa: B018
+    assert str(raised.value) == (
+        "Book.price was not fetched (only()/defer() left it out) and vinyl never loads a "
+        "field behind your back: call refresh_from_db(fields=['price']) first (awaited in "
+        "vinyl_async), or include it in only()/drop it from defer()."
+    )
+    await book.refresh_from_db(fields=["price"])
+    assert book.price == Book.objects.using(library.django).get(title="Aleph").price
+    with pytest.raises(FieldError, match="Book.pages was not fetched"):
+        book.pages  # noqa: B018
+    # As in Django, a plain refresh reloads the loaded fields and leaves deferred ones out.
+    await book.refresh_from_db()
+    with pytest.raises(FieldError, match="Book.pages was not fetched"):
+        book.pages  # noqa: B018
+    await book.refresh_from_db(fields=["pages", "published", "created", "author", "rating"])
+    assert fields_of(book) == fields_of(Book.objects.using(library.django).get(title="Aleph"))
+
+
+async def test_refresh_from_db_reloads_changed_rows(library: DB) -> None:
+    book = await Book.avinyl.using(library.vinyl).get(title="Boy")
+    Book.objects.using(library.django).filter(pk=book.pk).update(pages=999)
+    await book.refresh_from_db()
+    assert book.pages == 999
+
+
+async def test_iterator_is_not_supported(library: DB) -> None:
+    with pytest.raises(NotSupportedError) as raised:
+        Book.avinyl.using(library.vinyl).iterator()
+    assert str(raised.value) == (
+        "iterator() is not supported: vinyl fetches results whole, never in chunks. "
+        "Evaluate the queryset ('await qs' / 'list(qs)'), or slice it "
+        "(qs[offset:offset + n]) to page through a large table."
+    )
+
+
+async def test_writes_say_they_are_not_available_yet(library: DB) -> None:
+    with pytest.raises(NotSupportedError, match=r"update\(\) is not available through vinyl yet"):
+        Book.avinyl.using(library.vinyl).update(pages=1)
+    with pytest.raises(NotSupportedError, match=r"create\(\) is not available through vinyl yet"):
+        Book.avinyl.using(library.vinyl).create(title="x")
+
+
+async def test_django_thread_based_async_methods_are_refused(library: DB) -> None:
+    with pytest.raises(NotSupportedError) as raised:
+        Book.avinyl.using(library.vinyl).aget(pk=1)
+    assert str(raised.value) == (
+        "aget() is Django's thread-based async API and is not available on a vinyl "
+        "queryset: call get() (awaited in vinyl_async, plain in vinyl_sync)."
+    )
+
+
+async def test_non_vinyl_alias_is_improperly_configured(library: DB) -> None:
+    with pytest.raises(ImproperlyConfigured, match=f"The database alias '{library.django}'"):
+        await Book.avinyl.using(library.django).count()
+    with pytest.raises(ImproperlyConfigured, match="is not in settings.DATABASES"):
+        list(await Book.avinyl.using("nowhere").all())
