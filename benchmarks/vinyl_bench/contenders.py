@@ -46,6 +46,14 @@ class Contender:
         self.authors: Any = None
         self.books: Any = None
 
+    def open(self) -> Any:
+        """Connect (a coroutine for an async contender)."""
+        raise NotImplementedError
+
+    def close(self) -> Any:
+        """Disconnect (a coroutine for an async contender)."""
+        raise NotImplementedError
+
 
 class SyncContender(Contender):
     is_async = False
@@ -217,7 +225,8 @@ def _attach_vinyl_managers(manager_class: Any, alias: str) -> tuple[Any, Any]:
 
     for model in (Author, Book, Tag):
         model.add_to_class("vinyl", manager_class(using=alias))
-    return Author.vinyl, Book.vinyl
+    # The attribute exists from the line above on; no static type knows it.
+    return Author.vinyl, Book.vinyl  # type: ignore[attr-defined]
 
 
 class VinylAsync(AsyncContender):

@@ -7,8 +7,11 @@ the same data and every checksum is the same on PostgreSQL and MariaDB.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+
+from django.db.models import Model
 
 from vinyl_bench import settings
 from vinyl_bench.contenders import DJANGO_ALIAS, POSTGRESQL
@@ -102,9 +105,11 @@ def seed(vendor: str, scale: Scale) -> None:
         for i in range(1, scale.books + 1)
         for tag in rng.sample(range(1, scale.tags + 1), scale.tags_per_book)
     ]
+    table_rows: list[Sequence[Model]] = [authors, tags, books, book_tags]
     with transaction.atomic(using=alias):
-        for model, objects in ((Author, authors), (Tag, tags), (Book, books), (through, book_tags)):
-            model.objects.using(alias).bulk_create(objects, batch_size=BATCH)
+        for objects in table_rows:
+            manager = type(objects[0])._default_manager
+            manager.using(alias).bulk_create(objects, batch_size=BATCH)
     connection = connections[alias]
     # Explicit ids leave PostgreSQL's sequences at 1; move them past the seeded rows so a
     # write workload can insert. Fresh statistics give every contender the same plans.

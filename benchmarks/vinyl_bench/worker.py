@@ -30,7 +30,8 @@ def event_loop_factory() -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
         import uvloop
     except ImportError:
         return asyncio.new_event_loop, "asyncio"
-    return uvloop.new_event_loop, f"uvloop {uvloop.__version__}"
+    version: str = getattr(uvloop, "__version__", "")
+    return uvloop.new_event_loop, f"uvloop {version}"
 
 
 class Runner:
