@@ -6,7 +6,7 @@
 The transform works on Python tokens, never on lines of text: it drops ``await`` and the
 ``async`` of ``async def`` / ``async with`` / ``async for``, and renames each name found in
 ``NAME_MAP`` (identifiers, attribute names and import paths alike; never text in strings or
-comments). The result is formatted with ``ruff format`` (pinned: ``RUFF_VERSION``) and
+comments). Ruff (pinned: ``RUFF_VERSION``) then sorts its imports and formats it, and it
 opens with a three-line header naming its source.
 
 ``--check`` regenerates into a temporary directory and fails on any byte that differs, on
@@ -112,18 +112,28 @@ def unasync_source(source: str, used: Counter[str]) -> str:
 
 
 def ruff_format(source: str, filename: Path, root: Path) -> str:
-    """Return *source* formatted by ruff with the repository's settings."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(filename), "-"],
-        input=source,
-        capture_output=True,
-        text=True,
-        cwd=root,
-        check=False,
-    )
-    if result.returncode:
-        raise SystemExit(f"ruff format failed on the twin of {filename}:\n{result.stderr}")
-    return result.stdout
+    """Return *source* with its imports sorted and formatted by ruff, per the repo's settings.
+
+    Renaming ``_async`` to ``_sync`` moves imports in the sort order, hence the isort pass.
+    """
+    for command in (
+        ["check", "--select", "I", "--fix", "--exit-zero", "--quiet"],
+        ["format"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--stdin-filename", str(filename), "-"],
+            input=source,
+            capture_output=True,
+            text=True,
+            cwd=root,
+            check=False,
+        )
+        if result.returncode:
+            raise SystemExit(
+                f"ruff {command[0]} failed on the twin of {filename}:\n{result.stderr}"
+            )
+        source = result.stdout
+    return source
 
 
 def check_ruff_version() -> None:

@@ -10,7 +10,7 @@ import pytest
 from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
 from vinyl.query import get_backend
-from vinyl.query._async import connection, on_commit, transaction
+from vinyl.query._async import connection, fetch_sql, on_commit, transaction
 from vinyl.query.compiler import prepare
 from vinyl_testapp.models import QAuthor
 from vinyl_testing.concurrency import AEvent, agather
@@ -34,11 +34,8 @@ async def insert_author(alias: str, name: str) -> None:
 
 async def vinyl_names(alias: str) -> list[str]:
     """Return the authors' names as a statement through vinyl sees them."""
-    backend = get_backend(alias)
-    table = backend.wrapper.ops.quote_name(QAuthor._meta.db_table)
-    sql, params = prepare(backend.dialect, f"SELECT name FROM {table} ORDER BY name", ())
-    async with connection(alias) as conn:
-        return [row[0] for row in await conn.fetch(sql, params)]
+    table = get_backend(alias).wrapper.ops.quote_name(QAuthor._meta.db_table)
+    return [row[0] for row in await fetch_sql(alias, f"SELECT name FROM {table} ORDER BY name")]
 
 
 def django_names(alias: str) -> list[str]:

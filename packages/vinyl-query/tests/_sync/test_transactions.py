@@ -13,7 +13,7 @@ import pytest
 from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
 from vinyl.query import get_backend
-from vinyl.query._sync import connection, on_commit, transaction
+from vinyl.query._sync import connection, fetch_sql, on_commit, transaction
 from vinyl.query.compiler import prepare
 from vinyl_testapp.models import QAuthor
 from vinyl_testing.concurrency import Event, gather
@@ -37,11 +37,8 @@ def insert_author(alias: str, name: str) -> None:
 
 def vinyl_names(alias: str) -> list[str]:
     """Return the authors' names as a statement through vinyl sees them."""
-    backend = get_backend(alias)
-    table = backend.wrapper.ops.quote_name(QAuthor._meta.db_table)
-    sql, params = prepare(backend.dialect, f"SELECT name FROM {table} ORDER BY name", ())
-    with connection(alias) as conn:
-        return [row[0] for row in conn.fetch(sql, params)]
+    table = get_backend(alias).wrapper.ops.quote_name(QAuthor._meta.db_table)
+    return [row[0] for row in fetch_sql(alias, f"SELECT name FROM {table} ORDER BY name")]
 
 
 def django_names(alias: str) -> list[str]:

@@ -1,15 +1,18 @@
-"""Run a read-only queryset and decode its rows: compile → fetch → decode in one call."""
+"""Run statements through vinyl in one call: a queryset, or SQL in Django's paramstyle."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
 from vinyl.query._async.scope import connection
-from vinyl.query.compiler import compile_query
+from vinyl.query.backend import Row
+from vinyl.query.compiler import compile_query, prepare
+from vinyl.query.databases import get_backend
 from vinyl.query.decode import decode
 
-__all__ = ["fetch_queryset"]
+__all__ = ["execute_sql", "fetch_queryset", "fetch_sql"]
 
 
 async def fetch_queryset(queryset: QuerySet[Any]) -> list[Any]:
@@ -24,3 +27,17 @@ async def fetch_queryset(queryset: QuerySet[Any]) -> list[Any]:
     async with connection(alias) as conn:
         rows = await conn.fetch(compiled.sql, compiled.params)
     return decode(queryset, compiled, rows)
+
+
+async def fetch_sql(using: str, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    """Return the rows of *sql*, written in Django's paramstyle (``%s``), run on *using*."""
+    sql, params = prepare(get_backend(using).dialect, sql, params)
+    async with connection(using) as conn:
+        return await conn.fetch(sql, params)
+
+
+async def execute_sql(using: str, sql: str, params: Sequence[Any] = ()) -> int:
+    """Run *sql*, written in Django's paramstyle (``%s``), on *using*; return the row count."""
+    sql, params = prepare(get_backend(using).dialect, sql, params)
+    async with connection(using) as conn:
+        return await conn.execute(sql, params)

@@ -90,14 +90,28 @@ def unknown_state(exc: BaseException | None) -> str | None:
     return None
 
 
-async def release(pool: AsyncPool, conn: AsyncConnection, alias: str, reason: str | None) -> None:
+async def release(
+    pool: AsyncPool,
+    conn: AsyncConnection,
+    alias: str,
+    reason: str | None,
+    handling: BaseException | None,
+) -> None:
     """Give *conn* back to *pool*, or close it when *reason* says its state is unknown.
 
-    The release runs to its end even if the task is cancelled meanwhile.
+    The release runs to its end even if the task is cancelled meanwhile. When it fails while
+    *handling* an exception, the failure is logged and *handling* goes on propagating.
     """
     if reason is not None:
         logger.info("Discarding a connection of %r: %s", alias, reason)
-    await ashield(pool.release, conn, discard=reason is not None)
+    try:
+        await ashield(pool.release, conn, discard=reason is not None)
+    except Exception as exc:
+        if handling is None:
+            raise
+        logger.error(
+            "Releasing a connection of %r failed while handling %r: %r", alias, handling, exc
+        )
 
 
 class ConnectionScope:
@@ -148,7 +162,7 @@ class ConnectionScope:
             self._scope.lock.release()
             return
         assert self._pool is not None and self._borrowed is not None
-        await release(self._pool, self._borrowed, self._alias, reason)
+        await release(self._pool, self._borrowed, self._alias, reason, exc)
 
 
 def connection(using: str) -> ConnectionScope:

@@ -83,7 +83,7 @@ class Transaction:
         try:
             await conn.execute(begin)
         except BaseException as exc:
-            await release(pool, conn, self.using, f"BEGIN failed: {exc!r}")
+            await release(pool, conn, self.using, f"BEGIN failed: {exc!r}", exc)
             raise
         self._scope = Scope(backend, pool, conn, stack, acurrent_owner(), ALock())
         self._outermost = True
@@ -112,14 +112,23 @@ class Transaction:
                         self._end_failed(sql, end_exc, exc)
                     else:
                         committed = sql == "COMMIT"
-        finally:
-            if self._outermost:
-                leave_scope(scope)
-                await release(
-                    scope.pool, scope.connection, self.using, self._discard_reason(reason)
-                )
+        except BaseException as end_exc:
+            await self._leave(reason, end_exc)
+            raise
+        await self._leave(reason, exc)
         if committed:
             run_callbacks(stack.take_callbacks())
+
+    async def _leave(self, reason: str | None, handling: BaseException | None) -> None:
+        """Give the outermost block's connection back (discarded if ``BROKEN``)."""
+        scope = self._scope
+        assert scope is not None
+        if not self._outermost:
+            return
+        leave_scope(scope)
+        if scope.stack.state is TransactionState.BROKEN:
+            reason = reason or "a transaction statement failed, its state is unknown"
+        await release(scope.pool, scope.connection, self.using, reason, handling)
 
     def _end_failed(self, sql: str, end_exc: BaseException, exc: BaseException | None) -> None:
         assert self._scope is not None
@@ -139,12 +148,6 @@ class Transaction:
             exc,
             end_exc,
         )
-
-    def _discard_reason(self, reason: str | None) -> str | None:
-        assert self._scope is not None
-        if self._scope.stack.state is not TransactionState.BROKEN:
-            return None
-        return reason or "a transaction statement failed, its state is unknown"
 
 
 def transaction(

@@ -3,9 +3,18 @@
 # `python tools/unasync.py --check` fails when this file and its source disagree.
 """The async connection scope and transactions of vinyl (``vinyl.query._sync`` is the sync twin)."""
 
-from vinyl.query._sync.execute import fetch_queryset
+from vinyl.query._sync.execute import execute_sql, fetch_queryset, fetch_sql
 from vinyl.query._sync.pools import close_pools, get_pool
 from vinyl.query._sync.scope import connection
 from vinyl.query._sync.transaction import on_commit, transaction
 
-__all__ = ["close_pools", "connection", "fetch_queryset", "get_pool", "on_commit", "transaction"]
+__all__ = [
+    "close_pools",
+    "connection",
+    "execute_sql",
+    "fetch_queryset",
+    "fetch_sql",
+    "get_pool",
+    "on_commit",
+    "transaction",
+]

@@ -24,8 +24,8 @@ from django.db import (
     NotSupportedError,
     ProgrammingError,
 )
-from vinyl.query._sync.pools import get_pool
 from vinyl.query._compat import Lock, shield
+from vinyl.query._sync.pools import get_pool
 from vinyl.query.backend import Connection, Pool
 from vinyl.query.databases import Backend, get_backend
 from vinyl.query.transaction import TransactionStack
@@ -93,14 +93,28 @@ def unknown_state(exc: BaseException | None) -> str | None:
     return None
 
 
-def release(pool: Pool, conn: Connection, alias: str, reason: str | None) -> None:
+def release(
+    pool: Pool,
+    conn: Connection,
+    alias: str,
+    reason: str | None,
+    handling: BaseException | None,
+) -> None:
     """Give *conn* back to *pool*, or close it when *reason* says its state is unknown.
 
-    The release runs to its end even if the task is cancelled meanwhile.
+    The release runs to its end even if the task is cancelled meanwhile. When it fails while
+    *handling* an exception, the failure is logged and *handling* goes on propagating.
     """
     if reason is not None:
         logger.info("Discarding a connection of %r: %s", alias, reason)
-    shield(pool.release, conn, discard=reason is not None)
+    try:
+        shield(pool.release, conn, discard=reason is not None)
+    except Exception as exc:
+        if handling is None:
+            raise
+        logger.error(
+            "Releasing a connection of %r failed while handling %r: %r", alias, handling, exc
+        )
 
 
 class ConnectionScope:
@@ -151,7 +165,7 @@ class ConnectionScope:
             self._scope.lock.release()
             return
         assert self._pool is not None and self._borrowed is not None
-        release(self._pool, self._borrowed, self._alias, reason)
+        release(self._pool, self._borrowed, self._alias, reason, exc)
 
 
 def connection(using: str) -> ConnectionScope:

@@ -16,6 +16,7 @@ from types import TracebackType
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.transaction import TransactionManagementError
+from vinyl.query._compat import Lock, current_owner
 from vinyl.query._sync.pools import get_pool
 from vinyl.query._sync.scope import (
     Scope,
@@ -25,7 +26,6 @@ from vinyl.query._sync.scope import (
     release,
     unknown_state,
 )
-from vinyl.query._compat import Lock, current_owner
 from vinyl.query.databases import get_backend
 from vinyl.query.transaction import TransactionStack, TransactionState, run_callbacks
 
@@ -86,7 +86,7 @@ class Transaction:
         try:
             conn.execute(begin)
         except BaseException as exc:
-            release(pool, conn, self.using, f"BEGIN failed: {exc!r}")
+            release(pool, conn, self.using, f"BEGIN failed: {exc!r}", exc)
             raise
         self._scope = Scope(backend, pool, conn, stack, current_owner(), Lock())
         self._outermost = True
@@ -115,12 +115,23 @@ class Transaction:
                         self._end_failed(sql, end_exc, exc)
                     else:
                         committed = sql == "COMMIT"
-        finally:
-            if self._outermost:
-                leave_scope(scope)
-                release(scope.pool, scope.connection, self.using, self._discard_reason(reason))
+        except BaseException as end_exc:
+            self._leave(reason, end_exc)
+            raise
+        self._leave(reason, exc)
         if committed:
             run_callbacks(stack.take_callbacks())
+
+    def _leave(self, reason: str | None, handling: BaseException | None) -> None:
+        """Give the outermost block's connection back (discarded if ``BROKEN``)."""
+        scope = self._scope
+        assert scope is not None
+        if not self._outermost:
+            return
+        leave_scope(scope)
+        if scope.stack.state is TransactionState.BROKEN:
+            reason = reason or "a transaction statement failed, its state is unknown"
+        release(scope.pool, scope.connection, self.using, reason, handling)
 
     def _end_failed(self, sql: str, end_exc: BaseException, exc: BaseException | None) -> None:
         assert self._scope is not None
@@ -140,12 +151,6 @@ class Transaction:
             exc,
             end_exc,
         )
-
-    def _discard_reason(self, reason: str | None) -> str | None:
-        assert self._scope is not None
-        if self._scope.stack.state is not TransactionState.BROKEN:
-            return None
-        return reason or "a transaction statement failed, its state is unknown"
 
 
 def transaction(

@@ -1,0 +1,122 @@
+"""Pools under load, exhausted, unreachable, and after the server kills a connection."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import InterfaceError, OperationalError, connections
+from django.test import override_settings
+from vinyl.query import get_backend
+from vinyl.query._async import connection, fetch_sql, transaction
+from vinyl.query.compiler import prepare
+from vinyl_testing.concurrency import agather
+from vinyl_testing.plugin import DB
+
+# Per vendor: this connection's server id, the ids of all connections to this database.
+PID = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
+SESSIONS = {
+    "postgresql": "SELECT pid FROM pg_stat_activity WHERE datname = current_database()",
+    "mysql": "SELECT id FROM information_schema.processlist WHERE db = DATABASE()",
+}
+PAUSE = {"postgresql": "SELECT pg_sleep(0.01)", "mysql": "SELECT SLEEP(0.01)"}
+KILL = {"postgresql": "SELECT pg_terminate_backend(%s)", "mysql": "KILL %s"}
+
+
+def oracle(db: DB, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """Return the first value of *sql* run through Django's own connection."""
+    with connections[db.django].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0] if cursor.description else None
+
+
+@pytest.fixture
+def extra_alias(db: DB) -> Iterator[Any]:
+    """Yield a function adding a copy of the vinyl alias with other settings to DATABASES."""
+    overrides: list[Any] = []
+
+    def add(name: str, **changes: Any) -> str:
+        entry = {**settings.DATABASES[db.vinyl], **changes}
+        override = override_settings(DATABASES={**settings.DATABASES, name: entry})
+        override.enable()
+        overrides.append(override)
+        return name
+
+    yield add
+    for override in reversed(overrides):
+        override.disable()
+
+
+async def test_300_tasks_share_a_pool_of_5(db: DB) -> None:
+    assert get_backend(db.vinyl).config.max_size == 5
+    dialect = get_backend(db.vinyl).dialect
+
+    async def work(number: int) -> tuple[Any, set[Any], int]:
+        # One connection for the statements: they must see the same server session.
+        async with connection(db.vinyl) as conn:
+            await conn.fetch(*prepare(dialect, PAUSE[db.vendor], ()))
+            [(pid,)] = await conn.fetch(*prepare(dialect, PID[db.vendor], ()))
+            sessions = await conn.fetch(*prepare(dialect, SESSIONS[db.vendor], ()))
+            [(echo,)] = await conn.fetch(*prepare(dialect, "SELECT %s + 0", [number]))
+        return pid, {session for (session,) in sessions}, int(echo)
+
+    results = await agather(*(partial(work, number) for number in range(300)))
+    assert sorted(echo for _, _, echo in results) == list(range(300))
+    pool = {pid for pid, _, _ in results}
+    assert len(pool) == 5
+    # The server saw the whole pool busy at some point, and never more than the pool.
+    assert max(len(sessions & pool) for _, sessions, _ in results) == 5
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+async def test_an_exhausted_pool_raises_after_pool_timeout(db: DB, extra_alias: Any) -> None:
+    alias = extra_alias("vinyl_tiny", OPTIONS={"pool_max_size": 1, "pool_timeout": 0.3})
+    async with connection(alias):
+        start = time.monotonic()
+        with pytest.raises(OperationalError, match=r"pool_max_size=1\)"):
+            async with connection(alias):
+                pass
+        assert 0.3 <= time.monotonic() - start < 5
+    assert await fetch_sql(alias, "SELECT 1") == [(1,)]
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+async def test_an_unreachable_server_raises_within_connect_timeout(
+    db: DB, extra_alias: Any
+) -> None:
+    alias = extra_alias("vinyl_down", HOST="10.255.255.1", PORT="9", OPTIONS={"connect_timeout": 1})
+    start = time.monotonic()
+    with pytest.raises(OperationalError, match=r"10\.255\.255\.1:9"):
+        await fetch_sql(alias, "SELECT 1")
+    assert time.monotonic() - start < 4
+
+
+async def test_a_connection_killed_by_the_server_is_replaced(db: DB) -> None:
+    [(killed,)] = await fetch_sql(db.vinyl, PID[db.vendor])
+    oracle(db, KILL[db.vendor], (killed,))
+    failures = 0
+    for _ in range(get_backend(db.vinyl).config.max_size + 1):
+        try:
+            [(current,)] = await fetch_sql(db.vinyl, PID[db.vendor])
+            break
+        except (OperationalError, InterfaceError):
+            # The dead connection may be handed out once; it is discarded, not pooled.
+            failures += 1
+    assert failures <= 1
+    assert current != killed
+    async with transaction(db.vinyl):
+        assert await fetch_sql(db.vinyl, "SELECT 1") == [(1,)]
+
+
+async def test_a_non_vinyl_alias_is_refused_with_its_name(db: DB) -> None:
+    with pytest.raises(ImproperlyConfigured, match=f"alias '{db.django}' uses ENGINE"):
+        async with connection(db.django):
+            pass
+    with pytest.raises(ImproperlyConfigured, match="vinyl.postgresql_backend"):
+        async with transaction(db.django):
+            pass

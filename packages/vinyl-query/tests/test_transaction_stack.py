@@ -1,0 +1,87 @@
+"""The transaction state machine alone: which statement each block sends."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.db.transaction import TransactionManagementError
+from vinyl.query.transaction import TransactionStack, TransactionState, run_callbacks
+
+
+def test_blocks_nest_with_savepoints_and_commit_at_the_outermost() -> None:
+    stack = TransactionStack()
+    assert stack.begin() == "BEGIN"
+    assert stack.begin() == "SAVEPOINT vinyl_s1"
+    assert stack.begin(savepoint=False) is None
+    assert stack.begin() == "SAVEPOINT vinyl_s2"
+    assert stack.depth == 4
+    assert stack.end(failed=True) == "ROLLBACK TO SAVEPOINT vinyl_s2"
+    assert stack.end(failed=False) is None
+    assert stack.end(failed=False) == "RELEASE SAVEPOINT vinyl_s1"
+    assert stack.end(failed=False) == "COMMIT"
+    assert stack.state is TransactionState.IDLE
+
+
+def test_a_failed_block_without_savepoint_makes_the_enclosing_one_roll_back() -> None:
+    stack = TransactionStack()
+    stack.begin()
+    stack.begin()
+    stack.begin(savepoint=False)
+    assert stack.end(failed=True) is None
+    assert stack.state is TransactionState.NEEDS_ROLLBACK
+    with pytest.raises(TransactionManagementError, match="You can't execute queries"):
+        stack.check_usable()
+    # Even when the body swallowed the error, the block with a savepoint rolls back.
+    assert stack.end(failed=False) == "ROLLBACK TO SAVEPOINT vinyl_s1"
+    assert stack.state is TransactionState.ACTIVE
+    assert stack.end(failed=False) == "COMMIT"
+
+
+def test_durable_blocks_only_open_outermost() -> None:
+    stack = TransactionStack()
+    assert stack.begin(durable=True) == "BEGIN"
+    with pytest.raises(RuntimeError, match="durable atomic block cannot be nested"):
+        stack.begin(durable=True)
+    assert stack.depth == 1
+
+
+def test_callbacks_wait_for_the_outermost_commit_and_die_with_their_block() -> None:
+    stack = TransactionStack()
+    stack.begin()
+    stack.add_callback(lambda: "kept")
+    stack.begin()
+    stack.add_callback(lambda: "dropped")
+    stack.end(failed=True)
+    stack.begin()
+    stack.add_callback(lambda: "released")
+    stack.end(failed=False)
+    assert stack.end(failed=False) == "COMMIT"
+    assert [func() for func, _ in stack.take_callbacks()] == ["kept", "released"]
+    assert stack.take_callbacks() == []
+
+
+def test_a_broken_connection_sends_nothing_more() -> None:
+    stack = TransactionStack()
+    stack.begin()
+    stack.begin()
+    stack.add_callback(print)
+    stack.broken()
+    assert stack.end(failed=True) is None
+    assert stack.end(failed=False) is None
+    assert stack.state is TransactionState.BROKEN
+    assert stack.take_callbacks() == []
+
+
+def test_robust_callbacks_log_their_errors(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+
+    def fails() -> None:
+        raise ValueError("nope")
+
+    with caplog.at_level(logging.ERROR):
+        run_callbacks([(fails, True), (lambda: calls.append("after"), False)])
+    assert calls == ["after"]
+    assert "Error calling" in caplog.text and "nope" in caplog.text
+    with pytest.raises(ValueError, match="nope"):
+        run_callbacks([(fails, False)])
