@@ -1,0 +1,157 @@
+"""Build the six wheels from the package sources and install them the way users will.
+
+The wheels are built once per session from ``packages/*`` with the PEP 517 backend each
+``pyproject.toml`` declares, then installed into fresh virtualenvs with pip, beside the Django
+this test runs with: Pants runs this file in both resolves, so the wheels are installed once
+with Django 6.1 and once with Django 5.2. Third-party packages come from the package index
+(pip's download cache makes repeated runs fast).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tomllib
+import venv
+from contextlib import chdir
+from pathlib import Path
+from typing import Any
+
+import django
+import hatchling.build
+import pytest
+
+PACKAGES = Path(__file__).resolve().parents[2] / "packages"
+
+COMPONENTS = ["vinyl-query", "vinyl-model", "vinyl-pg", "vinyl-mysql"]
+META_PACKAGES = ["vinyl_async", "vinyl_sync"]
+ALL_IMPORTS = [
+    "vinyl.query",
+    "vinyl.pg",
+    "vinyl.postgresql_backend",
+    "vinyl.mysql",
+    "vinyl.mysql_backend",
+    "vinyl.model",
+    "vinyl_async",
+    "vinyl_sync",
+]
+
+# Run inside the fresh virtualenv: import each module, report what got installed.
+PROBE = """
+import importlib, importlib.metadata, json, sys
+imported, missing = [], {}
+for module in sys.argv[2:]:
+    try:
+        importlib.import_module(module)
+        imported.append(module)
+    except ImportError as exc:
+        missing[module] = str(exc)
+versions = {}
+for name in sys.argv[1].split(","):
+    try:
+        versions[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        versions[name] = None
+print(json.dumps({"imported": imported, "missing": missing, "versions": versions}))
+"""
+
+
+def _pyproject(name: str) -> dict[str, Any]:
+    with (PACKAGES / name / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
+def _version(name: str) -> str:
+    """Return the version packages/*name*/pyproject.toml declares."""
+    return str(_pyproject(name)["project"]["version"])
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build one wheel per package folder into a fresh directory."""
+    out = tmp_path_factory.mktemp("wheelhouse")
+    for name in COMPONENTS + META_PACKAGES:
+        backend = _pyproject(name)["build-system"]["build-backend"]
+        assert backend == "hatchling.build", (
+            f"packages/{name} now builds with {backend!r}; build it here with that backend"
+        )
+        # PEP 517 runs the build hooks from the project's folder.
+        with chdir(PACKAGES / name):
+            hatchling.build.build_wheel(str(out))
+    return out
+
+
+class Venv:
+    """A fresh virtualenv with pip, into which the wheels are installed."""
+
+    def __init__(self, path: Path) -> None:
+        venv.EnvBuilder(with_pip=True, clear=True).create(path)
+        self.python = path / "bin" / "python"
+
+    def install(self, wheelhouse: Path, *requirements: str) -> None:
+        subprocess.run(
+            [str(self.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--find-links", str(wheelhouse), *requirements],
+            check=True, env={**os.environ, "PIP_NO_INPUT": "1"},
+        )
+
+    def probe(self, distributions: list[str], modules: list[str]) -> dict[str, Any]:
+        """Return which *modules* import and which version of each distribution is installed."""
+        result = subprocess.run(
+            [str(self.python), "-c", PROBE, ",".join(distributions), *modules],
+            check=True, capture_output=True, text=True,
+        )
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def fresh_venv(tmp_path: Path) -> Venv:
+    return Venv(tmp_path / "venv")
+
+
+def _this_django() -> str:
+    """Pin the Django this test runs with, so each resolve installs its own Django version."""
+    return f"django=={django.__version__}"
+
+
+def test_six_wheels_are_built(wheelhouse: Path) -> None:
+    built = sorted(path.name.split("-")[0] for path in wheelhouse.glob("*.whl"))
+    expected = sorted(name.replace("-", "_") for name in COMPONENTS + META_PACKAGES)
+    assert built == expected
+
+
+def test_meta_packages_install_every_component_at_its_pinned_version(
+    wheelhouse: Path, fresh_venv: Venv
+) -> None:
+    fresh_venv.install(wheelhouse, "vinyl_async", "vinyl_sync", _this_django())
+
+    report = fresh_venv.probe(COMPONENTS + META_PACKAGES + ["django"], ALL_IMPORTS)
+
+    assert report["missing"] == {}
+    assert report["imported"] == ALL_IMPORTS
+    expected = {name: _version(name) for name in COMPONENTS + META_PACKAGES}
+    expected["django"] = django.__version__
+    assert report["versions"] == expected
+
+
+def test_vinyl_pg_installs_alone_without_the_model_layer(
+    wheelhouse: Path, fresh_venv: Venv
+) -> None:
+    fresh_venv.install(wheelhouse, "vinyl-pg", _this_django())
+
+    report = fresh_venv.probe(
+        ["vinyl-pg", "vinyl-query", "vinyl-model", "vinyl-mysql", "vinyl_async", "vinyl_sync"],
+        ["vinyl.pg", "vinyl.postgresql_backend", "vinyl.query", "vinyl.model", "vinyl.mysql"],
+    )
+
+    assert report["imported"] == ["vinyl.pg", "vinyl.postgresql_backend", "vinyl.query"]
+    assert sorted(report["missing"]) == ["vinyl.model", "vinyl.mysql"]
+    assert report["versions"] == {
+        "vinyl-pg": _version("vinyl-pg"),
+        "vinyl-query": _version("vinyl-query"),
+        "vinyl-model": None,
+        "vinyl-mysql": None,
+        "vinyl_async": None,
+        "vinyl_sync": None,
+    }
