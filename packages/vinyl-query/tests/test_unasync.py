@@ -6,6 +6,7 @@ pyproject.toml (ruff's settings).
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -31,11 +32,10 @@ def test_the_sync_twins_are_up_to_date() -> None:
 
 
 def copy_tree(target: Path) -> None:
-    sys.path.insert(0, str(TOOL.parent))
-    try:
-        import unasync
-    finally:
-        sys.path.remove(str(TOOL.parent))
+    spec = importlib.util.spec_from_file_location("unasync", TOOL)
+    assert spec is not None and spec.loader is not None
+    unasync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(unasync)
     shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
     for source, twin in unasync.PAIRS:
         for directory in (source, twin):

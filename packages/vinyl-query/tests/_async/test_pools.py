@@ -26,6 +26,10 @@ SESSIONS = {
 }
 PAUSE = {"postgresql": "SELECT pg_sleep(0.01)", "mysql": "SELECT SLEEP(0.01)"}
 KILL = {"postgresql": "SELECT pg_terminate_backend(%s)", "mysql": "KILL %s"}
+ALIVE = {
+    "postgresql": "SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+    "mysql": "SELECT count(*) FROM information_schema.processlist WHERE id = %s",
+}
 
 
 def oracle(db: DB, sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -33,6 +37,15 @@ def oracle(db: DB, sql: str, params: tuple[Any, ...] = ()) -> Any:
     with connections[db.django].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0] if cursor.description else None
+
+
+def kill(db: DB, pid: Any) -> None:
+    """Kill the server session *pid* from Django's connection; return once it is gone."""
+    oracle(db, KILL[db.vendor], (pid,))
+    deadline = time.monotonic() + 5
+    while oracle(db, ALIVE[db.vendor], (pid,)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not oracle(db, ALIVE[db.vendor], (pid,))
 
 
 @pytest.fixture
@@ -98,7 +111,7 @@ async def test_an_unreachable_server_raises_within_connect_timeout(
 
 async def test_a_connection_killed_by_the_server_is_replaced(db: DB) -> None:
     [(killed,)] = await fetch_sql(db.vinyl, PID[db.vendor])
-    oracle(db, KILL[db.vendor], (killed,))
+    kill(db, killed)
     failures = 0
     for _ in range(get_backend(db.vinyl).config.max_size + 1):
         try:
@@ -111,6 +124,19 @@ async def test_a_connection_killed_by_the_server_is_replaced(db: DB) -> None:
     assert current != killed
     async with transaction(db.vinyl):
         assert await fetch_sql(db.vinyl, "SELECT 1") == [(1,)]
+
+
+async def test_a_failed_rollback_discards_the_connection_and_keeps_the_error(
+    db: DB, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(LookupError, match="the body's error"):
+        async with transaction(db.vinyl):
+            [(killed,)] = await fetch_sql(db.vinyl, PID[db.vendor])
+            kill(db, killed)
+            raise LookupError("the body's error")
+    assert "ROLLBACK failed" in caplog.text and "the body's error" in caplog.text
+    [(current,)] = await fetch_sql(db.vinyl, PID[db.vendor])
+    assert current != killed
 
 
 async def test_a_non_vinyl_alias_is_refused_with_its_name(db: DB) -> None:
