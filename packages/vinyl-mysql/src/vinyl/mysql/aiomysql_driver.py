@@ -21,7 +21,6 @@ from typing import Any, cast
 
 import aiomysql  # type: ignore[import-untyped]
 import pymysql
-from pymysql.converters import escape_bytes
 from vinyl.mysql import server as server_data
 from vinyl.mysql._connect import (
     closed_error,
@@ -64,10 +63,11 @@ class AiomysqlConnection:
     async def _run(self, sql: str, params: Sequence[Any]) -> aiomysql.Cursor:
         raw = self.raw
         # Interpolated here, not by aiomysql: aiomysql 0.3 cannot escape bytes with
-        # PyMySQL 1.1+ (it imports a helper PyMySQL turned into a string). ``%`` runs
-        # even without params, so ``%%`` always reaches the server as ``%``.
+        # PyMySQL 1.1+ (it imports a helper PyMySQL turned into a string), so bytes are
+        # written as PyMySQL's own connection writes them, a hex literal. ``%`` runs even
+        # without params, so ``%%`` always reaches the server as ``%``.
         query = sql % tuple(
-            escape_bytes(value) if isinstance(value, bytes) else raw.escape(value)
+            f"X'{value.hex()}'" if isinstance(value, bytes | bytearray) else raw.escape(value)
             for value in params
         )
         cursor = await raw.cursor()
