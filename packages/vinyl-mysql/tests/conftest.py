@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiomysql
+import aiomysql  # type: ignore[import-untyped]
 import pymysql
 import pytest
 from django.db import connections

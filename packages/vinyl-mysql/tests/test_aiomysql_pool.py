@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import InterfaceError
@@ -16,8 +16,8 @@ COUNT_SQL = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATA
 
 async def open_pool(backend: Backend, **changes: Any) -> AiomysqlPool:
     config = dataclasses.replace(backend.config, **changes)
-    pool: AiomysqlPool = await backend.async_driver.create_pool(config, backend.dialect)
-    return pool
+    pool = await backend.async_driver.create_pool(config, backend.dialect)
+    return cast(AiomysqlPool, pool)
 
 
 async def test_300_tasks_on_a_pool_of_5_finish_on_at_most_5_connections(

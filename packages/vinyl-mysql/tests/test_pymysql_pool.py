@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from typing import cast
 
 from vinyl.mysql.pymysql_driver import PyMySQLPool
 from vinyl.query.databases import Backend
@@ -13,7 +14,7 @@ COUNT_SQL = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATA
 
 def test_40_threads_on_a_pool_of_5_finish_on_at_most_5_connections(backend: Backend) -> None:
     config = dataclasses.replace(backend.config, max_size=5)
-    pool: PyMySQLPool = backend.sync_driver.create_pool(config, backend.dialect)
+    pool = cast(PyMySQLPool, backend.sync_driver.create_pool(config, backend.dialect))
     seen: list[int] = []
     errors: list[BaseException] = []
 

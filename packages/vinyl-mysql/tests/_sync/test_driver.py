@@ -27,6 +27,7 @@ from django.db import (
     ProgrammingError,
 )
 from vinyl.mysql.server import known_server
+from vinyl.mysql_backend.base import DatabaseWrapper
 from vinyl.query.backend import Connection, Pool, PoolConfig
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, Note, TypesOwner
@@ -115,7 +116,8 @@ def test_fetch_returns_the_values_djangos_cursor_reads(backend: Backend, oracle:
     with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         rows = connection.fetch(sql)
     assert [tuple(row) for row in rows] == expected
-    assert isinstance(rows[0][expected and 15], datetime.time)
+    time_column = [f.column for f in AllTypes._meta.concrete_fields].index("time")
+    assert isinstance(rows[0][time_column], datetime.time)
 
 
 def test_execute_insert_returns_the_id_django_then_reads(backend: Backend) -> None:
@@ -354,8 +356,10 @@ def test_starting_a_pool_records_the_servers_version_and_settings(
         pass
     server = known_server("vinyl_mysql")
     assert (server.version, server.sql_mode) == (version, sql_mode)
-    assert backend.wrapper.mysql_server_info == version
-    assert backend.wrapper.connection is None
+    wrapper = backend.wrapper
+    assert isinstance(wrapper, DatabaseWrapper)
+    assert wrapper.mysql_server_info == version
+    assert wrapper.connection is None
 
 
 def test_a_server_side_syntax_error_is_a_programming_error_with_its_text(
