@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Unknown workloads, contenders or vendors: {', '.join(unknown)}.", file=sys.stderr)
         return 2
     started = time.monotonic()
+    load_before = os.getloadavg()
     results: report.Results = {}
     servers = {}
     for vendor in vendors:
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- {report.VENDOR_TITLES[vendor]}: {servers[vendor]}")
     print("- " + ", ".join(f"{name} {value}" for name, value in found.items()))
     print(f"- async contenders' event loop: {', '.join(loops) or 'none ran'}")
+    print(f"- load average (1, 5, 15 min) before: {_load(load_before)}; after: {_load()}")
     print(
         f"- data: {scale.authors:,} authors, {scale.books:,} books, {scale.tags} tags, "
         f"{scale.tags_per_book} tags a book; median of {scale.runs} run(s) after "
@@ -122,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         if notes:
             print()
             print("\n".join(f"[{i}] {note}" for i, note in enumerate(notes, 1)))
+        title = report.VENDOR_TITLES[vendor]
+        print(f"\n### {title}: client CPU time per operation (µs, lower is better)\n")
+        print(report.cpu_table(results, vendor, keys, scale))
     print("\n## Goals (issue 6)\n")
     print("\n".join(report.goals(results, keys, scale)))
     print(f"\nChecksums: {'all agree' if not mismatches else 'DIFFERENT RESULTS'}")
@@ -133,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"scale": scale.name, "results": results, "mismatches": mismatches})
         )
     return 1 if mismatches or unrunnable else 0
+
+
+def _load(load: tuple[float, float, float] | None = None) -> str:
+    return ", ".join(f"{value:.1f}" for value in (load or os.getloadavg()))
 
 
 def log(message: str) -> None:

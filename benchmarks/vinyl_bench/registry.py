@@ -22,11 +22,15 @@ Implementation = Callable[[Any, Any], Any]
 
 @dataclass
 class Workload:
-    """One benchmark workload; ``ops`` counts its operations per run, in ``unit``."""
+    """One benchmark workload; ``ops`` counts its operations per run, in ``unit``.
+
+    ``unit`` is the plural ("gets"), ``one`` the singular ("get").
+    """
 
     key: str
     title: str
     unit: str
+    one: str
     plan: Callable[[Scale], Any]
     ops: Callable[[Scale], int]
     digest: Callable[[Any], str]

@@ -25,6 +25,8 @@ class Cell:
     ratio: float | None
     ops_per_second: float | None
     error: str | None
+    #: The contender process's own CPU time per operation (median run), in microseconds.
+    cpu_us_per_op: float | None = None
 
 
 def baseline(vendor: str) -> str:
@@ -65,7 +67,9 @@ def cell(results: Results, vendor: str, name: str, key: str, scale: Scale) -> Ce
     seconds = statistics.median(outcome["seconds"])
     base = results[vendor].get(baseline(vendor), {}).get("results", {}).get(key, {})
     ratio = seconds / statistics.median(base["seconds"]) if "seconds" in base else None
-    return Cell(seconds, ratio, WORKLOADS[key].ops(scale) / seconds, None)
+    ops = WORKLOADS[key].ops(scale)
+    cpu = statistics.median(outcome["cpu_seconds"]) / ops * 1e6
+    return Cell(seconds, ratio, ops / seconds, None, cpu)
 
 
 def table(results: Results, vendor: str, keys: list[str], scale: Scale) -> tuple[str, list[str]]:
@@ -93,6 +97,27 @@ def table(results: Results, vendor: str, keys: list[str], scale: Scale) -> tuple
         if close_error:
             notes.append(f"{name}: {close_error}")
     return "\n".join(lines), notes
+
+
+def cpu_table(results: Results, vendor: str, keys: list[str], scale: Scale) -> str:
+    """Return *vendor*'s table of client CPU time per operation, in microseconds.
+
+    The contender's own process time, not the server's: on a shared machine it moves
+    much less with the load than wall time does.
+    """
+    names = contenders_of(results, vendor)
+    lines = [
+        "| workload | µs per | " + " | ".join(names) + " |",
+        "|---|---|" + "---:|" * len(names),
+    ]
+    for key in keys:
+        workload = WORKLOADS[key]
+        cells = []
+        for name in names:
+            cpu = cell(results, vendor, name, key, scale).cpu_us_per_op
+            cells.append("–" if cpu is None else f"{cpu:,.0f}")
+        lines.append(f"| {key} {workload.title} | {workload.one} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def goals(results: Results, keys: list[str], scale: Scale) -> list[str]:

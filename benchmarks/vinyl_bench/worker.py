@@ -2,8 +2,8 @@
 
 ``python -m vinyl_bench.worker --vendor postgresql --contender asyncpg --scale full``
 opens the contender's connections and answers one JSON line per JSON command read on
-stdin: ``{"workload": "W1", "timed": true}`` runs that workload once (``seconds`` and
-``digest``, or ``error``); ``{"close": true}`` closes the connections and exits. The
+stdin: ``{"workload": "W1"}`` runs that workload once (``seconds``, ``cpu_seconds`` of this
+process and ``digest``, or ``error``); ``{"close": true}`` closes the connections and exits. The
 parent alternates between its workers run by run, so a change in the machine's load
 falls on every contender alike. Anything else the process prints goes to stderr.
 """
@@ -49,12 +49,15 @@ class Runner:
             return function(*args)
         return self._runner.run(function(*args))
 
-    def timed(self, function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
-        """Return ``function(*args)``'s result and its duration, measured inside the loop."""
+    def timed(self, function: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
+        """Return ``function(*args)``'s result, its wall time and this process's CPU time.
+
+        Both are measured inside the event loop for an async contender.
+        """
         if self._runner is None:
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             result = function(*args)
-            return result, time.perf_counter() - start
+            return result, time.perf_counter() - wall, time.process_time() - cpu
         return self._runner.run(_timed_coroutine(function(*args)))
 
     def close(self) -> None:
@@ -62,10 +65,10 @@ class Runner:
             self._runner.close()
 
 
-async def _timed_coroutine(coroutine: Coroutine[Any, Any, Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
+async def _timed_coroutine(coroutine: Coroutine[Any, Any, Any]) -> tuple[Any, float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
     result = await coroutine
-    return result, time.perf_counter() - start
+    return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def describe(exc: BaseException) -> str:
@@ -92,12 +95,14 @@ class Session:
             self.plans[key] = workload.plan(self.contender.scale)
         gc.collect()
         try:
-            result, seconds = self.runner.timed(implementation, self.contender, self.plans[key])
+            result, seconds, cpu = self.runner.timed(
+                implementation, self.contender, self.plans[key]
+            )
             digest = workload.digest(result)
         except Exception as exc:
             traceback.print_exc()
             return {"error": describe(exc)}
-        return {"seconds": seconds, "digest": digest}
+        return {"seconds": seconds, "cpu_seconds": cpu, "digest": digest}
 
 
 def serve(session: Session, commands: IO[str], replies: IO[str]) -> None:

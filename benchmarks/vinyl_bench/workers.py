@@ -55,7 +55,7 @@ class Worker:
 
     def run(self, key: str, timed: bool) -> None:
         """Run workload *key* once in the worker; keep its time when *timed*."""
-        outcome = self.results.setdefault(key, {"seconds": [], "digests": []})
+        outcome = self.results.setdefault(key, {"seconds": [], "cpu_seconds": [], "digests": []})
         if self.failure is not None:
             outcome["error"] = self.failure
         if "error" in outcome:
@@ -72,6 +72,7 @@ class Worker:
         outcome["digests"].append(reply["digest"])
         if timed:
             outcome["seconds"].append(reply["seconds"])
+            outcome["cpu_seconds"].append(reply["cpu_seconds"])
 
     def close(self) -> None:
         """Ask the worker to close its connections and exit; stop it if it does not."""
@@ -97,7 +98,11 @@ class Worker:
                 digests = sorted(set(outcome["digests"]))
                 results[key] = {"error": f"runs returned different results: {digests}"}
             else:
-                results[key] = {"seconds": outcome["seconds"], "digest": outcome["digests"][0]}
+                results[key] = {
+                    "seconds": outcome["seconds"],
+                    "cpu_seconds": outcome["cpu_seconds"],
+                    "digest": outcome["digests"][0],
+                }
         return {"event_loop": self.event_loop, "results": results, "close_error": self.close_error}
 
     def _fail(self, reason: str) -> None:

@@ -22,6 +22,7 @@ W3 = register(
         key="W3",
         title="fetch 10k objects",
         unit="rows",
+        one="row",
         plan=lambda scale: range(scale.fetch_repeats),
         ops=lambda scale: scale.books * scale.fetch_repeats,
         digest=digest,

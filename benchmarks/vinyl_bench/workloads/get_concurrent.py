@@ -33,6 +33,7 @@ W2 = register(
         key="W2",
         title="get by pk, concurrent",
         unit="gets",
+        one="get",
         plan=batches,
         ops=lambda scale: scale.gets,
         digest=digest,

@@ -28,6 +28,7 @@ W1 = register(
         key="W1",
         title="get by pk, serial",
         unit="gets",
+        one="get",
         plan=lambda scale: author_pks(scale, SEED),
         ops=lambda scale: scale.gets,
         digest=digest_rows,

@@ -50,6 +50,7 @@ W7 = register(
         key="W7",
         title="prefetch_related, 100 authors",
         unit="prefetches",
+        one="prefetch",
         plan=author_ranges,
         ops=lambda scale: scale.prefetch_repeats,
         digest=digest,

@@ -30,6 +30,7 @@ W4 = register(
         key="W4",
         title="values_list, ~100 rows",
         unit="queries",
+        one="query",
         plan=author_ranges,
         ops=lambda scale: scale.values_queries,
         digest=digest,
