@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 _ARGUMENT_ERROR = "invalid input for query argument"
 _EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+_DAY = datetime.timedelta(days=1)
 
 
 class AsyncpgDriver:
@@ -134,6 +135,7 @@ class AsyncpgPool:
         """Return *connection* to the pool; close it instead when *discard* is true."""
         if not isinstance(connection, AsyncpgConnection):
             raise foreign_connection_error(self.config, connection)
+        discard = discard or connection.broken
         raw = connection.detach()
         if _lost(raw):
             # asyncpg already took the holder back and reconnects it on the next acquire.
@@ -156,6 +158,8 @@ class AsyncpgConnection:
 
     def __init__(self, raw: asyncpg.Connection) -> None:
         self._raw: asyncpg.Connection | None = raw
+        #: Set when the link to the server was found lost; the pool then discards it.
+        self.broken = False
 
     @property
     def raw(self) -> asyncpg.Connection:
@@ -206,12 +210,16 @@ class AsyncpgConnection:
                     # Not convertible ("abc" for an integer): report asyncpg's refusal.
                     raise exc from None
                 return await method(sql, *coerced)
-        except asyncpg.InterfaceError as exc:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             if _lost(self.raw):
+                self.broken = True
                 raise lost_error(exc) from exc
             raise django_error(exc) from exc
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise django_error(exc) from exc
+        except asyncpg.exceptions.InternalClientError as exc:
+            # The protocol met a message it did not expect, such as the FATAL a server
+            # sends an idle connection it terminates: the connection is unusable.
+            self.broken = True
+            raise lost_error(exc) from exc
 
 
 def _lost(raw: asyncpg.Connection) -> bool:
@@ -330,5 +338,10 @@ def _encode_naive(value: datetime.datetime, zone: ZoneInfo) -> tuple[int]:
 
 
 def _decode_naive(value: tuple[int], zone: ZoneInfo) -> datetime.datetime:
-    aware = _EPOCH + datetime.timedelta(microseconds=value[0])
-    return aware.astimezone(zone).replace(tzinfo=None)
+    instant = datetime.timedelta(microseconds=value[0])
+    try:
+        return (_EPOCH + instant).astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        # Past datetime.max in UTC but not in local time (9999-12-31 west of UTC):
+        # convert a day earlier, then step the local time a day forward.
+        return ((_EPOCH + (instant - _DAY)).astimezone(zone) + _DAY).replace(tzinfo=None)
