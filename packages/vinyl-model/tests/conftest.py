@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from vinyl_testing.plugin import DB
 
-
 UTC = datetime.UTC
 
 
@@ -39,7 +38,10 @@ def library(db: DB) -> DB:
     ]
     authors = [
         Author.objects.using(using).create(
-            name=name, age=age, publisher=publisher, data=data,
+            name=name,
+            age=age,
+            publisher=publisher,
+            data=data,
             joined=datetime.datetime(year, 3, 14, 15, 9, 26, tzinfo=UTC),
         )
         for name, age, publisher, data, year in people

@@ -5,13 +5,12 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from vinyl_testing.plugin import DB
-
 import vinyl_async
 import vinyl_sync
 from vinyl.model import _async, _sync
 from vinyl.model._async.instance import VinylInstance as AsyncInstance
 from vinyl.model._sync.instance import VinylInstance as SyncInstance
+from vinyl_testing.plugin import DB
 
 PAIRS = [
     (_async.VinylManager, _sync.VinylManager),
@@ -36,14 +35,25 @@ def test_every_async_method_has_a_sync_twin_with_the_same_parameters(
         async_member = getattr(async_cls, name)
         assert hasattr(sync_cls, name), f"{sync_cls.__qualname__} lacks {name}"
         if callable(async_member):
-            assert inspect.signature(async_member) == inspect.signature(
-                getattr(sync_cls, name)
-            ), name
+            assert inspect.signature(async_member) == inspect.signature(getattr(sync_cls, name)), (
+                name
+            )
 
 
 def test_reading_methods_are_coroutines_only_in_the_async_flavor() -> None:
-    for name in ("get", "first", "last", "latest", "earliest", "count", "exists",
-                 "aggregate", "in_bulk", "contains", "explain"):
+    for name in (
+        "get",
+        "first",
+        "last",
+        "latest",
+        "earliest",
+        "count",
+        "exists",
+        "aggregate",
+        "in_bulk",
+        "contains",
+        "explain",
+    ):
         assert inspect.iscoroutinefunction(getattr(_async.VinylQuerySet, name)), name
         assert not inspect.iscoroutinefunction(getattr(_sync.VinylQuerySet, name)), name
     assert inspect.iscoroutinefunction(AsyncInstance.refresh_from_db)
@@ -82,8 +92,10 @@ async def test_both_flavors_in_one_process(library: DB) -> None:
 
     async_titles = [b.title for b in await Book.avinyl.using(library.vinyl).order_by("pk")]
     sync_titles = [b.title for b in Book.vinyl.using(library.vinyl).order_by("pk")]
-    assert async_titles == sync_titles == [
-        b.title for b in Book.objects.using(library.django).order_by("pk")
-    ]
+    assert (
+        async_titles
+        == sync_titles
+        == [b.title for b in Book.objects.using(library.django).order_by("pk")]
+    )
     await vinyl_async.close_pools()
     vinyl_sync.close_pools()

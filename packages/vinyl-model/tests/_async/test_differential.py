@@ -40,8 +40,6 @@ from django.db.models.functions import (
     TruncMonth,
     Upper,
 )
-from vinyl_testing.plugin import DB, PG
-
 from vinyl_testapp.models.library import (
     Author,
     Book,
@@ -53,6 +51,7 @@ from vinyl_testapp.models.library import (
     Tag,
     TaggedItem,
 )
+from vinyl_testing.plugin import DB, PG
 
 #: Returns the starting queryset of a model: Django's (``objects``) or vinyl's (``avinyl``).
 Start = Callable[[type[Model]], Any]
@@ -75,9 +74,7 @@ def normalize(value: Any) -> Any:
         value = list(value)
     if isinstance(value, Model):
         fields = {
-            key: normalize(item)
-            for key, item in vars(value).items()
-            if not key.startswith("_")
+            key: normalize(item) for key, item in vars(value).items() if not key.startswith("_")
         }
         return ("model", value._meta.model.__name__, normalize(value.pk), fields)
     if isinstance(value, dict):
@@ -124,7 +121,11 @@ SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = 
     ("all", lambda m: m(Book).order_by("pk"), None),
     ("filter", lambda m: m(Book).filter(pages__gt=150).order_by("pk"), None),
     ("exclude", lambda m: m(Book).exclude(rating__isnull=True).order_by("pk"), None),
-    ("q_or", lambda m: m(Book).filter(Q(pages__lt=150) | Q(title__startswith="R")).order_by("pk"), None),
+    (
+        "q_or",
+        lambda m: m(Book).filter(Q(pages__lt=150) | Q(title__startswith="R")).order_by("pk"),
+        None,
+    ),
     ("q_not", lambda m: m(Book).filter(~Q(author__name="Dahl")).order_by("-pk"), None),
     ("f_expr", lambda m: m(Book).filter(pages__gt=F("price") * 10).order_by("pk"), None),
     ("icontains", lambda m: m(Author).filter(name__icontains="AR").order_by("pk"), None),
@@ -133,23 +134,72 @@ SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = 
     ("fk_join", lambda m: m(Book).filter(author__publisher__country="US").order_by("pk"), None),
     ("m2m_join", lambda m: m(Book).filter(tags__name="short").order_by("pk"), None),
     ("reverse_fk_join", lambda m: m(Author).filter(books__pages__gt=500).order_by("pk"), None),
-    ("reverse_m2m", lambda m: m(Tag).filter(books__author__name="Borges").distinct().order_by("pk"), None),
+    (
+        "reverse_m2m",
+        lambda m: m(Tag).filter(books__author__name="Borges").distinct().order_by("pk"),
+        None,
+    ),
     ("reverse_o2o", lambda m: m(Author).filter(profile__bio="Librarian"), None),
     ("isnull_fk", lambda m: m(Author).filter(publisher__isnull=True), None),
     ("annotate_count", lambda m: m(Author).annotate(n=Count("books")).order_by("pk"), None),
-    ("annotate_filter_agg", lambda m: m(Author).annotate(
-        long=Count("books", filter=Q(books__pages__gt=160))).order_by("pk"), None),
-    ("alias_filter", lambda m: m(Author).alias(n=Count("books")).filter(n__gte=2).order_by("pk"), None),
-    ("subquery", lambda m: m(Author).annotate(latest=Subquery(
-        m(Book).filter(author=OuterRef("pk")).order_by("-published").values("title")[:1]
-    )).order_by("pk"), None),
-    ("exists", lambda m: m(Author).filter(Exists(m(Book).filter(author=OuterRef("pk"), pages__gt=500))), None),
-    ("case_when", lambda m: m(Book).annotate(size=Case(
-        When(pages__gte=300, then=Value("long")), When(pages__gte=150, then=Value("mid")),
-        default=Value("short"))).order_by("pk").values("title", "size"), None),
-    ("window", lambda m: m(Book).annotate(rank=Window(
-        RowNumber(), partition_by=F("author"), order_by=F("published").asc()
-    )).order_by("pk").values_list("title", "rank"), None),
+    (
+        "annotate_filter_agg",
+        lambda m: (
+            m(Author).annotate(long=Count("books", filter=Q(books__pages__gt=160))).order_by("pk")
+        ),
+        None,
+    ),
+    (
+        "alias_filter",
+        lambda m: m(Author).alias(n=Count("books")).filter(n__gte=2).order_by("pk"),
+        None,
+    ),
+    (
+        "subquery",
+        lambda m: (
+            m(Author)
+            .annotate(
+                latest=Subquery(
+                    m(Book).filter(author=OuterRef("pk")).order_by("-published").values("title")[:1]
+                )
+            )
+            .order_by("pk")
+        ),
+        None,
+    ),
+    (
+        "exists",
+        lambda m: m(Author).filter(Exists(m(Book).filter(author=OuterRef("pk"), pages__gt=500))),
+        None,
+    ),
+    (
+        "case_when",
+        lambda m: (
+            m(Book)
+            .annotate(
+                size=Case(
+                    When(pages__gte=300, then=Value("long")),
+                    When(pages__gte=150, then=Value("mid")),
+                    default=Value("short"),
+                )
+            )
+            .order_by("pk")
+            .values("title", "size")
+        ),
+        None,
+    ),
+    (
+        "window",
+        lambda m: (
+            m(Book)
+            .annotate(
+                rank=Window(RowNumber(), partition_by=F("author"), order_by=F("published").asc())
+            )
+            .order_by("pk")
+            .values_list("title", "rank")
+        ),
+        None,
+    ),
     ("json_key", lambda m: m(Author).filter(data__genre="fiction").order_by("pk"), None),
     ("json_nested_index", lambda m: m(Author).filter(data__langs__0="es").order_by("pk"), None),
     ("json_has_key", lambda m: m(Author).filter(data__has_key="rank").order_by("pk"), None),
@@ -158,61 +208,192 @@ SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = 
     ("date_year", lambda m: m(Book).filter(published__year__lt=1950).order_by("pk"), None),
     ("date_month", lambda m: m(Book).filter(published__month=6).order_by("pk"), None),
     ("datetime_day", lambda m: m(Book).filter(created__day__gte=3).order_by("pk"), None),
-    ("extract_year", lambda m: m(Book).annotate(y=ExtractYear("published")).order_by("pk").values_list("y", flat=True), None),
-    ("trunc_month", lambda m: m(Book).annotate(mo=TruncMonth("created")).order_by("pk").values_list("mo", flat=True), None),
+    (
+        "extract_year",
+        lambda m: (
+            m(Book).annotate(y=ExtractYear("published")).order_by("pk").values_list("y", flat=True)
+        ),
+        None,
+    ),
+    (
+        "trunc_month",
+        lambda m: (
+            m(Book).annotate(mo=TruncMonth("created")).order_by("pk").values_list("mo", flat=True)
+        ),
+        None,
+    ),
     ("dates", lambda m: m(Book).dates("published", "year"), None),
     ("datetimes", lambda m: m(Book).datetimes("created", "day"), None),
-    ("functions", lambda m: m(Author).annotate(u=Upper("name"), lo=Lower("name"), n=Length("name")).order_by("pk").values("u", "lo", "n"), None),
-    ("values", lambda m: m(Book).order_by("pk").values("title", "price", "published", "created", "rating"), None),
-    ("values_fk", lambda m: m(Book).order_by("pk").values("author__name", "author__publisher__name"), None),
+    (
+        "functions",
+        lambda m: (
+            m(Author)
+            .annotate(u=Upper("name"), lo=Lower("name"), n=Length("name"))
+            .order_by("pk")
+            .values("u", "lo", "n")
+        ),
+        None,
+    ),
+    (
+        "values",
+        lambda m: m(Book).order_by("pk").values("title", "price", "published", "created", "rating"),
+        None,
+    ),
+    (
+        "values_fk",
+        lambda m: m(Book).order_by("pk").values("author__name", "author__publisher__name"),
+        None,
+    ),
     ("values_list", lambda m: m(Book).order_by("pk").values_list("title", "price"), None),
     ("values_list_flat", lambda m: m(Book).order_by("pk").values_list("price", flat=True), None),
-    ("values_list_named", lambda m: m(Book).order_by("pk").values_list("title", "pages", named=True), None),
-    ("values_annotate_group", lambda m: m(Book).values("author__name").annotate(
-        total=Sum("pages"), avg=Avg("price")).order_by("author__name"), None),
+    (
+        "values_list_named",
+        lambda m: m(Book).order_by("pk").values_list("title", "pages", named=True),
+        None,
+    ),
+    (
+        "values_annotate_group",
+        lambda m: (
+            m(Book)
+            .values("author__name")
+            .annotate(total=Sum("pages"), avg=Avg("price"))
+            .order_by("author__name")
+        ),
+        None,
+    ),
     ("only", lambda m: m(Book).only("title").order_by("pk"), None),
     ("defer", lambda m: m(Book).defer("price", "created").order_by("pk"), None),
     ("distinct", lambda m: m(Book).values("author_id").distinct().order_by("author_id"), None),
     ("order_desc_nulls", lambda m: m(Book).order_by(F("rating").desc(nulls_last=True), "pk"), None),
     ("slice", lambda m: m(Book).order_by("pk")[1:4], None),
     ("slice_offset", lambda m: m(Book).order_by("-pages")[2:], None),
-    ("union", lambda m: m(Book).filter(pages__lt=150).union(m(Book).filter(pages__gt=500)).order_by("pk"), None),
-    ("intersection", lambda m: m(Book).filter(pages__lt=250).intersection(m(Book).filter(pages__gt=150)).order_by("pk"), None),
-    ("difference", lambda m: m(Book).filter(pages__lt=250).difference(m(Book).filter(pages__gt=150)).order_by("pk"), None),
+    (
+        "union",
+        lambda m: m(Book).filter(pages__lt=150).union(m(Book).filter(pages__gt=500)).order_by("pk"),
+        None,
+    ),
+    (
+        "intersection",
+        lambda m: (
+            m(Book).filter(pages__lt=250).intersection(m(Book).filter(pages__gt=150)).order_by("pk")
+        ),
+        None,
+    ),
+    (
+        "difference",
+        lambda m: (
+            m(Book).filter(pages__lt=250).difference(m(Book).filter(pages__gt=150)).order_by("pk")
+        ),
+        None,
+    ),
     ("none", lambda m: m(Book).none(), None),
     ("empty_in", lambda m: m(Book).filter(pk__in=[]), None),
-    ("select_related_fk", lambda m: m(Book).select_related("author").order_by("pk"), selected("author")),
-    ("select_related_nullable", lambda m: m(Book).select_related("coauthor__publisher").order_by("pk"),
-     selected("coauthor")),
-    ("select_related_nested", lambda m: m(Book).select_related("author__publisher").order_by("pk"),
-     selected("author", "publisher")),
-    ("select_related_reverse_o2o", lambda m: m(Author).select_related("profile").order_by("pk"),
-     selected("profile")),
-    ("prefetch_reverse_fk", lambda m: m(Author).prefetch_related("books").order_by("pk"), pks_of("books")),
+    (
+        "select_related_fk",
+        lambda m: m(Book).select_related("author").order_by("pk"),
+        selected("author"),
+    ),
+    (
+        "select_related_nullable",
+        lambda m: m(Book).select_related("coauthor__publisher").order_by("pk"),
+        selected("coauthor"),
+    ),
+    (
+        "select_related_nested",
+        lambda m: m(Book).select_related("author__publisher").order_by("pk"),
+        selected("author", "publisher"),
+    ),
+    (
+        "select_related_reverse_o2o",
+        lambda m: m(Author).select_related("profile").order_by("pk"),
+        selected("profile"),
+    ),
+    (
+        "prefetch_reverse_fk",
+        lambda m: m(Author).prefetch_related("books").order_by("pk"),
+        pks_of("books"),
+    ),
     ("prefetch_m2m", lambda m: m(Book).prefetch_related("tags").order_by("pk"), pks_of("tags")),
-    ("prefetch_reverse_m2m", lambda m: m(Tag).prefetch_related("books").order_by("pk"), pks_of("books")),
-    ("prefetch_default_name", lambda m: m(Book).prefetch_related("review_set").order_by("pk"), pks_of("review_set")),
-    ("prefetch_nested", lambda m: m(Author).prefetch_related("books__tags").order_by("pk"), nested_tags),
-    ("prefetch_object_queryset", lambda m: m(Author).prefetch_related(
-        Prefetch("books", queryset=Book.objects.filter(pages__gt=160))).order_by("pk"), pks_of("books")),
-    ("prefetch_to_attr", lambda m: m(Author).prefetch_related(
-        Prefetch("books", queryset=m(Book).order_by("-pages"), to_attr="by_length")).order_by("pk"),
-     lambda objs: [(a.pk, [b.pk for b in related(a, "by_length")]) for a in objs]),
-    ("prefetch_fk_forward", lambda m: m(Book).prefetch_related("author").order_by("pk"), selected("author")),
-    ("prefetch_o2o_reverse", lambda m: m(Author).prefetch_related("profile").order_by("pk"), selected("profile")),
-    ("prefetch_generic_relation", lambda m: m(Book).prefetch_related("items").order_by("pk"), pks_of("items")),
-    ("generic_prefetch", lambda m: m(TaggedItem).prefetch_related(
-        GenericPrefetch("content_object", [m(Book), m(Author)])).order_by("pk"),
-     selected("content_object")),
-    ("select_then_prefetch", lambda m: m(Book).select_related("author").prefetch_related("author__books").order_by("pk"),
-     lambda objs: [(b.pk, sorted(x.pk for x in related(related(b, "author"), "books"))) for b in objs]),
+    (
+        "prefetch_reverse_m2m",
+        lambda m: m(Tag).prefetch_related("books").order_by("pk"),
+        pks_of("books"),
+    ),
+    (
+        "prefetch_default_name",
+        lambda m: m(Book).prefetch_related("review_set").order_by("pk"),
+        pks_of("review_set"),
+    ),
+    (
+        "prefetch_nested",
+        lambda m: m(Author).prefetch_related("books__tags").order_by("pk"),
+        nested_tags,
+    ),
+    (
+        "prefetch_object_queryset",
+        lambda m: (
+            m(Author)
+            .prefetch_related(Prefetch("books", queryset=Book.objects.filter(pages__gt=160)))
+            .order_by("pk")
+        ),
+        pks_of("books"),
+    ),
+    (
+        "prefetch_to_attr",
+        lambda m: (
+            m(Author)
+            .prefetch_related(
+                Prefetch("books", queryset=m(Book).order_by("-pages"), to_attr="by_length")
+            )
+            .order_by("pk")
+        ),
+        lambda objs: [(a.pk, [b.pk for b in related(a, "by_length")]) for a in objs],
+    ),
+    (
+        "prefetch_fk_forward",
+        lambda m: m(Book).prefetch_related("author").order_by("pk"),
+        selected("author"),
+    ),
+    (
+        "prefetch_o2o_reverse",
+        lambda m: m(Author).prefetch_related("profile").order_by("pk"),
+        selected("profile"),
+    ),
+    (
+        "prefetch_generic_relation",
+        lambda m: m(Book).prefetch_related("items").order_by("pk"),
+        pks_of("items"),
+    ),
+    (
+        "generic_prefetch",
+        lambda m: (
+            m(TaggedItem)
+            .prefetch_related(GenericPrefetch("content_object", [m(Book), m(Author)]))
+            .order_by("pk")
+        ),
+        selected("content_object"),
+    ),
+    (
+        "select_then_prefetch",
+        lambda m: m(Book).select_related("author").prefetch_related("author__books").order_by("pk"),
+        lambda objs: [
+            (b.pk, sorted(x.pk for x in related(related(b, "author"), "books"))) for b in objs
+        ],
+    ),
     ("mti_child", lambda m: m(Restaurant).all(), None),
     ("mti_parent", lambda m: m(Place).order_by("pk"), None),
-    ("mti_parent_to_child", lambda m: m(Place).select_related("restaurant").order_by("pk"), selected("restaurant")),
+    (
+        "mti_parent_to_child",
+        lambda m: m(Place).select_related("restaurant").order_by("pk"),
+        selected("restaurant"),
+    ),
     ("proxy", lambda m: m(CheapBook).filter(price__lt=10).order_by("pk"), None),
     ("get", lambda m: m(Book).get(title="Aleph"), None),
-    ("get_select_related", lambda m: m(Book).select_related("author").get(title="Aleph"),
-     lambda b: normalize(related(b, "author"))),
+    (
+        "get_select_related",
+        lambda m: m(Book).select_related("author").get(title="Aleph"),
+        lambda b: normalize(related(b, "author")),
+    ),
     ("first", lambda m: m(Book).filter(pages__gt=100).first(), None),
     ("first_empty", lambda m: m(Book).filter(pages__gt=10000).first(), None),
     ("last", lambda m: m(Book).order_by("published").last(), None),
@@ -222,10 +403,23 @@ SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = 
     ("count_distinct_sliced", lambda m: m(Book).order_by("pk")[2:5].count(), None),
     ("exists_true", lambda m: m(Book).filter(pages=600).exists(), None),
     ("exists_false", lambda m: m(Book).filter(pages=601).exists(), None),
-    ("aggregate", lambda m: m(Book).aggregate(Sum("pages"), Avg("rating"), Max("price"), Min("published")), None),
-    ("aggregate_filter", lambda m: m(Book).aggregate(
-        long=Count("pk", filter=Q(pages__gt=200)), cheap=Sum("price", filter=Q(price__lt=10))), None),
-    ("aggregate_over_annotate", lambda m: m(Author).annotate(n=Count("books")).aggregate(Max("n")), None),
+    (
+        "aggregate",
+        lambda m: m(Book).aggregate(Sum("pages"), Avg("rating"), Max("price"), Min("published")),
+        None,
+    ),
+    (
+        "aggregate_filter",
+        lambda m: m(Book).aggregate(
+            long=Count("pk", filter=Q(pages__gt=200)), cheap=Sum("price", filter=Q(price__lt=10))
+        ),
+        None,
+    ),
+    (
+        "aggregate_over_annotate",
+        lambda m: m(Author).annotate(n=Count("books")).aggregate(Max("n")),
+        None,
+    ),
     ("aggregate_empty", lambda m: m(Book).filter(pk__in=[]).aggregate(Sum("pages")), None),
     ("in_bulk", lambda m: m(Book).in_bulk([1, 2, 3]), None),
     ("in_bulk_field", lambda m: m(Book).in_bulk(["Aleph", "Boy"], field_name="title"), None),
@@ -235,17 +429,34 @@ SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = 
     ("latest_without_field", lambda m: m(Author).latest(), None),
     ("contains_false", lambda m: m(Book).filter(pages__lt=0).contains(Book(pk=1)), None),
     ("related_count", lambda m: m(Review).filter(book__author__name="Borges").count(), None),
-    ("publisher_reverse", lambda m: m(Publisher).annotate(n=Count("authors")).order_by("name").values_list("name", "n"), None),
+    (
+        "publisher_reverse",
+        lambda m: (
+            m(Publisher).annotate(n=Count("authors")).order_by("name").values_list("name", "n")
+        ),
+        None,
+    ),
 ]
 
 #: Shapes PostgreSQL alone supports; they run on PostgreSQL only.
 PG_SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = [
-    ("distinct_on", lambda m: m(Book).order_by("author_id", "-published").distinct("author_id"), None),
+    (
+        "distinct_on",
+        lambda m: m(Book).order_by("author_id", "-published").distinct("author_id"),
+        None,
+    ),
     # Django's string GenericForeignKey prefetch reads the default database (PostgreSQL in
     # the test settings) whatever the instances' database: the oracle holds on PostgreSQL.
-    ("prefetch_generic_fk", lambda m: m(TaggedItem).prefetch_related("content_object").order_by("pk"),
-     selected("content_object")),
-    ("json_contains", lambda m: m(Author).filter(data__contains={"genre": "fiction"}).order_by("pk"), None),
+    (
+        "prefetch_generic_fk",
+        lambda m: m(TaggedItem).prefetch_related("content_object").order_by("pk"),
+        selected("content_object"),
+    ),
+    (
+        "json_contains",
+        lambda m: m(Author).filter(data__contains={"genre": "fiction"}).order_by("pk"),
+        None,
+    ),
 ]
 
 

@@ -16,7 +16,6 @@ from django.core.exceptions import FieldDoesNotExist, FieldError
 from django.db.models import Model
 from django.db.models.base import ModelBase
 from django.db.models.query_utils import DeferredAttribute
-
 from vinyl.model._messages import not_fetched, not_loaded
 
 __all__ = ["FieldAttribute", "build_instance_class", "loaded", "swap_classes"]

@@ -10,6 +10,7 @@ __all__ = [
     "not_loaded",
     "not_fetched",
     "no_chunked_fetching",
+    "raw_unsupported",
     "reads_only",
 ]
 
@@ -65,4 +66,13 @@ def reads_only(name: str) -> str:
     return (
         f"{name}() is not available through vinyl yet: this vinyl-model release runs reads "
         f"only. Write with Django's own manager (M.objects) for now."
+    )
+
+
+def raw_unsupported() -> str:
+    """Return the message for ``raw()``, which needs the driver's column names."""
+    return (
+        "raw() is not available through vinyl yet: mapping a raw query's columns to fields "
+        "needs the column names, which vinyl's drivers do not return yet. Express the query "
+        "with the queryset API, or run it with M.objects.raw() on Django's alias."
     )

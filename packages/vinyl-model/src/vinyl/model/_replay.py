@@ -23,12 +23,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
-
 from vinyl.query.databases import get_backend
 
 __all__ = [
@@ -41,8 +40,6 @@ __all__ = [
     "run",
     "session",
 ]
-
-T = TypeVar("T")
 
 _SUFFIX: Final = "\x1fvinyl-replay"
 
@@ -189,7 +186,7 @@ class _ReplayCursor:
         self.rows = []
 
 
-def run(method: Callable[[ReplayQuerySet], T], queryset: QuerySet[Any], results: list[Any]) -> T:
+def run[T](method: Callable[[ReplayQuerySet], T], queryset: QuerySet[Any], results: list[Any]) -> T:
     """Run *method* on a fresh replay twin of *queryset*, replaying *results*.
 
     Raise :class:`Captured` at the first read without a recorded result.

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.apps import apps
 from django.db.models import Model, QuerySet
-
 from vinyl.model._async import queryset as querysets
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
 
@@ -37,9 +36,7 @@ class VinylInstance:
         """
         instance: Model = self  # type: ignore[assignment]
         if from_queryset is None:
-            base = querysets.VinylQuerySet(
-                instance._meta.model, using=using or instance._state.db
-            )
+            base = querysets.VinylQuerySet(instance._meta.model, using=using or instance._state.db)
         else:
             base = querysets.vinyl_queryset(from_queryset, using)
         field_list = None if fields is None else list(fields)

@@ -9,7 +9,6 @@ behaves exactly as without vinyl.
 from __future__ import annotations
 
 from django.db.models import Model
-
 from vinyl.model._async.queryset import QuerySetMethods, VinylQuerySet
 
 __all__ = ["VinylManager"]
@@ -34,9 +33,7 @@ class VinylManager(QuerySetMethods):
                 f"use it on the class {owner.__name__}."
             )
         if owner._meta.abstract:
-            raise AttributeError(
-                f"Manager isn't available; {owner._meta.object_name} is abstract"
-            )
+            raise AttributeError(f"Manager isn't available; {owner._meta.object_name} is abstract")
         model = owner._meta.model
         if model not in self._bound:
             bound = VinylManager(self.using_alias)

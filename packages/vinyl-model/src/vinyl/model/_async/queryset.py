@@ -13,19 +13,21 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
-
 from vinyl.model import _replay
 from vinyl.model._async import instance as instances
 from vinyl.model._async import prefetch
 from vinyl.model._compat import AsyncEvaluation
-from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
-from vinyl.query._async import connection, fetch_queryset
-from vinyl.query.compiler import prepare
-from vinyl.query.databases import get_backend
+from vinyl.model._messages import (
+    django_async_method,
+    no_chunked_fetching,
+    raw_unsupported,
+    reads_only,
+)
+from vinyl.query._async import fetch_queryset, fetch_sql
 
 __all__ = [
     "QuerySetMethods",
@@ -35,8 +37,6 @@ __all__ = [
     "run_django",
     "vinyl_queryset",
 ]
-
-T = TypeVar("T")
 
 
 class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
@@ -56,7 +56,7 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
         return self._result_cache
 
     async def __aiter__(self) -> Any:
-        for obj in await self._evaluate():
+        for obj in await self._evaluate():  # noqa: UP028 - no "yield from" in async code
             yield obj
 
     def __repr__(self) -> str:
@@ -129,6 +129,16 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
         """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
         raise NotSupportedError(no_chunked_fetching("iterator"))
 
+    def raw(
+        self,
+        raw_query: str,
+        params: Any = (),
+        translations: dict[str, str] | None = None,
+        using: str | None = None,
+    ) -> Any:
+        """Raise ``NotSupportedError``: vinyl's drivers return no column names yet."""
+        raise NotSupportedError(raw_unsupported())
+
     def _not_yet(name: str) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
         def method(self: VinylQuerySet, *args: Any, **kwargs: Any) -> Any:
             raise NotSupportedError(reads_only(name))
@@ -187,7 +197,7 @@ def vinyl_queryset(queryset: QuerySet[Any], using: str | None = None) -> VinylQu
     return clone  # type: ignore[return-value]
 
 
-async def run_django(method: Callable[[QuerySet[Any]], T], queryset: QuerySet[Any]) -> T:
+async def run_django[T](method: Callable[[QuerySet[Any]], T], queryset: QuerySet[Any]) -> T:
     """Return ``method(twin)``, Django's sync code run on a replay twin of *queryset*.
 
     Each read the method makes is performed through vinyl, then the method is run again
@@ -204,10 +214,7 @@ async def run_django(method: Callable[[QuerySet[Any]], T], queryset: QuerySet[An
 
 async def _perform(read: QuerySet[Any] | _replay.Statement) -> Sequence[Any]:
     if isinstance(read, _replay.Statement):
-        sql, params = prepare(get_backend(read.alias).dialect, read.sql, read.params)
-        async with connection(read.alias) as conn:
-            rows: Sequence[Any] = await conn.fetch(sql, params)
-        return rows
+        return await fetch_sql(read.alias, read.sql, read.params)
     return await vinyl_queryset(read)._evaluate()
 
 

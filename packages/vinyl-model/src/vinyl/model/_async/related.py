@@ -16,7 +16,6 @@ from django.db.models.fields.related_descriptors import (
     ReverseManyToOneDescriptor,
     ReverseOneToOneDescriptor,
 )
-
 from vinyl.model._async import queryset as querysets
 from vinyl.model._descriptors_compat import generic_foreign_key
 
@@ -149,7 +148,6 @@ class RelatedManager(querysets.QuerySetMethods):
         django_manager = self.descriptor.related_manager_cls(self.instance)
         queryset: querysets.VinylQuerySet = django_manager._apply_rel_filters(base)
         return queryset
-
 
     def get_prefetch_querysets(
         self, instances: list[Model], querysets: list[Any] | None = None

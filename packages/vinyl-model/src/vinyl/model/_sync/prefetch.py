@@ -22,7 +22,6 @@ from django.core import exceptions
 from django.db.models import Model, Prefetch, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
-from vinyl.model import _replay
 from vinyl.model._descriptors_compat import generic_foreign_key
 from vinyl.model._sync import queryset as querysets
 

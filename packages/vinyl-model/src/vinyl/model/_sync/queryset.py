@@ -16,18 +16,21 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
 from vinyl.model import _replay
 from vinyl.model._compat import SyncEvaluation
-from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
+from vinyl.model._messages import (
+    django_async_method,
+    no_chunked_fetching,
+    raw_unsupported,
+    reads_only,
+)
 from vinyl.model._sync import instance as instances
 from vinyl.model._sync import prefetch
-from vinyl.query._sync import connection, fetch_queryset
-from vinyl.query.compiler import prepare
-from vinyl.query.databases import get_backend
+from vinyl.query._sync import fetch_queryset, fetch_sql
 
 __all__ = [
     "QuerySetMethods",
@@ -37,8 +40,6 @@ __all__ = [
     "run_django",
     "vinyl_queryset",
 ]
-
-T = TypeVar("T")
 
 
 class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
@@ -56,7 +57,7 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
         return self._result_cache
 
     def __iter__(self) -> Any:
-        for obj in self._evaluate():
+        for obj in self._evaluate():  # noqa: UP028 - no "yield from" in async code
             yield obj
 
     def __repr__(self) -> str:
@@ -129,6 +130,16 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
         """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
         raise NotSupportedError(no_chunked_fetching("iterator"))
 
+    def raw(
+        self,
+        raw_query: str,
+        params: Any = (),
+        translations: dict[str, str] | None = None,
+        using: str | None = None,
+    ) -> Any:
+        """Raise ``NotSupportedError``: vinyl's drivers return no column names yet."""
+        raise NotSupportedError(raw_unsupported())
+
     def _not_yet(name: str) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
         def method(self: VinylQuerySet, *args: Any, **kwargs: Any) -> Any:
             raise NotSupportedError(reads_only(name))
@@ -187,7 +198,7 @@ def vinyl_queryset(queryset: QuerySet[Any], using: str | None = None) -> VinylQu
     return clone  # type: ignore[return-value]
 
 
-def run_django(method: Callable[[QuerySet[Any]], T], queryset: QuerySet[Any]) -> T:
+def run_django[T](method: Callable[[QuerySet[Any]], T], queryset: QuerySet[Any]) -> T:
     """Return ``method(twin)``, Django's sync code run on a replay twin of *queryset*.
 
     Each read the method makes is performed through vinyl, then the method is run again
@@ -204,10 +215,7 @@ def run_django(method: Callable[[QuerySet[Any]], T], queryset: QuerySet[Any]) ->
 
 def _perform(read: QuerySet[Any] | _replay.Statement) -> Sequence[Any]:
     if isinstance(read, _replay.Statement):
-        sql, params = prepare(get_backend(read.alias).dialect, read.sql, read.params)
-        with connection(read.alias) as conn:
-            rows: Sequence[Any] = conn.fetch(sql, params)
-        return rows
+        return fetch_sql(read.alias, read.sql, read.params)
     return vinyl_queryset(read)._evaluate()
 
 
