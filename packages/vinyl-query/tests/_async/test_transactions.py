@@ -88,6 +88,16 @@ async def test_a_failed_block_without_savepoint_rolls_the_enclosing_block_back(d
     assert django_names(db.django) == []
 
 
+async def test_a_task_may_nest_connection_and_transaction_inside_a_block(db: DB) -> None:
+    async with transaction(db.vinyl):
+        async with connection(db.vinyl) as outer:
+            async with connection(db.vinyl) as inner:
+                assert inner is outer
+                async with transaction(db.vinyl):
+                    await insert_author(db.vinyl, "nested")
+    assert django_names(db.django) == ["nested"]
+
+
 async def test_a_durable_block_refuses_to_nest(db: DB) -> None:
     async with transaction(db.vinyl, durable=True):
         await insert_author(db.vinyl, "a")

@@ -91,6 +91,16 @@ def test_a_failed_block_without_savepoint_rolls_the_enclosing_block_back(db: DB)
     assert django_names(db.django) == []
 
 
+def test_a_task_may_nest_connection_and_transaction_inside_a_block(db: DB) -> None:
+    with transaction(db.vinyl):
+        with connection(db.vinyl) as outer:
+            with connection(db.vinyl) as inner:
+                assert inner is outer
+                with transaction(db.vinyl):
+                    insert_author(db.vinyl, "nested")
+    assert django_names(db.django) == ["nested"]
+
+
 def test_a_durable_block_refuses_to_nest(db: DB) -> None:
     with transaction(db.vinyl, durable=True):
         insert_author(db.vinyl, "a")

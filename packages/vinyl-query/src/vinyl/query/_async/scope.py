@@ -22,7 +22,7 @@ from django.db import (
     ProgrammingError,
 )
 from vinyl.query._async.pools import get_pool
-from vinyl.query._compat import ALock, ashield
+from vinyl.query._compat import ALock, acurrent_owner, ashield
 from vinyl.query.backend import AsyncConnection, AsyncPool
 from vinyl.query.databases import Backend, get_backend
 from vinyl.query.transaction import TransactionStack
@@ -41,7 +41,8 @@ class Scope:
 
     ``owner`` is the task that opened the block. Tasks it starts inside the block inherit
     the scope (``contextvars`` are copied into new tasks) and share the connection:
-    ``lock`` runs their statements one at a time.
+    :meth:`take` runs their statements one at a time. A task that already holds the
+    connection takes it again at once (``connection()`` inside ``connection()``).
     """
 
     backend: Backend
@@ -50,9 +51,25 @@ class Scope:
     stack: TransactionStack
     owner: object
     lock: ALock
+    holder: object = None
+    depth: int = 0
+
+    async def take(self) -> None:
+        """Wait until the running task may send statements on the connection."""
+        current = acurrent_owner()
+        if self.holder is not current:
+            await self.lock.acquire()
+            self.holder = current
+        self.depth += 1
+
+    def give_back(self) -> None:
+        """Undo one :meth:`take`; the last one lets other tasks in."""
+        self.depth -= 1
+        if not self.depth:
+            self.holder = None
+            self.lock.release()
 
 
-# The default is never mutated: entering and leaving a scope set a new mapping.
 _scopes: ContextVar[Mapping[str, Scope]] = ContextVar(
     "vinyl_query_scopes", default=MappingProxyType({})
 )
@@ -135,11 +152,11 @@ class ConnectionScope:
     async def __aenter__(self) -> AsyncConnection:
         scope = current_scope(self._alias)
         if scope is not None:
-            await scope.lock.acquire()
+            await scope.take()
             try:
                 scope.stack.check_usable()
             except BaseException:
-                scope.lock.release()
+                scope.give_back()
                 raise
             self._scope = scope
             return scope.connection
@@ -159,7 +176,7 @@ class ConnectionScope:
                 # The whole block's connection is suspect: the block can only end by
                 # discarding it.
                 self._scope.stack.broken()
-            self._scope.lock.release()
+            self._scope.give_back()
             return
         assert self._pool is not None and self._borrowed is not None
         await release(self._pool, self._borrowed, self._alias, reason, exc)

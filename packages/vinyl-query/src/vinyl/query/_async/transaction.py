@@ -63,7 +63,8 @@ class Transaction:
                 f"another task's transaction block on the same alias. Open the block in the "
                 f"task that owns the transaction, or start the task outside the block."
             )
-        async with scope.lock:
+        await scope.take()
+        try:
             sql = scope.stack.begin(savepoint=self.savepoint, durable=self.durable)
             if sql is not None:
                 try:
@@ -71,6 +72,8 @@ class Transaction:
                 except BaseException:
                     scope.stack.begin_failed()
                     raise
+        finally:
+            scope.give_back()
         self._scope = scope
 
     async def _open(self) -> None:
@@ -103,7 +106,8 @@ class Transaction:
             stack.broken()
         committed = False
         try:
-            async with scope.lock:
+            await scope.take()
+            try:
                 sql = stack.end(failed=exc is not None)
                 if sql is not None:
                     try:
@@ -112,8 +116,13 @@ class Transaction:
                         self._end_failed(sql, end_exc, exc)
                     else:
                         committed = sql == "COMMIT"
+            finally:
+                scope.give_back()
         except BaseException as end_exc:
-            await self._leave(reason, end_exc)
+            if unknown_state(end_exc) is not None:
+                # Cut off before the block's end was sent: the server may still be inside it.
+                stack.broken()
+            await self._leave(unknown_state(end_exc) or reason, end_exc)
             raise
         await self._leave(reason, exc)
         if committed:

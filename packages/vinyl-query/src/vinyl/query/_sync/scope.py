@@ -24,7 +24,7 @@ from django.db import (
     NotSupportedError,
     ProgrammingError,
 )
-from vinyl.query._compat import Lock, shield
+from vinyl.query._compat import Lock, current_owner, shield
 from vinyl.query._sync.pools import get_pool
 from vinyl.query.backend import Connection, Pool
 from vinyl.query.databases import Backend, get_backend
@@ -44,7 +44,8 @@ class Scope:
 
     ``owner`` is the task that opened the block. Tasks it starts inside the block inherit
     the scope (``contextvars`` are copied into new tasks) and share the connection:
-    ``lock`` runs their statements one at a time.
+    :meth:`take` runs their statements one at a time. A task that already holds the
+    connection takes it again at once (``connection()`` inside ``connection()``).
     """
 
     backend: Backend
@@ -53,9 +54,25 @@ class Scope:
     stack: TransactionStack
     owner: object
     lock: Lock
+    holder: object = None
+    depth: int = 0
+
+    def take(self) -> None:
+        """Wait until the running task may send statements on the connection."""
+        current = current_owner()
+        if self.holder is not current:
+            self.lock.acquire()
+            self.holder = current
+        self.depth += 1
+
+    def give_back(self) -> None:
+        """Undo one :meth:`take`; the last one lets other tasks in."""
+        self.depth -= 1
+        if not self.depth:
+            self.holder = None
+            self.lock.release()
 
 
-# The default is never mutated: entering and leaving a scope set a new mapping.
 _scopes: ContextVar[Mapping[str, Scope]] = ContextVar(
     "vinyl_query_scopes", default=MappingProxyType({})
 )
@@ -138,11 +155,11 @@ class ConnectionScope:
     def __enter__(self) -> Connection:
         scope = current_scope(self._alias)
         if scope is not None:
-            scope.lock.acquire()
+            scope.take()
             try:
                 scope.stack.check_usable()
             except BaseException:
-                scope.lock.release()
+                scope.give_back()
                 raise
             self._scope = scope
             return scope.connection
@@ -162,7 +179,7 @@ class ConnectionScope:
                 # The whole block's connection is suspect: the block can only end by
                 # discarding it.
                 self._scope.stack.broken()
-            self._scope.lock.release()
+            self._scope.give_back()
             return
         assert self._pool is not None and self._borrowed is not None
         release(self._pool, self._borrowed, self._alias, reason, exc)

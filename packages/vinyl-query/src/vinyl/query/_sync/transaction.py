@@ -66,7 +66,8 @@ class Transaction:
                 f"another task's transaction block on the same alias. Open the block in the "
                 f"task that owns the transaction, or start the task outside the block."
             )
-        with scope.lock:
+        scope.take()
+        try:
             sql = scope.stack.begin(savepoint=self.savepoint, durable=self.durable)
             if sql is not None:
                 try:
@@ -74,6 +75,8 @@ class Transaction:
                 except BaseException:
                     scope.stack.begin_failed()
                     raise
+        finally:
+            scope.give_back()
         self._scope = scope
 
     def _open(self) -> None:
@@ -106,7 +109,8 @@ class Transaction:
             stack.broken()
         committed = False
         try:
-            with scope.lock:
+            scope.take()
+            try:
                 sql = stack.end(failed=exc is not None)
                 if sql is not None:
                     try:
@@ -115,8 +119,13 @@ class Transaction:
                         self._end_failed(sql, end_exc, exc)
                     else:
                         committed = sql == "COMMIT"
+            finally:
+                scope.give_back()
         except BaseException as end_exc:
-            self._leave(reason, end_exc)
+            if unknown_state(end_exc) is not None:
+                # Cut off before the block's end was sent: the server may still be inside it.
+                stack.broken()
+            self._leave(unknown_state(end_exc) or reason, end_exc)
             raise
         self._leave(reason, exc)
         if committed:
