@@ -11,8 +11,9 @@ import pytest
 from django.db import connections
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Lower
-from vinyl.query import compile_query, get_backend
-from vinyl.query._async import fetch_queryset
+from django.db.models.sql import DeleteQuery, UpdateQuery
+from vinyl.query import compile_query, compile_statement, get_backend
+from vinyl.query._async import connection, fetch_queryset
 from vinyl_testapp.models import QAuthor, QBook
 from vinyl_testing.plugin import DB
 
@@ -115,3 +116,22 @@ async def test_a_query_that_matches_nothing_compiles_to_no_sql(db: DB) -> None:
     compiled = compile_query(QAuthor.objects.filter(name__in=[]), db.vinyl)
     assert compiled.empty
     assert (compiled.sql, compiled.params) == ("", ())
+
+
+async def test_update_and_delete_compilers_run_through_vinyl(db: DB) -> None:
+    seed(db.django)
+    backend = get_backend(db.vinyl)
+    update = QAuthor.objects.filter(age=41).query.chain(UpdateQuery)
+    update.add_update_values({"rating": Decimal("1.50")})
+    compiled = compile_statement(update.get_compiler(connection=backend.wrapper), backend.dialect)
+    async with connection(db.vinyl) as conn:
+        assert await conn.execute(compiled.sql, compiled.params) == 2
+        # Matched rows, as Django counts them, even where nothing changes (MySQL FOUND_ROWS).
+        assert await conn.execute(compiled.sql, compiled.params) == 2
+    delete = QBook.objects.filter(available=False).query.chain(DeleteQuery)
+    compiled = compile_statement(delete.get_compiler(connection=backend.wrapper), backend.dialect)
+    async with connection(db.vinyl) as conn:
+        assert await conn.execute(compiled.sql, compiled.params) == 1
+    ratings = QAuthor.objects.using(db.django).order_by("id").values_list("rating", flat=True)
+    assert list(ratings) == [Decimal("1.50"), Decimal("3.25"), Decimal("1.50")]
+    assert QBook.objects.using(db.django).filter(available=False).count() == 0
