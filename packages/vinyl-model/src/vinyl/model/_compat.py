@@ -39,6 +39,9 @@ class AsyncEvaluation:
 class SyncEvaluation:
     """Django's sync protocol (``list()``, ``len()``, ``for``, indexing) reads through vinyl."""
 
+    _result_cache: list[Any] | None
+    _prefetch_related_lookups: tuple[Any, ...]
+    _prefetch_done: bool
     _evaluate: Callable[[], list[Any]]
 
     def _fetch_all(self) -> None:

@@ -64,8 +64,9 @@ def build_instance_class(model: type[Model], mixin: type, wrap: Wrapper) -> type
         replacement = FieldAttribute(value) if isinstance(value, DeferredAttribute) else wrap(value)
         if replacement is not None:
             attrs[name] = replacement
-    cls: type[Model] = type.__new__(ModelBase, model.__name__, (mixin, model), attrs)
-    return cls
+    cls: Any = type.__new__(ModelBase, model.__name__, (mixin, model), attrs)
+    built: type[Model] = cls
+    return built
 
 
 def _class_attributes(model: type[Model]) -> Iterable[tuple[str, Any]]:
@@ -123,6 +124,6 @@ def loaded(instance: Model, name: str) -> Any:
     if is_value:
         raise FieldError(
             f"{type(instance).__name__}[{name!r}]: {name!r} is a field, not a relation; "
-            f"read it as obj.{field.attname}."
+            f"read it as obj.{getattr(field, 'attname', name)}."
         )
     raise FieldError(not_loaded(instance, name))

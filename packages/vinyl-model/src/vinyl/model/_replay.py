@@ -109,10 +109,12 @@ class ReplayQuerySet(QuerySet[Any]):
 
 def replay_twin(queryset: QuerySet[Any]) -> ReplayQuerySet:
     """Return a replay twin of *queryset*: same query, same model, on its replay alias."""
-    twin = queryset._chain()
+    source: Any = queryset  # _chain() is private: Django's stubs leave it out.
+    twin: Any = source._chain()
     twin.__class__ = ReplayQuerySet
     twin._db = replay_alias(queryset.db)
-    return twin  # type: ignore[return-value]
+    result: ReplayQuerySet = twin
+    return result
 
 
 def real_alias(alias: str) -> str:

@@ -32,6 +32,7 @@ from vinyl.query._async import fetch_queryset, fetch_sql
 __all__ = [
     "QuerySetMethods",
     "VinylQuerySet",
+    "alias_of",
     "content_type",
     "content_types",
     "run_django",
@@ -40,7 +41,11 @@ __all__ = [
 
 
 class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
-    """A Django queryset whose reads run on a vinyl alias, returning vinyl instances."""
+    """A Django queryset whose reads run on a vinyl alias, returning vinyl instances.
+
+    The reading methods are coroutines in the async flavor, so they override Django's sync
+    ones with another return type (``type: ignore[override]``; the sync twin needs none).
+    """
 
     async def _evaluate(self) -> list[Any]:
         """Fill the result cache (and the prefetched relations) once; return it."""
@@ -65,53 +70,53 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
             return f"<{type(self).__name__} of {self.model.__name__} on {self.db!r}, unevaluated>"
         return super().__repr__()
 
-    async def get(self, *args: Any, **kwargs: Any) -> Any:
+    async def get(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override,unused-ignore]
         """Return the one object matching the lookups; as Django's ``get()``."""
         return await run_django(lambda qs: qs.get(*args, **kwargs), self)
 
-    async def first(self) -> Any:
+    async def first(self) -> Any:  # type: ignore[override,unused-ignore]
         """Return the first object (by ``pk`` when unordered), or ``None``."""
         return await run_django(QuerySet.first, self)
 
-    async def last(self) -> Any:
+    async def last(self) -> Any:  # type: ignore[override,unused-ignore]
         """Return the last object (by ``pk`` when unordered), or ``None``."""
         return await run_django(QuerySet.last, self)
 
-    async def latest(self, *fields: Any) -> Any:
+    async def latest(self, *fields: Any) -> Any:  # type: ignore[override,unused-ignore]
         """Return the latest object by *fields* or ``Meta.get_latest_by``."""
         return await run_django(lambda qs: qs.latest(*fields), self)
 
-    async def earliest(self, *fields: Any) -> Any:
+    async def earliest(self, *fields: Any) -> Any:  # type: ignore[override,unused-ignore]
         """Return the earliest object by *fields* or ``Meta.get_latest_by``."""
         return await run_django(lambda qs: qs.earliest(*fields), self)
 
-    async def count(self) -> int:
+    async def count(self) -> int:  # type: ignore[override,unused-ignore]
         """Return the number of rows (the length of the cache when evaluated)."""
         if self._result_cache is not None:
             return len(self._result_cache)
         result: int = await run_django(QuerySet.count, self)
         return result
 
-    async def exists(self) -> bool:
+    async def exists(self) -> bool:  # type: ignore[override,unused-ignore]
         """Return whether the queryset has any row."""
         if self._result_cache is not None:
             return bool(self._result_cache)
         result: bool = await run_django(QuerySet.exists, self)
         return result
 
-    async def contains(self, obj: Model) -> bool:
+    async def contains(self, obj: Model) -> bool:  # type: ignore[override,unused-ignore]
         """Return whether *obj* is in the queryset."""
         if self._result_cache is not None:
             return QuerySet.contains(self, obj)
         result: bool = await run_django(lambda qs: qs.contains(obj), self)
         return result
 
-    async def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    async def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override,unused-ignore]
         """Return a dict of the aggregates over the queryset; as Django's ``aggregate()``."""
         result: dict[str, Any] = await run_django(lambda qs: qs.aggregate(*args, **kwargs), self)
         return result
 
-    async def in_bulk(
+    async def in_bulk(  # type: ignore[override,unused-ignore]
         self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
     ) -> dict[Any, Any]:
         """Return a dict mapping each value of *field_name* to its object."""
@@ -120,7 +125,7 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
         )
         return result
 
-    async def explain(self, *, format: str | None = None, **options: Any) -> str:
+    async def explain(self, *, format: str | None = None, **options: Any) -> str:  # type: ignore[override,unused-ignore]
         """Return the database's plan for the queryset."""
         result: str = await run_django(lambda qs: qs.explain(format=format, **options), self)
         return result
@@ -129,9 +134,9 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
         """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
         raise NotSupportedError(no_chunked_fetching("iterator"))
 
-    def raw(
+    def raw(  # type: ignore[override,unused-ignore]
         self,
-        raw_query: str,
+        raw_query: Any,
         params: Any = (),
         translations: dict[str, str] | None = None,
         using: str | None = None,
@@ -191,10 +196,23 @@ def vinyl_queryset(queryset: QuerySet[Any], using: str | None = None) -> VinylQu
     Its alias becomes *using* when given (a ``Prefetch`` queryset built from
     ``M.objects`` reads where its instances came from).
     """
-    clone = queryset._chain()
+    source: Any = queryset  # _chain() is private: Django's stubs leave it out.
+    clone: Any = source._chain()
     clone.__class__ = VinylQuerySet
     clone._db = _replay.real_alias(using or clone.db)
-    return clone  # type: ignore[return-value]
+    result: VinylQuerySet = clone
+    return result
+
+
+def alias_of(instance: Model) -> str:
+    """Return the alias *instance* was read from; raise ``ValueError`` for an unsaved one."""
+    alias = instance._state.db
+    if alias is None:
+        raise ValueError(
+            f"{type(instance).__name__} instance was not read from a database: a relation is "
+            f"read on the alias its instance came from."
+        )
+    return alias
 
 
 async def run_django[T](method: Callable[[QuerySet[Any]], T], queryset: QuerySet[Any]) -> T:
@@ -227,7 +245,8 @@ async def content_types(alias: str) -> dict[int, Model]:
     # Imported here: vinyl_async must import before Django's app registry is ready.
     from django.contrib.contenttypes.models import ContentType
 
-    manager = ContentType.objects.db_manager(alias)
+    # _cache and _add_to_cache are private: Django's stubs leave them out.
+    manager: Any = ContentType.objects.db_manager(alias)
     if alias not in manager._cache:
         for found in await VinylQuerySet(ContentType, using=alias):
             manager._add_to_cache(alias, found)

@@ -78,7 +78,7 @@ class ReverseOneRelation(_Wrapping):
         missing = self.django.RelatedObjectDoesNotExist(
             f"{type(instance).__name__} has no {related.accessor_name}."
         )
-        if not instance._is_pk_set():
+        if instance.pk is None:
             raise missing
         queryset = querysets.VinylQuerySet(related.related_model, using=instance._state.db)
         lookup = related.field.get_forward_related_filter(instance)
@@ -105,7 +105,7 @@ class GenericObject(_Wrapping):
         pk_val = getattr(instance, gfk.fk_field)
         if ct_id is None or pk_val is None:
             return None
-        alias = instance._state.db
+        alias = querysets.alias_of(instance)
         content_type = await querysets.content_type(alias, ct_id)
         model = content_type.model_class()
         result: Model = await querysets.VinylQuerySet(model, using=alias).get(pk=pk_val)
@@ -129,7 +129,7 @@ class RelatedManager(querysets.QuerySetMethods):
     read that with ``obj[name]``.
     """
 
-    def __init__(self, instance: Model, descriptor: ReverseManyToOneDescriptor) -> None:
+    def __init__(self, instance: Model, descriptor: ReverseManyToOneDescriptor[Any]) -> None:
         self.instance = instance
         self.descriptor = descriptor
         rel = descriptor.rel
@@ -141,11 +141,11 @@ class RelatedManager(querysets.QuerySetMethods):
     def get_queryset(self) -> querysets.VinylQuerySet:
         """Return a vinyl queryset of the objects related to the instance."""
         base = querysets.VinylQuerySet(self.model, using=self.instance._state.db)
-        rel = self.descriptor.rel
+        rel: Any = self.descriptor.rel
         if _is_generic(rel.field):
             return base.filter(**_generic_filter(rel.field, self.instance))
         # Django's related manager only builds filters here; it does no I/O.
-        django_manager = self.descriptor.related_manager_cls(self.instance)
+        django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         queryset: querysets.VinylQuerySet = django_manager._apply_rel_filters(base)
         return queryset
 
@@ -153,7 +153,7 @@ class RelatedManager(querysets.QuerySetMethods):
         self, instances: list[Model], querysets: list[Any] | None = None
     ) -> tuple[Any, ...]:
         """Return Django's prefetch plan for this relation (``prefetch_related()`` runs it)."""
-        django_manager = self.descriptor.related_manager_cls(self.instance)
+        django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
         return plan
 
@@ -167,7 +167,8 @@ def _is_generic(field: Any) -> bool:
 def _generic_filter(field: Any, instance: Model) -> dict[str, Any]:
     # Filtering on the content type's natural key avoids ContentType.objects, whose cache
     # fills itself with sync queries.
-    opts = (instance._meta.concrete_model if field.for_concrete_model else type(instance))._meta
+    model = instance._meta.concrete_model if field.for_concrete_model else type(instance)
+    opts = model._meta  # type: ignore[union-attr]
     return {
         f"{field.content_type_field_name}__app_label": opts.app_label,
         f"{field.content_type_field_name}__model": opts.model_name,

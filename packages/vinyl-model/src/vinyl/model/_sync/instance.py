@@ -50,8 +50,8 @@ class VinylInstance:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Django's reduce names the model; unpickling must give a vinyl instance back.
-        _, class_id, state = Model.__reduce__(self)  # type: ignore[arg-type]
-        return (unpickle, class_id, state)
+        reduced: Any = Model.__reduce__(self)  # type: ignore[arg-type,unused-ignore]
+        return (unpickle, reduced[1], reduced[2])
 
 
 def unpickle(class_id: tuple[str, str]) -> Model:

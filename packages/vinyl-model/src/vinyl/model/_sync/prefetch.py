@@ -29,19 +29,19 @@ __all__ = ["prefetch_related_objects"]
 
 #: What a prefetcher returns: the related objects (evaluated), the functions matching them
 #: to instances, whether the relation is single-valued, and where to store it.
-Prefetched = tuple[list[Model], Callable[[Model], Any], Callable[[Model], Any], bool, str, bool]
+Prefetched = tuple[list[Any], Callable[[Any], Any], Callable[[Any], Any], bool, str, bool]
 
 
 def prefetch_related_objects(
-    model_instances: Sequence[Model], *related_lookups: str | Prefetch
+    model_instances: Sequence[Any], *related_lookups: str | Prefetch[Any, Any, Any]
 ) -> None:
     """Populate the prefetched relations of *model_instances*, as Django's function does."""
     if not model_instances:
         return
-    done_queries: dict[str, list[Model]] = {}
-    auto_lookups: set[Prefetch] = set()
+    done_queries: dict[str, list[Any]] = {}
+    auto_lookups: set[Prefetch[Any, Any, Any]] = set()
     followed_descriptors: set[Any] = set()
-    all_lookups = normalize_prefetch_lookups(reversed(related_lookups))
+    all_lookups = normalize_prefetch_lookups(list(reversed(related_lookups)))
     while all_lookups:
         lookup = all_lookups.pop()
         if lookup.prefetch_to in done_queries:
@@ -68,9 +68,8 @@ def prefetch_related_objects(
                     obj._prefetched_objects_cache = {}
             first_obj = obj_list[0]
             to_attr = lookup.get_current_to_attr(level)[0]
-            prefetcher, descriptor, attr_found, is_fetched = get_prefetcher(
-                first_obj, through_attr, to_attr
-            )
+            found: Any = get_prefetcher(first_obj, through_attr, to_attr)
+            prefetcher, descriptor, attr_found, is_fetched = found
             if not attr_found:
                 raise AttributeError(
                     f"Cannot find '{through_attr}' on {type(first_obj).__name__} object, "
@@ -97,7 +96,7 @@ def prefetch_related_objects(
                 ):
                     done_queries[prefetch_to] = obj_list
                     new_lookups = normalize_prefetch_lookups(
-                        reversed(additional_lookups), prefetch_to
+                        list(reversed(additional_lookups)), prefetch_to
                     )
                     auto_lookups.update(new_lookups)
                     all_lookups.extend(new_lookups)
@@ -106,7 +105,7 @@ def prefetch_related_objects(
                 obj_list = _loaded_objects(obj_list, through_attr)
 
 
-def _loaded_objects(obj_list: Sequence[Model], through_attr: str) -> list[Model]:
+def _loaded_objects(obj_list: Sequence[Any], through_attr: str) -> list[Any]:
     # A level already loaded (select_related(), an earlier prefetch): descend through what
     # is cached, never through the eager attribute, which would query.
     loaded = []
@@ -115,7 +114,7 @@ def _loaded_objects(obj_list: Sequence[Model], through_attr: str) -> list[Model]
             loaded.extend(obj._prefetched_objects_cache[through_attr]._result_cache)
             continue
         try:
-            new_obj = obj[through_attr]  # type: ignore[index]
+            new_obj = obj[through_attr]
         except exceptions.FieldError:
             continue
         if isinstance(new_obj, list):
@@ -126,13 +125,21 @@ def _loaded_objects(obj_list: Sequence[Model], through_attr: str) -> list[Model]
 
 
 def _prefetch_one_level(
-    instances: list[Model], prefetcher: Any, lookup: Prefetch, level: int, through_attr: str
-) -> tuple[list[Model], list[Prefetch]]:
-    alias = instances[0]._state.db
+    instances: list[Any],
+    prefetcher: Any,
+    lookup: Prefetch[Any, Any, Any],
+    level: int,
+    through_attr: str,
+) -> tuple[list[Any], list[Prefetch[Any, Any, Any]]]:
+    alias = querysets.alias_of(instances[0])
     custom = lookup.get_current_querysets(level)
     # A Prefetch queryset's own prefetch_related() lookups continue this walk instead of
     # running inside its evaluation (as in Django); copies, as a Prefetch may be reused.
-    additional = [copy.copy(extra) for qs in custom or () for extra in qs._prefetch_related_lookups]
+    additional = [
+        copy.copy(extra)
+        for qs in custom or ()
+        for extra in getattr(qs, "_prefetch_related_lookups", ())
+    ]
     custom = [_without_lookups(qs, alias) for qs in custom] if custom else None
     gfk = generic_foreign_key(getattr(prefetcher, "django", None))
     if gfk is not None:
@@ -142,7 +149,7 @@ def _prefetch_one_level(
         querysets.content_types(alias)
         prefetched = _prefetch_django(prefetcher, instances, custom, alias)
     all_related, rel_obj_attr, instance_attr, single, cache_name, is_descriptor = prefetched
-    rel_obj_cache: dict[Any, list[Model]] = {}
+    rel_obj_cache: dict[Any, list[Any]] = {}
     for rel_obj in all_related:
         rel_obj_cache.setdefault(rel_obj_attr(rel_obj), []).append(rel_obj)
     to_attr, as_attr = lookup.get_current_to_attr(level)
@@ -184,13 +191,13 @@ def _without_lookups(queryset: QuerySet[Any], alias: str) -> QuerySet[Any]:
 
 
 def _prefetch_django(
-    prefetcher: Any, instances: list[Model], custom: list[QuerySet[Any]] | None, alias: str
+    prefetcher: Any, instances: list[Any], custom: list[QuerySet[Any]] | None, alias: str
 ) -> Prefetched:
     base = custom[0] if custom else _base_queryset(prefetcher, alias)
 
     def plan(twin: QuerySet[Any]) -> Prefetched:
         rel_qs, *rest = prefetcher.get_prefetch_querysets(instances, [twin])
-        return (list(rel_qs), *rest)  # type: ignore[return-value]
+        return (list(rel_qs), *rest)  # type: ignore[return-value,unused-ignore]
 
     result: Prefetched = querysets.run_django(plan, base)
     return result
@@ -208,9 +215,9 @@ def _base_queryset(prefetcher: Any, alias: str) -> querysets.VinylQuerySet:
 
 
 def _prefetch_generic(
-    gfk: Any, instances: list[Model], custom: list[QuerySet[Any]] | None
+    gfk: Any, instances: list[Any], custom: list[QuerySet[Any]] | None
 ) -> Prefetched:
-    alias = instances[0]._state.db
+    alias = querysets.alias_of(instances[0])
     custom_by_model = {qs.model: qs for qs in custom or ()}
     ct_attname = gfk.model._meta.get_field(gfk.ct_field).attname
     fk_dict: defaultdict[Any, set[Any]] = defaultdict(set)
@@ -219,7 +226,7 @@ def _prefetch_generic(
         if ct_id is not None and fk_val is not None:
             fk_dict[ct_id].add(fk_val)
     models: dict[Any, type[Model]] = {}
-    related: list[Model] = []
+    related: list[Any] = []
     for ct_id, fkeys in fk_dict.items():
         model = (querysets.content_type(alias, ct_id)).model_class()
         assert model is not None
