@@ -27,8 +27,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", default=None, help="comma-separated keys (default: all)")
     parser.add_argument(
         "--database-name",
-        default=os.environ.get("VINYL_BENCH_NAME", "vinyl_bench"),
-        help="database created (dropped first!) on both servers; default vinyl_bench",
+        default=os.environ.get("VINYL_BENCH_NAME"),
+        help="database created (dropped first!) on both servers; "
+        "default vinyl_bench (--quick: vinyl_bench_quick)",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     return parser.parse_args(argv)
@@ -64,8 +65,12 @@ def cpu() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from vinyl_bench.scale import FULL, QUICK
+
     args = parse(argv)
-    os.environ["VINYL_BENCH_NAME"] = args.database_name
+    scale = QUICK if args.quick else FULL
+    database_name = args.database_name or scale.database
+    os.environ["VINYL_BENCH_NAME"] = database_name
     # The benchmark always runs on its own settings, whatever the caller had configured.
     os.environ["DJANGO_SETTINGS_MODULE"] = "vinyl_bench.settings"
     import django
@@ -75,9 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from vinyl_bench import database, registry, report, workers
     from vinyl_bench.contenders import CONTENDERS, VENDORS
     from vinyl_bench.registry import WORKLOADS
-    from vinyl_bench.scale import FULL, QUICK
 
-    scale = QUICK if args.quick else FULL
     vendors = args.vendors.split(",")
     keys = args.workloads.split(",") if args.workloads else registry.keys()
     names = args.contenders.split(",") if args.contenders else list(CONTENDERS)
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     results: report.Results = {}
     servers = {}
     for vendor in vendors:
-        log(f"{vendor}: creating {args.database_name} and seeding it ({scale.name} scale)")
+        log(f"{vendor}: creating {database_name} and seeding it ({scale.name} scale)")
         database.recreate(vendor)
         database.seed(vendor, scale)
         servers[vendor] = database.server_version(vendor)

@@ -16,19 +16,21 @@ from vinyl_bench.scale import SCALES
 
 
 def main(argv: list[str] | None = None) -> int:
-    from vinyl_bench.contenders import CONTENDERS
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vendor", required=True, choices=["postgresql", "mysql"])
-    parser.add_argument("--contender", required=True, choices=sorted(CONTENDERS))
+    parser.add_argument("--contender", required=True, help="e.g. vinyl_async")
     parser.add_argument("--workload", required=True)
     parser.add_argument("--scale", default="full", choices=sorted(SCALES))
     parser.add_argument("--interval", type=float, default=0.0002, help="sampling, seconds")
     parser.add_argument("--html", type=Path, help="also write pyinstrument's HTML here")
     args = parser.parse_args(argv)
 
+    # Settings read the database name when first imported: set it before anything does.
+    os.environ.setdefault("VINYL_BENCH_NAME", SCALES[args.scale].database)
     os.environ["DJANGO_SETTINGS_MODULE"] = "vinyl_bench.settings"
     import django
+
+    from vinyl_bench.contenders import CONTENDERS
 
     django.setup()
     import pyinstrument
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     import vinyl_bench.workloads  # noqa: F401 - importing the package registers the workloads
     from vinyl_bench.worker import Runner, Session
 
+    if args.contender not in CONTENDERS:
+        parser.error(f"--contender must be one of {', '.join(CONTENDERS)}")
     contender = CONTENDERS[args.contender](args.vendor, SCALES[args.scale])
     runner = Runner(contender.is_async)
     runner.call(contender.open)

@@ -7,9 +7,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Scale:
-    """Data sizes and workload counts; ``warmups``/``runs`` is timing, the median of ``runs``."""
+    """Data sizes and workload counts; ``warmups``/``runs`` is timing, the median of ``runs``.
+
+    ``database`` is the default database name on both servers: the quick run has its own,
+    so a smoke run never replaces the full data a profile reads.
+    """
 
     name: str
+    database: str
     authors: int
     books: int
     tags: int
@@ -27,6 +32,7 @@ class Scale:
 
 FULL = Scale(
     name="full",
+    database="vinyl_bench",
     authors=1_000,
     books=10_000,
     tags=50,
@@ -44,6 +50,7 @@ FULL = Scale(
 
 QUICK = Scale(
     name="quick",
+    database="vinyl_bench_quick",
     authors=60,
     books=300,
     tags=10,
