@@ -16,6 +16,7 @@ from typing import Any
 
 import pymysql
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import (
     DataError,
     IntegrityError,
@@ -341,6 +342,17 @@ async def test_isolation_level_is_set_on_every_connection(
         async with taken(pool) as first, taken(pool) as second:
             levels = [await c.fetch("SELECT @@tx_isolation") for c in (first, second)]
     assert levels == [[(expected,)], [(expected,)]]
+
+
+async def test_an_option_the_driver_does_not_take_is_named(backend: Backend) -> None:
+    config = configured(backend, options={"charset": "utf8mb4", "ssl_mode": "REQUIRED"})
+    with pytest.raises(ImproperlyConfigured) as error:
+        async with open_pool(backend, config):
+            pass
+    message = str(error.value)
+    assert message.startswith("DATABASES['vinyl_mysql']['OPTIONS'] has 'ssl_mode', which ")
+    assert "'s connect() does not take" in message
+    assert "TLS settings go in OPTIONS['ssl'] as a dict" in message
 
 
 async def test_a_closed_pool_refuses_to_lend(backend: Backend) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Collection
 from typing import Any
 
 import pymysql
+from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError
 from django.db.backends import utils as backend_utils
 from pymysql.constants import CLIENT, FIELD_TYPE
@@ -24,12 +26,21 @@ CONVERSIONS: dict[Any, Any] = {**conversions, FIELD_TYPE.TIME: backend_utils.typ
 DEFAULT_ISOLATION_LEVEL = "read committed"
 
 
-def connect_kwargs(config: PoolConfig) -> dict[str, Any]:
-    """Return the keyword arguments PyMySQL's and aiomysql's ``connect`` share.
+def connect_kwargs(config: PoolConfig, accepted: Collection[str], driver: str) -> dict[str, Any]:
+    """Return the keyword arguments of *driver*'s ``connect``, which takes *accepted*.
 
     Autocommit is on: vinyl sends ``BEGIN``/``COMMIT`` itself. ``FOUND_ROWS`` makes an
-    UPDATE report the rows it matched, as Django's MySQL backend does.
+    UPDATE report the rows it matched, as Django's MySQL backend does. Raise
+    ``ImproperlyConfigured`` naming an ``OPTIONS`` key the driver does not take.
     """
+    unknown = sorted(config.options.keys() - set(accepted))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"DATABASES[{config.alias!r}]['OPTIONS'] has {', '.join(map(repr, unknown))}, "
+            f"which {driver}'s connect() does not take (vinyl passes OPTIONS other than its "
+            f"pool keys to the driver). Remove it, or use the driver's name for the setting "
+            f"(TLS settings go in OPTIONS['ssl'] as a dict: 'ca', 'cert', 'key'...)."
+        )
     kwargs: dict[str, Any] = {
         "user": config.user or None,
         "password": config.password,

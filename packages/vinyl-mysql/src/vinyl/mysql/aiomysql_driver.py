@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -37,6 +38,8 @@ from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
 from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row
 
 __all__ = ["AiomysqlConnection", "AiomysqlDriver", "AiomysqlPool", "PoolState"]
+
+_CONNECT_PARAMETERS = frozenset(inspect.signature(aiomysql.connect).parameters)
 
 
 class PoolState(enum.Enum):
@@ -130,7 +133,7 @@ class AiomysqlPool:
         self.max_size = config.max_size
         self.state = PoolState.OPEN
         self.server: ServerData | None = None
-        self._kwargs = connect_kwargs(config)
+        self._kwargs = connect_kwargs(config, _CONNECT_PARAMETERS, "aiomysql")
         # aiomysql spells the database ``db`` and takes TLS settings as an SSLContext.
         self._kwargs["db"] = self._kwargs.pop("database")
         if isinstance(self._kwargs.get("ssl"), dict):

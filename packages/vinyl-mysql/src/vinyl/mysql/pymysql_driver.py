@@ -9,6 +9,7 @@ noticed when taken (its socket is readable: EOF or an unsolicited error packet).
 from __future__ import annotations
 
 import enum
+import inspect
 import select
 import threading
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
 from vinyl.query.backend import Connection, Dialect, PoolConfig, Row
 
 __all__ = ["PoolState", "PyMySQLConnection", "PyMySQLDriver", "PyMySQLPool"]
+
+_CONNECT_PARAMETERS = frozenset(inspect.signature(pymysql.connections.Connection).parameters)
 
 
 class PoolState(enum.Enum):
@@ -117,7 +120,7 @@ class PyMySQLPool:
         self.max_size = config.max_size
         self.state = PoolState.OPEN
         self.server: ServerData | None = None
-        self._kwargs = connect_kwargs(config)
+        self._kwargs = connect_kwargs(config, _CONNECT_PARAMETERS, "PyMySQL")
         self._session_sql: list[str] = []
         self._idle: list[PyMySQLConnection] = []
         self._lock = threading.Lock()
