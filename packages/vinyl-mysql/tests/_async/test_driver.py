@@ -149,7 +149,8 @@ async def test_execute_counts_matched_rows_as_django_does(backend: Backend) -> N
 
 
 # Each case: set-up statements run by Django first, the failing statement, the errno.
-ERROR_CASES = {
+Statement = tuple[str, tuple[Any, ...]]
+ERROR_CASES: dict[str, tuple[list[Statement], str, tuple[Any, ...], int]] = {
     "duplicate key": ([(NOTE_INSERT, (1, "a", CREATED))], NOTE_INSERT, (1, "b", CREATED), 1062),
     "not null": ([], NOTE_INSERT, (None, None, CREATED), 1048),
     "foreign key": (
@@ -157,6 +158,18 @@ ERROR_CASES = {
         "INSERT INTO vinyl_testapp_alltypes (`char`, owner_id) VALUES (%s, %s)",
         ("x", 999),
         1452,
+    ),
+    "row referenced": (
+        [
+            (
+                "INSERT INTO vinyl_testapp_typesowner (id, name, `rank`) VALUES (%s, %s, %s)",
+                (7, "o", 1),
+            ),
+            ("INSERT INTO vinyl_testapp_alltypes (`char`, owner_id) VALUES (%s, %s)", ("x", 7)),
+        ],
+        "DELETE FROM vinyl_testapp_typesowner WHERE id = %s",
+        (7,),
+        1451,
     ),
     "too long": ([], NOTE_INSERT, (None, "x" * 101, CREATED), 1406),
     "out of range": (
@@ -200,6 +213,22 @@ async def test_a_not_null_column_left_out_is_an_integrity_error(backend: Backend
     async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         with pytest.raises(IntegrityError, match="Field 'created' doesn't have a default value"):
             await connection.execute("INSERT INTO vinyl_testapp_note (text) VALUES (%s)", ("x",))
+
+
+async def test_a_lock_wait_timeout_is_an_operational_error(backend: Backend) -> None:
+    Note.objects.using("mysql").create(
+        id=1, text="locked", created=CREATED.replace(tzinfo=datetime.UTC)
+    )
+    async with open_pool(backend, configured(backend, max_size=2)) as pool:
+        async with taken(pool) as holder, taken(pool) as waiter:
+            await holder.execute("BEGIN")
+            await holder.fetch("SELECT id FROM vinyl_testapp_note WHERE id = 1 FOR UPDATE")
+            await waiter.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            with pytest.raises(OperationalError, match="Lock wait timeout exceeded") as error:
+                await waiter.execute("UPDATE vinyl_testapp_note SET text = 'x' WHERE id = 1")
+            await holder.execute("ROLLBACK")
+            assert await waiter.fetch("SELECT text FROM vinyl_testapp_note") == [("locked",)]
+    assert error.value.errno == 1205  # type: ignore[attr-defined]
 
 
 async def test_an_unknown_column_is_a_programming_error(backend: Backend) -> None:

@@ -152,7 +152,8 @@ def test_execute_counts_matched_rows_as_django_does(backend: Backend) -> None:
 
 
 # Each case: set-up statements run by Django first, the failing statement, the errno.
-ERROR_CASES = {
+Statement = tuple[str, tuple[Any, ...]]
+ERROR_CASES: dict[str, tuple[list[Statement], str, tuple[Any, ...], int]] = {
     "duplicate key": ([(NOTE_INSERT, (1, "a", CREATED))], NOTE_INSERT, (1, "b", CREATED), 1062),
     "not null": ([], NOTE_INSERT, (None, None, CREATED), 1048),
     "foreign key": (
@@ -160,6 +161,18 @@ ERROR_CASES = {
         "INSERT INTO vinyl_testapp_alltypes (`char`, owner_id) VALUES (%s, %s)",
         ("x", 999),
         1452,
+    ),
+    "row referenced": (
+        [
+            (
+                "INSERT INTO vinyl_testapp_typesowner (id, name, `rank`) VALUES (%s, %s, %s)",
+                (7, "o", 1),
+            ),
+            ("INSERT INTO vinyl_testapp_alltypes (`char`, owner_id) VALUES (%s, %s)", ("x", 7)),
+        ],
+        "DELETE FROM vinyl_testapp_typesowner WHERE id = %s",
+        (7,),
+        1451,
     ),
     "too long": ([], NOTE_INSERT, (None, "x" * 101, CREATED), 1406),
     "out of range": (
@@ -201,6 +214,22 @@ def test_a_not_null_column_left_out_is_an_integrity_error(backend: Backend) -> N
     with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         with pytest.raises(IntegrityError, match="Field 'created' doesn't have a default value"):
             connection.execute("INSERT INTO vinyl_testapp_note (text) VALUES (%s)", ("x",))
+
+
+def test_a_lock_wait_timeout_is_an_operational_error(backend: Backend) -> None:
+    Note.objects.using("mysql").create(
+        id=1, text="locked", created=CREATED.replace(tzinfo=datetime.UTC)
+    )
+    with open_pool(backend, configured(backend, max_size=2)) as pool:
+        with taken(pool) as holder, taken(pool) as waiter:
+            holder.execute("BEGIN")
+            holder.fetch("SELECT id FROM vinyl_testapp_note WHERE id = 1 FOR UPDATE")
+            waiter.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            with pytest.raises(OperationalError, match="Lock wait timeout exceeded") as error:
+                waiter.execute("UPDATE vinyl_testapp_note SET text = 'x' WHERE id = 1")
+            holder.execute("ROLLBACK")
+            assert waiter.fetch("SELECT text FROM vinyl_testapp_note") == [("locked",)]
+    assert error.value.errno == 1205  # type: ignore[attr-defined]
 
 
 def test_an_unknown_column_is_a_programming_error(backend: Backend) -> None:
