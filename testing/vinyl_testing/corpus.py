@@ -22,6 +22,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    JSONField,
     Max,
     OuterRef,
     Q,
@@ -87,7 +88,7 @@ def seed(alias: str) -> None:
         )
     # A JSON null (not SQL NULL): Value(None, JSONField()) stores 'null'.
     AllTypes.objects.using(alias).filter(integer=8).update(
-        json=Value(None, output_field=AllTypes._meta.get_field("json"))
+        json=Value(None, output_field=JSONField())
     )
 
 
@@ -194,7 +195,7 @@ CORPUS: list[CorpusEntry] = [
     CorpusEntry("json_sql_null", lambda: _items().filter(json__isnull=True)),
     CorpusEntry(
         "json_null",
-        lambda: _items().filter(json=Value(None, output_field=AllTypes._meta.get_field("json"))),
+        lambda: _items().filter(json=Value(None, output_field=JSONField())),
     ),
     CorpusEntry("json_key_values", lambda: _items().values("id", "json__kind")),
     CorpusEntry("date_year", lambda: _items().filter(date__year=2024, date__month__lte=6)),

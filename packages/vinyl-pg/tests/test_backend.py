@@ -22,7 +22,9 @@ from vinyl_testing.plugin import PG
 def settings_for(alias: str, **changes: Any) -> dict[str, Any]:
     """Return the settings of the vinyl alias with *changes*, Django's defaults filled in."""
     base = {**connections.settings[PG.vinyl], **changes}
-    return connections.configure_settings({"default": base, alias: base})[alias]
+    configured = connections.configure_settings({"default": base, alias: base})
+    settings: dict[str, Any] = configured[alias]
+    return settings
 
 
 @pytest.fixture
@@ -133,6 +135,7 @@ def test_djangos_own_connection_never_sees_vinyl_pool_options(extra_alias: Any) 
         },
     )
     wrapper = connections["options"]
+    assert isinstance(wrapper, DatabaseWrapper)
     params = wrapper.get_connection_params()
     assert not {"pool_min_size", "pool_max_size", "pool_timeout", "statement_cache_size"} & set(
         params
@@ -144,7 +147,7 @@ def test_djangos_own_connection_never_sees_vinyl_pool_options(extra_alias: Any) 
         assert cursor.fetchone() == ("repeatable read",)
         cursor.execute("SHOW application_name")
         assert cursor.fetchone() == ("vinyl-tests",)
-    assert wrapper.isolation_level == IsolationLevel.REPEATABLE_READ
+    assert getattr(wrapper, "isolation_level", None) == IsolationLevel.REPEATABLE_READ
     # The user's settings are left as written.
     assert connections.settings["options"]["OPTIONS"]["isolation_level"] == "repeatable read"
 
@@ -158,6 +161,7 @@ def test_an_unconnected_wrapper_knows_a_version_without_io() -> None:
 
 def test_a_connected_wrapper_reads_the_servers_version() -> None:
     wrapper = connections[PG.vinyl]
+    assert isinstance(wrapper, DatabaseWrapper)
     with wrapper.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
         expected = int(cursor.fetchone()[0])

@@ -22,6 +22,7 @@ from django.db import (
     ProgrammingError,
 )
 from vinyl.pg.server import known_version
+from vinyl.postgresql_backend.base import DatabaseWrapper
 from vinyl.query.backend import AsyncConnection, AsyncPool, PoolConfig
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, Note, PgTypes, TypesOwner
@@ -424,6 +425,7 @@ async def test_starting_a_pool_records_the_servers_version(
     async with open_pool(backend, pool_config()):
         pass
     assert known_version("vinyl_pg") == version
+    assert isinstance(backend.wrapper, DatabaseWrapper)
     assert backend.wrapper.pg_version == version
     assert backend.wrapper.connection is None
 

@@ -25,6 +25,7 @@ from django.db import (
     ProgrammingError,
 )
 from vinyl.pg.server import known_version
+from vinyl.postgresql_backend.base import DatabaseWrapper
 from vinyl.query.backend import Connection, Pool, PoolConfig
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, Note, PgTypes, TypesOwner
@@ -425,6 +426,7 @@ def test_starting_a_pool_records_the_servers_version(
     with open_pool(backend, pool_config()):
         pass
     assert known_version("vinyl_pg") == version
+    assert isinstance(backend.wrapper, DatabaseWrapper)
     assert backend.wrapper.pg_version == version
     assert backend.wrapper.connection is None
 

@@ -326,7 +326,7 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         )
 
 
-def _bytea_view(data: bytes) -> memoryview:
+def _bytea_view(data: bytes) -> memoryview[bytes]:
     # psycopg2's memoryview has format "c", and memoryviews of other formats compare unequal.
     return memoryview(data).cast("c")
 

@@ -215,7 +215,9 @@ class Psycopg2Connection:
         """Run one statement; return the number of rows it affected."""
         with self._cursor() as cursor:
             self._run(cursor, sql, params)
-            return max(cursor.rowcount, 0)
+            count: int = cursor.rowcount
+            # psycopg2 reports -1 for statements without a row count (BEGIN, SET).
+            return max(count, 0)
 
     def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
         """Run an INSERT; return ``None`` (PostgreSQL returns ids with ``RETURNING``)."""

@@ -43,11 +43,13 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
     def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
         options = settings_dict.get("OPTIONS") or {}
         level = options.get("isolation_level")
-        if isinstance(level, str):
-            # Django's own connection reads OPTIONS["isolation_level"] as IsolationLevel;
-            # give it that, and leave the settings dict the user wrote untouched.
-            member = IsolationLevel[level.upper().replace(" ", "_")] if _known(level) else level
-            settings_dict = {**settings_dict, "OPTIONS": {**options, "isolation_level": member}}
+        name = level.upper().replace(" ", "_") if isinstance(level, str) else ""
+        if name in IsolationLevel.__members__:
+            # Django's own connection reads OPTIONS["isolation_level"] as an IsolationLevel
+            # (vinyl validates the spelling itself); give it one, leaving the user's
+            # settings dict untouched.
+            options = {**options, "isolation_level": IsolationLevel[name]}
+            settings_dict = {**settings_dict, "OPTIONS": options}
         super().__init__(settings_dict, alias)
 
     def get_connection_params(self) -> dict[str, Any]:
@@ -60,7 +62,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
             params["connect_timeout"] = math.ceil(params["connect_timeout"])
         return params
 
-    @property  # type: ignore[override]
+    @property
     def pg_version(self) -> int:
         """Return the server version number (e.g. 150004), with no I/O when not connected."""
         if self.connection is None:
@@ -71,6 +73,3 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
 
     _server_version: int | None = None
 
-
-def _known(level: str) -> bool:
-    return level.upper().replace(" ", "_") in IsolationLevel.__members__
