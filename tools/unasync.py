@@ -47,6 +47,7 @@ NAME_MAP: dict[str, str] = {
     "async_driver": "sync_driver",
     # Primitives paired in vinyl.query._compat.
     "ALock": "Lock",
+    "AResult": "Result",
     "ashield": "shield",
     "acurrent_owner": "current_owner",
     "arunning_loop": "running_loop",

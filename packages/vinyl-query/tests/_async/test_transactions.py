@@ -98,6 +98,20 @@ async def test_a_task_may_nest_connection_and_transaction_inside_a_block(db: DB)
     assert django_names(db.django) == ["nested"]
 
 
+async def test_a_decorated_function_runs_each_call_in_a_block_of_its_own(db: DB) -> None:
+    @transaction(db.vinyl)
+    async def add(name: str, *, fail: bool) -> str:
+        await insert_author(db.vinyl, name)
+        if fail:
+            raise Boom
+        return name
+
+    assert await add("kept", fail=False) == "kept"
+    with pytest.raises(Boom):
+        await add("gone", fail=True)
+    assert django_names(db.django) == ["kept"]
+
+
 async def test_a_durable_block_refuses_to_nest(db: DB) -> None:
     async with transaction(db.vinyl, durable=True):
         await insert_author(db.vinyl, "a")

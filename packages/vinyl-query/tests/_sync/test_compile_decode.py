@@ -124,7 +124,7 @@ def test_a_query_that_matches_nothing_compiles_to_no_sql(db: DB) -> None:
 def test_update_and_delete_compilers_run_through_vinyl(db: DB) -> None:
     seed(db.django)
     backend = get_backend(db.vinyl)
-    update = QAuthor.objects.filter(age=41).query.chain(UpdateQuery)
+    update: UpdateQuery = QAuthor.objects.filter(age=41).query.chain(UpdateQuery)  # type: ignore[assignment]
     update.add_update_values({"rating": Decimal("1.50")})
     compiled = compile_statement(update.get_compiler(connection=backend.wrapper), backend.dialect)
     with connection(db.vinyl) as conn:

@@ -101,6 +101,20 @@ def test_a_task_may_nest_connection_and_transaction_inside_a_block(db: DB) -> No
     assert django_names(db.django) == ["nested"]
 
 
+def test_a_decorated_function_runs_each_call_in_a_block_of_its_own(db: DB) -> None:
+    @transaction(db.vinyl)
+    def add(name: str, *, fail: bool) -> str:
+        insert_author(db.vinyl, name)
+        if fail:
+            raise Boom
+        return name
+
+    assert add("kept", fail=False) == "kept"
+    with pytest.raises(Boom):
+        add("gone", fail=True)
+    assert django_names(db.django) == ["kept"]
+
+
 def test_a_durable_block_refuses_to_nest(db: DB) -> None:
     with transaction(db.vinyl, durable=True):
         insert_author(db.vinyl, "a")

@@ -12,8 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 __all__ = [
+    "AResult",
     "ALock",
     "Lock",
+    "Result",
     "acurrent_owner",
     "arunning_loop",
     "ashield",
@@ -21,6 +23,10 @@ __all__ = [
     "running_loop",
     "shield",
 ]
+
+#: What calling a flavor's function gives: something to await, or the value itself.
+type AResult[T] = Awaitable[T]
+type Result[T] = T
 
 #: Serializes the statements of one transaction block.
 ALock = asyncio.Lock

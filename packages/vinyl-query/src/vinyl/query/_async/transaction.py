@@ -7,6 +7,7 @@ the outermost block.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from types import TracebackType
@@ -22,7 +23,7 @@ from vinyl.query._async.scope import (
     release,
     unknown_state,
 )
-from vinyl.query._compat import ALock, acurrent_owner
+from vinyl.query._compat import ALock, AResult, acurrent_owner
 from vinyl.query.databases import get_backend
 from vinyl.query.transaction import TransactionStack, TransactionState, run_callbacks
 
@@ -51,6 +52,16 @@ class Transaction:
         self.durable = durable
         self._scope: Scope | None = None
         self._outermost = False
+
+    def __call__[**P, R](self, func: Callable[P, AResult[R]]) -> Callable[P, AResult[R]]:
+        """Return *func* running each call in its own block with these settings (a decorator)."""
+
+        @functools.wraps(func)
+        async def in_transaction(*args: P.args, **kwargs: P.kwargs) -> R:
+            async with Transaction(self.using, self.savepoint, self.durable):
+                return await func(*args, **kwargs)
+
+        return in_transaction
 
     async def __aenter__(self) -> None:
         scope = current_scope(self.using)
@@ -165,8 +176,9 @@ def transaction(
     """Return a block that runs its body in one transaction on the vinyl alias *using*.
 
     As Django's ``atomic()``: blocks nest (an inner block is a savepoint unless
-    ``savepoint=False``), an exception rolls the block back and propagates, and
-    ``durable=True`` raises ``RuntimeError`` when nested.
+    ``savepoint=False``), an exception rolls the block back and propagates,
+    ``durable=True`` raises ``RuntimeError`` when nested, and the block also decorates a
+    function (``@transaction(using=...)``) to run each call in a block of its own.
     """
     return Transaction(using, savepoint, durable)
 

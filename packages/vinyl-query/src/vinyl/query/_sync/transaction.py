@@ -10,13 +10,14 @@ the outermost block.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from types import TracebackType
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.transaction import TransactionManagementError
-from vinyl.query._compat import Lock, current_owner
+from vinyl.query._compat import Lock, Result, current_owner
 from vinyl.query._sync.pools import get_pool
 from vinyl.query._sync.scope import (
     Scope,
@@ -54,6 +55,16 @@ class Transaction:
         self.durable = durable
         self._scope: Scope | None = None
         self._outermost = False
+
+    def __call__[**P, R](self, func: Callable[P, Result[R]]) -> Callable[P, Result[R]]:
+        """Return *func* running each call in its own block with these settings (a decorator)."""
+
+        @functools.wraps(func)
+        def in_transaction(*args: P.args, **kwargs: P.kwargs) -> R:
+            with Transaction(self.using, self.savepoint, self.durable):
+                return func(*args, **kwargs)
+
+        return in_transaction
 
     def __enter__(self) -> None:
         scope = current_scope(self.using)
@@ -168,8 +179,9 @@ def transaction(
     """Return a block that runs its body in one transaction on the vinyl alias *using*.
 
     As Django's ``atomic()``: blocks nest (an inner block is a savepoint unless
-    ``savepoint=False``), an exception rolls the block back and propagates, and
-    ``durable=True`` raises ``RuntimeError`` when nested.
+    ``savepoint=False``), an exception rolls the block back and propagates,
+    ``durable=True`` raises ``RuntimeError`` when nested, and the block also decorates a
+    function (``@transaction(using=...)``) to run each call in a block of its own.
     """
     return Transaction(using, savepoint, durable)
 
