@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
+from django.db.models.query import MAX_GET_RESULTS
 from vinyl.model import _replay
 from vinyl.model._async import instance as instances
 from vinyl.model._async import prefetch
@@ -28,6 +29,7 @@ from vinyl.model._messages import (
     reads_only,
 )
 from vinyl.query._async import fetch_queryset, fetch_sql
+from vinyl.query.databases import get_backend
 
 __all__ = [
     "QuerySetMethods",
@@ -71,8 +73,24 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
         return super().__repr__()
 
     async def get(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override,unused-ignore]
-        """Return the one object matching the lookups; as Django's ``get()``."""
-        return await run_django(lambda qs: qs.get(*args, **kwargs), self)
+        """Return the one object matching the lookups; as Django's ``get()``.
+
+        The hot path builds the query as Django's ``get()`` does and reads it once; only a
+        result that is not exactly one row (or a combined query) goes through Django's own
+        method, replayed with that result, for Django's exception and message.
+        """
+        if self.query.combinator:
+            return await run_django(lambda qs: qs.get(*args, **kwargs), self)
+        clone = self.filter(*args, **kwargs)
+        if self.query.can_filter() and not self.query.distinct_fields:
+            clone = clone.order_by()
+        features = get_backend(_replay.real_alias(clone.db)).wrapper.features
+        if not clone.query.select_for_update or features.supports_select_for_update_with_limit:
+            clone.query.set_limits(high=MAX_GET_RESULTS)
+        results = await clone._evaluate()
+        if len(results) == 1:
+            return results[0]
+        return _replay.run(lambda qs: qs.get(*args, **kwargs), self, [results])
 
     async def first(self) -> Any:  # type: ignore[override,unused-ignore]
         """Return the first object (by ``pk`` when unordered), or ``None``."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
+from django.db.models.query import MAX_GET_RESULTS
 from vinyl.model import _replay
 from vinyl.model._compat import SyncEvaluation
 from vinyl.model._messages import (
@@ -31,6 +32,7 @@ from vinyl.model._messages import (
 from vinyl.model._sync import instance as instances
 from vinyl.model._sync import prefetch
 from vinyl.query._sync import fetch_queryset, fetch_sql
+from vinyl.query.databases import get_backend
 
 __all__ = [
     "QuerySetMethods",
@@ -72,8 +74,24 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
         return super().__repr__()
 
     def get(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override,unused-ignore]
-        """Return the one object matching the lookups; as Django's ``get()``."""
-        return run_django(lambda qs: qs.get(*args, **kwargs), self)
+        """Return the one object matching the lookups; as Django's ``get()``.
+
+        The hot path builds the query as Django's ``get()`` does and reads it once; only a
+        result that is not exactly one row (or a combined query) goes through Django's own
+        method, replayed with that result, for Django's exception and message.
+        """
+        if self.query.combinator:
+            return run_django(lambda qs: qs.get(*args, **kwargs), self)
+        clone = self.filter(*args, **kwargs)
+        if self.query.can_filter() and not self.query.distinct_fields:
+            clone = clone.order_by()
+        features = get_backend(_replay.real_alias(clone.db)).wrapper.features
+        if not clone.query.select_for_update or features.supports_select_for_update_with_limit:
+            clone.query.set_limits(high=MAX_GET_RESULTS)
+        results = clone._evaluate()
+        if len(results) == 1:
+            return results[0]
+        return _replay.run(lambda qs: qs.get(*args, **kwargs), self, [results])
 
     def first(self) -> Any:  # type: ignore[override,unused-ignore]
         """Return the first object (by ``pk`` when unordered), or ``None``."""
