@@ -429,6 +429,31 @@ SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = 
     ("get_multiple", lambda m: m(Book).get(author__name="Borges"), None),
     ("latest_without_field", lambda m: m(Author).latest(), None),
     ("contains_false", lambda m: m(Book).filter(pages__lt=0).contains(Book(pk=1)), None),
+    ("contains_true", lambda m: m(Book).filter(pages__gt=100).contains(Book(pk=1)), None),
+    ("explain", lambda m: m(Book).filter(pages__gt=100).explain(), None),
+    ("in_bulk_all", lambda m: m(Tag).in_bulk(), None),
+    ("in_bulk_empty", lambda m: m(Tag).in_bulk([]), None),
+    ("exists_sliced", lambda m: m(Book).order_by("pk")[10:].exists(), None),
+    ("count_union", lambda m: m(Book).filter(pk=1).union(m(Book).filter(pk=2)).count(), None),
+    ("aggregate_distinct", lambda m: m(Book).aggregate(n=Count("author", distinct=True)), None),
+    (
+        "only_with_select_related",
+        lambda m: m(Book).select_related("author").only("title", "author__name").order_by("pk"),
+        selected("author"),
+    ),
+    (
+        "annotate_joined_f",
+        lambda m: (
+            m(Book)
+            .annotate(age_then=F("author__age") - F("pages"))
+            .order_by("pk")
+            .values_list("title", "age_then")
+        ),
+        None,
+    ),
+    ("first_ordered", lambda m: m(Book).order_by("-price").first(), None),
+    ("last_unordered", lambda m: m(Book).last(), None),
+    ("get_on_union", lambda m: m(Book).filter(pk=1).union(m(Book).filter(pk=1)).get(), None),
     ("related_count", lambda m: m(Review).filter(book__author__name="Borges").count(), None),
     (
         "publisher_reverse",
