@@ -255,6 +255,14 @@ async def test_writes_say_they_are_not_available_yet(library: DB) -> None:
         Book.avinyl.using(library.vinyl).create(title="x")
 
 
+async def test_instances_do_not_write_through_django(library: DB) -> None:
+    book = await Book.avinyl.using(library.vinyl).get(title="Boy")
+    with pytest.raises(NotSupportedError, match=r"save\(\) is not available through vinyl yet"):
+        book.save()
+    with pytest.raises(NotSupportedError, match=r"delete\(\) is not available through vinyl yet"):
+        book.delete()
+
+
 async def test_raw_is_not_available_yet(library: DB) -> None:
     with pytest.raises(NotSupportedError) as raised:
         Book.avinyl.using(library.vinyl).raw("SELECT * FROM vinyl_testapp_book")

@@ -256,6 +256,14 @@ def test_writes_say_they_are_not_available_yet(library: DB) -> None:
         Book.vinyl.using(library.vinyl).create(title="x")
 
 
+def test_instances_do_not_write_through_django(library: DB) -> None:
+    book = Book.vinyl.using(library.vinyl).get(title="Boy")
+    with pytest.raises(NotSupportedError, match=r"save\(\) is not available through vinyl yet"):
+        book.save()
+    with pytest.raises(NotSupportedError, match=r"delete\(\) is not available through vinyl yet"):
+        book.delete()
+
+
 def test_raw_is_not_available_yet(library: DB) -> None:
     with pytest.raises(NotSupportedError) as raised:
         Book.vinyl.using(library.vinyl).raw("SELECT * FROM vinyl_testapp_book")

@@ -10,9 +10,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.apps import apps
+from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
 from vinyl.model._async import queryset as querysets
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
+from vinyl.model._messages import reads_only
 
 __all__ = ["VinylInstance", "instance_class", "to_vinyl", "unpickle"]
 
@@ -44,6 +46,14 @@ class VinylInstance:
             lambda twin: Model.refresh_from_db(instance, fields=field_list, from_queryset=twin),
             base,
         )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Raise ``NotSupportedError``: vinyl does not write instances yet."""
+        raise NotSupportedError(reads_only("save"))
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        """Raise ``NotSupportedError``: vinyl does not delete instances yet."""
+        raise NotSupportedError(reads_only("delete"))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Django's reduce names the model; unpickling must give a vinyl instance back.
