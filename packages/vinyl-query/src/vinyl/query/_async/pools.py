@@ -1,7 +1,8 @@
-"""One connection pool per alias and event loop, created on first use.
+"""One connection pool per alias (and, in the async flavor, per event loop), made on first use.
 
-A pool is bound to the event loop that created it (its sockets are), so each loop gets
-its own; a pool whose loop has closed is forgotten, never reused.
+An async pool is bound to the event loop that created it (its sockets are), so each loop
+gets its own; a pool whose loop has closed is forgotten, never reused. The sync flavor has
+one thread-safe pool per alias.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _creating: dict[_PoolKey, ALock] = {}
 
 
 async def get_pool(backend: Backend) -> AsyncPool:
-    """Return the pool of *backend*'s alias for the running event loop, creating it once."""
+    """Return the pool of *backend*'s alias (for the running event loop), creating it once."""
     key = (backend.alias, arunning_loop())
     pool = _pools.get(key)
     if pool is not None:
@@ -40,7 +41,7 @@ async def get_pool(backend: Backend) -> AsyncPool:
 
 
 async def close_pools() -> None:
-    """Close the pools of the running event loop and forget those whose loop has closed.
+    """Close the pools (async: those of the running event loop; forget those of closed loops).
 
     Raise the first error a pool raised while closing, after trying to close them all.
     """

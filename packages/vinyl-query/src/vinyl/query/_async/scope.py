@@ -132,7 +132,7 @@ async def release(
 
 
 class ConnectionScope:
-    """``async with connection(alias) as conn``: the connection to run statements on.
+    """The block ``connection(alias)`` returns: it provides the connection to run statements on.
 
     Inside a ``transaction()`` block it is the block's connection (statements of tasks
     sharing it run one at a time). Outside, it is borrowed from the pool for the ``with``
@@ -183,7 +183,7 @@ class ConnectionScope:
 
 
 def connection(using: str) -> ConnectionScope:
-    """Return the ``async with`` block that provides the connection for alias *using*.
+    """Return the block (``with ... as conn``) that provides the connection for alias *using*.
 
     Raise ``ImproperlyConfigured`` (on entering) when *using* is not a vinyl alias.
     """
