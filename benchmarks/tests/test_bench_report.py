@@ -1,0 +1,71 @@
+"""The report's checks on hand-made worker results: a wrong result and a failure never pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from vinyl_bench import registry, report
+from vinyl_bench.scale import QUICK
+from vinyl_bench.workloads import get_serial
+
+
+def worker(**results: dict[str, Any]) -> dict[str, Any]:
+    return {"event_loop": "-", "results": results, "close_error": None}
+
+
+def timed(seconds: float, digest: str) -> dict[str, Any]:
+    return {"seconds": [seconds], "cpu_seconds": [seconds / 2], "digest": digest}
+
+
+def test_a_differing_checksum_names_every_contender_and_database() -> None:
+    results = {
+        "postgresql": {
+            "asyncpg": worker(W1=timed(1.0, "aaa")),
+            "vinyl_async": worker(W1=timed(2.0, "bbb")),
+        },
+        "mysql": {"aiomysql": worker(W1=timed(1.0, "aaa"))},
+    }
+    assert report.checksum_mismatches(results) == [
+        "W1 returned different results: aaa: asyncpg on PostgreSQL, aiomysql on MariaDB; "
+        "bbb: vinyl_async on PostgreSQL"
+    ]
+
+
+def test_agreeing_checksums_pass() -> None:
+    results = {
+        "postgresql": {
+            "asyncpg": worker(W1=timed(1.0, "a")),
+            "psycopg2": worker(W1=timed(3.0, "a")),
+        }
+    }
+    assert report.checksum_mismatches(results) == []
+
+
+def test_a_failed_workload_is_a_footnoted_cell_and_ratios_use_the_baseline() -> None:
+    results = {
+        "postgresql": {
+            "asyncpg": worker(W1=timed(2.0, "a")),
+            "psycopg2": worker(W1=timed(1.0, "a")),
+            "vinyl_async": worker(W1={"error": "could not start: ImportError: no vinyl"}),
+        }
+    }
+    text, notes = report.table(results, "postgresql", ["W1"], QUICK)
+    gets_per_second = QUICK.gets / 1.0
+    assert f"| {gets_per_second:,.0f} (0.50) |" in text
+    assert "not runnable [1]" in text
+    assert notes == ["vinyl_async, W1: could not start: ImportError: no vinyl"]
+
+
+def test_goals_without_vinyl_are_not_measured_never_met() -> None:
+    results = {"postgresql": {"asyncpg": worker(W1=timed(1.0, "a"))}}
+    lines = report.goals(results, ["W1"], QUICK)
+    assert "- PostgreSQL W1: vinyl_async ratio ≤ 3.0: not measured" in lines
+    assert not [line for line in lines if line.endswith(")") and ": met" in line]
+
+
+def test_a_workload_refuses_a_second_implementation_for_one_contender() -> None:
+    with pytest.raises(ValueError, match="W1 already has an implementation for 'asyncpg'"):
+        get_serial.W1.implements("asyncpg")(lambda contender, plan: None)
+    assert registry.WORKLOADS["W1"] is get_serial.W1
