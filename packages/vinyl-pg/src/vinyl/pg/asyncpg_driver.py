@@ -142,9 +142,21 @@ class AsyncpgPool:
             logger.info("Discarding a connection of alias %r: it was lost.", self.config.alias)
         elif (reason := _discard_reason(raw, discard)) is not None:
             logger.info("Discarding a connection of alias %r: %s.", self.config.alias, reason)
-            raw.terminate()
+            # Shielded, so that a cancelled caller cannot leave the close half-done.
+            await asyncio.shield(self._close(raw))
         # A release interrupted half-way would leave asyncpg's holder busy for good.
         await asyncio.shield(self._pool.release(raw))
+
+    async def _close(self, raw: asyncpg.Connection) -> None:
+        # close(), unlike terminate(), first waits until asyncpg has asked the server to
+        # cancel an interrupted statement: a dropped socket alone leaves the server
+        # running it, holding a backend beyond pool_max_size.
+        try:
+            await raw.close(timeout=self.config.timeout)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+            logger.info("Closing a connection of alias %r failed; dropping it.", self.config.alias)
+            if not _lost(raw):
+                raw.terminate()
 
     async def close(self) -> None:
         """Close every connection; the pool cannot be used afterwards."""

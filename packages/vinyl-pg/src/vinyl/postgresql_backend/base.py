@@ -72,4 +72,3 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
         return self._server_version
 
     _server_version: int | None = None
-
