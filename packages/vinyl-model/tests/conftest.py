@@ -1,14 +1,25 @@
-"""Seed data for the model layer's tests, written through Django's own managers."""
+"""Seed data for the model layer's tests (written through Django's own managers), and pools
+closed after each test of either flavor: each test runs on its own event loop."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+import vinyl_async
+import vinyl_sync
 from vinyl_testing.plugin import DB
 
 UTC = datetime.UTC
+
+
+@pytest.fixture(autouse=True)
+async def _close_pools() -> AsyncIterator[None]:
+    yield
+    await vinyl_async.close_pools()
+    vinyl_sync.close_pools()
 
 
 @pytest.fixture
