@@ -20,7 +20,8 @@ import asyncpg
 import pytest
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Model
-from vinyl.pg import ASYNCPG, to_sql
+from django.db.models.functions import JSONObject
+from vinyl.pg import ASYNCPG, DEFAULT_PG_VERSION, to_sql
 from vinyl.pg import _standalone_wrapper as standalone_wrapper
 from vinyl.query.compiler import compile_with
 from vinyl.query.decode import decode
@@ -58,7 +59,7 @@ async def test_corpus_on_raw_asyncpg(
     sql, params = to_sql(queryset)
     rows = await raw_asyncpg.fetch(sql, *params)
 
-    compiled = compile_with(queryset, standalone_wrapper(), ASYNCPG)
+    compiled = compile_with(queryset, standalone_wrapper(DEFAULT_PG_VERSION), ASYNCPG)
     assert (compiled.sql, list(compiled.params)) == (sql, params)
     assert expected, f"the corpus entry {entry.name!r} reads no row; its seed is wrong"
     assert comparable(decode(queryset, compiled, rows)) == comparable(expected)
@@ -88,3 +89,9 @@ def test_query_object_is_accepted() -> None:
 def test_empty_result_set_raises_with_advice() -> None:
     with pytest.raises(EmptyResultSet, match=r"matches no row \(e\.g\. filter\(pk__in=\[\]\)\)"):
         to_sql(TypesOwner.objects.filter(pk__in=[]))
+
+
+def test_sql_is_written_for_the_server_version_asked_for() -> None:
+    queryset = TypesOwner.objects.annotate(data=JSONObject(name="name")).values("data")
+    assert "JSONB_BUILD_OBJECT" in to_sql(queryset)[0].upper()
+    assert "JSON_OBJECT(" in to_sql(queryset, server_version=160004)[0].upper()

@@ -6,7 +6,7 @@ from any Django queryset, with no vinyl alias and no connection.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -18,10 +18,12 @@ from vinyl.pg.asyncpg_driver import AsyncpgDriver
 from vinyl.pg.dialect import ASYNCPG, PSYCOPG2, PostgreSQLDialect
 from vinyl.pg.errors import django_error
 from vinyl.pg.psycopg2_driver import Psycopg2Driver
+from vinyl.pg.server import DEFAULT_PG_VERSION
 from vinyl.query.compiler import compile_with
 
 __all__ = [
     "ASYNCPG",
+    "DEFAULT_PG_VERSION",
     "PSYCOPG2",
     "AsyncpgDriver",
     "PostgreSQLDialect",
@@ -34,18 +36,22 @@ __all__ = [
 STANDALONE_ALIAS = "vinyl.pg.to_sql"
 
 
-def to_sql(queryset: QuerySet[Any] | Query) -> tuple[str, list[Any]]:
+def to_sql(
+    queryset: QuerySet[Any] | Query, *, server_version: int | None = None
+) -> tuple[str, list[Any]]:
     """Return the SELECT of *queryset* as ``(sql, params)`` for asyncpg.
 
     The result is ready for ``await connection.fetch(sql, *params)``: ``$1..$n``
     placeholders and plain parameter values. Any Django queryset works, whatever its
-    manager or database alias; nothing connects to a server. The SQL is PostgreSQL's
-    whatever the queryset's own database is.
+    manager or database alias; nothing connects to a server. The SQL is PostgreSQL's,
+    written for *server_version* (``server_version_num``, such as ``160004``; by default
+    :data:`vinyl.pg.server.DEFAULT_PG_VERSION`, whose SQL runs on every supported server).
 
     Raise ``EmptyResultSet`` when Django proves the queryset matches no row (such as
     ``filter(pk__in=[])``) and so would run no query at all.
     """
-    compiled = compile_with(queryset, _standalone_wrapper(), ASYNCPG)
+    wrapper = _standalone_wrapper(server_version or DEFAULT_PG_VERSION)
+    compiled = compile_with(queryset, wrapper, ASYNCPG)
     if compiled.empty:
         raise EmptyResultSet(
             "This queryset matches no row (e.g. filter(pk__in=[])): Django runs no query "
@@ -54,9 +60,9 @@ def to_sql(queryset: QuerySet[Any] | Query) -> tuple[str, list[Any]]:
     return compiled.sql, list(compiled.params)
 
 
-@cache
-def _standalone_wrapper() -> BaseDatabaseWrapper:
-    """Return a never-connected ``vinyl.postgresql_backend`` wrapper for compiling."""
+@lru_cache(maxsize=8)
+def _standalone_wrapper(server_version: int) -> BaseDatabaseWrapper:
+    """Return a never-connected ``vinyl.postgresql_backend`` wrapper for *server_version*."""
     # Imported here: the ENGINE module imports this package's driver modules.
     from vinyl.postgresql_backend.base import DatabaseWrapper
 
@@ -65,4 +71,6 @@ def _standalone_wrapper() -> BaseDatabaseWrapper:
     settings_dict = connections.configure_settings(
         {alias: {"ENGINE": "vinyl.postgresql_backend"} for alias in ("default", STANDALONE_ALIAS)}
     )[STANDALONE_ALIAS]
-    return DatabaseWrapper(settings_dict, STANDALONE_ALIAS)
+    wrapper = DatabaseWrapper(settings_dict, STANDALONE_ALIAS)
+    wrapper.vinyl_server_version = server_version
+    return wrapper

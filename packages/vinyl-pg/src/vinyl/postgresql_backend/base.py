@@ -62,9 +62,15 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
             params["connect_timeout"] = math.ceil(params["connect_timeout"])
         return params
 
+    #: Set on a wrapper that must describe a given server version whatever it is
+    #: connected to (``vinyl.pg.to_sql(queryset, server_version=...)``).
+    vinyl_server_version: int | None = None
+
     @property
     def pg_version(self) -> int:
         """Return the server version number (e.g. 150004), with no I/O when not connected."""
+        if self.vinyl_server_version is not None:
+            return self.vinyl_server_version
         if self.connection is None:
             return server.known_version(self.alias)
         if self._server_version is None:
