@@ -142,6 +142,20 @@ def test_generic_foreign_key(library: DB) -> None:
         assert fields_of(target) == fields_of(django_item.content_object)
 
 
+def test_generic_foreign_key_to_a_missing_content_type(library: DB) -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    TaggedItem.objects.using(library.django).create(
+        label="dangling", content_type_id=999999, object_id=1
+    )
+    item = TaggedItem.vinyl.using(library.vinyl).get(label="dangling")
+    with pytest.raises(ContentType.DoesNotExist) as raised:
+        item.content_object  # noqa: B018 - a bare attribute read in the sync twin
+    assert str(raised.value) == (
+        f"ContentType matching query does not exist (id=999999 on {library.vinyl!r})."
+    )
+
+
 def test_multi_table_inheritance(library: DB) -> None:
     trattoria = Restaurant.vinyl.using(library.vinyl).get(name="Trattoria")
     assert isinstance(trattoria, Place) and isinstance(trattoria, Restaurant)

@@ -255,22 +255,24 @@ def _perform(read: QuerySet[Any] | _replay.Statement) -> Sequence[Any]:
     return vinyl_queryset(read)._evaluate()
 
 
-def content_types(alias: str) -> dict[int, Model]:
+def content_types(alias: str, *, reload: bool = False) -> dict[int, Model]:
     """Return the content types of *alias* by id, read through vinyl once per alias.
 
     They also fill Django's ``ContentType.objects`` cache for *alias*, which Django's
     generic relations read; left empty, that cache would fill itself with sync queries.
+    *reload* reads them again (a content type created since the first read).
     """
     # Imported here: vinyl_async must import before Django's app registry is ready.
     from django.contrib.contenttypes.models import ContentType
 
     # _cache and _add_to_cache are private: Django's stubs leave them out.
     manager: Any = ContentType.objects.db_manager(alias)
-    if alias not in manager._cache:
+    if reload or alias not in manager._cache:
+        manager._cache.pop(alias, None)
         for found in VinylQuerySet(ContentType, using=alias):
             manager._add_to_cache(alias, found)
     by_id: dict[int, Model] = {
-        key: value for key, value in manager._cache[alias].items() if isinstance(key, int)
+        key: value for key, value in manager._cache.get(alias, {}).items() if isinstance(key, int)
     }
     return by_id
 
@@ -278,6 +280,8 @@ def content_types(alias: str) -> dict[int, Model]:
 def content_type(alias: str, ct_id: int) -> Any:
     """Return the content type *ct_id* of *alias*; raise ``ContentType.DoesNotExist``."""
     found = content_types(alias)
+    if ct_id not in found:
+        found = content_types(alias, reload=True)
     try:
         return found[ct_id]
     except KeyError:
