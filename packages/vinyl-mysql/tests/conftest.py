@@ -28,6 +28,16 @@ def oracle() -> Iterator[Any]:
         yield cursor
 
 
+@pytest.fixture
+def own_user(backend: Backend, oracle: Any) -> Iterator[str]:
+    """Return a server user of this test's own, so its connections can be counted exactly."""
+    user = f"{backend.config.name}_pool"
+    oracle.execute(f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY ''")
+    oracle.execute(f"GRANT ALL ON `{backend.config.name}`.* TO '{user}'@'%'")
+    yield user
+    oracle.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+
+
 def _raw_kwargs(config: PoolConfig) -> dict[str, Any]:
     return {
         "host": config.host,

@@ -56,15 +56,6 @@ async def taken(pool: AsyncPool) -> AsyncIterator[AsyncConnection]:
         await pool.release(connection)
 
 
-def server_connections(oracle: Any) -> int:
-    """Return how many connections the server has to the test database, but the oracle's."""
-    oracle.execute(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-        "WHERE DB = DATABASE() AND ID <> CONNECTION_ID()"
-    )
-    return int(oracle.fetchone()[0])
-
-
 async def connection_id(connection: AsyncConnection) -> int:
     rows = await connection.fetch("SELECT CONNECTION_ID()")
     return int(rows[0][0])
@@ -291,16 +282,22 @@ async def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(backend:
     assert "Raise OPTIONS['pool_max_size'] or OPTIONS['pool_timeout']" in message
 
 
-async def test_the_pool_holds_min_size_connections_and_never_more_than_max_size(
-    backend: Backend, oracle: Any
+def connections_of(oracle: Any, user: str) -> int:
+    """Return how many connections the server has for *user*."""
+    oracle.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = %s", [user])
+    return int(oracle.fetchone()[0])
+
+
+async def test_the_pool_opens_min_size_connections_and_never_more_than_max_size(
+    backend: Backend, oracle: Any, own_user: str
 ) -> None:
-    before = server_connections(oracle)
-    async with open_pool(backend, configured(backend, min_size=2, max_size=3)) as pool:
-        assert server_connections(oracle) - before == 2
+    config = configured(backend, user=own_user, min_size=2, max_size=3)
+    async with open_pool(backend, config) as pool:
+        assert connections_of(oracle, own_user) == 2
         async with taken(pool), taken(pool), taken(pool):
-            assert server_connections(oracle) - before == 3
+            assert connections_of(oracle, own_user) == 3
         async with taken(pool), taken(pool):
-            assert server_connections(oracle) - before == 3
+            assert connections_of(oracle, own_user) == 3
 
 
 async def test_an_idle_connection_killed_by_the_server_is_replaced(
@@ -382,6 +379,21 @@ async def test_an_option_the_driver_does_not_take_is_named(backend: Backend) -> 
     assert message.startswith("DATABASES['vinyl_mysql']['OPTIONS'] has 'ssl_mode', which ")
     assert "'s connect() does not take" in message
     assert "TLS settings go in OPTIONS['ssl'] as a dict" in message
+
+
+async def test_ssl_settings_reach_the_driver(backend: Backend) -> None:
+    missing = configured(backend, options={"ssl": {"ca": "/nonexistent/ca.pem"}})
+    with pytest.raises(ImproperlyConfigured, match=r"\['OPTIONS'\]\['ssl'\] could not be loaded"):
+        async with open_pool(backend, missing):
+            pass
+    # The test server has TLS disabled: a connection that asked for it must fail, never
+    # fall back to clear text.
+    unverified = configured(backend, options={"ssl": {"verify_mode": "none"}})
+    with pytest.raises(OperationalError) as error:
+        async with open_pool(backend, unverified):
+            pass
+    assert "server at 127.0.0.1:3306" in str(error.value)
+    assert "SSL is required but the server doesn't support it" in str(error.value)
 
 
 async def test_a_closed_pool_refuses_to_lend(backend: Backend) -> None:

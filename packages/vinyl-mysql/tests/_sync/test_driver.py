@@ -59,15 +59,6 @@ def taken(pool: Pool) -> Iterator[Connection]:
         pool.release(connection)
 
 
-def server_connections(oracle: Any) -> int:
-    """Return how many connections the server has to the test database, but the oracle's."""
-    oracle.execute(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-        "WHERE DB = DATABASE() AND ID <> CONNECTION_ID()"
-    )
-    return int(oracle.fetchone()[0])
-
-
 def connection_id(connection: Connection) -> int:
     rows = connection.fetch("SELECT CONNECTION_ID()")
     return int(rows[0][0])
@@ -290,16 +281,22 @@ def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(backend: Backe
     assert "Raise OPTIONS['pool_max_size'] or OPTIONS['pool_timeout']" in message
 
 
-def test_the_pool_holds_min_size_connections_and_never_more_than_max_size(
-    backend: Backend, oracle: Any
+def connections_of(oracle: Any, user: str) -> int:
+    """Return how many connections the server has for *user*."""
+    oracle.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = %s", [user])
+    return int(oracle.fetchone()[0])
+
+
+def test_the_pool_opens_min_size_connections_and_never_more_than_max_size(
+    backend: Backend, oracle: Any, own_user: str
 ) -> None:
-    before = server_connections(oracle)
-    with open_pool(backend, configured(backend, min_size=2, max_size=3)) as pool:
-        assert server_connections(oracle) - before == 2
+    config = configured(backend, user=own_user, min_size=2, max_size=3)
+    with open_pool(backend, config) as pool:
+        assert connections_of(oracle, own_user) == 2
         with taken(pool), taken(pool), taken(pool):
-            assert server_connections(oracle) - before == 3
+            assert connections_of(oracle, own_user) == 3
         with taken(pool), taken(pool):
-            assert server_connections(oracle) - before == 3
+            assert connections_of(oracle, own_user) == 3
 
 
 def test_an_idle_connection_killed_by_the_server_is_replaced(backend: Backend, oracle: Any) -> None:
@@ -379,6 +376,21 @@ def test_an_option_the_driver_does_not_take_is_named(backend: Backend) -> None:
     assert message.startswith("DATABASES['vinyl_mysql']['OPTIONS'] has 'ssl_mode', which ")
     assert "'s connect() does not take" in message
     assert "TLS settings go in OPTIONS['ssl'] as a dict" in message
+
+
+def test_ssl_settings_reach_the_driver(backend: Backend) -> None:
+    missing = configured(backend, options={"ssl": {"ca": "/nonexistent/ca.pem"}})
+    with pytest.raises(ImproperlyConfigured, match=r"\['OPTIONS'\]\['ssl'\] could not be loaded"):
+        with open_pool(backend, missing):
+            pass
+    # The test server has TLS disabled: a connection that asked for it must fail, never
+    # fall back to clear text.
+    unverified = configured(backend, options={"ssl": {"verify_mode": "none"}})
+    with pytest.raises(OperationalError) as error:
+        with open_pool(backend, unverified):
+            pass
+    assert "server at 127.0.0.1:3306" in str(error.value)
+    assert "SSL is required but the server doesn't support it" in str(error.value)
 
 
 def test_a_closed_pool_refuses_to_lend(backend: Backend) -> None:

@@ -58,18 +58,27 @@ def connect_kwargs(config: PoolConfig, accepted: Collection[str], driver: str) -
         kwargs["host"] = config.host or "localhost"
         kwargs["port"] = config.port or 3306
     kwargs.update(config.options)
+    if isinstance(kwargs.get("ssl"), dict):
+        kwargs["ssl"] = ssl_context(config, kwargs["ssl"])
     return kwargs
 
 
-def ssl_context(settings: dict[str, Any]) -> ssl.SSLContext:
+def ssl_context(config: PoolConfig, settings: dict[str, Any]) -> ssl.SSLContext:
     """Return the ``SSLContext`` PyMySQL builds from its ``ssl`` dict (``ca``, ``cert``...).
 
-    aiomysql only takes a context; building it with PyMySQL's own rules gives both
+    aiomysql only takes a context; building it once, with PyMySQL's own rules, gives both
     drivers (and Django's backend on PyMySQL) the same TLS behaviour for one setting.
+    Raise ``ImproperlyConfigured`` when the files it names cannot be loaded.
     """
     # A method that does not use its instance; PyMySQL exposes no function for it.
     create = pymysql.connections.Connection._create_ssl_ctx  # type: ignore[attr-defined]
-    context: ssl.SSLContext = create(None, settings)
+    try:
+        context: ssl.SSLContext = create(None, settings)
+    except (OSError, ssl.SSLError) as exc:
+        raise ImproperlyConfigured(
+            f"DATABASES[{config.alias!r}]['OPTIONS']['ssl'] could not be loaded: {exc}. "
+            f"Point 'ca', 'cert' and 'key' at readable PEM files."
+        ) from exc
     return context
 
 

@@ -31,7 +31,6 @@ from vinyl.mysql._connect import (
     logger,
     other_loop_error,
     session_sql,
-    ssl_context,
 )
 from vinyl.mysql.errors import is_disconnect, translate
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
@@ -134,10 +133,8 @@ class AiomysqlPool:
         self.state = PoolState.OPEN
         self.server: ServerData | None = None
         self._kwargs = connect_kwargs(config, _CONNECT_PARAMETERS, "aiomysql")
-        # aiomysql spells the database ``db`` and takes TLS settings as an SSLContext.
+        # aiomysql spells the database ``db``.
         self._kwargs["db"] = self._kwargs.pop("database")
-        if isinstance(self._kwargs.get("ssl"), dict):
-            self._kwargs["ssl"] = ssl_context(self._kwargs["ssl"])
         self._session_sql: list[str] = []
         self._idle: list[AiomysqlConnection] = []
         self._slots = asyncio.Semaphore(config.max_size)
@@ -158,6 +155,8 @@ class AiomysqlPool:
             raise connect_error(self.config, exc) from exc
         connection = AiomysqlConnection(raw)
         try:
+            if self._kwargs.get("ssl") is not None:
+                await self._require_tls(connection)
             if self.server is None:
                 rows = await connection.fetch(SERVER_DATA_SQL)
                 self.server = ServerData.from_row(rows[0])
@@ -169,6 +168,16 @@ class AiomysqlPool:
             raw.close()
             raise
         return connection
+
+    async def _require_tls(self, connection: AiomysqlConnection) -> None:
+        # aiomysql goes on in clear text when the server has no TLS; PyMySQL refuses.
+        # Refuse too: OPTIONS['ssl'] must never be silently ignored.
+        rows = await connection.fetch("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        if not rows or not rows[0][1]:
+            refused = pymysql.OperationalError(
+                2026, "SSL is required but the server doesn't support it"
+            )
+            raise connect_error(self.config, refused) from None
 
     async def acquire(self) -> AiomysqlConnection:
         """Return a free connection, waiting up to ``pool_timeout`` for one."""
