@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError, ProgrammingError, connections
 from django.test import override_settings
 from vinyl.query import get_backend
 from vinyl.query._async import connection, fetch_sql, transaction
@@ -137,6 +138,27 @@ async def test_a_failed_rollback_discards_the_connection_and_keeps_the_error(
     assert "ROLLBACK failed" in caplog.text and "the body's error" in caplog.text
     [(current,)] = await fetch_sql(db.vinyl, PID[db.vendor])
     assert current != killed
+
+
+async def test_only_a_connection_cut_short_is_discarded(
+    db: DB, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        # A statement error leaves the connection usable: it goes back to the pool.
+        with pytest.raises(ProgrammingError):
+            await fetch_sql(db.vinyl, "SELECT * FROM no_such_table")
+        # So does an error that ends a transaction block's body: the block rolls back.
+        with pytest.raises(LookupError):
+            async with transaction(db.vinyl):
+                await fetch_sql(db.vinyl, "SELECT 1")
+                raise LookupError
+        assert "Discarding" not in caplog.text
+        # Anything else out of a connection() body may have cut a statement short.
+        with pytest.raises(LookupError):
+            async with connection(db.vinyl):
+                raise LookupError("mid-statement")
+    assert "Discarding a connection of" in caplog.text
+    assert "LookupError: mid-statement" in caplog.text
 
 
 async def test_a_non_vinyl_alias_is_refused_with_its_name(db: DB) -> None:

@@ -95,17 +95,20 @@ def leave_scope(scope: Scope) -> None:
     _scopes.set(scopes)
 
 
-def unknown_state(exc: BaseException | None) -> str | None:
+def unknown_state(exc: BaseException | None, *, statement: bool) -> str | None:
     """Return why *exc* leaves a connection in an unknown state, or ``None`` if it does not.
 
-    A statement error (integrity, data, programming) leaves the connection usable; a
-    cancellation or any other database error may have cut a statement or the link short.
+    With *statement*, *exc* came out of statements sent to the driver (the body of a
+    ``connection()`` block): anything but a statement error (integrity, data, programming)
+    may have cut a statement or the link short. Otherwise *exc* ended a block's body, where
+    the statements already answered for themselves: only a cancellation (or any other
+    ``BaseException``) or a connection-level database error leaves the state unknown.
     """
-    if exc is None:
+    if exc is None or isinstance(exc, _STATEMENT_ERRORS):
         return None
     if not isinstance(exc, Exception):
         return f"interrupted by {type(exc).__name__}"
-    if isinstance(exc, DatabaseError) and not isinstance(exc, _STATEMENT_ERRORS):
+    if statement or isinstance(exc, DatabaseError):
         return f"{type(exc).__name__}: {exc}"
     return None
 
@@ -173,7 +176,7 @@ class ConnectionScope:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        reason = unknown_state(exc)
+        reason = unknown_state(exc, statement=True)
         if self._scope is not None:
             if reason is not None:
                 # The whole block's connection is suspect: the block can only end by

@@ -115,7 +115,7 @@ class Transaction:
         scope = self._scope
         assert scope is not None
         stack = scope.stack
-        reason = unknown_state(exc)
+        reason = unknown_state(exc, statement=False)
         if reason is not None:
             stack.broken()
         committed = False
@@ -133,10 +133,11 @@ class Transaction:
             finally:
                 scope.give_back()
         except BaseException as end_exc:
-            if unknown_state(end_exc) is not None:
+            end_reason = unknown_state(end_exc, statement=True)
+            if end_reason is not None:
                 # Cut off before the block's end was sent: the server may still be inside it.
                 stack.broken()
-            self._leave(unknown_state(end_exc) or reason, end_exc)
+            self._leave(end_reason or reason, end_exc)
             raise
         self._leave(reason, exc)
         if committed:
@@ -155,7 +156,7 @@ class Transaction:
 
     def _end_failed(self, sql: str, end_exc: BaseException, exc: BaseException | None) -> None:
         assert self._scope is not None
-        reason = unknown_state(end_exc)
+        reason = unknown_state(end_exc, statement=True)
         if sql == "COMMIT" and reason is None:
             # The server ended the transaction (a deferred constraint, a serialization
             # failure): the connection is clean, and the caller must see why.
