@@ -375,7 +375,12 @@ def test_a_released_connection_cannot_be_used(
 
 
 @pytest.mark.parametrize(
-    ("level", "expected"), [(None, "read committed"), ("serializable", "serializable")]
+    ("level", "expected"),
+    [
+        (None, "read committed"),
+        ("repeatable read", "repeatable read"),
+        ("serializable", "serializable"),
+    ],
 )
 def test_isolation_level_is_set_on_every_connection(
     level: str | None,

@@ -4,8 +4,8 @@ What vinyl changes in asyncpg's defaults, and why:
 
 - **No reset on release.** asyncpg's default ``Connection.reset()`` costs a round trip
   on every release. vinyl ends every transaction it opens, so a released connection is
-  clean; asyncpg still rolls back a connection released inside a transaction, and vinyl
-  discards one interrupted mid-query (``release(discard=True)``).
+  clean; one released inside a transaction, or interrupted mid-query
+  (``release(discard=True)``), is closed instead of pooled.
 - **Django's values.** ``inet``/``cidr`` read as ``str`` and ``bytea`` as ``memoryview``
   (as psycopg2 returns them), ``hstore`` as ``dict``, and, with ``USE_TZ = False``,
   ``timestamptz`` as naive datetimes in ``TIME_ZONE``: what Django's psycopg2 connection
@@ -59,8 +59,6 @@ _DAY = datetime.timedelta(days=1)
 
 class AsyncpgDriver:
     """Open :class:`AsyncpgPool` instances (the ``AsyncDriver`` of ``vinyl.postgresql_backend``)."""
-
-    dialect = ASYNCPG
 
     async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncpgPool:
         """Return a started pool for *config*; raise ``OperationalError`` if unreachable."""
@@ -217,7 +215,7 @@ class AsyncpgConnection:
                 # Refused client-side, before sending: retry with the server's types.
                 statement = await self.raw.prepare(sql)
                 try:
-                    coerced = coerce_params(args, [t.name for t in statement.get_parameters()])
+                    coerced = _coerce_params(args, [t.name for t in statement.get_parameters()])
                 except (TypeError, ValueError, ArithmeticError):
                     # Not convertible ("abc" for an integer): report asyncpg's refusal.
                     raise exc from None
@@ -252,7 +250,7 @@ def _discard_reason(raw: asyncpg.Connection, discard: bool) -> str | None:
     return None
 
 
-def coerce_params(params: Sequence[Any], type_names: Sequence[str]) -> list[Any]:
+def _coerce_params(params: Sequence[Any], type_names: Sequence[str]) -> list[Any]:
     """Return *params* converted to the PostgreSQL types *type_names* the server inferred."""
     return [
         _COERCIONS.get(name, _keep)(value) if value is not None else None

@@ -31,7 +31,6 @@ from vinyl.pg._connect import (
     released_error,
     session_settings,
 )
-from vinyl.pg.dialect import PSYCOPG2
 from vinyl.pg.errors import django_error
 from vinyl.query.backend import Connection, Dialect, PoolConfig, Row
 
@@ -42,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 class Psycopg2Driver:
     """Open :class:`Psycopg2Pool` instances (the ``Driver`` of ``vinyl.postgresql_backend``)."""
-
-    dialect = PSYCOPG2
 
     def create_pool(self, config: PoolConfig, dialect: Dialect) -> Psycopg2Pool:
         """Return a pool for *config* holding ``pool_min_size`` open connections."""
@@ -109,8 +106,7 @@ class Psycopg2Pool:
         config = self.config
         # libpq's "options" set session settings at connect time, with no round trip.
         options = " ".join(
-            f"-c {name}={value.replace(' ', chr(92) + ' ')}"
-            for name, value in session_settings(config).items()
+            f"-c {name}={_libpq_option(value)}" for name, value in session_settings(config).items()
         )
         params: dict[str, Any] = {
             key: config.options[key] for key in SSL_OPTIONS if key in config.options
@@ -165,6 +161,11 @@ class Psycopg2Pool:
                 self._idle.pop().close()
                 self._open -= 1
             self._condition.notify_all()
+
+
+def _libpq_option(value: str) -> str:
+    # libpq splits "options" on spaces; a backslash escapes a space or itself.
+    return value.replace("\\", "\\\\").replace(" ", "\\ ")
 
 
 def _alive(raw: psycopg2.extensions.connection) -> bool:
