@@ -72,9 +72,9 @@ class AiomysqlConnection:
             f"X'{value.hex()}'" if isinstance(value, bytes | bytearray) else raw.escape(value)
             for value in params
         )
-        cursor = await raw.cursor()
         self.busy = True
         try:
+            cursor = await raw.cursor()
             await cursor.execute(query)
         except pymysql.Error as exc:
             self.broken = is_disconnect(exc)

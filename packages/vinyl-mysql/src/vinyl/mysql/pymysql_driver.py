@@ -57,9 +57,9 @@ class PyMySQLConnection:
         self.broken = False
 
     def _run(self, sql: str, params: Sequence[Any]) -> pymysql.cursors.Cursor:
-        cursor = self.raw.cursor()
         self.busy = True
         try:
+            cursor = self.raw.cursor()
             cursor.execute(sql, tuple(params))
         except pymysql.Error as exc:
             self.broken = is_disconnect(exc)
