@@ -14,13 +14,20 @@ def vinyl_package_sources(**kwargs):
     resources(name="data", sources=["**/*", "!**/*.py", "!**/*.pyc", "!BUILD"])
 
 
-def vinyl_package(name, **kwargs):
-    """Declare the tests, files and wheel of the distribution `name` in this folder."""
+def vinyl_package(name, test_overrides=None, **kwargs):
+    """Declare the tests, files and wheel of the distribution `name` in this folder.
+
+    `test_overrides` is python_tests' `overrides`: extra dependencies of single test files.
+    """
     python_test_utils(
         name="test_utils",
         sources=["tests/**/*.py", "!tests/**/test_*.py", "!tests/**/*_test.py"],
     )
-    python_tests(name="tests", sources=["tests/**/test_*.py", "tests/**/*_test.py"])
+    python_tests(
+        name="tests",
+        sources=["tests/**/test_*.py", "tests/**/*_test.py"],
+        overrides=test_overrides or {},
+    )
     # The package's tree as plain files, for tests that build or rewrite it
     # (tests/packaging, tools/release.py, tools/unasync.py).
     files(

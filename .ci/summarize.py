@@ -1,0 +1,70 @@
+"""Summarize a `pants test` run from its JUnit reports; fail when the run was not a full one.
+
+A full run has at least one passing test, none failing, and covers both Django resolves
+(django61, django52) and both servers (PostgreSQL, MariaDB).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from pathlib import Path
+
+RESOLVES = ("django61", "django52")
+SERVERS = {"pg": "PostgreSQL", "postgresql": "PostgreSQL", "mysql": "MariaDB", "mariadb": "MariaDB"}
+
+
+def servers_of(name: str) -> set[str]:
+    """Return which servers a test id names (``test_get[pg]``, ``test_mariadb_through_...``)."""
+    words = re.split(r"[^a-z0-9]+", name.lower())
+    return {SERVERS[word] for word in words if word in SERVERS}
+
+
+def main(reports: Path) -> int:
+    per_file: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    totals: Counter[str] = Counter()
+    by_resolve: Counter[str] = Counter()
+    by_server: Counter[str] = Counter()
+    failures = []
+    for report in sorted(reports.glob("*.xml")):
+        resolve = re.search(r"resolve=(\w+)", report.name)
+        resolve_name = resolve.group(1) if resolve else "?"
+        for case in ET.parse(report).getroot().iter("testcase"):
+            outcome = "passed"
+            for tag in ("failure", "error", "skipped"):
+                if case.find(tag) is not None:
+                    outcome = {"failure": "failed", "error": "errors"}.get(tag, tag)
+            source = case.get("file") or case.get("classname", "?").replace(".", "/") + ".py"
+            per_file[(source, resolve_name)][outcome] += 1
+            totals[outcome] += 1
+            if outcome == "passed":
+                by_resolve[resolve_name] += 1
+                for server in servers_of(case.get("name", "")):
+                    by_server[server] += 1
+            elif outcome in ("failed", "errors"):
+                failures.append(f"{resolve_name}: {case.get('classname')}::{case.get('name')}")
+
+    for (source, resolve_name), counts in sorted(per_file.items()):
+        outcome = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
+        print(f"  {resolve_name}  {source}: {outcome}")
+    print(
+        f"Total: {sum(totals.values())} tests in {len(per_file)} file runs; "
+        + ", ".join(f"{n} {what}" for what, n in sorted(totals.items()))
+    )
+    print("Passed per Django resolve: " + ", ".join(f"{r} {by_resolve[r]}" for r in RESOLVES))
+    print("Passed per server: " + ", ".join(f"{s} {by_server[s]}" for s in ("PostgreSQL", "MariaDB")))
+
+    problems = [f"failed: {failure}" for failure in failures]
+    if totals["passed"] == 0:
+        problems.append(f"no test ran (no passing test case in {reports}/*.xml)")
+    problems += [f"no test passed under {r}" for r in RESOLVES if by_resolve[r] == 0]
+    problems += [f"no test passed on {s}" for s in ("PostgreSQL", "MariaDB") if by_server[s] == 0]
+    for problem in problems:
+        print(f"CI: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
