@@ -91,16 +91,28 @@ class Venv:
 
     def install(self, wheelhouse: Path, *requirements: str) -> None:
         subprocess.run(
-            [str(self.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--find-links", str(wheelhouse), *requirements],
-            check=True, env={**os.environ, "PIP_NO_INPUT": "1"},
+            [
+                str(self.python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--find-links",
+                str(wheelhouse),
+                *requirements,
+            ],
+            check=True,
+            env={**os.environ, "PIP_NO_INPUT": "1"},
         )
 
     def probe(self, distributions: list[str], modules: list[str]) -> dict[str, Any]:
         """Return which *modules* import and which version of each distribution is installed."""
         result = subprocess.run(
             [str(self.python), "-c", PROBE, ",".join(distributions), *modules],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return json.loads(result.stdout)
 

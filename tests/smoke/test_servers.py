@@ -10,7 +10,6 @@ import aiomysql
 import asyncpg
 import psycopg2
 import pymysql
-
 from vinyl_testing.settings import MYSQL, PG
 
 ROUND_TRIP = "SELECT %s::int + 1, current_database(), current_setting('server_version_num')::int"
@@ -43,7 +42,10 @@ async def test_postgresql_through_asyncpg() -> None:
 
 def test_mariadb_through_pymysql() -> None:
     conn = pymysql.connect(
-        host=MYSQL.host, port=MYSQL.port, user=MYSQL.user, password=MYSQL.password,
+        host=MYSQL.host,
+        port=MYSQL.port,
+        user=MYSQL.user,
+        password=MYSQL.password,
         database=MYSQL.name,
     )
     try:
@@ -58,7 +60,10 @@ def test_mariadb_through_pymysql() -> None:
 
 async def test_mariadb_through_aiomysql() -> None:
     conn = await aiomysql.connect(
-        host=MYSQL.host, port=MYSQL.port, user=MYSQL.user, password=MYSQL.password,
+        host=MYSQL.host,
+        port=MYSQL.port,
+        user=MYSQL.user,
+        password=MYSQL.password,
         db=MYSQL.name,
     )
     try:
