@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import ssl
 from collections.abc import Collection
 from typing import Any
 
 import pymysql
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError
+from django.db import OperationalError
 from django.db.backends import utils as backend_utils
 from pymysql.constants import CLIENT, FIELD_TYPE
 from pymysql.converters import conversions
 from vinyl.mysql.errors import errno_of
 from vinyl.mysql.server import ServerData
 from vinyl.query.backend import PoolConfig
-
-logger = logging.getLogger("vinyl.mysql")
 
 #: Django's MySQL backend reads TIME columns as ``datetime.time``, not ``timedelta``.
 CONVERSIONS: dict[Any, Any] = {**conversions, FIELD_TYPE.TIME: backend_utils.typecast_time}
@@ -106,29 +103,3 @@ def connect_error(config: PoolConfig, exc: BaseException) -> OperationalError:
     )
     error.errno = errno_of(exc)  # type: ignore[attr-defined]
     return error
-
-
-def closed_error(config: PoolConfig) -> InterfaceError:
-    """Return the error for using a pool after ``close()``."""
-    return InterfaceError(
-        f"The connection pool of database alias {config.alias!r} is closed; "
-        f"connections are only taken from a pool that vinyl opened and has not closed."
-    )
-
-
-def other_loop_error(config: PoolConfig) -> InterfaceError:
-    """Return the error for taking a connection from a pool of another event loop."""
-    return InterfaceError(
-        f"The connection pool of database alias {config.alias!r} belongs to another event "
-        f"loop; asyncio connections cannot move between loops. Open one pool per loop."
-    )
-
-
-def exhausted_error(config: PoolConfig, max_size: int) -> OperationalError:
-    """Return the error for an acquire that found no free connection in time."""
-    return OperationalError(
-        f"No connection to {config.address} (database alias {config.alias!r}) became free "
-        f"within pool_timeout={config.timeout}s: all {max_size} connections of the pool "
-        f"(pool_max_size={max_size}) are in use. Raise OPTIONS['pool_max_size'] or "
-        f"OPTIONS['pool_timeout'], or hold connections for shorter."
-    )

@@ -15,37 +15,25 @@ EOF) and replaced by a new one.
 from __future__ import annotations
 
 import asyncio
-import enum
 import inspect
+import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
 import aiomysql  # type: ignore[import-untyped]
 import pymysql
 from vinyl.mysql import server as server_data
-from vinyl.mysql._connect import (
-    closed_error,
-    connect_error,
-    connect_kwargs,
-    exhausted_error,
-    logger,
-    other_loop_error,
-    session_sql,
-)
+from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
+from vinyl.mysql._pool import PoolState, closed_error, exhausted_error, other_loop_error
 from vinyl.mysql.errors import is_disconnect, translate
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
 from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row
 
-__all__ = ["AiomysqlConnection", "AiomysqlDriver", "AiomysqlPool", "PoolState"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["AiomysqlConnection", "AiomysqlDriver", "AiomysqlPool"]
 
 _CONNECT_PARAMETERS = frozenset(inspect.signature(aiomysql.connect).parameters)
-
-
-class PoolState(enum.Enum):
-    """Where a pool is in its life: it only ever goes from OPEN to CLOSED."""
-
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 class AiomysqlConnection:
@@ -196,9 +184,7 @@ class AiomysqlPool:
                 reason = connection.reusable()
                 if reason is None:
                     return connection
-                logger.info(
-                    "vinyl.mysql: discarded an idle connection of %r: %s", self.config.alias, reason
-                )
+                logger.info("Discarded an idle connection of %r: %s", self.config.alias, reason)
                 connection.raw.close()
             return await self._connect()
         except BaseException:
@@ -215,7 +201,7 @@ class AiomysqlPool:
         if reason is None:
             self._idle.append(connection)
         else:
-            logger.info("vinyl.mysql: closed a connection of %r: %s", self.config.alias, reason)
+            logger.info("Closed a connection of %r: %s", self.config.alias, reason)
             connection.raw.close()
         self._slots.release()
 

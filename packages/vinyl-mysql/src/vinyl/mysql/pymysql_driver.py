@@ -8,8 +8,8 @@ noticed when taken (its socket is readable: EOF or an unsolicited error packet).
 
 from __future__ import annotations
 
-import enum
 import inspect
+import logging
 import select
 import threading
 from collections.abc import Sequence
@@ -18,28 +18,17 @@ from typing import Any, cast
 import pymysql
 from pymysql.constants import SERVER_STATUS
 from vinyl.mysql import server as server_data
-from vinyl.mysql._connect import (
-    closed_error,
-    connect_error,
-    connect_kwargs,
-    exhausted_error,
-    logger,
-    session_sql,
-)
+from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
+from vinyl.mysql._pool import PoolState, closed_error, exhausted_error
 from vinyl.mysql.errors import is_disconnect, translate
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
 from vinyl.query.backend import Connection, Dialect, PoolConfig, Row
 
-__all__ = ["PoolState", "PyMySQLConnection", "PyMySQLDriver", "PyMySQLPool"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["PyMySQLConnection", "PyMySQLDriver", "PyMySQLPool"]
 
 _CONNECT_PARAMETERS = frozenset(inspect.signature(pymysql.connections.Connection).parameters)
-
-
-class PoolState(enum.Enum):
-    """Where a pool is in its life: it only ever goes from OPEN to CLOSED."""
-
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 class PyMySQLConnection:
@@ -173,9 +162,7 @@ class PyMySQLPool:
                 reason = connection.reusable()
                 if reason is None:
                     return connection
-                logger.info(
-                    "vinyl.mysql: discarded an idle connection of %r: %s", self.config.alias, reason
-                )
+                logger.info("Discarded an idle connection of %r: %s", self.config.alias, reason)
                 connection.close()
             return self._connect()
         except BaseException:
@@ -192,7 +179,7 @@ class PyMySQLPool:
             if reason is None:
                 self._idle.append(connection)
         if reason is not None:
-            logger.info("vinyl.mysql: closed a connection of %r: %s", self.config.alias, reason)
+            logger.info("Closed a connection of %r: %s", self.config.alias, reason)
             connection.close()
         self._slots.release()
 
