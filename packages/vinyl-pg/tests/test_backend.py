@@ -221,3 +221,8 @@ def test_pool_config_keeps_the_options_vinyl_passes_through() -> None:
     )
     assert config.options == {"sslmode": "verify-full"}
     assert config.statement_cache_size == 0
+
+
+def test_dbshell_opens_psql_on_the_vinyl_alias(capfd: pytest.CaptureFixture[str]) -> None:
+    call_command("dbshell", "--database", PG.vinyl, "--", "-tAc", "SELECT current_database()")
+    assert capfd.readouterr().out.strip() == connections.settings[PG.vinyl]["NAME"]
