@@ -37,9 +37,10 @@ def vinyl_package(name, test_overrides=None, **kwargs):
     )
     resource(name="pyproject", source="pyproject.toml")
     resource(name="readme", source="README.md")
+    resource(name="changelog", source="CHANGELOG.md")
     python_distribution(
         name="dist",
-        dependencies=["./src:src@resolve=django61", "./src:data", ":pyproject", ":readme"],
+        dependencies=["./src:src@resolve=django61", "./src:data", ":pyproject", ":readme", ":changelog"],
         provides=python_artifact(name=name),
         # Build with the PEP 517 backend the package's own pyproject.toml declares, so the
         # wheel Pants builds is the wheel `pip wheel packages/<name>` builds.
