@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 __all__ = [
@@ -33,9 +33,14 @@ ALock = asyncio.Lock
 Lock = threading.Lock
 
 
-async def ashield[T](func: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+async def ashield[T](
+    func: Callable[..., Coroutine[Any, Any, T]], /, *args: Any, **kwargs: Any
+) -> T:
     """Run ``func(*args, **kwargs)`` to its end even if the calling task is cancelled."""
-    return await asyncio.shield(func(*args, **kwargs))
+    # Started eagerly: a call that finishes without waiting (a pool release, mostly) costs
+    # no extra turn of the event loop.
+    task = asyncio.eager_task_factory(asyncio.get_running_loop(), func(*args, **kwargs))
+    return await asyncio.shield(task)
 
 
 def shield[T](func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
