@@ -8,7 +8,7 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import NotSupportedError
-from django.db.models import Model
+from django.db.models import Count, Model
 from vinyl_testapp.models.library import (
     Author,
     AuthorProfile,
@@ -250,6 +250,24 @@ async def test_refresh_from_db_reloads_changed_rows(library: DB) -> None:
     Book.objects.using(library.django).filter(pk=book.pk).update(pages=999)
     await book.refresh_from_db()
     assert book.pages == 999
+
+
+async def test_reads_never_use_djangos_own_connection_to_the_vinyl_alias(library: DB) -> None:
+    from django.db import connections
+
+    connections[library.vinyl].close()
+    queryset = Book.avinyl.using(library.vinyl)
+    book = await queryset.select_related("author").prefetch_related("tags", "items").get(pk=1)
+    await book.refresh_from_db()
+    await book.author
+    await book.review_set.count()
+    await queryset.aggregate(n=Count("pk"))
+    await queryset.filter(pages__gt=1).exists()
+    await queryset.latest()
+    await TaggedItem.avinyl.using(library.vinyl).prefetch_related("content_object")
+    # Django's wrapper for the vinyl alias was never connected: every read went through
+    # vinyl's driver.
+    assert connections[library.vinyl].connection is None
 
 
 async def test_iterator_is_not_supported(library: DB) -> None:

@@ -11,7 +11,7 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import NotSupportedError
-from django.db.models import Model
+from django.db.models import Count, Model
 from vinyl_testapp.models.library import (
     Author,
     AuthorProfile,
@@ -251,6 +251,24 @@ def test_refresh_from_db_reloads_changed_rows(library: DB) -> None:
     Book.objects.using(library.django).filter(pk=book.pk).update(pages=999)
     book.refresh_from_db()
     assert book.pages == 999
+
+
+def test_reads_never_use_djangos_own_connection_to_the_vinyl_alias(library: DB) -> None:
+    from django.db import connections
+
+    connections[library.vinyl].close()
+    queryset = Book.vinyl.using(library.vinyl)
+    book = queryset.select_related("author").prefetch_related("tags", "items").get(pk=1)
+    book.refresh_from_db()
+    book.author
+    book.review_set.count()
+    queryset.aggregate(n=Count("pk"))
+    queryset.filter(pages__gt=1).exists()
+    queryset.latest()
+    TaggedItem.vinyl.using(library.vinyl).prefetch_related("content_object")
+    # Django's wrapper for the vinyl alias was never connected: every read went through
+    # vinyl's driver.
+    assert connections[library.vinyl].connection is None
 
 
 def test_iterator_is_not_supported(library: DB) -> None:
