@@ -142,8 +142,8 @@ class AsyncpgPool:
             logger.info("Discarding a connection of alias %r: %s.", self.config.alias, reason)
             # Shielded, so that a cancelled caller cannot leave the close half-done.
             await asyncio.shield(self._close(raw))
-        # A release interrupted half-way would leave asyncpg's holder busy for good.
-        await asyncio.shield(self._pool.release(raw))
+        # asyncpg shields the release itself: a cancelled caller cannot leave it half-done.
+        await self._pool.release(raw)
 
     async def _close(self, raw: asyncpg.Connection) -> None:
         # close(), unlike terminate(), first waits until asyncpg has asked the server to
