@@ -9,6 +9,7 @@ from django.apps import apps
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import NotSupportedError
 from django.db.models import Count, Model
+from vinyl.model._replay import replay_alias
 from vinyl_testapp.models.library import (
     Author,
     AuthorProfile,
@@ -259,15 +260,16 @@ async def test_reads_never_use_djangos_own_connection_to_the_vinyl_alias(library
     queryset = Book.avinyl.using(library.vinyl)
     book = await queryset.select_related("author").prefetch_related("tags", "items").get(pk=1)
     await book.refresh_from_db()
-    await book.author
+    assert await book.author is not None
     await book.review_set.count()
     await queryset.aggregate(n=Count("pk"))
     await queryset.filter(pages__gt=1).exists()
     await queryset.latest()
     await TaggedItem.avinyl.using(library.vinyl).prefetch_related("content_object")
-    # Django's wrapper for the vinyl alias was never connected: every read went through
-    # vinyl's driver.
+    # Neither Django's wrapper for the vinyl alias nor the replay wrapper that runs
+    # Django's own methods was ever connected: every read went through vinyl's driver.
     assert connections[library.vinyl].connection is None
+    assert connections[replay_alias(library.vinyl)].connection is None
 
 
 async def test_iterator_is_not_supported(library: DB) -> None:

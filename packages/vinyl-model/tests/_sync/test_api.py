@@ -12,6 +12,7 @@ from django.apps import apps
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import NotSupportedError
 from django.db.models import Count, Model
+from vinyl.model._replay import replay_alias
 from vinyl_testapp.models.library import (
     Author,
     AuthorProfile,
@@ -260,15 +261,16 @@ def test_reads_never_use_djangos_own_connection_to_the_vinyl_alias(library: DB) 
     queryset = Book.vinyl.using(library.vinyl)
     book = queryset.select_related("author").prefetch_related("tags", "items").get(pk=1)
     book.refresh_from_db()
-    book.author
+    assert book.author is not None
     book.review_set.count()
     queryset.aggregate(n=Count("pk"))
     queryset.filter(pages__gt=1).exists()
     queryset.latest()
     TaggedItem.vinyl.using(library.vinyl).prefetch_related("content_object")
-    # Django's wrapper for the vinyl alias was never connected: every read went through
-    # vinyl's driver.
+    # Neither Django's wrapper for the vinyl alias nor the replay wrapper that runs
+    # Django's own methods was ever connected: every read went through vinyl's driver.
     assert connections[library.vinyl].connection is None
+    assert connections[replay_alias(library.vinyl)].connection is None
 
 
 def test_iterator_is_not_supported(library: DB) -> None:
