@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import (
     DataError,
     IntegrityError,
@@ -412,6 +413,46 @@ def test_without_a_statement_cache_statements_still_run(
             for n in range(3):
                 rows = connection.fetch("SELECT %s::int + 1", (n,))
                 assert [tuple(row) for row in rows] == [(n + 1,)]
+
+
+def test_libpq_session_options_are_set_on_every_connection(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    options = {"options": "-c search_path=vinyl_x,\\ public --statement-timeout=5000"}
+    with open_pool(backend, pool_config(options=options, min_size=2)) as pool:
+        with taken(pool) as first, taken(pool) as second:
+            for connection in (first, second):
+                path = connection.fetch("SHOW search_path")
+                timeout = connection.fetch("SHOW statement_timeout")
+                assert [tuple(row) for row in path + timeout] == [("vinyl_x, public",), ("5s",)]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"target_session_attrs": "read-write"},
+            "DATABASES['vinyl_pg']['OPTIONS'] has 'target_session_attrs', which vinyl's "
+            "PostgreSQL drivers do not take. Besides the pool keys they take "
+            "'application_name', 'options', 'sslcert'",
+        ),
+        (
+            {"options": "-c search_path=a -x"},
+            "DATABASES['vinyl_pg']['OPTIONS']['options'] is '-c search_path=a -x'; vinyl takes "
+            "only session settings there, written as libpq does: '-c name=value",
+        ),
+    ],
+)
+def test_options_the_drivers_cannot_honour_are_refused(
+    options: dict[str, str],
+    message: str,
+    backend: Backend,
+    pool_config: Callable[..., PoolConfig],
+) -> None:
+    with pytest.raises(ImproperlyConfigured) as error:
+        with open_pool(backend, pool_config(options=options)):
+            pass
+    assert message in str(error.value)
 
 
 def test_a_closed_pool_refuses_to_lend(

@@ -2,12 +2,57 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError
 from vinyl.query.backend import PoolConfig
 
 #: libpq's SSL settings, passed to the drivers as they are.
 SSL_OPTIONS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl")
+#: Every ``OPTIONS`` key, beyond vinyl's pool keys, that both drivers honour.
+ACCEPTED_OPTIONS = frozenset({*SSL_OPTIONS, "application_name", "options"})
+
+# One token of libpq's "options": characters other than spaces, a backslash escaping the
+# next character.
+_TOKEN = re.compile(r"(?:\\.|[^\s\\])+")
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def check_options(config: PoolConfig) -> None:
+    """Raise ``ImproperlyConfigured`` naming an ``OPTIONS`` key the drivers cannot honour."""
+    unknown = sorted(config.options.keys() - ACCEPTED_OPTIONS)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"DATABASES[{config.alias!r}]['OPTIONS'] has {', '.join(map(repr, unknown))}, "
+            f"which vinyl's PostgreSQL drivers do not take. Besides the pool keys they take "
+            f"{', '.join(map(repr, sorted(ACCEPTED_OPTIONS)))}; remove the others."
+        )
+    libpq_settings(config)
+
+
+def libpq_settings(config: PoolConfig) -> dict[str, str]:
+    """Return the session settings of libpq's ``OPTIONS['options']`` (``-c name=value``)."""
+    found: dict[str, str] = {}
+    raw = config.options.get("options", "")
+    tokens = iter(_ESCAPE.sub(r"\1", token) for token in _TOKEN.findall(raw))
+    for token in tokens:
+        if token == "-c":
+            token = next(tokens, "")
+        elif token.startswith(("-c", "--")):
+            token = token.removeprefix("-c").removeprefix("--")
+        else:
+            token = ""
+        name, equals, value = token.partition("=")
+        if not (name and equals):
+            raise ImproperlyConfigured(
+                f"DATABASES[{config.alias!r}]['OPTIONS']['options'] is {raw!r}; vinyl takes "
+                f"only session settings there, written as libpq does: "
+                f"'-c name=value -c other=value'."
+            )
+        found[name.replace("-", "_")] = value
+    return found
 
 
 def session_settings(config: PoolConfig) -> dict[str, str]:
@@ -15,9 +60,10 @@ def session_settings(config: PoolConfig) -> dict[str, str]:
 
     Both drivers send them in the connection packet (no extra round trip).
     """
-    # Django's PostgreSQL connection runs in UTC with USE_TZ, else in TIME_ZONE; SQL such
-    # as a timestamptz-to-date cast depends on it.
-    result = {"TimeZone": "UTC" if settings.USE_TZ else settings.TIME_ZONE}
+    result = libpq_settings(config)
+    # Django's PostgreSQL connection runs in UTC with USE_TZ, else in TIME_ZONE (whatever
+    # OPTIONS['options'] says); SQL such as a timestamptz-to-date cast depends on it.
+    result["TimeZone"] = "UTC" if settings.USE_TZ else settings.TIME_ZONE
     if config.isolation_level:
         result["default_transaction_isolation"] = config.isolation_level
     if "application_name" in config.options:

@@ -36,6 +36,7 @@ from django.conf import settings
 from vinyl.pg import server
 from vinyl.pg._connect import (
     SSL_OPTIONS,
+    check_options,
     closed_error,
     connect_error,
     exhausted_error,
@@ -61,7 +62,12 @@ class AsyncpgDriver:
     """Open :class:`AsyncpgPool` instances (the ``AsyncDriver`` of ``vinyl.postgresql_backend``)."""
 
     async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncpgPool:
-        """Return a started pool for *config*; raise ``OperationalError`` if unreachable."""
+        """Return a started pool for *config*.
+
+        Raise ``ImproperlyConfigured`` for ``OPTIONS`` the driver cannot honour, and
+        ``OperationalError`` if the server is unreachable.
+        """
+        check_options(config)
         pool = AsyncpgPool(config)
         await pool.start()
         return pool

@@ -24,6 +24,7 @@ from django.conf import settings
 from vinyl.pg import server
 from vinyl.pg._connect import (
     SSL_OPTIONS,
+    check_options,
     closed_error,
     connect_error,
     exhausted_error,
@@ -43,7 +44,12 @@ class Psycopg2Driver:
     """Open :class:`Psycopg2Pool` instances (the ``Driver`` of ``vinyl.postgresql_backend``)."""
 
     def create_pool(self, config: PoolConfig, dialect: Dialect) -> Psycopg2Pool:
-        """Return a pool for *config* holding ``pool_min_size`` open connections."""
+        """Return a pool for *config* holding ``pool_min_size`` open connections.
+
+        Raise ``ImproperlyConfigured`` for ``OPTIONS`` the driver cannot honour, and
+        ``OperationalError`` if the server is unreachable.
+        """
+        check_options(config)
         pool = Psycopg2Pool(config)
         pool.start()
         return pool
