@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import OperationalError, connections, transaction
 from django.db.backends.postgresql.psycopg_any import IsolationLevel
-from vinyl.pg.server import DEFAULT_PG_VERSION
+from vinyl.pg.server import DEFAULT_PG_VERSION, record_version
 from vinyl.postgresql_backend.base import DatabaseWrapper
 from vinyl.query.backend import PoolConfig
 from vinyl.query.databases import Backend, read_pool_config
@@ -226,3 +226,12 @@ def test_pool_config_keeps_the_options_vinyl_passes_through() -> None:
 def test_dbshell_opens_psql_on_the_vinyl_alias(capfd: pytest.CaptureFixture[str]) -> None:
     call_command("dbshell", "--database", PG.vinyl, "--", "-tAc", "SELECT current_database()")
     assert capfd.readouterr().out.strip() == connections.settings[PG.vinyl]["NAME"]
+
+
+def test_an_unconnected_wrappers_features_follow_the_version_a_pool_reads() -> None:
+    wrapper = DatabaseWrapper(settings_for("follows"), "follows")
+    assert wrapper.features.is_postgresql_16 is False
+    record_version("follows", 160002)
+    assert wrapper.pg_version == 160002
+    assert wrapper.features.is_postgresql_16 is True
+    assert wrapper.connection is None

@@ -9,7 +9,8 @@ unchanged. What differs from Django's:
   (``"serializable"``) as well as Django's ``IsolationLevel`` member.
 - A wrapper that is not connected (the one vinyl compiles with, or ``vinyl.pg.to_sql``'s)
   answers ``pg_version`` without a round trip: the version a vinyl pool last read from the
-  server, else :data:`vinyl.pg.server.DEFAULT_PG_VERSION`.
+  server, else :data:`vinyl.pg.server.DEFAULT_PG_VERSION`; its ``features`` are rebuilt
+  when a pool reads a new version.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
             options = {**options, "isolation_level": IsolationLevel[name]}
             settings_dict = {**settings_dict, "OPTIONS": options}
         super().__init__(settings_dict, alias)
+        server.watch(alias, self)
+
+    def vinyl_server_version_changed(self) -> None:
+        """Rebuild the features of an unconnected wrapper for the newly known version."""
+        # Django's features cache what they derive from pg_version; a wrapper that is not
+        # connected answers pg_version from what a pool last read, so they must follow it.
+        if self.connection is None and self.vinyl_server_version is None:
+            self.features = self.features_class(self)
 
     def get_connection_params(self) -> dict[str, Any]:
         """Return Django's psycopg2 connection parameters, without vinyl's pool keys."""
