@@ -13,14 +13,16 @@ codec, registered on the connection as any asyncpg user of hstore does.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 from typing import Any
 
 import asyncpg
 import pytest
 from django.core.exceptions import EmptyResultSet
-from django.db.models import Model
+from django.db.models import Model, Value
 from django.db.models.functions import JSONObject
+from django.test import override_settings
 from vinyl.pg import ASYNCPG, DEFAULT_PG_VERSION, to_sql
 from vinyl.pg import _standalone_wrapper as standalone_wrapper
 from vinyl.query.compiler import compile_with
@@ -95,3 +97,25 @@ def test_sql_is_written_for_the_server_version_asked_for() -> None:
     queryset = TypesOwner.objects.annotate(data=JSONObject(name="name")).values("data")
     assert "JSONB_BUILD_OBJECT" in to_sql(queryset)[0].upper()
     assert "JSON_OBJECT(" in to_sql(queryset, server_version=160004)[0].upper()
+
+
+@pytest.mark.parametrize("use_tz", [True, False], ids=["use_tz", "naive"])
+async def test_bare_values_keep_the_type_of_their_psycopg2_literal(
+    use_tz: bool, backend: Any, raw_asyncpg: asyncpg.Connection
+) -> None:
+    moment = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.UTC if use_tz else None)
+    queryset = TypesOwner.objects.annotate(
+        one=Value(1),
+        flag=Value(True),
+        ratio=Value(0.5),
+        moment=Value(moment),
+        day=Value(moment.date()),
+    ).values("one", "flag", "ratio", "moment", "day")
+    TypesOwner.objects.using(PG.django).create(name="x")
+    with override_settings(USE_TZ=use_tz):
+        expected = list(queryset.using(PG.django))
+        sql, params = to_sql(queryset)
+    rows = await raw_asyncpg.fetch(sql, *params)
+    assert [dict(row) for row in rows] == expected
+    literal = "timestamptz" if use_tz else "timestamp"
+    assert f"$4::{literal} AS" in sql and "$1::bigint AS" in sql

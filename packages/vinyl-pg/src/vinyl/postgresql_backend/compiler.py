@@ -43,6 +43,9 @@ _LITERAL_TYPES: tuple[tuple[type, str], ...] = (
 
 
 def _literal_type(value: Any) -> str | None:
+    if isinstance(value, datetime.datetime) and value.tzinfo is None:
+        # psycopg2 writes a naive datetime as a timestamp without time zone.
+        return "timestamp"
     for python_type, db_type in _LITERAL_TYPES:
         if isinstance(value, python_type):
             return db_type
