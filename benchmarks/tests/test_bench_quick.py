@@ -27,8 +27,9 @@ def test_quick_run_agrees_and_prints_both_tables(tmp_path: Path) -> None:
     command = [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--json", str(output)]
     command += ["--database-name", database_name()]
     # The benchmark runs in new interpreters: hand them this one's import path (a Pants
-    # sandbox puts the dependencies there, not in site-packages).
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # sandbox puts the dependencies there, not in site-packages), made absolute because the
+    # sandbox's entries are relative to it and the benchmark runs from benchmarks/.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(os.path.abspath, sys.path))}
     completed = subprocess.run(
         command, capture_output=True, text=True, timeout=300, cwd=BENCHMARKS, env=env, check=False
     )
