@@ -147,11 +147,35 @@ def _replay_wrapper(wrapper: BaseDatabaseWrapper) -> BaseDatabaseWrapper:
         _replay_classes[cls] = type(
             f"Replay{cls.__name__}",
             (cls,),
-            {"cursor": _replay_cursor, "chunked_cursor": _replay_cursor},
+            {
+                "cursor": _replay_cursor,
+                "chunked_cursor": _replay_cursor,
+                "ensure_connection": _never_connect,
+                "get_autocommit": _autocommit,
+            },
         )
     replay = copy.copy(wrapper)
     replay.__class__ = _replay_classes[cls]
+    replay.connection = None
     return replay
+
+
+def _never_connect(wrapper: BaseDatabaseWrapper) -> None:
+    # Django code that would open its own sync connection here is a vinyl bug: fail loudly.
+    raise RuntimeError(
+        f"vinyl's replay wrapper for {real_alias(wrapper.alias)!r} was asked to connect; "
+        f"it only compiles. Please report this with the traceback."
+    )
+
+
+def _autocommit(wrapper: BaseDatabaseWrapper) -> bool:
+    # What Django asks before select_for_update(): whether a transaction is open, which in
+    # vinyl is a transaction() block of either flavor on this alias.
+    from vinyl.query._async.scope import current_scope as async_scope
+    from vinyl.query._sync.scope import current_scope as sync_scope
+
+    alias = real_alias(wrapper.alias)
+    return async_scope(alias) is None and sync_scope(alias) is None
 
 
 def _replay_cursor(wrapper: BaseDatabaseWrapper) -> _ReplayCursor:
