@@ -21,11 +21,11 @@ def vinyl_package(name, test_overrides=None, **kwargs):
     """
     python_test_utils(
         name="test_utils",
-        sources=["tests/**/*.py", "!tests/**/test_*.py", "!tests/**/*_test.py"],
+        sources=["tests/**/*.py", "!tests/**/test_*.py"],
     )
     python_tests(
         name="tests",
-        sources=["tests/**/test_*.py", "tests/**/*_test.py"],
+        sources=["tests/**/test_*.py"],
         overrides=test_overrides or {},
     )
     # The package's tree as plain files, for tests that build or rewrite it

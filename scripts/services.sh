@@ -88,7 +88,8 @@ mysql_accepts() { mysql_tcp "SELECT 1" | grep -qx 1; }
 mysql_socket() { mariadb -u root -N -e "$1"; }
 mysql_socket_accepts() { mysql_socket "SELECT 1" | grep -qx 1; }
 
-mariadb_running() { pgrep -x mariadbd >/dev/null || pgrep -x mysqld >/dev/null; }
+# `ping` succeeds whenever the server answers on its socket, even if it refuses our login.
+mariadb_running() { mariadb-admin --silent ping >/dev/null 2>&1; }
 
 start_mariadb() {
   log "MariaDB: starting"
@@ -114,7 +115,7 @@ ensure_mariadb() {
       if mariadb_running; then
         log "MariaDB: restarting to apply it"
         mariadb-admin -u root shutdown
-        wait_for "MariaDB shutdown" bash -c '! pgrep -x mariadbd'
+        wait_for "MariaDB shutdown" bash -c '! mariadb-admin --silent ping'
       fi
     fi
     mariadb_running || start_mariadb
