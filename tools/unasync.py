@@ -62,7 +62,8 @@ NAME_MAP: dict[str, str] = {
     "__aiter__": "__iter__",
     # vinyl-model: the queryset evaluation mixins paired in vinyl.model._compat.
     "AsyncEvaluation": "SyncEvaluation",
-    # vinyl-model tests: the test models' async manager.
+    # vinyl-model tests: the public API package and the test models' async manager.
+    "vinyl_async": "vinyl_sync",
     "avinyl": "vinyl",
 }
 

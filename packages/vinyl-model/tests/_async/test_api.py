@@ -8,8 +8,10 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import NotSupportedError
+from django.db import transaction as django_transaction
 from django.db.models import Count, Model
 from vinyl.model._replay import replay_alias
+from vinyl_async import transaction
 from vinyl_testapp.models.library import (
     Author,
     AuthorProfile,
@@ -270,6 +272,25 @@ async def test_reads_never_use_djangos_own_connection_to_the_vinyl_alias(library
     # Django's own methods was ever connected: every read went through vinyl's driver.
     assert connections[library.vinyl].connection is None
     assert connections[replay_alias(library.vinyl)].connection is None
+
+
+async def test_select_for_update_inside_a_transaction(library: DB) -> None:
+    async with transaction(using=library.vinyl):
+        locked = list(
+            await Book.avinyl.using(library.vinyl)
+            .select_for_update()
+            .filter(pages__gt=200)
+            .order_by("pk")
+        )
+        assert await Book.avinyl.using(library.vinyl).select_for_update().count() == 6
+    with django_transaction.atomic(using=library.django):
+        expected = list(
+            Book.objects.using(library.django)
+            .select_for_update()
+            .filter(pages__gt=200)
+            .order_by("pk")
+        )
+    assert [fields_of(b) for b in locked] == [fields_of(b) for b in expected]
 
 
 async def test_iterator_is_not_supported(library: DB) -> None:

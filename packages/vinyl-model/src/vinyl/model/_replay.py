@@ -34,6 +34,7 @@ __all__ = [
     "Captured",
     "ReplayQuerySet",
     "Statement",
+    "compile_wrapper",
     "real_alias",
     "replay_alias",
     "replay_twin",
@@ -120,6 +121,16 @@ def replay_twin(queryset: QuerySet[Any]) -> ReplayQuerySet:
 def real_alias(alias: str) -> str:
     """Return the vinyl alias behind *alias* (itself when it is not a replay alias)."""
     return alias.removesuffix(_SUFFIX)
+
+
+def compile_wrapper(alias: str) -> BaseDatabaseWrapper:
+    """Return this thread's replay wrapper of the vinyl alias *alias*, to compile with.
+
+    Unlike the backend's own wrapper it knows whether a vinyl transaction is open, which
+    Django's compiler asks before writing ``SELECT ... FOR UPDATE``.
+    """
+    wrapper: BaseDatabaseWrapper = connections[replay_alias(alias)]
+    return wrapper
 
 
 def replay_alias(alias: str) -> str:

@@ -28,8 +28,10 @@ from vinyl.model._messages import (
     raw_unsupported,
     reads_only,
 )
-from vinyl.query._async import fetch_queryset, fetch_sql
+from vinyl.query._async import connection, fetch_sql
+from vinyl.query.compiler import compile_with
 from vinyl.query.databases import get_backend
+from vinyl.query.decode import decode
 
 __all__ = [
     "QuerySetMethods",
@@ -52,7 +54,14 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
     async def _evaluate(self) -> list[Any]:
         """Fill the result cache (and the prefetched relations) once; return it."""
         if self._result_cache is None:
-            objs = await fetch_queryset(self)
+            alias = self.db
+            backend = get_backend(alias)
+            compiled = compile_with(self, _replay.compile_wrapper(alias), backend.dialect)
+            rows: Sequence[Any] = []
+            if not compiled.empty:
+                async with connection(alias) as conn:
+                    rows = await conn.fetch(compiled.sql, compiled.params)
+            objs = decode(self, compiled, rows)
             instances.to_vinyl(objs)
             self._result_cache = objs
         if self._prefetch_related_lookups and not self._prefetch_done:

@@ -31,8 +31,10 @@ from vinyl.model._messages import (
 )
 from vinyl.model._sync import instance as instances
 from vinyl.model._sync import prefetch
-from vinyl.query._sync import fetch_queryset, fetch_sql
+from vinyl.query._sync import connection, fetch_sql
+from vinyl.query.compiler import compile_with
 from vinyl.query.databases import get_backend
+from vinyl.query.decode import decode
 
 __all__ = [
     "QuerySetMethods",
@@ -55,7 +57,14 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
     def _evaluate(self) -> list[Any]:
         """Fill the result cache (and the prefetched relations) once; return it."""
         if self._result_cache is None:
-            objs = fetch_queryset(self)
+            alias = self.db
+            backend = get_backend(alias)
+            compiled = compile_with(self, _replay.compile_wrapper(alias), backend.dialect)
+            rows: Sequence[Any] = []
+            if not compiled.empty:
+                with connection(alias) as conn:
+                    rows = conn.fetch(compiled.sql, compiled.params)
+            objs = decode(self, compiled, rows)
             instances.to_vinyl(objs)
             self._result_cache = objs
         if self._prefetch_related_lookups and not self._prefetch_done:
