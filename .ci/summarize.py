@@ -14,6 +14,7 @@ from pathlib import Path
 
 RESOLVES = ("django61", "django52")
 SERVERS = {"pg": "PostgreSQL", "postgresql": "PostgreSQL", "mysql": "MariaDB", "mariadb": "MariaDB"}
+SERVER_NAMES = ("PostgreSQL", "MariaDB")
 
 
 def servers_of(name: str) -> set[str]:
@@ -54,13 +55,13 @@ def main(reports: Path) -> int:
         + ", ".join(f"{n} {what}" for what, n in sorted(totals.items()))
     )
     print("Passed per Django resolve: " + ", ".join(f"{r} {by_resolve[r]}" for r in RESOLVES))
-    print("Passed per server: " + ", ".join(f"{s} {by_server[s]}" for s in ("PostgreSQL", "MariaDB")))
+    print("Passed per server: " + ", ".join(f"{s} {by_server[s]}" for s in SERVER_NAMES))
 
     problems = [f"failed: {failure}" for failure in failures]
     if totals["passed"] == 0:
         problems.append(f"no test ran (no passing test case in {reports}/*.xml)")
     problems += [f"no test passed under {r}" for r in RESOLVES if by_resolve[r] == 0]
-    problems += [f"no test passed on {s}" for s in ("PostgreSQL", "MariaDB") if by_server[s] == 0]
+    problems += [f"no test passed on {s}" for s in SERVER_NAMES if by_server[s] == 0]
     for problem in problems:
         print(f"CI: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -1,0 +1,76 @@
+""".ci/summarize.py: CI fails unless the JUnit reports show a full run."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / ".ci" / "summarize.py"
+
+
+def _load() -> ModuleType:
+    """Import .ci/summarize.py by path: .ci/ is not a package."""
+    spec = importlib.util.spec_from_file_location("summarize", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+summarize = _load()
+
+
+def write_report(reports: Path, resolve: str, *cases: str) -> None:
+    """Write one Pants JUnit report with *cases*, each "name" or "name:failure"."""
+    body = []
+    for case in cases:
+        name, _, outcome = case.partition(":")
+        inner = f"<{outcome} message='boom'/>" if outcome else ""
+        body.append(f"<testcase classname='pkg.tests.test_x' name='{name}'>{inner}</testcase>")
+    xml = f"<testsuites><testsuite name='pytest'>{''.join(body)}</testsuite></testsuites>"
+    (reports / f"pkg.tests.test_x.py@tests@@resolve={resolve}.xml").write_text(xml)
+
+
+def test_a_full_run_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for resolve in ("django61", "django52"):
+        write_report(tmp_path, resolve, "test_get[pg]", "test_get[mysql]")
+
+    assert summarize.main(tmp_path) == 0
+
+    out = capsys.readouterr().out
+    assert "Total: 4 tests in 2 file runs; 4 passed" in out
+    assert "Passed per Django resolve: django61 2, django52 2" in out
+    assert "Passed per server: PostgreSQL 2, MariaDB 2" in out
+
+
+def test_no_test_at_all_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert summarize.main(tmp_path) == 1
+
+    assert "CI: no test ran" in capsys.readouterr().err
+
+
+def test_a_missing_resolve_or_server_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_report(tmp_path, "django61", "test_get[pg]")
+
+    assert summarize.main(tmp_path) == 1
+
+    err = capsys.readouterr().err
+    assert "CI: no test passed under django52" in err
+    assert "CI: no test passed on MariaDB" in err
+
+
+def test_a_failure_fails_and_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for resolve in ("django61", "django52"):
+        write_report(tmp_path, resolve, "test_get[pg]", "test_get[mysql]")
+    write_report(tmp_path, "django52", "test_get[pg]", "test_get[mysql]:failure")
+
+    assert summarize.main(tmp_path) == 1
+
+    assert "CI: failed: django52: pkg.tests.test_x::test_get[mysql]" in capsys.readouterr().err
