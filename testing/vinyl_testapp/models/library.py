@@ -6,12 +6,11 @@ Each model has Django's ``objects`` (the oracle and the seed) and both vinyl fla
 Both use the alias ``default`` unless a test picks one with ``.using(db.vinyl)``.
 """
 
+import vinyl_async
+import vinyl_sync
 from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-
-import vinyl_async
-import vinyl_sync
 
 
 class Publisher(models.Model):
