@@ -65,7 +65,9 @@ ensure_postgresql() {
     local reconfigured=""
     pg_trust_local_tcp "$version" && reconfigured=1
     if pg_lsclusters -h "$version" main 2>/dev/null | grep -q online; then
-      [[ -n "$reconfigured" ]] && pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+      if [[ -n "$reconfigured" ]]; then
+        pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+      fi
     else
       log "PostgreSQL $version: starting"
       pg_ctlcluster --skip-systemctl-redirect "$version" main start
@@ -103,9 +105,7 @@ ensure_mariadb() {
   if ! command -v mariadbd >/dev/null && [[ ! -x /usr/sbin/mariadbd ]]; then
     apt_install mariadb-server
   fi
-  if mysql_accepts 2>/dev/null; then
-    :
-  else
+  if ! mysql_accepts 2>/dev/null; then
     # Listen on 127.0.0.1:3306 and match clients by address, so root@127.0.0.1 applies to TCP.
     if [[ ! -f "$MARIADB_CONF" ]] && [[ -d "$(dirname "$MARIADB_CONF")" ]] \
       && ! grep -rqs '^skip-name-resolve' /etc/mysql/; then
