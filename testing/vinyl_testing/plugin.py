@@ -94,6 +94,9 @@ def _databases() -> Iterator[None]:
     _recreate_postgresql()
     _recreate_mysql()
     for alias in (PG.django, MYSQL.django):
+        # contenttypes first: syncdb creates the test app's tables before applying
+        # migrations, and the test app has foreign keys to django_content_type.
+        call_command("migrate", "contenttypes", database=alias, verbosity=0)
         call_command("migrate", database=alias, run_syncdb=True, verbosity=0)
     yield
     connections.close_all()

@@ -76,8 +76,8 @@ class Tag(models.Model):
 
 class TaggedItem(models.Model):
     label = models.CharField(max_length=50)
-    # No database constraint: the test harness creates this app's tables (syncdb) before
-    # contenttypes' migrations create django_content_type.
+    # No database constraint: a test points a generic key at a content type that does not
+    # exist, to check the error vinyl raises for it.
     content_type = models.ForeignKey(ContentType, models.CASCADE, db_constraint=False)
     object_id = models.PositiveIntegerField()
     content_object = GenericForeignKey("content_type", "object_id")
