@@ -69,3 +69,14 @@ def test_a_workload_refuses_a_second_implementation_for_one_contender() -> None:
     with pytest.raises(ValueError, match="W1 already has an implementation for 'asyncpg'"):
         get_serial.W1.implements("asyncpg")(lambda contender, plan: None)
     assert registry.WORKLOADS["W1"] is get_serial.W1
+
+
+def test_a_goal_missed_or_met_by_less_than_the_noise_says_so() -> None:
+    results = {
+        "postgresql": {
+            "asyncpg": worker(W1=timed(1.0, "a")),
+            "vinyl_async": worker(W1=timed(3.3, "a")),
+        }
+    }
+    lines = report.goals(results, ["W1"], QUICK)
+    assert "- PostgreSQL W1: vinyl_async ratio ≤ 3.0: NOT met (3.30), within noise" in lines
