@@ -131,6 +131,42 @@ def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Bac
     assert like == [(1,)]
 
 
+def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(
+    backend: Backend, oracle: Any
+) -> None:
+    for text in ("first", "second"):
+        oracle.execute(NOTE_INSERT, (None, text, CREATED))
+    queries = [
+        ("SELECT id, text AS `Label`, 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id", ()),
+        ("SELECT id, text FROM vinyl_testapp_note WHERE text = %s", ("none",)),
+        ("SELECT CONCAT(%s, 'x') AS joined, 'a%%b' AS percent", ("5",)),
+    ]
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        for sql, params in queries:
+            oracle.execute(sql, params)
+            expected = [column[0] for column in oracle.description], list(oracle.fetchall())
+            assert connection.fetch_with_columns(sql, params) == expected
+    assert expected == (["joined", "percent"], [("5x", "a%b")])
+
+
+def test_fetch_with_columns_of_no_row_still_names_the_columns(backend: Backend) -> None:
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        result = connection.fetch_with_columns(
+            "SELECT id, text AS label FROM vinyl_testapp_note WHERE id < %s", (0,)
+        )
+    assert result == (["id", "label"], [])
+
+
+def test_fetch_with_columns_raises_djangos_error_with_the_drivers_message(
+    backend: Backend,
+) -> None:
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        with pytest.raises(ProgrammingError, match="Unknown column 'missing' in 'SELECT'") as error:
+            connection.fetch_with_columns("SELECT missing FROM vinyl_testapp_note")
+        assert error.value.__cause__ is not None
+        assert connection.fetch_with_columns("SELECT 1 AS one") == (["one"], [(1,)])
+
+
 def test_execute_counts_matched_rows_as_django_does(backend: Backend) -> None:
     for text in ("same", "same", "other"):
         Note.objects.using("mysql").create(text=text, created=CREATED.replace(tzinfo=datetime.UTC))

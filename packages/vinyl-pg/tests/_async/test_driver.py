@@ -131,6 +131,47 @@ async def test_percent_signs_reach_the_server_once_with_or_without_params(
     assert [tuple(row) for row in like] == [(True,)]
 
 
+async def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(
+    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+) -> None:
+    for text in ("first", "second"):
+        oracle.execute(NOTE_INSERT, (len(text), text, CREATED))
+    queries = [
+        ('SELECT id, text AS "Label", 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id', ()),
+        ("SELECT id, text FROM vinyl_testapp_note WHERE text = %s", ("none",)),
+        # A parameter asyncpg first refuses (an int for text), converted and retried.
+        ("SELECT %s || 'x' AS joined, 'a%%b' AS percent", (5,)),
+    ]
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        for sql, params in queries:
+            oracle.execute(sql, params)
+            expected = [column.name for column in oracle.description], oracle.fetchall()
+            names, rows = await connection.fetch_with_columns(sql, params)
+            assert (names, [tuple(row) for row in rows]) == expected
+    assert expected == (["joined", "percent"], [("5x", "a%b")])
+
+
+async def test_fetch_with_columns_of_no_row_still_names_the_columns(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        names, rows = await connection.fetch_with_columns(
+            "SELECT id, text AS label FROM vinyl_testapp_note WHERE id < %s", (0,)
+        )
+    assert (names, rows) == (["id", "label"], [])
+
+
+async def test_fetch_with_columns_raises_djangos_error_with_the_drivers_message(
+    backend: Backend, pool_config: Callable[..., PoolConfig]
+) -> None:
+    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+        with pytest.raises(ProgrammingError, match='column "missing" does not exist') as error:
+            await connection.fetch_with_columns("SELECT missing FROM vinyl_testapp_note")
+        assert error.value.__cause__ is not None
+        names, rows = await connection.fetch_with_columns("SELECT 1 AS one")
+    assert (names, [tuple(row) for row in rows]) == (["one"], [(1,)])
+
+
 async def test_a_parameter_of_another_python_type_reads_as_django_reads_it(
     backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
 ) -> None:

@@ -87,6 +87,15 @@ class AiomysqlConnection:
         # A buffered cursor holds every row already: fetchall() does no I/O.
         return list(await cursor.fetchall())
 
+    async def fetch_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[Row]]:
+        """Run one query; return its column names and all its rows as tuples."""
+        cursor = await self._run(sql, params)
+        # No description: the statement returns no result set (an UPDATE).
+        names = [column[0] for column in cursor.description or ()]
+        return names, list(await cursor.fetchall())
+
     async def close(self) -> None:
         """Close the socket at once (no QUIT round trip: the connection may be dead)."""
         self.raw.close()

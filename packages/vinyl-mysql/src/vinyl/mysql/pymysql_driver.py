@@ -69,6 +69,15 @@ class PyMySQLConnection:
         """Run one query; return all its rows as tuples."""
         return list(self._run(sql, params).fetchall())
 
+    def fetch_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[Row]]:
+        """Run one query; return its column names and all its rows as tuples."""
+        cursor = self._run(sql, params)
+        # No description: the statement returns no result set (an UPDATE).
+        names = [column[0] for column in cursor.description or ()]
+        return names, list(cursor.fetchall())
+
     def close(self) -> None:
         """Close the connection (QUIT is sent without waiting for an answer)."""
         if self.raw.open:

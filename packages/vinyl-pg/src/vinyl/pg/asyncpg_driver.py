@@ -206,6 +206,23 @@ class AsyncpgConnection:
         rows: list[Row] = await self._call(self.raw.fetch, ASYNCPG.prepare_sql(sql), params)
         return rows
 
+    async def fetch_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[Row]]:
+        """Run one query; return its column names and all its rows."""
+        result: tuple[list[str], list[Row]] = await self._call(
+            self._fetch_with_columns, ASYNCPG.prepare_sql(sql), params
+        )
+        return result
+
+    async def _fetch_with_columns(self, sql: str, *args: Any) -> tuple[list[str], list[Row]]:
+        # The prepared statement names its columns even when no row comes back. Its own
+        # fetch() ends the exchange: after prepare() alone, asyncpg leaves the server inside
+        # the statement's implicit transaction, holding its table locks.
+        statement = await self.raw.prepare(sql)
+        rows: list[Row] = await statement.fetch(*args)
+        return [attribute.name for attribute in statement.get_attributes()], rows
+
     async def close(self) -> None:
         """Close the connection for good."""
         await self.raw.close()

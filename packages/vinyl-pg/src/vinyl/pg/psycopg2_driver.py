@@ -238,6 +238,16 @@ class Psycopg2Connection:
             rows: list[Row] = cursor.fetchall()
             return rows
 
+    def fetch_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[Row]]:
+        """Run one query; return its column names and all its rows."""
+        with self._cursor() as cursor:
+            self._run(cursor, sql, params)
+            rows: list[Row] = cursor.fetchall()
+            # No description: the statement returns no result set (an UPDATE).
+            return [column.name for column in cursor.description or ()], rows
+
     def close(self) -> None:
         """Close the connection for good."""
         self.raw.close()

@@ -15,8 +15,8 @@ Every driver connection runs in the server's autocommit mode: vinyl sends ``BEGI
 outside a transaction block costs one round trip, and nothing is left open implicitly.
 
 Drivers translate their exceptions into Django's (``IntegrityError``, ``DataError``,
-``OperationalError``, ``ProgrammingError``...) inside ``execute``/``fetch``, keeping the
-driver's message and chaining the original with ``from``.
+``OperationalError``, ``ProgrammingError``...) inside ``execute``/``fetch``/
+``fetch_with_columns``, keeping the driver's message and chaining the original with ``from``.
 """
 
 from __future__ import annotations
@@ -102,6 +102,16 @@ class AsyncConnection(Protocol):
         """Run one query and return all its rows (vinyl never fetches in chunks)."""
         ...
 
+    async def fetch_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[Row]]:
+        """Run one query; return its column names, in order, and all its rows.
+
+        The names are the server's (duplicates kept), and are returned for a query that
+        matches no row too: ``raw()`` maps columns to fields by name.
+        """
+        ...
+
     async def close(self) -> None:
         """Close the connection for good (never returned to a pool afterwards)."""
         ...
@@ -145,6 +155,10 @@ class Connection(Protocol):
     def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None: ...
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def fetch_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[Row]]: ...
 
     def close(self) -> None: ...
 

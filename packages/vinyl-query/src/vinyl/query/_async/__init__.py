@@ -1,6 +1,11 @@
 """The async connection scope and transactions of vinyl (``vinyl.query._sync`` is the sync twin)."""
 
-from vinyl.query._async.execute import execute_sql, fetch_queryset, fetch_sql
+from vinyl.query._async.execute import (
+    execute_sql,
+    fetch_queryset,
+    fetch_sql,
+    fetch_sql_with_columns,
+)
 from vinyl.query._async.pools import close_pools, get_pool
 from vinyl.query._async.scope import connection
 from vinyl.query._async.transaction import on_commit, transaction
@@ -11,6 +16,7 @@ __all__ = [
     "execute_sql",
     "fetch_queryset",
     "fetch_sql",
+    "fetch_sql_with_columns",
     "get_pool",
     "on_commit",
     "transaction",

@@ -12,7 +12,7 @@ from vinyl.query.compiler import compile_query, prepare
 from vinyl.query.databases import get_backend
 from vinyl.query.decode import decode
 
-__all__ = ["execute_sql", "fetch_queryset", "fetch_sql"]
+__all__ = ["execute_sql", "fetch_queryset", "fetch_sql", "fetch_sql_with_columns"]
 
 
 async def fetch_queryset(queryset: QuerySet[Any]) -> list[Any]:
@@ -34,6 +34,15 @@ async def fetch_sql(using: str, sql: str, params: Sequence[Any] = ()) -> list[Ro
     sql, params = prepare(get_backend(using).dialect, sql, params)
     async with connection(using) as conn:
         return await conn.fetch(sql, params)
+
+
+async def fetch_sql_with_columns(
+    using: str, sql: str, params: Sequence[Any] = ()
+) -> tuple[list[str], list[Row]]:
+    """Return the column names and the rows of *sql* (Django's paramstyle), run on *using*."""
+    sql, params = prepare(get_backend(using).dialect, sql, params)
+    async with connection(using) as conn:
+        return await conn.fetch_with_columns(sql, params)
 
 
 async def execute_sql(using: str, sql: str, params: Sequence[Any] = ()) -> int:

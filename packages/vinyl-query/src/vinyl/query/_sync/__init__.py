@@ -3,7 +3,12 @@
 # `python tools/unasync.py --check` fails when this file and its source disagree.
 """The async connection scope and transactions of vinyl (``vinyl.query._sync`` is the sync twin)."""
 
-from vinyl.query._sync.execute import execute_sql, fetch_queryset, fetch_sql
+from vinyl.query._sync.execute import (
+    execute_sql,
+    fetch_queryset,
+    fetch_sql,
+    fetch_sql_with_columns,
+)
 from vinyl.query._sync.pools import close_pools, get_pool
 from vinyl.query._sync.scope import connection
 from vinyl.query._sync.transaction import on_commit, transaction
@@ -14,6 +19,7 @@ __all__ = [
     "execute_sql",
     "fetch_queryset",
     "fetch_sql",
+    "fetch_sql_with_columns",
     "get_pool",
     "on_commit",
     "transaction",

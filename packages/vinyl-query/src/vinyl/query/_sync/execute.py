@@ -15,7 +15,7 @@ from vinyl.query.compiler import compile_query, prepare
 from vinyl.query.databases import get_backend
 from vinyl.query.decode import decode
 
-__all__ = ["execute_sql", "fetch_queryset", "fetch_sql"]
+__all__ = ["execute_sql", "fetch_queryset", "fetch_sql", "fetch_sql_with_columns"]
 
 
 def fetch_queryset(queryset: QuerySet[Any]) -> list[Any]:
@@ -37,6 +37,15 @@ def fetch_sql(using: str, sql: str, params: Sequence[Any] = ()) -> list[Row]:
     sql, params = prepare(get_backend(using).dialect, sql, params)
     with connection(using) as conn:
         return conn.fetch(sql, params)
+
+
+def fetch_sql_with_columns(
+    using: str, sql: str, params: Sequence[Any] = ()
+) -> tuple[list[str], list[Row]]:
+    """Return the column names and the rows of *sql* (Django's paramstyle), run on *using*."""
+    sql, params = prepare(get_backend(using).dialect, sql, params)
+    with connection(using) as conn:
+        return conn.fetch_with_columns(sql, params)
 
 
 def execute_sql(using: str, sql: str, params: Sequence[Any] = ()) -> int:
