@@ -316,14 +316,21 @@ def test_instances_do_not_write_through_django(library: DB) -> None:
         book.delete()
 
 
-def test_raw_is_not_available_yet(library: DB) -> None:
-    with pytest.raises(NotSupportedError) as raised:
-        Book.vinyl.using(library.vinyl).raw("SELECT * FROM vinyl_testapp_book")
-    assert str(raised.value) == (
-        "raw() is not available through vinyl yet: mapping a raw query's columns to fields "
-        "needs the column names, which vinyl's drivers do not return yet. Express the query "
-        "with the queryset API, or run it with M.objects.raw() on Django's alias."
+def test_raw_takes_params_as_a_list(library: DB) -> None:
+    raw = Book.vinyl.using(library.vinyl).raw(
+        "SELECT * FROM vinyl_testapp_book WHERE title = %(title)s", {"title": "Boy"}
     )
+    with pytest.raises(NotSupportedError) as raised:
+        list(raw)
+    assert str(raised.value) == (
+        "raw() through vinyl takes its params as a list in Django's '%s' paramstyle, not a "
+        "dict: write each '%(name)s' placeholder as '%s' and pass the values in order."
+    )
+
+
+def test_raw_is_read_whole(library: DB) -> None:
+    with pytest.raises(NotSupportedError, match=r"^iterator\(\) is not supported: vinyl fetches"):
+        Book.vinyl.using(library.vinyl).raw("SELECT * FROM vinyl_testapp_book").iterator()
 
 
 def test_django_thread_based_async_methods_are_refused(library: DB) -> None:

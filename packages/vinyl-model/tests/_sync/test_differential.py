@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import FieldError, ObjectDoesNotExist
 from django.db.models import (
     Avg,
     Case,
@@ -43,6 +43,7 @@ from django.db.models.functions import (
     TruncMonth,
     Upper,
 )
+from django.db.models.query import RawQuerySet
 from vinyl_testapp.models.library import (
     Author,
     Book,
@@ -494,9 +495,99 @@ PG_SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]]
 ]
 
 
+BOOK_COLUMNS = "id, title, author_id, coauthor_id, published, created, price, pages, rating"
+
+# raw(): the same SQL through Django's RawQuerySet and vinyl's (id, builder, projection).
+RAW_SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = [
+    ("raw_all", lambda m: m(Book).raw("SELECT * FROM vinyl_testapp_book ORDER BY id"), None),
+    (
+        "raw_params",
+        lambda m: m(Book).raw(
+            "SELECT * FROM vinyl_testapp_book WHERE pages > %s AND title <> %s ORDER BY id",
+            [150, "Aleph"],
+        ),
+        None,
+    ),
+    # Converters: JSONField's from_db_value, DateTimeField's time zone.
+    ("raw_converters", lambda m: m(Author).raw("SELECT * FROM vinyl_testapp_author"), None),
+    (
+        "raw_translations",
+        lambda m: m(Book).raw(
+            "SELECT id AS ident, title AS heading, author_id, coauthor_id, published, created, "
+            "price, pages, rating FROM vinyl_testapp_book ORDER BY id",
+            translations={"ident": "id", "heading": "title", "absent": "pages"},
+        ),
+        None,
+    ),
+    (
+        "raw_extra_columns_become_attributes",
+        lambda m: m(Book).raw(
+            f"SELECT {BOOK_COLUMNS}, pages * 2 AS double_pages, 'x' AS label "
+            f"FROM vinyl_testapp_book ORDER BY id"
+        ),
+        None,
+    ),
+    (
+        "raw_missing_columns_are_deferred",
+        lambda m: m(Book).raw("SELECT id, title FROM vinyl_testapp_book ORDER BY id"),
+        lambda books: [(normalize(b), sorted(b.get_deferred_fields())) for b in books],
+    ),
+    (
+        "raw_without_pk",
+        lambda m: m(Book).raw("SELECT title FROM vinyl_testapp_book"),
+        None,
+    ),
+    (
+        "raw_no_row",
+        lambda m: m(Book).raw("SELECT * FROM vinyl_testapp_book WHERE pages < %s", [0]),
+        None,
+    ),
+    (
+        "raw_percent_with_params",
+        lambda m: m(Book).raw(
+            "SELECT * FROM vinyl_testapp_book WHERE title LIKE 'R%%' OR title LIKE %s",
+            ("B%",),
+        ),
+        None,
+    ),
+    (
+        "raw_percent_without_params",
+        lambda m: m(Book).raw(
+            "SELECT * FROM vinyl_testapp_book WHERE title LIKE 'R%' ORDER BY id", None
+        ),
+        None,
+    ),
+    (
+        "raw_inherited_model",
+        lambda m: m(Restaurant).raw(
+            "SELECT * FROM vinyl_testapp_restaurant r "
+            "JOIN vinyl_testapp_place p ON p.id = r.place_ptr_id ORDER BY p.id"
+        ),
+        None,
+    ),
+    (
+        "raw_prefetch_related",
+        lambda m: (
+            m(Book).raw("SELECT * FROM vinyl_testapp_book ORDER BY id").prefetch_related("tags")
+        ),
+        pks_of("tags"),
+    ),
+    (
+        "raw_from_prefetching_queryset",
+        lambda m: m(Author).prefetch_related("books").raw("SELECT * FROM vinyl_testapp_author"),
+        pks_of("books"),
+    ),
+    (
+        "raw_using",
+        lambda m: m(Book).raw("SELECT * FROM vinyl_testapp_book ORDER BY id").using(m(Book).db),
+        None,
+    ),
+]
+
+
 def evaluated(result: Any) -> Any:
     """Return *result* with a queryset turned into its list (which may raise)."""
-    return list(result) if isinstance(result, QuerySet) else result
+    return list(result) if isinstance(result, QuerySet | RawQuerySet) else result
 
 
 def check_shape(
@@ -547,3 +638,36 @@ def test_postgresql_shape(library: DB, build: Callable[[Start], Any], project: A
 def test_enough_shapes() -> None:
     assert len(SHAPES) + len(PG_SHAPES) >= 60
     assert datetime is not None
+
+
+@pytest.mark.parametrize(
+    ("build", "project"), [s[1:] for s in RAW_SHAPES], ids=[s[0] for s in RAW_SHAPES]
+)
+def test_raw_shape(library: DB, build: Callable[[Start], Any], project: Any) -> None:
+    check_shape(library, build, project)
+
+
+def test_raw_on_the_manager_iterates_like_djangos(library: DB) -> None:
+    sql = "SELECT id, title FROM vinyl_testapp_book WHERE pages > %s ORDER BY id"
+    expected = list(Book.objects.raw(sql, [150], using=library.django))
+    raw = Book.vinyl.raw(sql, [150], using=library.vinyl)
+    actual = [book for book in raw]
+    assert normalize(actual) == normalize(expected)
+    assert [type(book) for book in actual] == [type(book) for book in raw]
+    assert all(isinstance(book, Book) and book._state.db == library.vinyl for book in actual)
+    assert raw.columns == Book.objects.raw(sql, [150], using=library.django).columns
+
+
+def test_raw_missing_column_is_never_fetched_behind_your_back(library: DB) -> None:
+    [book] = Book.vinyl.using(library.vinyl).raw(
+        "SELECT id, title FROM vinyl_testapp_book WHERE title = %s", ["Boy"]
+    )
+    with pytest.raises(FieldError) as raised:
+        book.pages  # noqa: B018 - reading the attribute is the test
+    assert str(raised.value) == (
+        "Book.pages was not fetched (only()/defer() left it out) and vinyl never loads a "
+        "field behind your back: call refresh_from_db(fields=['pages']) first (awaited in "
+        "vinyl_async), or include it in only()/drop it from defer()."
+    )
+    book.refresh_from_db(fields=["pages"])
+    assert book.pages == Book.objects.using(library.django).get(title="Boy").pages

@@ -10,7 +10,7 @@ __all__ = [
     "not_loaded",
     "not_fetched",
     "no_chunked_fetching",
-    "raw_unsupported",
+    "raw_mapping_params",
     "reads_only",
 ]
 
@@ -69,10 +69,9 @@ def reads_only(name: str) -> str:
     )
 
 
-def raw_unsupported() -> str:
-    """Return the message for ``raw()``, which needs the driver's column names."""
+def raw_mapping_params() -> str:
+    """Return the message for ``raw()`` given a mapping of parameters."""
     return (
-        "raw() is not available through vinyl yet: mapping a raw query's columns to fields "
-        "needs the column names, which vinyl's drivers do not return yet. Express the query "
-        "with the queryset API, or run it with M.objects.raw() on Django's alias."
+        "raw() through vinyl takes its params as a list in Django's '%s' paramstyle, not a "
+        "dict: write each '%(name)s' placeholder as '%s' and pass the values in order."
     )

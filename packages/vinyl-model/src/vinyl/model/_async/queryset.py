@@ -21,11 +21,11 @@ from django.db.models.query import MAX_GET_RESULTS
 from vinyl.model import _replay
 from vinyl.model._async import instance as instances
 from vinyl.model._async import prefetch
+from vinyl.model._async.raw import VinylRawQuerySet, vinyl_raw_queryset
 from vinyl.model._compat import AsyncEvaluation
 from vinyl.model._messages import (
     django_async_method,
     no_chunked_fetching,
-    raw_unsupported,
     reads_only,
 )
 from vinyl.query._async import connection, fetch_sql
@@ -163,13 +163,17 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
 
     def raw(  # type: ignore[override,unused-ignore]
         self,
-        raw_query: Any,
+        raw_query: str,
         params: Any = (),
         translations: dict[str, str] | None = None,
         using: str | None = None,
-    ) -> Any:
-        """Raise ``NotSupportedError``: vinyl's drivers return no column names yet."""
-        raise NotSupportedError(raw_unsupported())
+    ) -> VinylRawQuerySet:
+        """Return a raw queryset mapping *raw_query*'s rows to instances; as Django's ``raw()``.
+
+        *params* are in Django's ``%s`` paramstyle. The query runs on the queryset's vinyl
+        alias (or *using*) when the raw queryset is evaluated.
+        """
+        return vinyl_raw_queryset(QuerySet.raw(self, raw_query, params, translations, using))
 
     def _not_yet(name: str) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
         def method(self: VinylQuerySet, *args: Any, **kwargs: Any) -> Any:

@@ -26,11 +26,11 @@ from vinyl.model._compat import SyncEvaluation
 from vinyl.model._messages import (
     django_async_method,
     no_chunked_fetching,
-    raw_unsupported,
     reads_only,
 )
 from vinyl.model._sync import instance as instances
 from vinyl.model._sync import prefetch
+from vinyl.model._sync.raw import VinylRawQuerySet, vinyl_raw_queryset
 from vinyl.query._sync import connection, fetch_sql
 from vinyl.query.compiler import compile_with
 from vinyl.query.databases import get_backend
@@ -164,13 +164,17 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
 
     def raw(  # type: ignore[override,unused-ignore]
         self,
-        raw_query: Any,
+        raw_query: str,
         params: Any = (),
         translations: dict[str, str] | None = None,
         using: str | None = None,
-    ) -> Any:
-        """Raise ``NotSupportedError``: vinyl's drivers return no column names yet."""
-        raise NotSupportedError(raw_unsupported())
+    ) -> VinylRawQuerySet:
+        """Return a raw queryset mapping *raw_query*'s rows to instances; as Django's ``raw()``.
+
+        *params* are in Django's ``%s`` paramstyle. The query runs on the queryset's vinyl
+        alias (or *using*) when the raw queryset is evaluated.
+        """
+        return vinyl_raw_queryset(QuerySet.raw(self, raw_query, params, translations, using))
 
     def _not_yet(name: str) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
         def method(self: VinylQuerySet, *args: Any, **kwargs: Any) -> Any:

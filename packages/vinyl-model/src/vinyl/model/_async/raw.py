@@ -1,0 +1,121 @@
+"""``VinylRawQuerySet``: Django's ``RawQuerySet`` (``M.vinyl.raw(sql)``), read through vinyl.
+
+Everything but the read is Django's: the column-to-field mapping, ``translations``, the
+primary-key check, deferred fields, extra columns as attributes and the converters all
+run in Django's ``RawModelIterable``. It reads its rows and column names from the query
+object, where Django's ``RawQuery`` runs a cursor of Django's own connection; vinyl's
+:class:`VinylRawQuery` instead holds what vinyl fetched just before, with the column
+names the driver reported (``fetch_with_columns``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from django.db import NotSupportedError, connections
+from django.db.models.query import RawModelIterable, RawQuerySet
+from django.db.models.sql.query import RawQuery
+from django.utils.functional import cached_property
+from vinyl.model._async import instance as instances
+from vinyl.model._async import prefetch
+from vinyl.model._compat import AsyncEvaluation
+from vinyl.model._messages import no_chunked_fetching, not_evaluated, raw_mapping_params
+from vinyl.query._async import fetch_sql_with_columns
+from vinyl.query.backend import Row
+
+__all__ = ["VinylRawQuery", "VinylRawQuerySet", "vinyl_raw_queryset"]
+
+
+class VinylRawQuery(RawQuery):
+    """Django's ``RawQuery``, serving the columns and rows vinyl fetched instead of a cursor."""
+
+    #: ``(column names, rows)`` of the last read, set by ``VinylRawQuerySet._evaluate()``.
+    fetched: tuple[list[str], list[Row]] | None = None
+
+    def clone(self, using: str) -> VinylRawQuery:
+        """Return a copy of the query on *using*, not yet read."""
+        return VinylRawQuery(self.sql, using, params=self.params)
+
+    def statement(self) -> tuple[str, Sequence[Any]]:
+        """Return the SQL and parameters to run, in Django's ``%s`` paramstyle.
+
+        The parameters are adapted as Django's ``RawQuery._execute_query()`` adapts them.
+        """
+        params_type = self.params_type
+        if params_type is None:
+            # Django runs SQL given ``params=None`` uninterpolated; vinyl always
+            # interpolates (``%%`` is ``%``), so a literal ``%`` must reach it doubled.
+            return self.sql.replace("%", "%%"), ()
+        if params_type is dict:
+            raise NotSupportedError(raw_mapping_params())
+        adapt = connections[self.using].ops.adapt_unknown_value
+        return self.sql, tuple(adapt(value) for value in self.params)
+
+    def get_columns(self) -> list[str]:
+        """Return the column names of the read, as Django's ``RawQuery.get_columns()``."""
+        converter = connections[self.using].introspection.identifier_converter
+        return [converter(name) for name in self._read()[0]]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._read()[1])
+
+    def _read(self) -> tuple[list[str], list[Row]]:
+        if self.fetched is None:
+            raise TypeError(not_evaluated(repr(self)))
+        return self.fetched
+
+
+class VinylRawQuerySet(AsyncEvaluation, RawQuerySet[Any]):
+    """Django's ``RawQuerySet`` whose read runs on a vinyl alias, returning vinyl instances.
+
+    Evaluated as a vinyl queryset is: ``await qs`` / ``async for`` (``list(qs)`` / ``for``
+    in the sync flavor); ``prefetch_related()`` runs through vinyl too.
+    """
+
+    query: VinylRawQuery
+
+    async def _evaluate(self) -> list[Any]:
+        """Fill the result cache (and the prefetched relations) once; return it."""
+        if self._result_cache is None:
+            sql, params = self.query.statement()
+            self.query.fetched = await fetch_sql_with_columns(self.db, sql, params)
+            objs = list(RawModelIterable(self))  # type: ignore[arg-type,no-untyped-call,unused-ignore]
+            instances.to_vinyl(objs)
+            self._result_cache = objs
+        if self._prefetch_related_lookups and not self._prefetch_done:
+            await prefetch.prefetch_related_objects(
+                self._result_cache, *self._prefetch_related_lookups
+            )
+            self._prefetch_done = True
+        return self._result_cache
+
+    async def __aiter__(self) -> Any:  # type: ignore[override,unused-ignore]
+        for obj in await self._evaluate():  # noqa: UP028 - no "yield from" in async code
+            yield obj
+
+    @cached_property
+    def columns(self) -> list[str]:
+        """Return the column names of the result, as Django's (evaluating it if needed)."""
+        if self.query.fetched is None:
+            self._fetch_all()
+        django_columns: Any = RawQuerySet.columns
+        names: list[str] = django_columns.func(self)
+        return names
+
+    def iterator(self) -> Any:
+        """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
+        raise NotSupportedError(no_chunked_fetching("iterator"))
+
+    def using(self, alias: str | None) -> VinylRawQuerySet:
+        """Return the raw queryset on the vinyl alias *alias*."""
+        return vinyl_raw_queryset(RawQuerySet.using(self, alias))
+
+
+def vinyl_raw_queryset(raw: RawQuerySet[Any]) -> VinylRawQuerySet:
+    """Return *raw*, a new ``RawQuerySet`` of Django's, as a vinyl raw queryset."""
+    source: Any = raw
+    source.__class__ = VinylRawQuerySet
+    source.query.__class__ = VinylRawQuery
+    result: VinylRawQuerySet = source
+    return result
