@@ -69,7 +69,8 @@ class VinylRawQuery(RawQuery):
         return self.fetched
 
 
-class VinylRawQuerySet(SyncEvaluation, RawQuerySet[Any]):
+# Django's stubs make RawQuerySet generic; at run time it is not subscriptable.
+class VinylRawQuerySet(SyncEvaluation, RawQuerySet):  # type: ignore[type-arg]
     """Django's ``RawQuerySet`` whose read runs on a vinyl alias, returning vinyl instances.
 
     Evaluated as a vinyl queryset is: ``await qs`` / ``async for`` (``list(qs)`` / ``for``
