@@ -32,15 +32,29 @@ def vinyl_package(name, test_overrides=None, **kwargs):
     # (tests/packaging, tools/release.py, tools/unasync.py).
     files(
         name="files",
-        sources=["pyproject.toml", "README.md", "CHANGELOG.md", "src/**/*", "tests/**/*",
-                 "!**/BUILD", "!**/backend_shim.py", "!**/__pycache__/**"],
+        sources=[
+            "pyproject.toml",
+            "README.md",
+            "CHANGELOG.md",
+            "src/**/*",
+            "tests/**/*",
+            "!**/BUILD",
+            "!**/backend_shim.py",
+            "!**/__pycache__/**",
+        ],
     )
     resource(name="pyproject", source="pyproject.toml")
     resource(name="readme", source="README.md")
     resource(name="changelog", source="CHANGELOG.md")
     python_distribution(
         name="dist",
-        dependencies=["./src:src@resolve=django61", "./src:data", ":pyproject", ":readme", ":changelog"],
+        dependencies=[
+            "./src:src@resolve=django61",
+            "./src:data",
+            ":pyproject",
+            ":readme",
+            ":changelog",
+        ],
         provides=python_artifact(name=name),
         # Build with the PEP 517 backend the package's own pyproject.toml declares, so the
         # wheel Pants builds is the wheel `pip wheel packages/<name>` builds.

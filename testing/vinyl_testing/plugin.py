@@ -39,8 +39,12 @@ def _recreate_postgresql() -> None:
 
     try:
         conn = psycopg2.connect(
-            host=server.host, port=server.port, user=server.user,
-            password=server.password, dbname="postgres", connect_timeout=5,
+            host=server.host,
+            port=server.port,
+            user=server.user,
+            password=server.password,
+            dbname="postgres",
+            connect_timeout=5,
         )
     except psycopg2.OperationalError as exc:
         pytest.exit(server.unreachable(exc), returncode=3)
@@ -53,8 +57,12 @@ def _recreate_postgresql() -> None:
     conn.close()
     # hstore must exist in the test database itself, before Django first connects to it.
     conn = psycopg2.connect(
-        host=server.host, port=server.port, user=server.user,
-        password=server.password, dbname=server.name, connect_timeout=5,
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        dbname=server.name,
+        connect_timeout=5,
     )
     conn.autocommit = True
     with conn.cursor() as cursor:
@@ -69,8 +77,11 @@ def _recreate_mysql() -> None:
 
     try:
         conn = pymysql.connect(
-            host=server.host, port=server.port, user=server.user,
-            password=server.password, connect_timeout=5,
+            host=server.host,
+            port=server.port,
+            user=server.user,
+            password=server.password,
+            connect_timeout=5,
         )
     except pymysql.err.OperationalError as exc:
         pytest.exit(server.unreachable(exc), returncode=3)
@@ -127,9 +138,7 @@ def flush(alias: str) -> None:
         for f in m._meta.local_many_to_many
         if f.remote_field.through._meta.auto_created
     ]
-    sql = connection.ops.sql_flush(
-        no_style(), tables, reset_sequences=True, allow_cascade=True
-    )
+    sql = connection.ops.sql_flush(no_style(), tables, reset_sequences=True, allow_cascade=True)
     connection.ops.execute_sql_flush(sql)
 
 
