@@ -14,6 +14,7 @@ import pytest
 from django.db import connections
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Lower
+from django.db.models.signals import pre_init
 from django.db.models.sql import DeleteQuery, UpdateQuery
 from vinyl.query import compile_query, compile_statement, get_backend
 from vinyl.query._sync import connection, fetch_queryset
@@ -100,6 +101,36 @@ def test_known_related_objects_are_set_as_django_does(db: DB) -> None:
     # A related manager's queryset knows its instance: no copy, no query.
     assert all(book._state.fields_cache["author"] is author for book in books)
     assert all(book._state.db == db.vinyl for book in books)
+
+
+@pytest.mark.parametrize("shape", ["models", "only"])
+def test_instances_hold_exactly_the_state_from_db_leaves(db: DB, shape: str) -> None:
+    # decode() fills plain models without Model.__init__: nothing may differ.
+    seed(db.django)
+    expected = list(SHAPES[shape]().using(db.django))
+    got = fetch_queryset(SHAPES[shape]().using(db.vinyl))
+    assert len(got) == len(expected) == 3
+    for mine, django in zip(got, expected, strict=True):
+        assert type(mine) is type(django)
+        assert list(mine.__dict__) == list(django.__dict__)
+        assert {**vars(mine._state), "db": db.django} == vars(django._state)
+        assert mine._state.db == db.vinyl
+
+
+def test_a_pre_init_receiver_runs_for_each_instance_as_in_django(db: DB) -> None:
+    seed(db.django)
+    seen: list[tuple[Any, ...]] = []
+
+    def receiver(sender: Any, args: tuple[Any, ...], **kwargs: Any) -> None:
+        seen.append(args)
+
+    pre_init.connect(receiver, sender=QAuthor)
+    try:
+        authors = fetch_queryset(QAuthor.objects.using(db.vinyl).order_by("id"))
+    finally:
+        pre_init.disconnect(receiver, sender=QAuthor)
+    assert [args[0] for args in seen] == [author.pk for author in authors]
+    assert len(authors) == 3
 
 
 def test_compiling_never_touches_djangos_connection(db: DB) -> None:

@@ -18,14 +18,23 @@ from django.db.models.base import ModelBase
 from django.db.models.query_utils import DeferredAttribute
 from vinyl.model._messages import not_fetched, not_loaded
 
-__all__ = ["FieldAttribute", "build_instance_class", "loaded", "swap_classes"]
+__all__ = [
+    "FieldAttribute",
+    "SettableFieldAttribute",
+    "build_instance_class",
+    "field_attribute",
+    "loaded",
+    "swap_classes",
+]
 
 
 class FieldAttribute:
     """A concrete field's attribute on a vinyl instance: never fetched behind the user's back.
 
     Django's ``DeferredAttribute`` runs ``refresh_from_db()`` (a query) when a field that
-    ``only()``/``defer()`` left out is read; this raises ``FieldError`` instead.
+    ``only()``/``defer()`` left out is read; this raises ``FieldError`` instead. It is a
+    non-data descriptor, as Django's: a loaded value is read straight from the instance's
+    ``__dict__``, and ``__get__`` runs only for a field that was not loaded.
     """
 
     def __init__(self, django: DeferredAttribute) -> None:
@@ -40,13 +49,23 @@ class FieldAttribute:
         except KeyError:
             raise FieldError(not_fetched(instance, self.attname)) from None
 
+
+class SettableFieldAttribute(FieldAttribute):
+    """A :class:`FieldAttribute` for a field whose Django descriptor also runs on assignment.
+
+    ``ForeignKeyDeferredAttribute`` drops the cached related object when the key changes,
+    so this one stays a data descriptor and hands each assignment to Django's.
+    """
+
     def __set__(self, instance: Model, value: Any) -> None:
-        setter = getattr(self.django, "__set__", None)
-        if setter is None:
-            instance.__dict__[self.attname] = value
-        else:
-            # ForeignKeyDeferredAttribute also drops the cached related object.
-            setter(instance, value)
+        self.django.__set__(instance, value)
+
+
+def field_attribute(django: DeferredAttribute) -> FieldAttribute:
+    """Return the vinyl attribute replacing Django's descriptor *django* of a concrete field."""
+    if hasattr(django, "__set__"):
+        return SettableFieldAttribute(django)
+    return FieldAttribute(django)
 
 
 #: Turns one of Django's class attributes into the flavor's replacement, or ``None``.
@@ -61,7 +80,9 @@ def build_instance_class(model: type[Model], mixin: type, wrap: Wrapper) -> type
         "__doc__": model.__doc__,
     }
     for name, value in _class_attributes(model):
-        replacement = FieldAttribute(value) if isinstance(value, DeferredAttribute) else wrap(value)
+        replacement = (
+            field_attribute(value) if isinstance(value, DeferredAttribute) else wrap(value)
+        )
         if replacement is not None:
             attrs[name] = replacement
     cls: Any = type.__new__(ModelBase, model.__name__, (mixin, model), attrs)

@@ -15,7 +15,7 @@ from django.db.models import Model, QuerySet, query
 # Typed loosely on purpose: the stubs of each Django version describe only that version.
 django_query: Any = query
 
-__all__ = ["model_loader", "related_populators"]
+__all__ = ["HAS_FETCH_MODES", "Loader", "fetch_mode", "model_loader", "related_populators"]
 
 #: The loader ``ModelIterable`` uses: ``(db, field names, values) -> instance``.
 Loader = Callable[[str, Sequence[str], Sequence[Any]], Model]
@@ -26,7 +26,7 @@ HAS_FETCH_MODES = hasattr(QuerySet, "fetch_mode")
 def model_loader(model: type[Model], queryset: QuerySet[Any]) -> Loader:
     """Return ``model.from_db`` bound to *queryset*'s fetch mode where Django has one."""
     if HAS_FETCH_MODES:
-        loader: Loader = django_query._get_from_db(model, _fetch_mode(queryset))
+        loader: Loader = django_query._get_from_db(model, fetch_mode(queryset))
         return loader
     return model.from_db
 
@@ -37,13 +37,14 @@ def related_populators(
     """Return Django's ``select_related()`` populators for *klass_info*."""
     if HAS_FETCH_MODES:
         populators: list[Any] = django_query.get_related_populators(
-            klass_info, select, queryset.db, _fetch_mode(queryset)
+            klass_info, select, queryset.db, fetch_mode(queryset)
         )
     else:
         populators = django_query.get_related_populators(klass_info, select, queryset.db)
     return populators
 
 
-def _fetch_mode(queryset: QuerySet[Any]) -> object:
+def fetch_mode(queryset: QuerySet[Any]) -> object:
+    """Return *queryset*'s fetch mode (Django 6.1 and later)."""
     private: Any = queryset
     return private._fetch_mode

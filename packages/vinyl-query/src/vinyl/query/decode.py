@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -22,8 +24,16 @@ from django.db.models.query import (
     ValuesIterable,
     ValuesListIterable,
 )
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.db.models.utils import create_namedtuple_class
-from vinyl.query._djangocompat import model_loader, related_populators
+from vinyl.query._djangocompat import (
+    HAS_FETCH_MODES,
+    Loader,
+    fetch_mode,
+    model_loader,
+    related_populators,
+)
 from vinyl.query.backend import Row
 from vinyl.query.compiler import CompiledQuery
 
@@ -38,10 +48,18 @@ __all__ = [
 ]
 
 
-def decode(queryset: QuerySet[Any], compiled: CompiledQuery, rows: Sequence[Row]) -> list[Any]:
+def decode(
+    queryset: QuerySet[Any],
+    compiled: CompiledQuery,
+    rows: Sequence[Row],
+    *,
+    instance_class: InstanceClass | None = None,
+) -> list[Any]:
     """Return what iterating *queryset* yields in Django for *rows*, as a list.
 
-    *compiled* is ``compile_query(queryset, ...)``, whose SQL fetched *rows*.
+    *compiled* is ``compile_query(queryset, ...)``, whose SQL fetched *rows*. Model
+    instances are built as *instance_class* of their model where that leaves exactly the
+    state Django's ``from_db`` leaves (see ``decode_models``).
     """
     decoder = _DECODERS.get(queryset._iterable_class)
     if decoder is None:
@@ -50,6 +68,8 @@ def decode(queryset: QuerySet[Any], compiled: CompiledQuery, rows: Sequence[Row]
             f"{queryset._iterable_class.__qualname__!r}; use Django's own values(), "
             f"values_list() or model querysets."
         )
+    if decoder is decode_models:
+        return decode_models(queryset, compiled, rows, instance_class=instance_class)
     return decoder(queryset, compiled, rows)
 
 
@@ -69,12 +89,19 @@ def converted_rows(
 
 
 def decode_models(
-    queryset: QuerySet[Any], compiled: CompiledQuery, rows: Sequence[Row]
+    queryset: QuerySet[Any],
+    compiled: CompiledQuery,
+    rows: Sequence[Row],
+    *,
+    instance_class: InstanceClass | None = None,
 ) -> list[Model]:
     """Return model instances, as Django's ``ModelIterable``.
 
     Fills ``select_related()`` relations, annotations and the known related objects of a
-    related manager's queryset, as Django does.
+    related manager's queryset, as Django does. Without ``select_related()``, instances
+    are built directly as ``instance_class(model)`` (a subclass of the model) when the
+    model runs no code of its own while Django builds one; otherwise, and for
+    select_related() (whose related instances Django builds), as the model itself.
     """
     compiler = compiled.compiler
     select, klass_info, annotation_col_map = (
@@ -90,8 +117,11 @@ def decode_models(
     select_fields = klass_info["select_fields"]
     start, end = select_fields[0], select_fields[-1] + 1
     init_list = [column[0].target.attname for column in select[start:end]]
-    from_db = model_loader(model_cls, queryset)
     populators = related_populators(klass_info, select, queryset)
+    built_class = model_cls if populators or instance_class is None else instance_class(model_cls)
+    from_db = _plain_loader(model_cls, built_class, queryset, init_list) or model_loader(
+        model_cls, queryset
+    )
     known_related = _known_related_objects(queryset)
     objs = []
     for row in converted_rows(compiled, rows):
@@ -111,6 +141,90 @@ def decode_models(
                 setattr(obj, field.name, rel_obj)
         objs.append(obj)
     return objs
+
+
+def _plain_loader(
+    model_cls: type[Model],
+    built_class: type[Model],
+    queryset: QuerySet[Any],
+    init_list: Sequence[str],
+) -> Loader | None:
+    """Return a loader leaving the state ``model_cls.from_db`` leaves, on a *built_class*.
+
+    *built_class* is *model_cls* or a subclass whose field attributes store an assigned
+    value as Django's do; the instance is filled without ``__init__``.
+
+    ``None`` when *model_cls* runs code of its own while Django builds an instance (see
+    ``_foreign_keys_if_plain``) or a ``pre_init``/``post_init`` receiver listens to it.
+    """
+    keys = _foreign_keys_if_plain(model_cls)
+    if keys is None or pre_init.has_listeners(model_cls) or post_init.has_listeners(model_cls):
+        return None
+    # As from_db: all fields are assigned by position, a subset in concrete-field order.
+    concrete = [field.attname for field in model_cls._meta.concrete_fields]
+    names = concrete if len(init_list) == len(concrete) else [n for n in concrete if n in init_list]
+    # Assigning a foreign key a value other than None reads (so creates) fields_cache.
+    key_indexes = [i for i, name in enumerate(names) if name in keys]
+    mode = fetch_mode(queryset) if HAS_FETCH_MODES else None
+    new = object.__new__
+    state_class = ModelState
+
+    def load(db: str, field_names: Sequence[str], values: Sequence[Any]) -> Model:
+        obj = new(built_class)
+        state = obj._state = state_class()
+        for i in key_indexes:
+            if values[i] is not None:
+                state.fields_cache = {}
+                break
+        state.adding = False
+        state.db = db
+        if mode is not None:
+            state.fetch_mode = mode
+        obj.__dict__.update(zip(names, values, strict=True))
+        return obj
+
+    return load
+
+
+#: Returns the class to build instances of a model as (a subclass of it).
+InstanceClass = Callable[[type[Model]], type[Model]]
+
+_plain_models: dict[type[Model], frozenset[str] | None] = {}
+
+
+def _foreign_keys_if_plain(model_cls: type[Model]) -> frozenset[str] | None:
+    """Return the attnames of *model_cls*'s foreign keys if ``from_db`` only stores values.
+
+    That is: no class of the model overrides ``from_db``, ``__init__`` or ``__setattr__``,
+    and each concrete field's attribute is Django's plain descriptor (whose assignment on
+    a new instance stores the value and nothing else). ``None`` otherwise.
+    """
+    try:
+        return _plain_models[model_cls]
+    except KeyError:
+        pass
+    own_code = any(
+        name in vars(klass)
+        for klass in model_cls.__mro__
+        if klass is not Model and klass is not object
+        for name in ("__init__", "from_db", "__setattr__")
+    )
+    attributes: dict[str, Any] = {}
+    for klass in reversed(model_cls.__mro__):
+        attributes.update(vars(klass))
+    descriptors = [type(attributes.get(field.attname)) for field in model_cls._meta.concrete_fields]
+    keys = None
+    if not own_code and all(descriptor in _PLAIN_DESCRIPTORS for descriptor in descriptors):
+        keys = frozenset(
+            field.attname
+            for field, descriptor in zip(model_cls._meta.concrete_fields, descriptors, strict=True)
+            if descriptor is ForeignKeyDeferredAttribute
+        )
+    _plain_models[model_cls] = keys
+    return keys
+
+
+_PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
 def _known_related_objects(

@@ -64,7 +64,8 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
             if not compiled.empty:
                 with connection(alias) as conn:
                     rows = conn.fetch(compiled.sql, compiled.params)
-            objs = decode(self, compiled, rows)
+            objs = decode(self, compiled, rows, instance_class=instances.instance_class)
+            # Only what decode() could not build as vinyl's (select_related()) is swapped.
             instances.to_vinyl(objs)
             self._result_cache = objs
         if self._prefetch_related_lookups and not self._prefetch_done:
@@ -93,7 +94,9 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
             return run_django(lambda qs: qs.get(*args, **kwargs), self)
         clone = self.filter(*args, **kwargs)
         if self.query.can_filter() and not self.query.distinct_fields:
-            clone = clone.order_by()
+            # What order_by() does, on the clone filter() made rather than on another one.
+            clone.query.clear_ordering(force=True, clear_default=False)
+            clone.query.add_ordering()
         features = get_backend(_replay.real_alias(clone.db)).wrapper.features
         if not clone.query.select_for_update or features.supports_select_for_update_with_limit:
             clone.query.set_limits(high=MAX_GET_RESULTS)
