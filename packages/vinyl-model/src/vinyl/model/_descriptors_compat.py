@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
+
 __all__ = ["generic_foreign_key"]
 
 
 def generic_foreign_key(attribute: Any) -> Any:
     """Return the ``GenericForeignKey`` a model class attribute stands for, or ``None``."""
+    # Without contenttypes installed no model can have a generic foreign key, and importing
+    # its fields module would fail (its ContentType model belongs to no installed app).
+    if not apps.is_installed("django.contrib.contenttypes"):
+        return None
     # Imported here: contenttypes' fields module needs Django's app registry ready, and
     # vinyl_async is importable before it is.
     from django.contrib.contenttypes import fields
