@@ -35,6 +35,7 @@ PAIRS: list[tuple[str, str]] = [
     ("packages/vinyl-model/tests/_async", "packages/vinyl-model/tests/_sync"),
     ("packages/vinyl-mysql/tests/_async", "packages/vinyl-mysql/tests/_sync"),
     ("packages/vinyl-pg/tests/_async", "packages/vinyl-pg/tests/_sync"),
+    ("testing/vinyl_testing/_async", "testing/vinyl_testing/_sync"),
 ]
 
 #: Async name → sync name. Every entry must be used by some source (``--check``).

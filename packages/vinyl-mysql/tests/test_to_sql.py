@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import EmptyResultSet
-from django.db.models import Model
 from vinyl.mysql import DEFAULT_SERVER, MySQLDialect, to_sql
 from vinyl.mysql import _standalone_wrapper as standalone_wrapper
 from vinyl.query.compiler import compile_with
 from vinyl.query.decode import decode
 from vinyl_testapp.models import AllTypes, TypesOwner
 from vinyl_testing.corpus import CORPUS, CorpusEntry, seed
+from vinyl_testing.parity import comparable
 from vinyl_testing.plugin import MYSQL
 
 PORTABLE = [entry for entry in CORPUS if not entry.pg_only]
@@ -30,19 +30,6 @@ PORTABLE = [entry for entry in CORPUS if not entry.pg_only]
 #: driver escapes bytes itself (see test_binary_params_through_vinyls_aiomysql_driver).
 BYTES_PARAMS = {"binary_exact"}
 ON_AIOMYSQL = [entry for entry in PORTABLE if entry.name not in BYTES_PARAMS]
-
-
-def comparable(value: Any) -> Any:
-    """Return *value* in a form that compares equal to Django's (see the module docstring)."""
-    if isinstance(value, Model):
-        fields = {k: comparable(v) for k, v in vars(value).items() if k != "_state"}
-        related = {k: comparable(v) for k, v in value._state.fields_cache.items()}
-        return (type(value).__name__, fields, related)
-    if isinstance(value, dict):
-        return {k: comparable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [comparable(v) for v in value]
-    return value
 
 
 def plain_rows(rows: Any) -> list[tuple[Any, ...]]:

@@ -5,13 +5,8 @@ Written once for aiomysql; ``tools/unasync.py`` generates the PyMySQL twin in ``
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from decimal import Decimal
 from typing import Any
 
 import pymysql
@@ -26,78 +21,36 @@ from django.db import (
 )
 from vinyl.mysql.server import known_server
 from vinyl.mysql_backend.base import DatabaseWrapper
-from vinyl.query.backend import AsyncConnection, AsyncPool, PoolConfig
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, Note, TypesOwner
+from vinyl_testing._async.backends import (
+    Statement,
+    check_discarded_connection_closed,
+    check_exhausted_pool_waits,
+    check_killed_while_taken,
+    check_pool_size_bounds,
+    check_released_in_transaction_not_reused,
+    check_statement_error_keeps_connection,
+    configured,
+    errors_of,
+    open_pool,
+    session_id,
+    taken,
+    wait_until_gone,
+)
+from vinyl_testing.parity import every_type_values
 
 NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
 CREATED = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456)
 
 
-def configured(backend: Backend, **changes: Any) -> PoolConfig:
-    return dataclasses.replace(backend.config, **changes)
-
-
-@asynccontextmanager
-async def open_pool(backend: Backend, config: PoolConfig) -> AsyncIterator[AsyncPool]:
-    pool = await backend.async_driver.create_pool(config, backend.dialect)
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-@asynccontextmanager
-async def taken(pool: AsyncPool) -> AsyncIterator[AsyncConnection]:
-    connection = await pool.acquire()
-    try:
-        yield connection
-    finally:
-        await pool.release(connection)
-
-
-async def connection_id(connection: AsyncConnection) -> int:
-    rows = await connection.fetch("SELECT CONNECTION_ID()")
-    return int(rows[0][0])
-
-
-async def wait_until_gone(pool: AsyncPool, thread_id: int) -> None:
-    """Wait until the server no longer lists connection *thread_id*."""
-    async with taken(pool) as observer:
-        for _ in range(200):
-            rows = await observer.fetch(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s",
-                (thread_id,),
-            )
-            if rows[0][0] == 0:
-                return
-    raise AssertionError(f"connection {thread_id} survived KILL")
+CONNECTION_ID = "SELECT CONNECTION_ID()"
+LISTED = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s"
 
 
 async def test_fetch_returns_the_values_djangos_cursor_reads(backend: Backend, oracle: Any) -> None:
     owner = TypesOwner.objects.using("mysql").create(name="o")
-    AllTypes.objects.using("mysql").create(
-        owner=owner,
-        char="c",
-        text="t",
-        small=-3,
-        integer=7,
-        big=2**40,
-        positive=5,
-        positive_small=6,
-        positive_big=2**50,
-        decimal=Decimal("12.345678"),
-        float=1.5,
-        boolean=True,
-        date=datetime.date(2024, 2, 29),
-        datetime=datetime.datetime.now(datetime.UTC),
-        time=datetime.time(23, 59, 58, 999999),
-        duration=datetime.timedelta(days=2, seconds=3),
-        uuid=uuid.uuid4(),
-        json={"a": [1, None, "x"]},
-        binary=b"\x00\xff",
-        ip="::1",
-    )
+    AllTypes.objects.using("mysql").create(owner=owner, **every_type_values())
     AllTypes.objects.using("mysql").create()
     sql = "SELECT * FROM vinyl_testapp_alltypes ORDER BY id"
     oracle.execute(sql)
@@ -176,7 +129,6 @@ async def test_execute_counts_matched_rows_as_django_does(backend: Backend) -> N
 
 
 # Each case: set-up statements run by Django first, the failing statement, the errno.
-Statement = tuple[str, tuple[Any, ...]]
 ERROR_CASES: dict[str, tuple[list[Statement], str, tuple[Any, ...], int]] = {
     "duplicate key": ([(NOTE_INSERT, (1, "a", CREATED))], NOTE_INSERT, (1, "b", CREATED), 1062),
     "not null": ([], NOTE_INSERT, (None, None, CREATED), 1048),
@@ -221,17 +173,10 @@ async def test_errors_are_djangos_with_the_same_message(
     case: str, backend: Backend, oracle: Any
 ) -> None:
     setup, sql, params, errno = ERROR_CASES[case]
-    for statement, values in setup:
-        oracle.execute(statement, values)
-    with pytest.raises(Exception) as django_error:
-        oracle.execute(sql, params)
-    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        with pytest.raises(Exception) as vinyl_error:
-            await connection.execute(sql, params)
-    assert type(vinyl_error.value) is type(django_error.value)
-    assert str(vinyl_error.value) == str(django_error.value)
-    assert vinyl_error.value.errno == errno  # type: ignore[attr-defined]
-    assert isinstance(vinyl_error.value.__cause__, pymysql.Error)
+    django_error, vinyl_error = await errors_of(backend, oracle, setup, sql, params)
+    assert str(vinyl_error) == str(django_error)
+    assert vinyl_error.errno == errno  # type: ignore[attr-defined]
+    assert isinstance(vinyl_error.__cause__, pymysql.Error)
 
 
 async def test_a_not_null_column_left_out_is_an_integrity_error(backend: Backend) -> None:
@@ -268,13 +213,13 @@ async def test_an_unknown_column_is_a_programming_error(backend: Backend) -> Non
 
 
 async def test_a_data_error_keeps_the_connection_usable(backend: Backend) -> None:
-    async with open_pool(backend, configured(backend, max_size=1)) as pool:
-        async with taken(pool) as connection:
-            first = await connection_id(connection)
-            with pytest.raises(DataError, match="Data too long for column 'text'"):
-                await connection.execute(NOTE_INSERT, (None, "x" * 101, CREATED))
-        async with taken(pool) as connection:
-            assert await connection_id(connection) == first
+    await check_statement_error_keeps_connection(
+        backend,
+        CONNECTION_ID,
+        (NOTE_INSERT, (None, "x" * 101, CREATED)),
+        DataError,
+        "Data too long for column 'text'",
+    )
 
 
 async def test_an_unreachable_port_raises_operational_error_naming_host_and_port(
@@ -304,18 +249,8 @@ async def test_a_silent_host_raises_operational_error_within_connect_timeout(
 
 
 async def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(backend: Backend) -> None:
-    async with open_pool(backend, configured(backend, max_size=2, timeout=0.3)) as pool:
-        async with taken(pool), taken(pool):
-            started = time.monotonic()
-            with pytest.raises(OperationalError) as error:
-                await pool.acquire()
-            waited = time.monotonic() - started
-        async with taken(pool) as connection:
-            assert await connection.fetch("SELECT 1") == [(1,)]
-    assert 0.3 <= waited < 1.5
-    message = str(error.value)
-    assert "within pool_timeout=0.3s: all 2 connections of the pool" in message
-    assert "Raise OPTIONS['pool_max_size'] or OPTIONS['pool_timeout']" in message
+    rows = await check_exhausted_pool_waits(backend)
+    assert rows == [(1,)]
 
 
 def connections_of(oracle: Any, user: str) -> int:
@@ -328,12 +263,7 @@ async def test_the_pool_opens_min_size_connections_and_never_more_than_max_size(
     backend: Backend, oracle: Any, own_user: str
 ) -> None:
     config = configured(backend, user=own_user, min_size=2, max_size=3)
-    async with open_pool(backend, config) as pool:
-        assert connections_of(oracle, own_user) == 2
-        async with taken(pool), taken(pool), taken(pool):
-            assert connections_of(oracle, own_user) == 3
-        async with taken(pool), taken(pool):
-            assert connections_of(oracle, own_user) == 3
+    await check_pool_size_bounds(backend, config, lambda: connections_of(oracle, own_user))
 
 
 async def test_an_idle_connection_killed_by_the_server_is_replaced(
@@ -344,52 +274,32 @@ async def test_an_idle_connection_killed_by_the_server_is_replaced(
         open_pool(backend, configured(backend, max_size=1)) as observer,
     ):
         async with taken(pool) as connection:
-            killed = await connection_id(connection)
+            killed = await session_id(connection, CONNECTION_ID)
         oracle.execute(f"KILL {killed}")
-        await wait_until_gone(observer, killed)
+        await wait_until_gone(observer, LISTED, killed)
         async with taken(pool) as connection:
-            assert await connection_id(connection) != killed
+            assert await session_id(connection, CONNECTION_ID) != killed
             assert await connection.fetch("SELECT 1") == [(1,)]
 
 
 async def test_a_connection_killed_while_taken_fails_then_the_pool_reconnects(
     backend: Backend, oracle: Any
 ) -> None:
-    async with (
-        open_pool(backend, configured(backend, max_size=1)) as pool,
-        open_pool(backend, configured(backend, max_size=1)) as observer,
-    ):
-        async with taken(pool) as connection:
-            killed = await connection_id(connection)
-            oracle.execute(f"KILL {killed}")
-            await wait_until_gone(observer, killed)
-            with pytest.raises((OperationalError, InterfaceError)):
-                await connection.fetch("SELECT 1")
-        async with taken(pool) as connection:
-            assert await connection_id(connection) != killed
+    await check_killed_while_taken(
+        backend,
+        CONNECTION_ID,
+        LISTED,
+        lambda pid: oracle.execute(f"KILL {pid}"),
+        (OperationalError, InterfaceError),
+    )
 
 
 async def test_a_connection_released_inside_a_transaction_is_not_reused(backend: Backend) -> None:
-    async with open_pool(backend, configured(backend, max_size=1)) as pool:
-        async with taken(pool) as connection:
-            left_open = await connection_id(connection)
-            await connection.execute("BEGIN")
-        async with taken(pool) as connection:
-            assert await connection_id(connection) != left_open
-            committed = await connection_id(connection)
-            await connection.execute("BEGIN")
-            await connection.execute("COMMIT")
-        async with taken(pool) as connection:
-            assert await connection_id(connection) == committed
+    await check_released_in_transaction_not_reused(backend, CONNECTION_ID)
 
 
 async def test_a_discarded_connection_is_closed(backend: Backend) -> None:
-    async with open_pool(backend, configured(backend, max_size=1)) as pool:
-        connection = await pool.acquire()
-        discarded = await connection_id(connection)
-        await pool.release(connection, discard=True)
-        async with taken(pool) as connection:
-            assert await connection_id(connection) != discarded
+    await check_discarded_connection_closed(backend, CONNECTION_ID)
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db.models import JSONField, Model, Value
-from django.db.models.sql import InsertQuery
+from django.db.models import JSONField, Value
 from django.test import override_settings
-from vinyl.query._async import close_pools, connection, fetch_queryset, fetch_sql
-from vinyl.query.compiler import prepare
+from vinyl.query._async import close_pools, fetch_queryset
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, TypesOwner
+from vinyl_testing._async.backends import check_parity, insert_through_vinyl
 from vinyl_testing.plugin import MYSQL
 
 UTC = datetime.UTC
@@ -72,60 +71,6 @@ async def fresh_pools(backend: Backend) -> AsyncIterator[None]:
     await close_pools()
 
 
-async def insert_through_vinyl(
-    backend: Backend, model: type[Model], values: dict[str, Any], *, returning: bool = False
-) -> Any:
-    """Return the primary key of a row that vinyl's driver inserted with *values*.
-
-    Without *returning* the key comes from ``execute_insert`` (LAST_INSERT_ID(), all that
-    MySQL has); with it, from ``INSERT ... RETURNING`` (MariaDB 10.5+).
-    """
-    query = InsertQuery(model)
-    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
-    query.insert_values(fields, [model(**values)])
-    compiler = query.get_compiler(connection=backend.wrapper)
-    if returning:
-        compiler.returning_fields = [model._meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    sql, params = prepare(backend.dialect, sql, params)
-    if returning:
-        rows = await fetch_sql(MYSQL.vinyl, sql, params)
-        return rows[0][0]
-    async with connection(MYSQL.vinyl) as conn:
-        return await conn.execute_insert(sql, params)
-
-
-def field_values(obj: Model) -> dict[str, Any]:
-    """Return *obj*'s field values (its primary key left out)."""
-    return {
-        f.attname: getattr(obj, f.attname)
-        for f in obj._meta.concrete_fields
-        if not f.primary_key and f.attname != "owner_id"
-    }
-
-
-def assert_same(got: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert got == expected
-    for name, value in got.items():
-        assert isinstance(value, type(expected[name])), (name, type(value), type(expected[name]))
-
-
-async def check_parity(backend: Backend, model: type[Model], values: dict[str, Any]) -> None:
-    django_obj = model.objects.using(MYSQL.django).create(**values)
-    oracle = field_values(model.objects.using(MYSQL.django).get(pk=django_obj.pk))
-
-    vinyl_pk = await insert_through_vinyl(backend, model, values)
-    [vinyl_read] = await fetch_queryset(model.objects.using(MYSQL.vinyl).filter(pk=vinyl_pk))
-    [vinyl_reads_django] = await fetch_queryset(
-        model.objects.using(MYSQL.vinyl).filter(pk=django_obj.pk)
-    )
-    django_reads_vinyl = model.objects.using(MYSQL.django).get(pk=vinyl_pk)
-
-    assert_same(field_values(vinyl_read), oracle)
-    assert_same(field_values(vinyl_reads_django), oracle)
-    assert_same(field_values(django_reads_vinyl), oracle)
-
-
 @pytest.mark.parametrize("sample", list(SAMPLES))
 @pytest.mark.parametrize("use_tz", [True, False], ids=["use_tz", "naive"])
 async def test_portable_types(
@@ -135,17 +80,19 @@ async def test_portable_types(
     if not use_tz and "datetime" in values:
         values["datetime"] = values["datetime"].replace(tzinfo=None)
     with override_settings(USE_TZ=use_tz, TIME_ZONE="America/Chicago"):
-        await check_parity(backend, AllTypes, values)
+        await check_parity(backend, MYSQL, AllTypes, values, returning=False)
 
 
 async def test_returning_and_last_insert_id_give_the_same_keys(
     backend: Backend, fresh_pools: None
 ) -> None:
-    first = await insert_through_vinyl(backend, TypesOwner, {"name": "a", "rank": 1})
+    first = await insert_through_vinyl(
+        backend, TypesOwner, {"name": "a", "rank": 1}, returning=False
+    )
     second = await insert_through_vinyl(
         backend, TypesOwner, {"name": "b", "rank": 2}, returning=True
     )
-    item_pk = await insert_through_vinyl(backend, AllTypes, {"owner_id": second})
+    item_pk = await insert_through_vinyl(backend, AllTypes, {"owner_id": second}, returning=False)
     [item] = await fetch_queryset(
         AllTypes.objects.using(MYSQL.vinyl).select_related("owner").filter(pk=item_pk)
     )

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import datetime
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,75 +21,37 @@ from django.db import (
 )
 from vinyl.pg.server import known_version
 from vinyl.postgresql_backend.base import DatabaseWrapper
-from vinyl.query.backend import AsyncConnection, AsyncPool, PoolConfig
+from vinyl.query.backend import PoolConfig
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, Note, PgTypes, TypesOwner
+from vinyl_testing._async.backends import (
+    check_discarded_connection_closed,
+    check_exhausted_pool_waits,
+    check_killed_while_taken,
+    check_pool_size_bounds,
+    check_released_in_transaction_not_reused,
+    check_statement_error_keeps_connection,
+    errors_of,
+    open_pool,
+    session_id,
+    taken,
+    wait_until_gone,
+)
+from vinyl_testing.parity import every_type_values
 
 NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
 CREATED = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=datetime.UTC)
 
 
-@asynccontextmanager
-async def open_pool(backend: Backend, config: PoolConfig) -> AsyncIterator[AsyncPool]:
-    pool = await backend.async_driver.create_pool(config, backend.dialect)
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-@asynccontextmanager
-async def taken(pool: AsyncPool) -> AsyncIterator[AsyncConnection]:
-    connection = await pool.acquire()
-    try:
-        yield connection
-    finally:
-        await pool.release(connection)
-
-
-async def backend_pid(connection: AsyncConnection) -> int:
-    rows = await connection.fetch("SELECT pg_backend_pid()")
-    return int(rows[0][0])
-
-
-async def wait_until_gone(pool: AsyncPool, pid: int) -> None:
-    """Wait until the server no longer lists backend *pid*."""
-    async with taken(pool) as observer:
-        for _ in range(200):
-            rows = await observer.fetch(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = %s", (pid,)
-            )
-            if rows[0][0] == 0:
-                return
-    raise AssertionError(f"backend {pid} survived pg_terminate_backend")
+BACKEND_PID = "SELECT pg_backend_pid()"
+LISTED = "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = %s"
 
 
 async def test_fetch_returns_the_values_djangos_cursor_reads(
     backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
 ) -> None:
     owner = TypesOwner.objects.using("default").create(name="o")
-    AllTypes.objects.using("default").create(
-        owner=owner,
-        char="c",
-        text="t",
-        small=-3,
-        integer=7,
-        big=2**40,
-        positive=5,
-        positive_small=6,
-        positive_big=2**50,
-        decimal=Decimal("12.345678"),
-        float=1.5,
-        boolean=True,
-        date=datetime.date(2024, 2, 29),
-        datetime=datetime.datetime.now(datetime.UTC),
-        time=datetime.time(23, 59, 58, 999999),
-        duration=datetime.timedelta(days=2, seconds=3),
-        uuid=uuid.uuid4(),
-        json={"a": [1, None, "x"]},
-        binary=b"\x00\xff",
-        ip="::1",
-    )
+    AllTypes.objects.using("default").create(owner=owner, **every_type_values())
     AllTypes.objects.using("default").create()
     PgTypes.objects.using("default").create(
         ints=[1, 2],
@@ -228,23 +187,16 @@ async def test_errors_are_djangos_with_the_drivers_message(
     case: str, backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
 ) -> None:
     setup, sql, params, sqlstate = ERROR_CASES[case]
-    for statement, values in setup:
-        oracle.execute(statement, values)
-    with pytest.raises(Exception) as django_error:
-        oracle.execute(sql, params)
-    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        with pytest.raises(Exception) as vinyl_error:
-            await connection.execute(sql, params)
-    assert type(vinyl_error.value) is type(django_error.value)
+    django_error, vinyl_error = await errors_of(backend, oracle, setup, sql, params)
     # The message and its DETAIL line are the server's; psycopg2 also quotes the SQL.
-    vinyl_lines = str(vinyl_error.value).splitlines()
-    django_lines = str(django_error.value).splitlines()
+    vinyl_lines = str(vinyl_error).splitlines()
+    django_lines = str(django_error).splitlines()
     assert vinyl_lines[0] == django_lines[0]
     assert [x for x in vinyl_lines if x.startswith("DETAIL")] == [
         x for x in django_lines if x.startswith("DETAIL")
     ]
-    assert vinyl_error.value.sqlstate == sqlstate  # type: ignore[attr-defined]
-    assert vinyl_error.value.__cause__ is not None
+    assert vinyl_error.sqlstate == sqlstate  # type: ignore[attr-defined]
+    assert vinyl_error.__cause__ is not None
 
 
 async def test_an_out_of_range_integer_is_a_data_error(
@@ -273,13 +225,13 @@ async def test_an_unconvertible_parameter_is_a_data_error(
 async def test_a_statement_error_keeps_the_connection_usable(
     backend: Backend, pool_config: Callable[..., PoolConfig]
 ) -> None:
-    async with open_pool(backend, pool_config(max_size=1)) as pool:
-        async with taken(pool) as connection:
-            first = await backend_pid(connection)
-            with pytest.raises(DataError, match="value too long for type character varying"):
-                await connection.execute(NOTE_INSERT, (1, "x" * 101, CREATED))
-        async with taken(pool) as connection:
-            assert await backend_pid(connection) == first
+    await check_statement_error_keeps_connection(
+        backend,
+        BACKEND_PID,
+        (NOTE_INSERT, (1, "x" * 101, CREATED)),
+        DataError,
+        "value too long for type character varying",
+    )
 
 
 async def test_an_unreachable_port_raises_operational_error_naming_host_and_port(
@@ -310,30 +262,17 @@ async def test_a_silent_host_raises_operational_error_within_connect_timeout(
 async def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(
     backend: Backend, pool_config: Callable[..., PoolConfig]
 ) -> None:
-    async with open_pool(backend, pool_config(max_size=2, timeout=0.3)) as pool:
-        async with taken(pool), taken(pool):
-            started = time.monotonic()
-            with pytest.raises(OperationalError) as error:
-                await pool.acquire()
-            waited = time.monotonic() - started
-        async with taken(pool) as connection:
-            assert [tuple(row) for row in await connection.fetch("SELECT 1")] == [(1,)]
-    assert 0.3 <= waited < 1.5
-    message = str(error.value)
-    assert "within pool_timeout=0.3s: all 2 connections of the pool" in message
-    assert "Raise OPTIONS['pool_max_size'] or OPTIONS['pool_timeout']" in message
+    rows = await check_exhausted_pool_waits(backend)
+    assert [tuple(row) for row in rows] == [(1,)]
 
 
 async def test_the_pool_holds_min_size_connections_and_never_more_than_max_size(
     backend: Backend, pool_config: Callable[..., PoolConfig], server_connections: Callable[[], int]
 ) -> None:
     before = server_connections()
-    async with open_pool(backend, pool_config(min_size=2, max_size=3)) as pool:
-        assert server_connections() - before == 2
-        async with taken(pool), taken(pool), taken(pool):
-            assert server_connections() - before == 3
-        async with taken(pool), taken(pool):
-            assert server_connections() - before == 3
+    await check_pool_size_bounds(
+        backend, pool_config(min_size=2, max_size=3), lambda: server_connections() - before
+    )
 
 
 async def test_an_idle_connection_terminated_by_the_server_is_replaced(
@@ -344,65 +283,45 @@ async def test_an_idle_connection_terminated_by_the_server_is_replaced(
         open_pool(backend, pool_config(max_size=1)) as observer,
     ):
         async with taken(pool) as connection:
-            terminated = await backend_pid(connection)
+            terminated = await session_id(connection, BACKEND_PID)
         oracle.execute("SELECT pg_terminate_backend(%s)", (terminated,))
-        await wait_until_gone(observer, terminated)
+        await wait_until_gone(observer, LISTED, terminated)
         # The client may not have read the server's goodbye yet: the first statement then
         # fails as a lost connection, and the connection is discarded.
         try:
             async with taken(pool) as connection:
-                first = await backend_pid(connection)
+                first = await session_id(connection, BACKEND_PID)
         except OperationalError as exc:
             assert "connection to the PostgreSQL server was lost" in str(exc)
         else:
             assert first != terminated
         async with taken(pool) as connection:
-            assert await backend_pid(connection) != terminated
+            assert await session_id(connection, BACKEND_PID) != terminated
             assert [tuple(row) for row in await connection.fetch("SELECT 1")] == [(1,)]
 
 
 async def test_a_connection_terminated_while_taken_fails_then_the_pool_reconnects(
     backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
 ) -> None:
-    async with (
-        open_pool(backend, pool_config(max_size=1)) as pool,
-        open_pool(backend, pool_config(max_size=1)) as observer,
-    ):
-        async with taken(pool) as connection:
-            terminated = await backend_pid(connection)
-            oracle.execute("SELECT pg_terminate_backend(%s)", (terminated,))
-            await wait_until_gone(observer, terminated)
-            with pytest.raises(OperationalError):
-                await connection.fetch("SELECT 1")
-        async with taken(pool) as connection:
-            assert await backend_pid(connection) != terminated
+    await check_killed_while_taken(
+        backend,
+        BACKEND_PID,
+        LISTED,
+        lambda pid: oracle.execute("SELECT pg_terminate_backend(%s)", (pid,)),
+        OperationalError,
+    )
 
 
 async def test_a_connection_released_inside_a_transaction_is_not_reused(
     backend: Backend, pool_config: Callable[..., PoolConfig]
 ) -> None:
-    async with open_pool(backend, pool_config(max_size=1)) as pool:
-        async with taken(pool) as connection:
-            left_open = await backend_pid(connection)
-            await connection.execute("BEGIN")
-        async with taken(pool) as connection:
-            assert await backend_pid(connection) != left_open
-            committed = await backend_pid(connection)
-            await connection.execute("BEGIN")
-            await connection.execute("COMMIT")
-        async with taken(pool) as connection:
-            assert await backend_pid(connection) == committed
+    await check_released_in_transaction_not_reused(backend, BACKEND_PID)
 
 
 async def test_a_discarded_connection_is_closed(
     backend: Backend, pool_config: Callable[..., PoolConfig]
 ) -> None:
-    async with open_pool(backend, pool_config(max_size=1)) as pool:
-        connection = await pool.acquire()
-        discarded = await backend_pid(connection)
-        await pool.release(connection, discard=True)
-        async with taken(pool) as connection:
-            assert await backend_pid(connection) != discarded
+    await check_discarded_connection_closed(backend, BACKEND_PID)
 
 
 async def test_a_released_connection_cannot_be_used(

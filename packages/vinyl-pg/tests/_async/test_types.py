@@ -17,13 +17,12 @@ from typing import Any
 
 import pytest
 from django.db.backends.postgresql.psycopg_any import DateRange, DateTimeTZRange, NumericRange
-from django.db.models import JSONField, Model, Value
-from django.db.models.sql import InsertQuery
+from django.db.models import JSONField, Value
 from django.test import override_settings
-from vinyl.query._async import close_pools, fetch_queryset, fetch_sql
-from vinyl.query.compiler import prepare
+from vinyl.query._async import close_pools, fetch_queryset
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, PgTypes, TypesOwner
+from vinyl_testing._async.backends import check_parity, insert_through_vinyl
 from vinyl_testing.plugin import PG
 
 UTC = datetime.UTC
@@ -88,49 +87,6 @@ async def fresh_pools(backend: Backend) -> AsyncIterator[None]:
     await close_pools()
 
 
-async def insert_through_vinyl(backend: Backend, model: type[Model], values: dict[str, Any]) -> Any:
-    """Return the primary key of a row that vinyl's driver inserted with *values*."""
-    query = InsertQuery(model)
-    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
-    query.insert_values(fields, [model(**values)])
-    compiler = query.get_compiler(connection=backend.wrapper)
-    compiler.returning_fields = [model._meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    rows = await fetch_sql(PG.vinyl, *prepare(backend.dialect, sql, params))
-    return rows[0][0]
-
-
-def field_values(obj: Model) -> dict[str, Any]:
-    """Return *obj*'s field values (its primary key left out)."""
-    return {
-        f.attname: getattr(obj, f.attname)
-        for f in obj._meta.concrete_fields
-        if not f.primary_key and f.attname != "owner_id"
-    }
-
-
-def assert_same(got: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert got == expected
-    for name, value in got.items():
-        assert isinstance(value, type(expected[name])), (name, type(value), type(expected[name]))
-
-
-async def check_parity(backend: Backend, model: type[Model], values: dict[str, Any]) -> None:
-    django_obj = model.objects.using(PG.django).create(**values)
-    oracle = field_values(model.objects.using(PG.django).get(pk=django_obj.pk))
-
-    vinyl_pk = await insert_through_vinyl(backend, model, values)
-    [vinyl_read] = await fetch_queryset(model.objects.using(PG.vinyl).filter(pk=vinyl_pk))
-    [vinyl_reads_django] = await fetch_queryset(
-        model.objects.using(PG.vinyl).filter(pk=django_obj.pk)
-    )
-    django_reads_vinyl = model.objects.using(PG.django).get(pk=vinyl_pk)
-
-    assert_same(field_values(vinyl_read), oracle)
-    assert_same(field_values(vinyl_reads_django), oracle)
-    assert_same(field_values(django_reads_vinyl), oracle)
-
-
 @pytest.mark.parametrize("sample", list(ALL_TYPES_SAMPLES))
 @pytest.mark.parametrize("use_tz", [True, False], ids=["use_tz", "naive"])
 async def test_portable_types(
@@ -140,17 +96,19 @@ async def test_portable_types(
     if not use_tz and "datetime" in values:
         values["datetime"] = values["datetime"].replace(tzinfo=None)
     with override_settings(USE_TZ=use_tz, TIME_ZONE="America/Chicago"):
-        await check_parity(backend, AllTypes, values)
+        await check_parity(backend, PG, AllTypes, values, returning=True)
 
 
 @pytest.mark.parametrize("sample", list(PG_SAMPLES))
 async def test_postgresql_types(sample: str, backend: Backend, fresh_pools: None) -> None:
-    await check_parity(backend, PgTypes, PG_SAMPLES[sample])
+    await check_parity(backend, PG, PgTypes, PG_SAMPLES[sample], returning=True)
 
 
 async def test_big_auto_and_auto_keys(backend: Backend, fresh_pools: None) -> None:
-    owner_pk = await insert_through_vinyl(backend, TypesOwner, {"name": "o", "rank": 1})
-    item_pk = await insert_through_vinyl(backend, AllTypes, {"owner_id": owner_pk})
+    owner_pk = await insert_through_vinyl(
+        backend, TypesOwner, {"name": "o", "rank": 1}, returning=True
+    )
+    item_pk = await insert_through_vinyl(backend, AllTypes, {"owner_id": owner_pk}, returning=True)
     [item] = await fetch_queryset(
         AllTypes.objects.using(PG.vinyl).select_related("owner").filter(pk=item_pk)
     )
