@@ -106,6 +106,19 @@ def check_statement_error_keeps_connection(
             assert session_id(conn, id_sql) == first
 
 
+def check_unreachable_port_named(backend: Backend, server: str, alias: str) -> None:
+    """Check that a closed port fails fast, naming the *server* kind, address and *alias*."""
+    started = time.monotonic()
+    with pytest.raises(OperationalError) as error:
+        with open_pool(backend, configured(backend, port=1, connect_timeout=2.0)):
+            pass
+    assert time.monotonic() - started < 2.5
+    message = str(error.value)
+    assert f"Cannot connect to the {server} server at 127.0.0.1:1" in message
+    assert f"(database alias {alias!r})" in message
+    assert "Check that the server is running" in message
+
+
 def check_exhausted_pool_waits(backend: Backend) -> list[Any]:
     """Check that a full pool waits ``pool_timeout`` and then names its size and the fix.
 
