@@ -151,6 +151,41 @@ async def check_pool_size_bounds(
             assert opened() == 3
 
 
+async def check_idle_killed_replaced(
+    backend: Backend,
+    id_sql: str,
+    count_sql: str,
+    kill: Callable[[int], None],
+    lost: str | None,
+) -> list[Any]:
+    """Check that a pooled connection *kill* ends while idle is replaced by a new one.
+
+    *lost* is the message of the lost-connection error the first statement may raise when
+    the client has not read the server's goodbye yet (None: it must not be raised); the
+    connection is then discarded. Return the rows of ``SELECT 1`` on the replacement.
+    """
+    async with (
+        open_pool(backend, configured(backend, max_size=1)) as pool,
+        open_pool(backend, configured(backend, max_size=1)) as observer,
+    ):
+        async with taken(pool) as conn:
+            killed = await session_id(conn, id_sql)
+        kill(killed)
+        await wait_until_gone(observer, count_sql, killed)
+        if lost is not None:
+            try:
+                async with taken(pool) as conn:
+                    first = await session_id(conn, id_sql)
+            except OperationalError as exc:
+                assert lost in str(exc)
+            else:
+                assert first != killed
+        async with taken(pool) as conn:
+            assert await session_id(conn, id_sql) != killed
+            rows = await conn.fetch("SELECT 1")
+    return rows
+
+
 async def check_killed_while_taken(
     backend: Backend,
     id_sql: str,

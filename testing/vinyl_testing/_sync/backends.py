@@ -152,6 +152,41 @@ def check_pool_size_bounds(backend: Backend, config: PoolConfig, opened: Callabl
             assert opened() == 3
 
 
+def check_idle_killed_replaced(
+    backend: Backend,
+    id_sql: str,
+    count_sql: str,
+    kill: Callable[[int], None],
+    lost: str | None,
+) -> list[Any]:
+    """Check that a pooled connection *kill* ends while idle is replaced by a new one.
+
+    *lost* is the message of the lost-connection error the first statement may raise when
+    the client has not read the server's goodbye yet (None: it must not be raised); the
+    connection is then discarded. Return the rows of ``SELECT 1`` on the replacement.
+    """
+    with (
+        open_pool(backend, configured(backend, max_size=1)) as pool,
+        open_pool(backend, configured(backend, max_size=1)) as observer,
+    ):
+        with taken(pool) as conn:
+            killed = session_id(conn, id_sql)
+        kill(killed)
+        wait_until_gone(observer, count_sql, killed)
+        if lost is not None:
+            try:
+                with taken(pool) as conn:
+                    first = session_id(conn, id_sql)
+            except OperationalError as exc:
+                assert lost in str(exc)
+            else:
+                assert first != killed
+        with taken(pool) as conn:
+            assert session_id(conn, id_sql) != killed
+            rows = conn.fetch("SELECT 1")
+    return rows
+
+
 def check_killed_while_taken(
     backend: Backend,
     id_sql: str,

@@ -27,6 +27,7 @@ from vinyl_testing._async.backends import (
     Statement,
     check_discarded_connection_closed,
     check_exhausted_pool_waits,
+    check_idle_killed_replaced,
     check_killed_while_taken,
     check_pool_size_bounds,
     check_released_in_transaction_not_reused,
@@ -35,9 +36,7 @@ from vinyl_testing._async.backends import (
     configured,
     errors_of,
     open_pool,
-    session_id,
     taken,
-    wait_until_gone,
 )
 from vinyl_testing.parity import every_type_values
 
@@ -262,17 +261,10 @@ async def test_the_pool_opens_min_size_connections_and_never_more_than_max_size(
 async def test_an_idle_connection_killed_by_the_server_is_replaced(
     backend: Backend, oracle: Any
 ) -> None:
-    async with (
-        open_pool(backend, configured(backend, max_size=1)) as pool,
-        open_pool(backend, configured(backend, max_size=1)) as observer,
-    ):
-        async with taken(pool) as connection:
-            killed = await session_id(connection, CONNECTION_ID)
-        oracle.execute(f"KILL {killed}")
-        await wait_until_gone(observer, LISTED, killed)
-        async with taken(pool) as connection:
-            assert await session_id(connection, CONNECTION_ID) != killed
-            assert await connection.fetch("SELECT 1") == [(1,)]
+    rows = await check_idle_killed_replaced(
+        backend, CONNECTION_ID, LISTED, lambda pid: oracle.execute(f"KILL {pid}"), None
+    )
+    assert rows == [(1,)]
 
 
 async def test_a_connection_killed_while_taken_fails_then_the_pool_reconnects(

@@ -30,6 +30,7 @@ from vinyl_testapp.models import AllTypes, Note, PgTypes, TypesOwner
 from vinyl_testing._sync.backends import (
     check_discarded_connection_closed,
     check_exhausted_pool_waits,
+    check_idle_killed_replaced,
     check_killed_while_taken,
     check_pool_size_bounds,
     check_released_in_transaction_not_reused,
@@ -37,9 +38,7 @@ from vinyl_testing._sync.backends import (
     check_unreachable_port_named,
     errors_of,
     open_pool,
-    session_id,
     taken,
-    wait_until_gone,
 )
 from vinyl_testing.parity import every_type_values
 
@@ -274,26 +273,14 @@ def test_the_pool_holds_min_size_connections_and_never_more_than_max_size(
 def test_an_idle_connection_terminated_by_the_server_is_replaced(
     backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
 ) -> None:
-    with (
-        open_pool(backend, pool_config(max_size=1)) as pool,
-        open_pool(backend, pool_config(max_size=1)) as observer,
-    ):
-        with taken(pool) as connection:
-            terminated = session_id(connection, BACKEND_PID)
-        oracle.execute("SELECT pg_terminate_backend(%s)", (terminated,))
-        wait_until_gone(observer, LISTED, terminated)
-        # The client may not have read the server's goodbye yet: the first statement then
-        # fails as a lost connection, and the connection is discarded.
-        try:
-            with taken(pool) as connection:
-                first = session_id(connection, BACKEND_PID)
-        except OperationalError as exc:
-            assert "connection to the PostgreSQL server was lost" in str(exc)
-        else:
-            assert first != terminated
-        with taken(pool) as connection:
-            assert session_id(connection, BACKEND_PID) != terminated
-            assert [tuple(row) for row in connection.fetch("SELECT 1")] == [(1,)]
+    rows = check_idle_killed_replaced(
+        backend,
+        BACKEND_PID,
+        LISTED,
+        lambda pid: oracle.execute("SELECT pg_terminate_backend(%s)", (pid,)),
+        "connection to the PostgreSQL server was lost",
+    )
+    assert [tuple(row) for row in rows] == [(1,)]
 
 
 def test_a_connection_terminated_while_taken_fails_then_the_pool_reconnects(
