@@ -151,6 +151,24 @@ async def check_pool_size_bounds(
             assert opened() == 3
 
 
+@asynccontextmanager
+async def pool_and_observer(backend: Backend) -> AsyncIterator[tuple[AsyncPool, AsyncPool]]:
+    """Open a pool of one connection and a second pool to watch the server from."""
+    async with (
+        open_pool(backend, configured(backend, max_size=1)) as pool,
+        open_pool(backend, configured(backend, max_size=1)) as observer,
+    ):
+        yield pool, observer
+
+
+async def kill_and_wait(
+    observer: AsyncPool, count_sql: str, kill: Callable[[int], None], session: int
+) -> None:
+    """End *session* with *kill*; wait until the server, asked through *observer*, forgot it."""
+    kill(session)
+    await wait_until_gone(observer, count_sql, session)
+
+
 async def check_idle_killed_replaced(
     backend: Backend,
     id_sql: str,
@@ -164,14 +182,10 @@ async def check_idle_killed_replaced(
     the client has not read the server's goodbye yet (None: it must not be raised); the
     connection is then discarded. Return the rows of ``SELECT 1`` on the replacement.
     """
-    async with (
-        open_pool(backend, configured(backend, max_size=1)) as pool,
-        open_pool(backend, configured(backend, max_size=1)) as observer,
-    ):
+    async with pool_and_observer(backend) as (pool, observer):
         async with taken(pool) as conn:
             killed = await session_id(conn, id_sql)
-        kill(killed)
-        await wait_until_gone(observer, count_sql, killed)
+        await kill_and_wait(observer, count_sql, kill, killed)
         if lost is not None:
             try:
                 async with taken(pool) as conn:
@@ -194,14 +208,10 @@ async def check_killed_while_taken(
     errors: type[Exception] | tuple[type[Exception], ...],
 ) -> None:
     """Check that a connection *kill* ends while taken raises *errors*, then is replaced."""
-    async with (
-        open_pool(backend, configured(backend, max_size=1)) as pool,
-        open_pool(backend, configured(backend, max_size=1)) as observer,
-    ):
+    async with pool_and_observer(backend) as (pool, observer):
         async with taken(pool) as conn:
             killed = await session_id(conn, id_sql)
-            kill(killed)
-            await wait_until_gone(observer, count_sql, killed)
+            await kill_and_wait(observer, count_sql, kill, killed)
             with pytest.raises(errors):
                 await conn.fetch("SELECT 1")
         async with taken(pool) as conn:

@@ -152,6 +152,24 @@ def check_pool_size_bounds(backend: Backend, config: PoolConfig, opened: Callabl
             assert opened() == 3
 
 
+@contextmanager
+def pool_and_observer(backend: Backend) -> Iterator[tuple[Pool, Pool]]:
+    """Open a pool of one connection and a second pool to watch the server from."""
+    with (
+        open_pool(backend, configured(backend, max_size=1)) as pool,
+        open_pool(backend, configured(backend, max_size=1)) as observer,
+    ):
+        yield pool, observer
+
+
+def kill_and_wait(
+    observer: Pool, count_sql: str, kill: Callable[[int], None], session: int
+) -> None:
+    """End *session* with *kill*; wait until the server, asked through *observer*, forgot it."""
+    kill(session)
+    wait_until_gone(observer, count_sql, session)
+
+
 def check_idle_killed_replaced(
     backend: Backend,
     id_sql: str,
@@ -165,14 +183,10 @@ def check_idle_killed_replaced(
     the client has not read the server's goodbye yet (None: it must not be raised); the
     connection is then discarded. Return the rows of ``SELECT 1`` on the replacement.
     """
-    with (
-        open_pool(backend, configured(backend, max_size=1)) as pool,
-        open_pool(backend, configured(backend, max_size=1)) as observer,
-    ):
+    with pool_and_observer(backend) as (pool, observer):
         with taken(pool) as conn:
             killed = session_id(conn, id_sql)
-        kill(killed)
-        wait_until_gone(observer, count_sql, killed)
+        kill_and_wait(observer, count_sql, kill, killed)
         if lost is not None:
             try:
                 with taken(pool) as conn:
@@ -195,14 +209,10 @@ def check_killed_while_taken(
     errors: type[Exception] | tuple[type[Exception], ...],
 ) -> None:
     """Check that a connection *kill* ends while taken raises *errors*, then is replaced."""
-    with (
-        open_pool(backend, configured(backend, max_size=1)) as pool,
-        open_pool(backend, configured(backend, max_size=1)) as observer,
-    ):
+    with pool_and_observer(backend) as (pool, observer):
         with taken(pool) as conn:
             killed = session_id(conn, id_sql)
-            kill(killed)
-            wait_until_gone(observer, count_sql, killed)
+            kill_and_wait(observer, count_sql, kill, killed)
             with pytest.raises(errors):
                 conn.fetch("SELECT 1")
         with taken(pool) as conn:
