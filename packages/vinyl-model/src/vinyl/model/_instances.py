@@ -58,7 +58,9 @@ class SettableFieldAttribute(FieldAttribute):
     """
 
     def __set__(self, instance: Model, value: Any) -> None:
-        self.django.__set__(instance, value)
+        # The stubs type it as DeferredAttribute, which has no __set__; this one has.
+        django: Any = self.django
+        django.__set__(instance, value)
 
 
 def field_attribute(django: DeferredAttribute) -> FieldAttribute:

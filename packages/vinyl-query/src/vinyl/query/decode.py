@@ -165,7 +165,7 @@ def _plain_loader(
     names = concrete if len(init_list) == len(concrete) else [n for n in concrete if n in init_list]
     # Assigning a foreign key a value other than None reads (so creates) fields_cache.
     key_indexes = [i for i, name in enumerate(names) if name in keys]
-    mode = fetch_mode(queryset) if HAS_FETCH_MODES else None
+    mode: Any = fetch_mode(queryset) if HAS_FETCH_MODES else None
     new = object.__new__
     state_class = ModelState
 
