@@ -23,11 +23,16 @@ async def run_one(pool: AsyncPool, sql: str) -> list[tuple[object, ...]]:
 
 
 def counter(oracle: Any, application_name: str) -> Callable[[], int]:
-    """Return a function counting the server's connections named *application_name*."""
+    """Return a function counting this database's connections named *application_name*.
+
+    Counting in this test process's own database only: Pants runs this file under both
+    Django resolves at once, each on a database of its own, with the same application names.
+    """
 
     def count() -> int:
         oracle.execute(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = %s",
+            "SELECT COUNT(*) FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
             [application_name],
         )
         return int(oracle.fetchone()[0])
