@@ -22,11 +22,18 @@ from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
 from vinyl.model._async import queryset as querysets
 from vinyl.model._descriptors_compat import generic_foreign_key
 
-__all__ = ["prefetch_related_objects"]
+__all__ = ["prefetch_once", "prefetch_related_objects"]
 
 #: What a prefetcher returns: the related objects (evaluated), the functions matching them
 #: to instances, whether the relation is single-valued, and where to store it.
 Prefetched = tuple[list[Any], Callable[[Any], Any], Callable[[Any], Any], bool, str, bool]
+
+
+async def prefetch_once(queryset: Any) -> None:
+    """Run an evaluated queryset's ``prefetch_related()`` lookups on its results, once."""
+    if queryset._prefetch_related_lookups and not queryset._prefetch_done:
+        await prefetch_related_objects(queryset._result_cache, *queryset._prefetch_related_lookups)
+        queryset._prefetch_done = True
 
 
 async def prefetch_related_objects(

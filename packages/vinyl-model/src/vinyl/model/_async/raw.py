@@ -84,11 +84,7 @@ class VinylRawQuerySet(AsyncEvaluation, RawQuerySet):  # type: ignore[type-arg]
             objs = list(RawModelIterable(self))  # type: ignore[arg-type,no-untyped-call,unused-ignore]
             instances.to_vinyl(objs)
             self._result_cache = objs
-        if self._prefetch_related_lookups and not self._prefetch_done:
-            await prefetch.prefetch_related_objects(
-                self._result_cache, *self._prefetch_related_lookups
-            )
-            self._prefetch_done = True
+        await prefetch.prefetch_once(self)
         return self._result_cache
 
     async def __aiter__(self) -> Any:  # type: ignore[override,unused-ignore]

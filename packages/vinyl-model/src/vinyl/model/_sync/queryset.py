@@ -68,9 +68,7 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
             # Only what decode() could not build as vinyl's (select_related()) is swapped.
             instances.to_vinyl(objs)
             self._result_cache = objs
-        if self._prefetch_related_lookups and not self._prefetch_done:
-            prefetch.prefetch_related_objects(self._result_cache, *self._prefetch_related_lookups)
-            self._prefetch_done = True
+        prefetch.prefetch_once(self)
         return self._result_cache
 
     def __iter__(self) -> Any:
