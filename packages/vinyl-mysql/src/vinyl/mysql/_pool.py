@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError
 from vinyl.query.backend import PoolConfig
 
-__all__ = ["PoolState", "closed_error", "exhausted_error", "other_loop_error"]
+__all__ = ["PoolState", "closed_error", "other_loop_error"]
 
 
 class PoolState(enum.Enum):
@@ -31,14 +31,4 @@ def other_loop_error(config: PoolConfig) -> InterfaceError:
     return InterfaceError(
         f"The connection pool of database alias {config.alias!r} belongs to another event "
         f"loop; asyncio connections cannot move between loops. Open one pool per loop."
-    )
-
-
-def exhausted_error(config: PoolConfig, max_size: int) -> OperationalError:
-    """Return the error for an acquire that found no free connection in time."""
-    return OperationalError(
-        f"No connection to {config.address} (database alias {config.alias!r}) became free "
-        f"within pool_timeout={config.timeout}s: all {max_size} connections of the pool "
-        f"(pool_max_size={max_size}) are in use. Raise OPTIONS['pool_max_size'] or "
-        f"OPTIONS['pool_timeout'], or hold connections for shorter."
     )

@@ -24,10 +24,10 @@ import aiomysql  # type: ignore[import-untyped]
 import pymysql
 from vinyl.mysql import server as server_data
 from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
-from vinyl.mysql._pool import PoolState, closed_error, exhausted_error, other_loop_error
+from vinyl.mysql._pool import PoolState, closed_error, other_loop_error
 from vinyl.mysql.errors import is_disconnect, translate
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
-from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row
+from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row, exhausted_error
 
 logger = logging.getLogger(__name__)
 

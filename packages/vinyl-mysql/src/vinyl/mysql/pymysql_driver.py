@@ -19,10 +19,10 @@ import pymysql
 from pymysql.constants import SERVER_STATUS
 from vinyl.mysql import server as server_data
 from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
-from vinyl.mysql._pool import PoolState, closed_error, exhausted_error
+from vinyl.mysql._pool import PoolState, closed_error
 from vinyl.mysql.errors import is_disconnect, translate
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
-from vinyl.query.backend import Connection, Dialect, PoolConfig, Row
+from vinyl.query.backend import Connection, Dialect, PoolConfig, Row, exhausted_error
 
 logger = logging.getLogger(__name__)
 

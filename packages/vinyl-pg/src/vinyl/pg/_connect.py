@@ -92,16 +92,6 @@ def closed_error(config: PoolConfig) -> InterfaceError:
     )
 
 
-def exhausted_error(config: PoolConfig, max_size: int) -> OperationalError:
-    """Return the error for an acquire that found no free connection in time."""
-    return OperationalError(
-        f"No connection to {config.address} (database alias {config.alias!r}) became free "
-        f"within pool_timeout={config.timeout}s: all {max_size} connections of the pool "
-        f"(pool_max_size={max_size}) are in use. Raise OPTIONS['pool_max_size'] or "
-        f"OPTIONS['pool_timeout'], or hold connections for shorter."
-    )
-
-
 def foreign_connection_error(config: PoolConfig, connection: object) -> InterfaceError:
     """Return the error for releasing a connection this pool did not give out."""
     return InterfaceError(

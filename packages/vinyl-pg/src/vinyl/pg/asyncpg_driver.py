@@ -39,7 +39,6 @@ from vinyl.pg._connect import (
     check_options,
     closed_error,
     connect_error,
-    exhausted_error,
     foreign_connection_error,
     lost_error,
     released_error,
@@ -47,7 +46,7 @@ from vinyl.pg._connect import (
 )
 from vinyl.pg.dialect import ASYNCPG
 from vinyl.pg.errors import django_error
-from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row
+from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row, exhausted_error
 
 __all__ = ["AsyncpgConnection", "AsyncpgDriver", "AsyncpgPool"]
 

@@ -27,13 +27,12 @@ from vinyl.pg._connect import (
     check_options,
     closed_error,
     connect_error,
-    exhausted_error,
     foreign_connection_error,
     released_error,
     session_settings,
 )
 from vinyl.pg.errors import django_error
-from vinyl.query.backend import Connection, Dialect, PoolConfig, Row
+from vinyl.query.backend import Connection, Dialect, PoolConfig, Row, exhausted_error
 
 __all__ = ["Psycopg2Connection", "Psycopg2Driver", "Psycopg2Pool"]
 

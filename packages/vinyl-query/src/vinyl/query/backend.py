@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from django.db import OperationalError
+
 __all__ = [
     "AsyncConnection",
     "AsyncDriver",
@@ -36,6 +38,7 @@ __all__ = [
     "PoolConfig",
     "Row",
     "VinylDatabaseWrapperMixin",
+    "exhausted_error",
 ]
 
 #: A row as the driver returns it: a tuple, or any sequence indexable by position.
@@ -68,6 +71,16 @@ class PoolConfig:
     def address(self) -> str:
         """Return ``host:port``, for error messages."""
         return f"{self.host}:{self.port}" if self.port else self.host
+
+
+def exhausted_error(config: PoolConfig, max_size: int) -> OperationalError:
+    """Return the error every pool raises when no connection frees up within its timeout."""
+    return OperationalError(
+        f"No connection to {config.address} (database alias {config.alias!r}) became free "
+        f"within pool_timeout={config.timeout}s: all {max_size} connections of the pool "
+        f"(pool_max_size={max_size}) are in use. Raise OPTIONS['pool_max_size'] or "
+        f"OPTIONS['pool_timeout'], or hold connections for shorter."
+    )
 
 
 class Dialect(Protocol):
