@@ -48,6 +48,8 @@ NAME_MAP: dict[str, str] = {
     "async_driver": "sync_driver",
     # Primitives paired in vinyl.query._compat.
     "ALock": "Lock",
+    "AGuard": "Guard",
+    "ASemaphore": "Semaphore",
     "AResult": "Result",
     "ashield": "shield",
     "acurrent_owner": "current_owner",

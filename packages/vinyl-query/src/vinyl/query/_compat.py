@@ -7,15 +7,20 @@ renames it to its twin when it writes ``_sync/``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 __all__ = [
+    "AGuard",
     "AResult",
     "ALock",
+    "ASemaphore",
+    "Guard",
     "Lock",
     "Result",
+    "Semaphore",
     "acurrent_owner",
     "arunning_loop",
     "ashield",
@@ -31,6 +36,42 @@ type Result[T] = T
 #: Serializes the statements of one transaction block.
 ALock = asyncio.Lock
 Lock = threading.Lock
+
+#: Guards a pool's idle list and state. Nothing to guard on an event loop, where the code
+#: between two awaits runs alone; a lock between threads.
+AGuard = contextlib.nullcontext
+Guard = threading.Lock
+
+
+class ASemaphore:
+    """A bounded ``asyncio`` semaphore whose ``acquire`` takes a timeout, as ``threading``'s."""
+
+    __slots__ = ("_semaphore",)
+
+    def __init__(self, value: int) -> None:
+        self._semaphore = asyncio.BoundedSemaphore(value)
+
+    # A timeout parameter, not asyncio.timeout() around the call: the signature is
+    # threading's, so that code written once calls both flavors alike.
+    async def acquire(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Take a slot, waiting at most *timeout* seconds; return whether one was taken."""
+        if not self._semaphore.locked():
+            # A slot is free: acquire() returns without suspending, and needs no timer.
+            return await self._semaphore.acquire()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give a slot back (never suspends)."""
+        self._semaphore.release()
+
+
+#: The slots of a sync pool.
+Semaphore = threading.BoundedSemaphore
 
 
 async def ashield[T](

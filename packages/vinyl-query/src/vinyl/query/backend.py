@@ -21,11 +21,12 @@ Drivers translate their exceptions into Django's (``IntegrityError``, ``DataErro
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 __all__ = [
     "AsyncConnection",
@@ -36,9 +37,11 @@ __all__ = [
     "Driver",
     "Pool",
     "PoolConfig",
+    "PoolState",
     "Row",
     "VinylDatabaseWrapperMixin",
     "exhausted_error",
+    "other_loop_error",
 ]
 
 #: A row as the driver returns it: a tuple, or any sequence indexable by position.
@@ -81,6 +84,21 @@ def exhausted_error(config: PoolConfig, max_size: int) -> OperationalError:
         f"(pool_max_size={max_size}) are in use. Raise OPTIONS['pool_max_size'] or "
         f"OPTIONS['pool_timeout'], or hold connections for shorter."
     )
+
+
+def other_loop_error(config: PoolConfig) -> InterfaceError:
+    """Return the error every async pool raises when a task of another event loop uses it."""
+    return InterfaceError(
+        f"The connection pool of database alias {config.alias!r} belongs to another event "
+        f"loop; asyncio connections cannot move between loops. Open one pool per loop."
+    )
+
+
+class PoolState(enum.Enum):
+    """Where a pool is in its life: it only ever goes from OPEN to CLOSED."""
+
+    OPEN = "open"
+    CLOSED = "closed"
 
 
 class Dialect(Protocol):
@@ -145,7 +163,14 @@ class AsyncPool(Protocol):
         ...
 
     async def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
-        """Return *connection*; close it instead when *discard* is true."""
+        """Return *connection*; close it instead when *discard* is true.
+
+        With *discard* false and *connection* fit to be pooled again, the release must not
+        suspend (no ``await`` that yields to the event loop): then a cancellation cannot
+        interrupt it, and callers need not shield it (``vinyl.query._async.scope`` does
+        not). A connection the pool finds unfit, or one discarded, may be closed with I/O;
+        the pool shields that close itself.
+        """
         ...
 
     async def close(self) -> None:
