@@ -24,10 +24,11 @@ import aiomysql  # type: ignore[import-untyped]
 import pymysql
 from vinyl.mysql import server as server_data
 from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
-from vinyl.mysql._pool import PoolState, closed_error, other_loop_error
+from vinyl.mysql._pool import closed_error
 from vinyl.mysql.errors import is_disconnect, translate
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
-from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row, exhausted_error
+from vinyl.query._async.slots import Slots
+from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, PoolState, Row
 
 logger = logging.getLogger(__name__)
 
@@ -116,33 +117,38 @@ class AiomysqlConnection:
 class AiomysqlPool:
     """A bounded pool of :class:`AiomysqlConnection` on the event loop that created it.
 
-    States (:class:`PoolState`): OPEN — ``acquire``/``release`` work; CLOSED — after
-    ``close()``, ``acquire`` raises ``InterfaceError``, released connections are closed.
-    A semaphore of ``max_size`` slots bounds the connections held by callers; a new
-    connection is only opened when none is idle, so the server never sees more than
-    ``max_size`` connections from this pool.
+    States (:class:`~vinyl.query.backend.PoolState`, in :class:`Slots`): OPEN —
+    ``acquire``/``release`` work; CLOSED — after ``close()``, ``acquire`` raises
+    ``InterfaceError``, released connections are closed. ``max_size`` slots bound the
+    connections held by callers; a new connection is only opened when none is idle, so
+    the server never sees more than ``max_size`` connections from this pool.
     """
 
     def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
         self.config = config
         self.dialect = dialect
         self.max_size = config.max_size
-        self.state = PoolState.OPEN
         self.server: ServerData | None = None
         self._kwargs = connect_kwargs(config, _CONNECT_PARAMETERS, "aiomysql")
         # aiomysql spells the database ``db``.
         self._kwargs["db"] = self._kwargs.pop("database")
         self._session_sql: list[str] = []
-        self._idle: list[AiomysqlConnection] = []
-        self._slots = asyncio.Semaphore(config.max_size)
-        self._loop = asyncio.get_running_loop()
+        self._slots: Slots[AiomysqlConnection] = Slots(
+            config,
+            connect=self._connect,
+            check=AiomysqlConnection.reusable,
+            close=AiomysqlConnection.close,
+            closed_error=closed_error,
+        )
+
+    @property
+    def state(self) -> PoolState:
+        """Return where the pool is in its life."""
+        return self._slots.state
 
     async def start(self) -> None:
-        """Open ``min_size`` connections; the first one reads the server's settings."""
-        first = await self._connect()
-        self._idle.append(first)
-        for _ in range(max(self.config.min_size, 1) - 1):
-            self._idle.append(await self._connect())
+        """Open ``min_size`` connections (at least one: it reads the server's settings)."""
+        await self._slots.fill(max(self.config.min_size, 1))
 
     async def _connect(self) -> AiomysqlConnection:
         try:
@@ -178,48 +184,19 @@ class AiomysqlPool:
 
     async def acquire(self) -> AiomysqlConnection:
         """Return a free connection, waiting up to ``pool_timeout`` for one."""
-        if self.state is PoolState.CLOSED:
-            raise closed_error(self.config)
-        if asyncio.get_running_loop() is not self._loop:
-            raise other_loop_error(self.config)
-        try:
-            async with asyncio.timeout(self.config.timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise exhausted_error(self.config, self.max_size) from None
-        try:
-            while self._idle:
-                connection = self._idle.pop()
-                reason = connection.reusable()
-                if reason is None:
-                    return connection
-                logger.info("Discarded an idle connection of %r: %s", self.config.alias, reason)
-                connection.raw.close()
-            return await self._connect()
-        except BaseException:
-            self._slots.release()
-            raise
+        return await self._slots.acquire()
 
     async def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
-        """Return *connection* to the pool, or close it if it is suspect or *discard*."""
+        """Return *connection* to the pool, or close it if it is suspect or *discard*.
+
+        A healthy connection goes back idle without suspending.
+        """
         connection = cast(AiomysqlConnection, connection)
-        # Nothing here awaits, so a cancellation cannot leave a slot taken.
-        reason = "the caller discarded it" if discard else connection.reusable()
-        if reason is None and self.state is PoolState.CLOSED:
-            reason = "the pool is closed"
-        if reason is None:
-            self._idle.append(connection)
-        else:
-            logger.info("Closed a connection of %r: %s", self.config.alias, reason)
-            connection.raw.close()
-        self._slots.release()
+        await self._slots.release(connection, "the caller discarded it" if discard else None)
 
     async def close(self) -> None:
         """Close the idle connections; held ones are closed when released."""
-        self.state = PoolState.CLOSED
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.raw.close()
+        await self._slots.close()
 
 
 class AiomysqlDriver:

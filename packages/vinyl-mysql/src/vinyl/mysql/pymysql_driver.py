@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import logging
 import select
-import threading
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -19,10 +18,11 @@ import pymysql
 from pymysql.constants import SERVER_STATUS
 from vinyl.mysql import server as server_data
 from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
-from vinyl.mysql._pool import PoolState, closed_error
+from vinyl.mysql._pool import closed_error
 from vinyl.mysql.errors import is_disconnect, translate
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
-from vinyl.query.backend import Connection, Dialect, PoolConfig, Row, exhausted_error
+from vinyl.query._sync.slots import Slots
+from vinyl.query.backend import Connection, Dialect, PoolConfig, PoolState, Row
 
 logger = logging.getLogger(__name__)
 
@@ -105,31 +105,36 @@ class PyMySQLConnection:
 class PyMySQLPool:
     """A bounded, thread-safe pool of :class:`PyMySQLConnection`.
 
-    States (:class:`PoolState`): OPEN — ``acquire``/``release`` work; CLOSED — after
-    ``close()``, ``acquire`` raises ``InterfaceError``, released connections are closed.
-    A semaphore of ``max_size`` slots bounds the connections held by callers; a new
-    connection is only opened when none is idle, so the server never sees more than
-    ``max_size`` connections from this pool.
+    States (:class:`~vinyl.query.backend.PoolState`, in :class:`Slots`): OPEN —
+    ``acquire``/``release`` work; CLOSED — after ``close()``, ``acquire`` raises
+    ``InterfaceError``, released connections are closed. ``max_size`` slots bound the
+    connections held by callers; a new connection is only opened when none is idle, so
+    the server never sees more than ``max_size`` connections from this pool.
     """
 
     def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
         self.config = config
         self.dialect = dialect
         self.max_size = config.max_size
-        self.state = PoolState.OPEN
         self.server: ServerData | None = None
         self._kwargs = connect_kwargs(config, _CONNECT_PARAMETERS, "PyMySQL")
         self._session_sql: list[str] = []
-        self._idle: list[PyMySQLConnection] = []
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(config.max_size)
+        self._slots: Slots[PyMySQLConnection] = Slots(
+            config,
+            connect=self._connect,
+            check=PyMySQLConnection.reusable,
+            close=PyMySQLConnection.close,
+            closed_error=closed_error,
+        )
+
+    @property
+    def state(self) -> PoolState:
+        """Return where the pool is in its life."""
+        return self._slots.state
 
     def start(self) -> None:
-        """Open ``min_size`` connections; the first one reads the server's settings."""
-        for _ in range(max(self.config.min_size, 1)):
-            connection = self._connect()
-            with self._lock:
-                self._idle.append(connection)
+        """Open ``min_size`` connections (at least one: it reads the server's settings)."""
+        self._slots.fill(max(self.config.min_size, 1))
 
     def _connect(self) -> PyMySQLConnection:
         # PyMySQL's connect_timeout only bounds the TCP connect; a server that accepts and
@@ -158,47 +163,16 @@ class PyMySQLPool:
 
     def acquire(self) -> PyMySQLConnection:
         """Return a free connection, waiting up to ``pool_timeout`` for one."""
-        if self.state is PoolState.CLOSED:
-            raise closed_error(self.config)
-        if not self._slots.acquire(timeout=self.config.timeout):
-            raise exhausted_error(self.config, self.max_size)
-        try:
-            while True:
-                with self._lock:
-                    if not self._idle:
-                        break
-                    connection = self._idle.pop()
-                reason = connection.reusable()
-                if reason is None:
-                    return connection
-                logger.info("Discarded an idle connection of %r: %s", self.config.alias, reason)
-                connection.close()
-            return self._connect()
-        except BaseException:
-            self._slots.release()
-            raise
+        return self._slots.acquire()
 
     def release(self, connection: Connection, *, discard: bool = False) -> None:
         """Return *connection* to the pool, or close it if it is suspect or *discard*."""
         connection = cast(PyMySQLConnection, connection)
-        reason = "the caller discarded it" if discard else connection.reusable()
-        with self._lock:
-            if reason is None and self.state is PoolState.CLOSED:
-                reason = "the pool is closed"
-            if reason is None:
-                self._idle.append(connection)
-        if reason is not None:
-            logger.info("Closed a connection of %r: %s", self.config.alias, reason)
-            connection.close()
-        self._slots.release()
+        self._slots.release(connection, "the caller discarded it" if discard else None)
 
     def close(self) -> None:
         """Close the idle connections; held ones are closed when released."""
-        with self._lock:
-            self.state = PoolState.CLOSED
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
+        self._slots.close()
 
 
 class PyMySQLDriver:
