@@ -1,11 +1,15 @@
-"""The async driver: asyncpg connections in an ``asyncpg.Pool``.
+"""The async driver: asyncpg connections in a small pool of vinyl's own.
 
-What vinyl changes in asyncpg's defaults, and why:
+asyncpg's ``Pool`` costs a task, a future and a proxy per acquire and release; vinyl's
+pool (:class:`~vinyl.query._async.slots.Slots`, shared with the MySQL driver) keeps a list
+of idle connections behind ``max_size`` slots, and releasing a healthy connection does no
+I/O and never suspends. What else vinyl changes in asyncpg's defaults, and why:
 
 - **No reset on release.** asyncpg's default ``Connection.reset()`` costs a round trip
   on every release. vinyl ends every transaction it opens, so a released connection is
-  clean; one released inside a transaction, or interrupted mid-query
-  (``release(discard=True)``), is closed instead of pooled.
+  clean. One released inside a transaction, interrupted mid-statement, found lost or
+  discarded by the caller (``release(discard=True)``) is closed instead of pooled, with
+  the reason logged; an idle one the server closed meanwhile is replaced when taken.
 - **Django's values.** ``inet``/``cidr`` read as ``str`` and ``bytea`` as ``memoryview``
   (as psycopg2 returns them), ``hstore`` as ``dict``, and, with ``USE_TZ = False``,
   ``timestamptz`` as naive datetimes in ``TIME_ZONE``: what Django's psycopg2 connection
@@ -20,7 +24,6 @@ What vinyl changes in asyncpg's defaults, and why:
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import json
 import logging
@@ -46,7 +49,8 @@ from vinyl.pg._connect import (
 )
 from vinyl.pg.dialect import ASYNCPG
 from vinyl.pg.errors import django_error
-from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, Row, exhausted_error
+from vinyl.query._async.slots import Slots
+from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, PoolState, Row
 
 __all__ = ["AsyncpgConnection", "AsyncpgDriver", "AsyncpgPool"]
 
@@ -73,36 +77,39 @@ class AsyncpgDriver:
 
 
 class AsyncpgPool:
-    """A bounded pool of asyncpg connections on one event loop.
+    """A bounded pool of asyncpg connections on the event loop that created it.
 
-    States: *new* (``start()`` not awaited), *open*, *closed*. ``acquire()`` waits at most
-    ``PoolConfig.timeout`` for a free connection; a connection found closed (server
-    restart, ``pg_terminate_backend``) is replaced by asyncpg on the next acquire.
+    States (:class:`~vinyl.query.backend.PoolState`, in :class:`Slots`): OPEN, then CLOSED
+    after ``close()``, when ``acquire()`` raises ``InterfaceError`` and released connections
+    are closed. ``acquire()`` waits at most ``PoolConfig.timeout`` for one of ``max_size``
+    slots; a connection is opened only when none is idle, so the server never sees more
+    than ``max_size`` connections from this pool.
     """
 
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
         self.max_size = config.max_size
-        self._pool = asyncpg.create_pool(
-            min_size=config.min_size,
-            max_size=config.max_size,
+        self._slots: Slots[asyncpg.Connection] = Slots(
+            config,
             connect=self._connect,
-            init=_init_connection,
-            reset=_keep_session,
+            check=_unfit,
+            close=self._close,
+            closed_error=closed_error,
         )
-        self._started = False
-        self._closed = False
+
+    @property
+    def state(self) -> PoolState:
+        """Return where the pool is in its life."""
+        return self._slots.state
 
     async def start(self) -> None:
         """Open the pool's first ``pool_min_size`` connections."""
-        await self._pool
-        self._started = True
+        await self._slots.fill(self.config.min_size)
 
-    async def _connect(self, dsn: None, **kwargs: Any) -> asyncpg.Connection:
-        # asyncpg.Pool calls this with its own (absent) DSN, its loop, connection and
-        # record classes; the connection settings come from the alias's PoolConfig.
+    async def _connect(self) -> asyncpg.Connection:
         config = self.config
         ssl = {key: config.options[key] for key in SSL_OPTIONS if key in config.options}
+        kwargs: dict[str, Any] = {}
         if config.statement_cache_size is not None:
             kwargs["statement_cache_size"] = config.statement_cache_size
         try:
@@ -120,35 +127,27 @@ class AsyncpgPool:
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise connect_error(config, exc) from exc
+        try:
+            await _init_connection(connection)
+        except BaseException:
+            connection.terminate()
+            raise
         server.record_version(config.alias, _version_num(connection.get_server_version()))
         return connection
 
     async def acquire(self) -> AsyncpgConnection:
         """Return a free connection, waiting up to ``PoolConfig.timeout``."""
-        if self._closed:
-            raise closed_error(self.config)
-        try:
-            raw = await self._pool.acquire(timeout=self.config.timeout)
-        except TimeoutError as exc:
-            # Connecting raises OperationalError itself, so a timeout here is the wait.
-            raise exhausted_error(self.config, self.max_size) from exc
-        return AsyncpgConnection(raw)
+        return AsyncpgConnection(await self._slots.acquire())
 
     async def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
-        """Return *connection* to the pool; close it instead when *discard* is true."""
+        """Return *connection* to the pool; close it instead when *discard* is true.
+
+        A healthy connection goes back idle without suspending; a suspect one is closed.
+        """
         if not isinstance(connection, AsyncpgConnection):
             raise foreign_connection_error(self.config, connection)
-        discard = discard or connection.broken
-        raw = connection.detach()
-        if _lost(raw):
-            # asyncpg already took the holder back and reconnects it on the next acquire.
-            logger.info("Discarding a connection of alias %r: it was lost.", self.config.alias)
-        elif (reason := _discard_reason(raw, discard)) is not None:
-            logger.info("Discarding a connection of alias %r: %s.", self.config.alias, reason)
-            # Shielded, so that a cancelled caller cannot leave the close half-done.
-            await asyncio.shield(self._close(raw))
-        # asyncpg shields the release itself: a cancelled caller cannot leave it half-done.
-        await self._pool.release(raw)
+        reason = connection.unfit(discard)
+        await self._slots.release(connection.detach(), reason)
 
     async def _close(self, raw: asyncpg.Connection) -> None:
         # close(), unlike terminate(), first waits until asyncpg has asked the server to
@@ -162,17 +161,22 @@ class AsyncpgPool:
                 raw.terminate()
 
     async def close(self) -> None:
-        """Close every connection; the pool cannot be used afterwards."""
-        self._closed = True
-        if self._started:
-            await self._pool.close()
+        """Close the idle connections; the pool cannot be used afterwards.
+
+        A connection still held is closed when it is released.
+        """
+        await self._slots.close()
 
 
 class AsyncpgConnection:
     """One asyncpg connection, taking Django's SQL and parameters."""
 
+    __slots__ = ("_raw", "broken", "busy")
+
     def __init__(self, raw: asyncpg.Connection) -> None:
         self._raw: asyncpg.Connection | None = raw
+        #: True while a statement runs: still true on release when it was interrupted.
+        self.busy = False
         #: Set when the link to the server was found lost; the pool then discards it.
         self.broken = False
 
@@ -182,6 +186,19 @@ class AsyncpgConnection:
         if self._raw is None:
             raise released_error()
         return self._raw
+
+    def unfit(self, discard: bool) -> str | None:
+        """Return why the pool must close this connection rather than pool it, if it must.
+
+        Only what the handle knows: the pool checks the asyncpg connection itself too.
+        """
+        if discard:
+            return "the caller discarded it"
+        if self.busy:
+            return "a statement was interrupted"
+        if self.broken:
+            return "the connection was lost"
+        return None
 
     def detach(self) -> asyncpg.Connection:
         """Return the asyncpg connection and make this handle unusable."""
@@ -228,6 +245,18 @@ class AsyncpgConnection:
 
     async def _call(self, method: Callable[..., Any], sql: str, params: Sequence[Any]) -> Any:
         args = ASYNCPG.prepare_params(params)
+        # Cleared when the statement ends, with a result or an error; a cancellation
+        # (or any BaseException) leaves it set and the pool closes the connection.
+        self.busy = True
+        try:
+            result = await self._send(method, sql, args)
+        except Exception:
+            self.busy = False
+            raise
+        self.busy = False
+        return result
+
+    async def _send(self, method: Callable[..., Any], sql: str, args: Sequence[Any]) -> Any:
         try:
             try:
                 return await method(sql, *args)
@@ -263,12 +292,13 @@ def _lost(raw: asyncpg.Connection) -> bool:
         return True
 
 
-def _discard_reason(raw: asyncpg.Connection, discard: bool) -> str | None:
-    if discard:
-        return "the caller asked for it"
+def _unfit(raw: asyncpg.Connection) -> str | None:
+    """Return why the pool must not lend *raw* again, with no I/O; ``None`` if it may."""
+    if _lost(raw):
+        return "the server closed the connection"
     if raw.is_in_transaction():
         # vinyl ends every transaction it opens; one left open was abandoned half-way.
-        return "released inside a transaction"
+        return "a transaction was left open"
     return None
 
 
@@ -327,10 +357,6 @@ def _rowcount(status: str) -> int:
     # asyncpg returns the command tag ("UPDATE 3", "INSERT 0 1", "BEGIN").
     last = status.rpartition(" ")[2]
     return int(last) if last.isdigit() else 0
-
-
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """Leave a released connection as it is (see the module docstring)."""
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
