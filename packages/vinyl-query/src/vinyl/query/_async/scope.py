@@ -122,10 +122,14 @@ async def release(
     The release runs to its end even if the task is cancelled meanwhile. When it fails while
     *handling* an exception, the failure is logged and *handling* goes on propagating.
     """
-    if reason is not None:
-        logger.info("Discarding a connection of %r: %s", alias, reason)
     try:
-        await ashield(pool.release, conn, discard=reason is not None)
+        if reason is None:
+            # A pool's release without discard never suspends (the contract in backend.py), so
+            # no cancellation can cut it short: a shield would only cost a task.
+            await pool.release(conn)
+        else:
+            logger.info("Discarding a connection of %r: %s", alias, reason)
+            await ashield(pool.release, conn, discard=True)
     except Exception as exc:
         if handling is None:
             raise
