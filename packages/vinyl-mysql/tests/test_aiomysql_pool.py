@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Coroutine
 from typing import Any, cast
 
 import pytest
 from django.db import InterfaceError
 from vinyl.mysql.aiomysql_driver import AiomysqlPool
+from vinyl.query._async import close_pools, connection
+from vinyl.query.backend import AsyncConnection
 from vinyl.query.databases import Backend
 
 COUNT_SQL = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> %s"
@@ -91,3 +94,46 @@ def test_a_pool_refuses_a_task_of_another_event_loop(backend: Backend) -> None:
     finally:
         first.close()
         second.close()
+
+
+def completes_without_suspending(coroutine: Coroutine[Any, Any, Any]) -> bool:
+    """Run *coroutine* one step; return whether it finished without yielding to the loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return True
+    coroutine.close()
+    return False
+
+
+async def connection_id(conn: AsyncConnection) -> int:
+    rows = await conn.fetch("SELECT CONNECTION_ID()")
+    return int(rows[0][0])
+
+
+async def test_releasing_a_healthy_connection_does_not_suspend(backend: Backend) -> None:
+    pool = await open_pool(backend, max_size=1)
+    try:
+        conn = await pool.acquire()
+        first = await connection_id(conn)
+        assert completes_without_suspending(pool.release(conn))
+        # It went back idle: the next borrower gets the same session.
+        conn = await pool.acquire()
+        assert await connection_id(conn) == first
+        await pool.release(conn)
+    finally:
+        await pool.close()
+
+
+async def test_leaving_a_connection_block_without_error_does_not_suspend(
+    backend: Backend,
+) -> None:
+    block = connection(backend.alias)
+    try:
+        conn = await block.__aenter__()
+        first = await connection_id(conn)
+        assert completes_without_suspending(block.__aexit__(None, None, None))
+        async with connection(backend.alias) as again:
+            assert await connection_id(again) == first
+    finally:
+        await close_pools()
