@@ -37,15 +37,11 @@ from vinyl.query._djangocompat import (
 from vinyl.query.backend import Row
 from vinyl.query.compiler import CompiledQuery
 
-__all__ = [
-    "converted_rows",
-    "decode",
-    "decode_dicts",
-    "decode_flat",
-    "decode_models",
-    "decode_named",
-    "decode_tuples",
-]
+__all__ = ["Decoder", "converted_rows", "decode", "decoder", "row_converter"]
+
+
+#: Decodes the rows one compiled query fetched: ``decoder(...)(rows)``.
+Decoder = Callable[[Sequence[Row]], list[Any]]
 
 
 def decode(
@@ -61,16 +57,29 @@ def decode(
     instances are built as *instance_class* of their model where that leaves exactly the
     state Django's ``from_db`` leaves (see ``decode_models``).
     """
-    decoder = _DECODERS.get(queryset._iterable_class)
-    if decoder is None:
+    return decoder(queryset, compiled, instance_class=instance_class)(rows)
+
+
+def decoder(
+    queryset: QuerySet[Any],
+    compiled: CompiledQuery,
+    *,
+    instance_class: InstanceClass | None = None,
+) -> Decoder:
+    """Return the function that turns *compiled*'s rows into what *queryset* yields.
+
+    Everything that depends on the query alone (converters, loader, column positions) is
+    worked out here, once: a caller running the same compiled query again keeps the
+    decoder and pays only the per-row work.
+    """
+    make = _DECODERS.get(queryset._iterable_class)
+    if make is None:
         raise NotSupportedError(
             f"vinyl cannot decode rows for the custom iterable class "
             f"{queryset._iterable_class.__qualname__!r}; use Django's own values(), "
             f"values_list() or model querysets."
         )
-    if decoder is decode_models:
-        return decode_models(queryset, compiled, rows, instance_class=instance_class)
-    return decoder(queryset, compiled, rows)
+    return make(queryset, compiled, instance_class)
 
 
 def converted_rows(
@@ -81,21 +90,52 @@ def converted_rows(
     Columns Django selects only for ``ORDER BY``/``DISTINCT`` are cut off first, as Django's
     ``execute_sql`` does. Rows come out as lists (tuples when *tuples* is true).
     """
+    return row_converter(compiled, tuples=tuples)(rows)
+
+
+def row_converter(
+    compiled: CompiledQuery, *, tuples: bool = False
+) -> Callable[[Sequence[Row]], Iterable[Sequence[Any]]]:
+    """Return the function :func:`converted_rows` applies, with the converters looked up once."""
     compiler = compiled.compiler
-    if compiler.has_extra_select:
-        col_count = compiler.col_count
-        rows = [row[:col_count] for row in rows]
-    return compiler.results_iter(results=[list(rows)], tuple_expected=tuples)
+    col_count = compiler.col_count
+    cut = compiler.has_extra_select
+    fields = [column[0] for column in compiler.select[0:col_count]]
+    if compiler.has_composite_fields(fields):
+        # Composite primary keys: Django's own iterator folds their columns into tuples.
+        def composite(rows: Sequence[Row]) -> Iterable[Sequence[Any]]:
+            if cut:
+                rows = [row[:col_count] for row in rows]
+            return compiler.results_iter(results=[list(rows)], tuple_expected=tuples)
+
+        return composite
+    converters = list(compiler.get_converters(fields).items())
+    connection = compiler.connection
+    make_row: Callable[[Any], Sequence[Any]] = tuple if tuples else list
+
+    def convert(rows: Sequence[Row]) -> Iterable[Sequence[Any]]:
+        if cut:
+            rows = [row[:col_count] for row in rows]
+        if not converters:
+            return rows if not tuples else [make_row(row) for row in rows]
+        converted = []
+        for row in rows:
+            values = list(row)
+            for pos, (functions, expression) in converters:
+                value = values[pos]
+                for function in functions:
+                    value = function(value, expression, connection)
+                values[pos] = value
+            converted.append(make_row(values) if tuples else values)
+        return converted
+
+    return convert
 
 
-def decode_models(
-    queryset: QuerySet[Any],
-    compiled: CompiledQuery,
-    rows: Sequence[Row],
-    *,
-    instance_class: InstanceClass | None = None,
-) -> list[Model]:
-    """Return model instances, as Django's ``ModelIterable``.
+def _models_decoder(
+    queryset: QuerySet[Any], compiled: CompiledQuery, instance_class: InstanceClass | None
+) -> Decoder:
+    """Decode model instances, as Django's ``ModelIterable``.
 
     Fills ``select_related()`` relations, annotations and the known related objects of a
     related manager's queryset, as Django does. Without ``select_related()``, instances
@@ -111,7 +151,7 @@ def decode_models(
     )
     if klass_info is None:
         # Only an empty query compiles to no klass_info, and it has no rows.
-        return []
+        return _no_rows
     db = queryset.db
     model_cls = klass_info["model"]
     select_fields = klass_info["select_fields"]
@@ -123,24 +163,33 @@ def decode_models(
         model_cls, queryset
     )
     known_related = _known_related_objects(queryset)
-    objs = []
-    for row in converted_rows(compiled, rows):
-        obj = from_db(db, init_list, row[start:end])
-        for populator in populators:
-            populator.populate(row, obj)
-        if annotation_col_map:
-            for attr_name, col_pos in annotation_col_map.items():
+    annotations = list(annotation_col_map.items()) if annotation_col_map else []
+    convert = row_converter(compiled)
+
+    def decode_rows(rows: Sequence[Row]) -> list[Any]:
+        objs = []
+        for row in convert(rows):
+            obj = from_db(db, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for attr_name, col_pos in annotations:
                 setattr(obj, attr_name, row[col_pos])
-        for field, rel_objs, rel_attnames, rel_getter in known_related:
-            # As Django: never overwrite what select_related() loaded, and never read
-            # a deferred attribute to look the related object up.
-            if field.is_cached(obj) or any(name not in obj.__dict__ for name in rel_attnames):
-                continue
-            rel_obj = rel_objs.get(rel_getter(obj))
-            if rel_obj is not None:
-                setattr(obj, field.name, rel_obj)
-        objs.append(obj)
-    return objs
+            for field, rel_objs, rel_attnames, rel_getter in known_related:
+                # As Django: never overwrite what select_related() loaded, and never read
+                # a deferred attribute to look the related object up.
+                if field.is_cached(obj) or any(name not in obj.__dict__ for name in rel_attnames):
+                    continue
+                rel_obj = rel_objs.get(rel_getter(obj))
+                if rel_obj is not None:
+                    setattr(obj, field.name, rel_obj)
+            objs.append(obj)
+        return objs
+
+    return decode_rows
+
+
+def _no_rows(rows: Sequence[Row]) -> list[Any]:
+    return []
 
 
 def _plain_loader(
@@ -243,26 +292,36 @@ def _known_related_objects(
     return known
 
 
-def decode_dicts(
-    queryset: QuerySet[Any], compiled: CompiledQuery, rows: Sequence[Row]
-) -> list[dict[str, Any]]:
-    """Return one dict per row, as Django's ``ValuesIterable`` (``values()``)."""
+def _dicts_decoder(
+    queryset: QuerySet[Any], compiled: CompiledQuery, instance_class: InstanceClass | None
+) -> Decoder:
+    """Decode one dict per row, as Django's ``ValuesIterable`` (``values()``)."""
     names = _selected_names(queryset)
     indexes = range(len(names))
-    return [{names[i]: row[i] for i in indexes} for row in converted_rows(compiled, rows)]
+    convert = row_converter(compiled)
+
+    def decode_rows(rows: Sequence[Row]) -> list[Any]:
+        return [{names[i]: row[i] for i in indexes} for row in convert(rows)]
+
+    return decode_rows
 
 
-def decode_tuples(
-    queryset: QuerySet[Any], compiled: CompiledQuery, rows: Sequence[Row]
-) -> list[tuple[Any, ...]]:
-    """Return one tuple per row, as Django's ``ValuesListIterable`` (``values_list()``)."""
-    return list(converted_rows(compiled, rows, tuples=True))  # type: ignore[arg-type]
+def _tuples_decoder(
+    queryset: QuerySet[Any], compiled: CompiledQuery, instance_class: InstanceClass | None
+) -> Decoder:
+    """Decode one tuple per row, as Django's ``ValuesListIterable`` (``values_list()``)."""
+    convert = row_converter(compiled, tuples=True)
+
+    def decode_rows(rows: Sequence[Row]) -> list[Any]:
+        return list(convert(rows))
+
+    return decode_rows
 
 
-def decode_named(
-    queryset: QuerySet[Any], compiled: CompiledQuery, rows: Sequence[Row]
-) -> list[tuple[Any, ...]]:
-    """Return one named tuple per row, as Django's ``NamedValuesListIterable``."""
+def _named_decoder(
+    queryset: QuerySet[Any], compiled: CompiledQuery, instance_class: InstanceClass | None
+) -> Decoder:
+    """Decode one named tuple per row, as Django's ``NamedValuesListIterable``."""
     query = queryset.query
     private: Any = queryset
     names = private._fields or [
@@ -272,12 +331,24 @@ def decode_named(
     ]
     tuple_class = create_namedtuple_class(*names)
     new = tuple.__new__
-    return [new(tuple_class, row) for row in converted_rows(compiled, rows)]
+    convert = row_converter(compiled)
+
+    def decode_rows(rows: Sequence[Row]) -> list[Any]:
+        return [new(tuple_class, row) for row in convert(rows)]
+
+    return decode_rows
 
 
-def decode_flat(queryset: QuerySet[Any], compiled: CompiledQuery, rows: Sequence[Row]) -> list[Any]:
-    """Return the first column of each row, as Django's ``FlatValuesListIterable``."""
-    return [row[0] for row in converted_rows(compiled, rows)]
+def _flat_decoder(
+    queryset: QuerySet[Any], compiled: CompiledQuery, instance_class: InstanceClass | None
+) -> Decoder:
+    """Decode the first column of each row, as Django's ``FlatValuesListIterable``."""
+    convert = row_converter(compiled)
+
+    def decode_rows(rows: Sequence[Row]) -> list[Any]:
+        return [row[0] for row in convert(rows)]
+
+    return decode_rows
 
 
 def _selected_names(queryset: QuerySet[Any]) -> list[str]:
@@ -288,12 +359,10 @@ def _selected_names(queryset: QuerySet[Any]) -> list[str]:
     return [*query.extra_select, *query.values_select, *query.annotation_select]
 
 
-_Decoder = Callable[[QuerySet[Any], CompiledQuery, Sequence[Row]], list[Any]]
-
-_DECODERS: dict[type, _Decoder] = {
-    ModelIterable: decode_models,
-    ValuesIterable: decode_dicts,
-    ValuesListIterable: decode_tuples,
-    NamedValuesListIterable: decode_named,
-    FlatValuesListIterable: decode_flat,
+_DECODERS: dict[type, Callable[[QuerySet[Any], CompiledQuery, InstanceClass | None], Decoder]] = {
+    ModelIterable: _models_decoder,
+    ValuesIterable: _dicts_decoder,
+    ValuesListIterable: _tuples_decoder,
+    NamedValuesListIterable: _named_decoder,
+    FlatValuesListIterable: _flat_decoder,
 }
