@@ -607,19 +607,23 @@ def check_shape(
         expected = evaluated(build(django))
     except Exception as error:
         # The same bad input must raise the same exception, with Django's message.
-        with pytest.raises(type(error)) as raised:
-            evaluated(build(vinyl))
-        assert str(raised.value) == str(error)
+        for _ in range(2):
+            with pytest.raises(type(error)) as raised:
+                evaluated(build(vinyl))
+            assert str(raised.value) == str(error)
         return
-    actual = evaluated(build(vinyl))
-    if project is None:
-        assert normalize(actual) == normalize(expected)
-    else:
-        assert project(actual) == project(expected)
-    for obj in actual if isinstance(actual, list | QuerySet) else [actual]:
-        if isinstance(obj, Model):
-            assert obj._state.db == db.vinyl
-            assert isinstance(obj, obj._meta.model)
+    # Twice: the second run of a shape goes through the plan the first one left
+    # (vinyl.model._plans), when the shape has one.
+    for _ in range(2):
+        actual = evaluated(build(vinyl))
+        if project is None:
+            assert normalize(actual) == normalize(expected)
+        else:
+            assert project(actual) == project(expected)
+        for obj in actual if isinstance(actual, list | QuerySet) else [actual]:
+            if isinstance(obj, Model):
+                assert obj._state.db == db.vinyl
+                assert isinstance(obj, obj._meta.model)
 
 
 @pytest.mark.parametrize(("build", "project"), [s[1:] for s in SHAPES], ids=[s[0] for s in SHAPES])

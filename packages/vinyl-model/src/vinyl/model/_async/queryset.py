@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
 from django.db.models.query import MAX_GET_RESULTS
-from vinyl.model import _replay
+from vinyl.model import _plans, _replay
 from vinyl.model._async import instance as instances
 from vinyl.model._async import prefetch
 from vinyl.model._async.raw import VinylRawQuerySet, vinyl_raw_queryset
@@ -31,7 +31,7 @@ from vinyl.model._messages import (
 from vinyl.query._async import connection, fetch_sql
 from vinyl.query.compiler import compile_with
 from vinyl.query.databases import get_backend
-from vinyl.query.decode import decode
+from vinyl.query.decode import Decoder, decoder
 
 __all__ = [
     "QuerySetMethods",
@@ -51,22 +51,124 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
     ones with another return type (``type: ignore[override]``; the sync twin needs none).
     """
 
+    #: How this queryset was built, for ``vinyl.model._plans``; ``None`` when unknown.
+    _shape: tuple[Any, ...] | None = None
+    #: The filter values of the shape, in the order the plan binds them.
+    _shape_values: tuple[Any, ...] = ()
+    _known_related_objects: dict[Any, dict[Any, Model]]  # Django's; its stubs leave it out.
+
+    def __init__(
+        self,
+        model: type[Model] | None = None,
+        query: Any = None,
+        using: str | None = None,
+        hints: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(model, query, using, hints)
+        if query is None and model is not None and using is not None:
+            # Every query of the model starts as this one: the root of its shapes. The
+            # class tells the flavors apart, whose instances differ.
+            self._shape = (type(self), model, using)
+
     async def _evaluate(self) -> list[Any]:
         """Fill the result cache (and the prefetched relations) once; return it."""
         if self._result_cache is None:
-            alias = self.db
-            backend = get_backend(alias)
-            compiled = compile_with(self, _replay.compile_wrapper(alias), backend.dialect)
-            rows: Sequence[Any] = []
-            if not compiled.empty:
-                async with connection(alias) as conn:
-                    rows = await conn.fetch(compiled.sql, compiled.params)
-            objs = decode(self, compiled, rows, instance_class=instances.instance_class)
-            # Only what decode() could not build as vinyl's (select_related()) is swapped.
-            instances.to_vinyl(objs)
-            self._result_cache = objs
+            self._result_cache = await self._fetch(self._shape, self._shape_values)
         await prefetch.prefetch_once(self)
         return self._result_cache
+
+    def _plan_shape(self) -> tuple[Any, ...] | None:
+        """Return the shape, if it tells all there is to know of the query; else ``None``.
+
+        A related manager sets its instance on its queryset in place
+        (``_known_related_objects``): that is not part of any shape.
+        """
+        return None if self._known_related_objects else self._shape
+
+    async def _fetch(self, shape: tuple[Any, ...] | None, values: tuple[Any, ...]) -> list[Any]:
+        """Return the results of the query, through the plan of *shape* when there is one.
+
+        Without a plan the queryset is compiled by Django, and the plan of *shape* learnt.
+        """
+        alias = self.db
+        if shape is not None and self._plan_shape() is not None:
+            bound = _plans.bound(shape, values)
+            if bound is not None:
+                return await self._read(alias, *bound)
+        dialect = get_backend(alias).dialect
+        compiled = compile_with(self, _replay.compile_wrapper(alias), dialect)
+        decode_rows = decoder(self, compiled, instance_class=instances.instance_class)
+        if shape is not None and self._plan_shape() is not None:
+            _plans.learn(shape, self, compiled, decode_rows, dialect, values)
+        return await self._read(alias, compiled.sql, compiled.params, decode_rows)
+
+    async def _read(
+        self, alias: str, sql: str, params: Sequence[Any], decode_rows: Decoder
+    ) -> list[Any]:
+        """Run *sql* (nothing when empty: no row can match) and decode its rows."""
+        rows: Sequence[Any] = []
+        if sql:
+            async with connection(alias) as conn:
+                rows = await conn.fetch(sql, params)
+        objs = decode_rows(rows)
+        # Only what the decoder could not build as vinyl's (select_related()) is swapped.
+        instances.to_vinyl(objs)
+        return objs
+
+    def _traced(
+        self, clone: Any, call: tuple[Any, ...] | None, values: tuple[Any, ...] = ()
+    ) -> VinylQuerySet:
+        """Return *clone*, made by the builder call *call*, with this queryset's shape plus it.
+
+        Only builder calls whose effect on the query depends on nothing but their arguments
+        are traced (*call* is ``None`` for any other); a clone made any other way
+        (``_chain()``) has no shape.
+        """
+        result: VinylQuerySet = clone
+        if self._shape is not None and call is not None:
+            result._shape = (*self._shape, call)
+            result._shape_values = self._shape_values + values
+        return result
+
+    def all(self) -> VinylQuerySet:
+        """Return a copy of the queryset; as Django's ``all()``."""
+        clone: VinylQuerySet = super().all()
+        clone._shape, clone._shape_values = self._shape, self._shape_values
+        return clone
+
+    def filter(self, *args: Any, **kwargs: Any) -> VinylQuerySet:
+        """Return a new queryset with the lookups added; as Django's ``filter()``."""
+        clone = super().filter(*args, **kwargs)
+        shaped = None if self._shape is None or args else _plans.filter_shape(kwargs)
+        return self._traced(clone, *shaped) if shaped is not None else self._traced(clone, None)
+
+    def using(self, alias: str | None) -> VinylQuerySet:
+        """Return a queryset on the alias *alias*; as Django's ``using()``."""
+        # Without an alias the router picks one, maybe from hints: not part of a shape.
+        return self._traced(super().using(alias), None if alias is None else ("using", alias))
+
+    def values(self, *fields: Any, **expressions: Any) -> VinylQuerySet:
+        """Return a queryset of dicts; as Django's ``values()``."""
+        call = None if expressions or not _names(fields) else ("values", fields)
+        return self._traced(super().values(*fields, **expressions), call)
+
+    def values_list(self, *fields: Any, flat: bool = False, named: bool = False) -> VinylQuerySet:
+        """Return a queryset of tuples (or values, with *flat*); as Django's ``values_list()``."""
+        call = ("values_list", fields, flat, named) if _names(fields) else None
+        return self._traced(super().values_list(*fields, flat=flat, named=named), call)
+
+    def order_by(self, *field_names: Any) -> VinylQuerySet:
+        """Return a queryset ordered by *field_names*; as Django's ``order_by()``."""
+        call = ("order_by", field_names) if _names(field_names) else None
+        return self._traced(super().order_by(*field_names), call)
+
+    def only(self, *fields: Any) -> VinylQuerySet:
+        """Return a queryset loading only *fields*; as Django's ``only()``."""
+        return self._traced(super().only(*fields), ("only", fields) if _names(fields) else None)
+
+    def defer(self, *fields: Any) -> VinylQuerySet:
+        """Return a queryset deferring *fields*; as Django's ``defer()``."""
+        return self._traced(super().defer(*fields), ("defer", fields) if _names(fields) else None)
 
     async def __aiter__(self) -> Any:
         for obj in await self._evaluate():  # noqa: UP028 - no "yield from" in async code
@@ -81,21 +183,33 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
     async def get(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override,unused-ignore]
         """Return the one object matching the lookups; as Django's ``get()``.
 
-        The hot path builds the query as Django's ``get()`` does and reads it once; only a
-        result that is not exactly one row (or a combined query) goes through Django's own
-        method, replayed with that result, for Django's exception and message.
+        The hot path builds the query as Django's ``get()`` does and reads it once (or runs
+        the plan of the same shape, see ``vinyl.model._plans``); only a result that is not
+        exactly one row (or a combined query) goes through Django's own method, replayed
+        with that result, for Django's exception and message.
         """
         if self.query.combinator:
             return await run_django(lambda qs: qs.get(*args, **kwargs), self)
-        clone = self.filter(*args, **kwargs)
-        if self.query.can_filter() and not self.query.distinct_fields:
-            # What order_by() does, on the clone filter() made rather than on another one.
-            clone.query.clear_ordering(force=True, clear_default=False)
-            clone.query.add_ordering()
-        features = get_backend(_replay.real_alias(clone.db)).wrapper.features
-        if not clone.query.select_for_update or features.supports_select_for_update_with_limit:
-            clone.query.set_limits(high=MAX_GET_RESULTS)
-        results = await clone._evaluate()
+        shape, values, bound = None, self._shape_values, None
+        root = self._plan_shape()
+        if root is not None and not args and (shaped := _plans.filter_shape(kwargs)):
+            # filter_shape() returned the shape of the lookups and their values.
+            shape, values = (*root, ("get", *shaped[0])), values + shaped[1]
+            bound = _plans.bound(shape, values)
+        if bound is not None:
+            results = await self._read(self.db, *bound)
+        else:
+            clone = self.filter(*args, **kwargs)
+            # What follows changes the clone's query in place: its shape is get()'s.
+            clone._shape, clone._shape_values = shape, values
+            if self.query.can_filter() and not self.query.distinct_fields:
+                # What order_by() does, on the clone filter() made rather than on another one.
+                clone.query.clear_ordering(force=True, clear_default=False)
+                clone.query.add_ordering()
+            features = get_backend(_replay.real_alias(clone.db)).wrapper.features
+            if not clone.query.select_for_update or features.supports_select_for_update_with_limit:
+                clone.query.set_limits(high=MAX_GET_RESULTS)
+            results = await clone._evaluate()
         if len(results) == 1:
             return results[0]
         return _replay.run(lambda qs: qs.get(*args, **kwargs), self, [results])
@@ -218,6 +332,11 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
     acontains = _django_async("acontains")
     aexplain = _django_async("aexplain")
     del _not_yet, _django_async
+
+
+def _names(arguments: tuple[Any, ...]) -> bool:
+    """Return whether every builder argument is a name (no expression or ``None``)."""
+    return all(type(argument) is str for argument in arguments)
 
 
 def vinyl_queryset(queryset: QuerySet[Any], using: str | None = None) -> VinylQuerySet:

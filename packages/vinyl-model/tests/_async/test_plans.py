@@ -1,0 +1,189 @@
+"""Query plans (``vinyl.model._plans``): a shape run again with other values, as Django.
+
+Each shape runs with a first set of values (vinyl learns its plan), then with others
+(vinyl binds them into the plan's SQL); every result is compared with Django's for the
+same values, and the test checks that the plan was there to be used.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db.models import Count
+from django.test import override_settings
+from vinyl.model import _plans
+from vinyl_testapp.models.library import Author, Book
+from vinyl_testing.plugin import DB
+
+from .test_differential import normalize
+
+#: Builds a queryset from a starting queryset and one set of values.
+Build = Callable[[Any, tuple[Any, ...]], Any]
+
+#: Stands for value sets made of the authors' primary keys, which differ from run to run.
+AUTHOR_PKS = [("author pk",)]
+
+# (id, builder, value sets: the first teaches the plan, the others run through it)
+PLANNED: list[tuple[str, Build, list[tuple[Any, ...]]]] = [
+    (
+        "range_of_ints",
+        lambda qs, v: qs.filter(pages__gte=v[0], pages__lt=v[1]).order_by("pk"),
+        [(100, 300), (150, 151), (300, 100), (0, 10_000)],
+    ),
+    (
+        "startswith_values_list",
+        lambda qs, v: qs.filter(title__startswith=v[0]).order_by("pk").values_list("pk", flat=True),
+        [("R",), ("B",), ("%",), ("_oy",), ("",)],
+    ),
+    (
+        "icontains_values",
+        lambda qs, v: qs.filter(title__icontains=v[0]).order_by("title").values("title", "pages"),
+        [("a",), ("ICC",), ("50%",), ("\\",)],
+    ),
+    (
+        "decimal_and_date",
+        lambda qs, v: qs.filter(price__lt=v[0], published__gte=v[1]).order_by("-pk"),
+        [
+            (Decimal("13"), datetime.date(1900, 1, 1)),
+            (Decimal("100.5"), datetime.date(1960, 1, 1)),
+            (Decimal("0"), datetime.date(1800, 1, 1)),
+        ],
+    ),
+    (
+        "two_filters_one_value_each",
+        lambda qs, v: qs.filter(pages__gt=v[0]).filter(pages__lt=v[1]).order_by("pk"),
+        [(100, 300), (300, 100), (199, 201)],
+    ),
+    (
+        "same_value_twice_then_different",
+        lambda qs, v: qs.filter(pages__gte=v[0], pages__lte=v[1]).order_by("pk"),
+        [(200, 200), (120, 240), (240, 120)],
+    ),
+    (
+        "join_through_m2m",
+        lambda qs, v: qs.filter(tags__name=v[0]).order_by("pk").values_list("title"),
+        [("short",), ("classic",), ("none",)],
+    ),
+    (
+        "foreign_key_value_only",
+        lambda qs, v: qs.filter(author_id=v[0]).only("title").order_by("pk"),
+        AUTHOR_PKS,
+    ),
+    (
+        "string_for_an_integer",
+        lambda qs, v: qs.filter(pages=v[0]).order_by("pk"),
+        [("200",), ("600",), (" 120 ",)],
+    ),
+    (
+        "float",
+        lambda qs, v: qs.filter(rating__gt=v[0]).order_by("pk").values_list("title", "rating"),
+        [(4.0,), (4.5,), (0.0,)],
+    ),
+    (
+        "all_of_them",
+        lambda qs, v: qs.all().order_by("pk").defer("title"),
+        [(), ()],
+    ),
+]
+
+
+def plan_of(queryset: Any) -> Any:
+    """Return the bound plan of *queryset*'s shape, or ``None``."""
+    assert queryset._shape is not None, "the queryset lost its shape"
+    return _plans.bound(queryset._shape, queryset._shape_values)
+
+
+async def same_as_django(db: DB, build: Build, values: tuple[Any, ...]) -> Any:
+    """Assert that vinyl returns what Django returns for *values*; return vinyl's queryset."""
+    expected = list(build(Book.objects.using(db.django), values))
+    queryset = build(Book.avinyl.using(db.vinyl), values)
+    assert normalize([row async for row in queryset]) == normalize(expected)
+    return queryset
+
+
+@pytest.mark.parametrize(("build", "sets"), [p[1:] for p in PLANNED], ids=[p[0] for p in PLANNED])
+async def test_a_shape_runs_again_with_other_values(
+    library: DB, build: Build, sets: list[tuple[Any, ...]]
+) -> None:
+    if sets is AUTHOR_PKS:
+        pks = [pk async for pk in Author.avinyl.using(library.vinyl).values_list("pk", flat=True)]
+        sets = [(pks[0],), (pks[-1],), (pks[1],)]
+    first = await same_as_django(library, build, sets[0])
+    assert plan_of(first) is not None
+    for values in sets[1:]:
+        assert plan_of(build(Book.avinyl.using(library.vinyl), values)) is not None
+        await same_as_django(library, build, values)
+
+
+async def test_get_runs_again_with_other_values(library: DB) -> None:
+    titles = ["Notes", "Boy", "Rayuela"]
+    for title in titles:
+        expected = Book.objects.using(library.django).get(title=title)
+        got = await Book.avinyl.using(library.vinyl).get(title=title)
+        assert normalize(got) == normalize(expected)
+    shape = (*Book.avinyl.using(library.vinyl)._shape, ("get", "filter", ("title",), (str,)))
+    assert _plans.bound(shape, ("Aleph",)) is not None
+
+
+async def test_get_through_a_plan_raises_djangos_errors(library: DB) -> None:
+    pk = (await Book.avinyl.using(library.vinyl).get(title="Boy")).pk
+    assert (await Book.avinyl.using(library.vinyl).get(pk=pk)).title == "Boy"
+    for bad in [10**30, -1, "abc"]:
+        try:
+            Book.objects.using(library.django).get(pk=bad)
+        except Exception as error:
+            expected = error
+        with pytest.raises(type(expected)) as raised:
+            await Book.avinyl.using(library.vinyl).get(pk=bad)
+        assert str(raised.value) == str(expected)
+    with pytest.raises(Book.MultipleObjectsReturned) as several:
+        await Book.avinyl.using(library.vinyl).get(pages__gt=0)
+    assert "returned 6" in str(several.value)
+
+
+async def test_a_value_out_of_the_columns_range_matches_nothing_as_in_django(library: DB) -> None:
+    build: Build = lambda qs, v: qs.filter(pages=v[0]).values_list("title", flat=True)  # noqa: E731
+    await same_as_django(library, build, (200,))
+    huge = (2**63,)
+    assert plan_of(build(Book.avinyl.using(library.vinyl), huge)) is None
+    assert await same_as_django(library, build, huge) is not None
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda qs: qs.filter(published__year=1944),
+        lambda qs: qs.filter(pages__in=[120, 200]),
+        lambda qs: qs.filter(coauthor=None),
+        lambda qs: qs.exclude(pages=120),
+        lambda qs: qs.annotate(n=Count("tags")),
+        lambda qs: qs.filter(pages=120)[:1],
+    ],
+    ids=["transform", "in_list", "none", "exclude", "annotate", "slice"],
+)
+async def test_what_a_plan_cannot_bind_has_no_shape_or_no_plan(library: DB, build: Any) -> None:
+    queryset = build(Book.avinyl.using(library.vinyl))
+    assert [row async for row in queryset]
+    again = build(Book.avinyl.using(library.vinyl))
+    assert again._shape is None or plan_of(again) is None
+    assert normalize([row async for row in again]) == normalize(
+        list(build(Book.objects.using(library.django)))
+    )
+
+
+def test_a_routed_queryset_has_no_shape() -> None:
+    # Without an alias the router picks one, maybe from the hints.
+    assert Book.avinyl.using("vinyl_pg")._shape is not None
+    assert Book.avinyl.using(None)._shape is None
+
+
+async def test_changing_a_setting_forgets_the_plans(library: DB) -> None:
+    queryset = Book.avinyl.using(library.vinyl).filter(pages__gt=100)
+    assert [book async for book in queryset]
+    assert plan_of(queryset) is not None
+    with override_settings(USE_TZ=True):
+        assert plan_of(queryset) is None
