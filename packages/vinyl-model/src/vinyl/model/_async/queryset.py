@@ -111,8 +111,10 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
             async with connection(alias) as conn:
                 rows = await conn.fetch(sql, params)
         objs = decode_rows(rows)
-        # Only what the decoder could not build as vinyl's (select_related()) is swapped.
-        instances.to_vinyl(objs)
+        if objs and not isinstance(objs[0], instances.VinylInstance):
+            # What the decoder could not build as vinyl's (select_related(), a model with
+            # code of its own) is swapped; it builds all rows alike.
+            instances.to_vinyl(objs)
         return objs
 
     def _traced(
