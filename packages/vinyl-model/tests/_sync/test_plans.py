@@ -122,6 +122,21 @@ def test_a_shape_runs_again_with_other_values(
         same_as_django(library, build, values)
 
 
+def test_prefetch_related_runs_on_a_planned_query(library: DB) -> None:
+    def build(qs: Any, pages: int) -> Any:
+        return qs.filter(pages__gt=pages).prefetch_related("tags").order_by("pk")
+
+    for pages in (100, 200, 150):
+        expected = [
+            (book.pk, sorted(tag.name for tag in book.tags.all()))
+            for book in build(Book.objects.using(library.django), pages)
+        ]
+        queryset = build(Book.vinyl.using(library.vinyl), pages)
+        got = [(book.pk, sorted(tag.name for tag in book["tags"])) for book in queryset]
+        assert got == expected
+        assert plan_of(queryset) is not None
+
+
 def test_get_runs_again_with_other_values(library: DB) -> None:
     titles = ["Notes", "Boy", "Rayuela"]
     for title in titles:

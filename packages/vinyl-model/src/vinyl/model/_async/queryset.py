@@ -164,6 +164,14 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
         call = ("order_by", field_names) if _names(field_names) else None
         return self._traced(super().order_by(*field_names), call)
 
+    def prefetch_related(self, *lookups: Any) -> VinylQuerySet:
+        """Return a queryset prefetching *lookups*; as Django's ``prefetch_related()``.
+
+        Prefetching runs after the query: it leaves the query's plan as it is.
+        """
+        call = ("prefetch_related", lookups) if _names(lookups) else None
+        return self._traced(super().prefetch_related(*lookups), call)
+
     def only(self, *fields: Any) -> VinylQuerySet:
         """Return a queryset loading only *fields*; as Django's ``only()``."""
         return self._traced(super().only(*fields), ("only", fields) if _names(fields) else None)
