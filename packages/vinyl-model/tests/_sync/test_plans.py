@@ -16,9 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Count
 from django.test import override_settings
 from vinyl.model import _plans
+from vinyl.query.compiler import compile_query
 from vinyl_testapp.models.library import Author, Book
 from vinyl_testing.plugin import DB
 
@@ -101,9 +103,22 @@ def plan_of(queryset: Any) -> Any:
 
 
 def same_as_django(db: DB, build: Build, values: tuple[Any, ...]) -> Any:
-    """Assert that vinyl returns what Django returns for *values*; return vinyl's queryset."""
-    expected = list(build(Book.objects.using(db.django), values))
+    """Assert that vinyl returns what Django returns for *values*; return vinyl's queryset.
+
+    The query vinyl built (from a filter() template, after the first values) must also
+    compile to what Django's own query compiles to.
+    """
+    djangos = build(Book.objects.using(db.django), values)
+    expected = list(djangos)
     queryset = build(Book.vinyl.using(db.vinyl), values)
+    try:
+        compiled = compile_query(djangos, db.vinyl)
+    except EmptyResultSet:
+        compiled = None
+    if compiled is not None:
+        ours = compile_query(queryset, db.vinyl)
+        assert (ours.sql, list(ours.params)) == (compiled.sql, list(compiled.params))
+        assert queryset.query.alias_refcount == djangos.query.alias_refcount
     assert normalize([row for row in queryset]) == normalize(expected)
     return queryset
 
@@ -117,9 +132,26 @@ def test_a_shape_runs_again_with_other_values(
         sets = [(pks[0],), (pks[-1],), (pks[1],)]
     first = same_as_django(library, build, sets[0])
     assert plan_of(first) is not None
+    filters = [i for i, c in enumerate(first._shape) if isinstance(c, tuple) and c[0] == "filter"]
     for values in sets[1:]:
         assert plan_of(build(Book.vinyl.using(library.vinyl), values)) is not None
         same_as_django(library, build, values)
+    # Each filter() after the first values was made from its template.
+    assert all(_plans.template(first._shape[: i + 1]) is not None for i in filters)
+
+
+def test_a_filter_template_refuses_a_value_as_django_does(library: DB) -> None:
+    def build(qs: Any, pages: str) -> Any:
+        return qs.filter(pages=pages)
+
+    assert [b for b in build(Book.vinyl.using(library.vinyl), "120")]
+    shape = build(Book.vinyl.using(library.vinyl), "120")._shape
+    assert _plans.template(shape) is not None
+    with pytest.raises(ValueError) as expected:
+        build(Book.objects.using(library.django), "many")
+    with pytest.raises(ValueError) as raised:
+        build(Book.vinyl.using(library.vinyl), "many")
+    assert str(raised.value) == str(expected.value)
 
 
 def test_prefetch_related_runs_on_a_planned_query(library: DB) -> None:

@@ -14,6 +14,11 @@ into a parameter. A later evaluation of the shape binds its own values through t
 lookups — Django's code, so a value Django refuses is refused with the same error — and
 skips building and compiling. A shape whose parameters are not exactly its filter
 values, one lookup each (a join, an expression, an ``IN`` list), gets no plan.
+
+``filter()`` itself is the costliest builder call: the first time a shape takes a given
+``filter()``, Django builds it and the resulting query is kept as a *template*, with the
+conditions it added; later, the same call on the same shape clones the template and puts
+the caller's own conditions in, made by the same lookups, instead of building.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.core.signals import setting_changed
 from django.db.models import Lookup, QuerySet
 from django.db.models.expressions import Col
+from django.db.models.sql import Query
 from django.db.models.sql.where import AND
 from vinyl.query.backend import Dialect
 from vinyl.query.compiler import CompiledQuery
 from vinyl.query.decode import Decoder
 
-__all__ = ["Plan", "bound", "filter_shape", "learn"]
+__all__ = ["Plan", "Template", "bound", "filter_shape", "learn", "learn_template", "template"]
 
 #: The types of filter values a plan can bind: plain values that Django turns into one
 #: parameter through the field. Anything else (``None``, expressions, instances, lists)
@@ -61,20 +67,39 @@ _MAX_PLANS = 2000
 
 
 @dataclass(frozen=True, slots=True)
-class _Binding:
-    """How one filter value becomes its parameters: Django's lookup on the same column."""
+class _Condition:
+    """How a filter value becomes its WHERE condition: Django's lookup class on a column."""
 
     lookup_class: type[Lookup[Any]]
     lhs: Col
-    rhs_sql: str
+
+    def make(self, value: Any) -> Lookup[Any]:
+        """Return the condition for *value* (Django's error if the field refuses it)."""
+        return self.lookup_class(self.lhs, value)
+
+
+def _condition(condition: Any, value: Any) -> _Condition | None:
+    """Return how *value* became *condition*, or ``None`` if not by a lookup on a column."""
+    if not isinstance(condition, Lookup) or type(condition.lhs) is not Col:
+        return None
+    if hasattr(condition.rhs, "resolve_expression"):
+        return None
+    made = _Condition(type(condition), condition.lhs)
+    if made.make(value).rhs != condition.rhs:
+        # This condition is not the one this value made: the order is not Django's.
+        return None
+    return made
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The compiled SQL of a shape, how to bind its values, and how to decode its rows."""
+    """The compiled SQL of a shape, how to bind its values, and how to decode its rows.
+
+    ``bindings`` pairs each value's condition with the placeholder SQL it compiled to.
+    """
 
     sql: str
-    bindings: tuple[_Binding, ...]
+    bindings: tuple[tuple[_Condition, str], ...]
     compiled: CompiledQuery
     dialect: Dialect
     decode: Decoder
@@ -89,15 +114,80 @@ class Plan:
         connection = compiler.connection
         params: list[Any] = []
         try:
-            for binding, value in zip(self.bindings, values, strict=True):
-                lookup = binding.lookup_class(binding.lhs, value)
-                sql, rhs_params = lookup.process_rhs(compiler, connection)
-                if sql != binding.rhs_sql:
+            for (condition, rhs_sql), value in zip(self.bindings, values, strict=True):
+                sql, rhs_params = condition.make(value).process_rhs(compiler, connection)
+                if sql != rhs_sql:
                     return None
                 params.extend(rhs_params)
         except (EmptyResultSet, FullResultSet):
             return None
         return self.dialect.prepare_params(params)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """The query a traced ``filter()`` call made, and how it made its conditions.
+
+    ``query`` is a private copy: nothing outside this module holds it.
+    """
+
+    query: Query
+    conditions: tuple[_Condition, ...]
+
+    def build(self, parent: Query, values: Sequence[Any]) -> Query:
+        """Return the query ``filter()`` makes on *parent* with *values*, as Django would.
+
+        *parent* has the shape the template was learnt on: it differs from the template's
+        own parent by its conditions' values alone. Its conditions come first, then one
+        per value (so a value Django refuses raises Django's error here, as ``filter()``).
+        """
+        query = self.query.clone()
+        made: list[Any] = [
+            condition.make(value) for condition, value in zip(self.conditions, values, strict=True)
+        ]
+        query.where.children = [*parent.where.children, *made]
+        return query
+
+
+_templates: dict[tuple[Any, ...], Template | None] = {}
+
+
+def template(shape: tuple[Any, ...]) -> Template | None:
+    """Return the template of the ``filter()`` call that ends *shape*, or ``None``."""
+    return _templates.get(shape)
+
+
+def learn_template(
+    shape: tuple[Any, ...], parent: Query, built: Query, values: Sequence[Any]
+) -> None:
+    """Keep the template of the ``filter()`` call ending *shape*: Django built *built*.
+
+    Kept only when Django's build added exactly one condition per value to the parent's
+    conditions, each a lookup on a column: what :meth:`Template.build` reproduces.
+    """
+    if shape in _templates:
+        return
+    if len(_templates) >= _MAX_PLANS:
+        _templates.clear()
+    _templates[shape] = _template(parent, built, values)
+
+
+def _template(parent: Query, built: Query, values: Sequence[Any]) -> Template | None:
+    old, new = parent.where, built.where
+    if new.connector != AND or new.negated or old.connector != AND or old.negated:
+        return None
+    kept = len(old.children)
+    if len(new.children) != kept + len(values):
+        return None
+    if any(a is not b for a, b in zip(old.children, new.children[:kept], strict=True)):
+        return None
+    conditions = [
+        _condition(condition, value)
+        for condition, value in zip(new.children[kept:], values, strict=True)
+    ]
+    if None in conditions:
+        return None
+    return Template(built.clone(), tuple(c for c in conditions if c is not None))
 
 
 def filter_shape(kwargs: Mapping[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
@@ -167,23 +257,17 @@ def _plan(
     if where.connector != AND or where.negated or len(where.children) != len(values):
         return None
     compiler = compiled.compiler
-    bindings: list[_Binding] = []
+    bindings: list[tuple[_Condition, str]] = []
     params: list[Any] = []
-    for condition, value in zip(where.children, values, strict=True):
-        if not isinstance(condition, Lookup) or type(condition.lhs) is not Col:
-            return None
-        if hasattr(condition.rhs, "resolve_expression"):
-            return None
-        lookup_class: type[Lookup[Any]] = type(condition)
-        lookup = lookup_class(condition.lhs, value)
-        if lookup.rhs != condition.rhs:
-            # This condition is not the one this value made: the order is not Django's.
+    for node, value in zip(where.children, values, strict=True):
+        condition = _condition(node, value)
+        if condition is None:
             return None
         try:
-            sql, rhs_params = lookup.process_rhs(compiler, compiler.connection)
+            sql, rhs_params = condition.make(value).process_rhs(compiler, compiler.connection)
         except (EmptyResultSet, FullResultSet):
             return None
-        bindings.append(_Binding(lookup_class, condition.lhs, sql))
+        bindings.append((condition, sql))
         params.extend(rhs_params)
     if list(dialect.prepare_params(params)) != list(compiled.params):
         # Parameters from elsewhere (annotations, ordering, subqueries): no plan.
@@ -194,6 +278,7 @@ def _plan(
 def _forget_plans(**kwargs: Any) -> None:
     # Converters, parameters and even the SQL may follow settings (USE_TZ, DATABASES).
     _plans.clear()
+    _templates.clear()
 
 
 setting_changed.connect(_forget_plans)

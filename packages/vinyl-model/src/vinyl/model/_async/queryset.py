@@ -139,10 +139,27 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
         return clone
 
     def filter(self, *args: Any, **kwargs: Any) -> VinylQuerySet:
-        """Return a new queryset with the lookups added; as Django's ``filter()``."""
-        clone = super().filter(*args, **kwargs)
-        shaped = None if self._shape is None or args else _plans.filter_shape(kwargs)
-        return self._traced(clone, *shaped) if shaped is not None else self._traced(clone, None)
+        """Return a new queryset with the lookups added; as Django's ``filter()``.
+
+        A call a queryset of this shape made before is not built again: the query Django
+        built then is the template of this one (see ``vinyl.model._plans``).
+        """
+        root = self._shape
+        if root is None or args or (shaped := _plans.filter_shape(kwargs)) is None:
+            return self._traced(super().filter(*args, **kwargs), None)
+        call, values = shaped
+        shape = (*root, call)
+        template = _plans.template(shape)
+        private: Any = self  # Django's stubs leave the private attributes out.
+        if template is None or private._sticky_filter or private._defer_next_filter:
+            clone = super().filter(*args, **kwargs)
+            if template is None:
+                _plans.learn_template(shape, self.query, clone.query, values)
+        else:
+            clone = private._chain()
+            # Not the query setter: it would reset the iterable class of values().
+            clone._query = template.build(self.query, values)
+        return self._traced(clone, call, values)
 
     def using(self, alias: str | None) -> VinylQuerySet:
         """Return a queryset on the alias *alias*; as Django's ``using()``."""
