@@ -197,12 +197,11 @@ def filter_shape(kwargs: Mapping[str, Any]) -> tuple[tuple[Any, ...], tuple[Any,
     the order their conditions take in the WHERE clause. ``None`` when a value is not a
     plain value a plan can bind.
     """
-    names = sorted(kwargs)
-    values = tuple(kwargs[name] for name in names)
-    types = tuple(type(value) for value in values)
-    if not _SCALARS.issuperset(types):
+    if not _SCALARS.issuperset(map(type, kwargs.values())):
         return None
-    return ("filter", tuple(names), types), values
+    names = tuple(sorted(kwargs))
+    values = tuple([kwargs[name] for name in names])
+    return ("filter", names, tuple(map(type, values))), values
 
 
 _plans: dict[tuple[Any, ...], Plan | None] = {}
