@@ -159,14 +159,16 @@ def _models_decoder(
     init_list = [column[0].target.attname for column in select[start:end]]
     populators = related_populators(klass_info, select, queryset)
     built_class = model_cls if populators or instance_class is None else instance_class(model_cls)
-    from_db = _plain_loader(model_cls, built_class, queryset, init_list) or model_loader(
-        model_cls, queryset
-    )
+    plain = _plain_loader(model_cls, built_class, queryset, init_list)
+    from_db = plain[0] if plain is not None else model_loader(model_cls, queryset)
     known_related = _known_related_objects(queryset)
     annotations = list(annotation_col_map.items()) if annotation_col_map else []
     convert = row_converter(compiled)
     if not (populators or annotations or known_related) and (start, end) == (0, len(select)):
         # Model fields only: each row is the values, in the loader's order.
+        if plain is not None:
+            load_rows = plain[1]
+            return lambda rows: load_rows(db, convert(rows))
         return lambda rows: [from_db(db, init_list, row) for row in convert(rows)]
 
     def decode_rows(rows: Sequence[Row]) -> list[Any]:
@@ -200,8 +202,8 @@ def _plain_loader(
     built_class: type[Model],
     queryset: QuerySet[Any],
     init_list: Sequence[str],
-) -> Loader | None:
-    """Return a loader leaving the state ``model_cls.from_db`` leaves, on a *built_class*.
+) -> _PlainLoaders | None:
+    """Return loaders leaving the state ``model_cls.from_db`` leaves, on a *built_class*.
 
     *built_class* is *model_cls* or a subclass whose field attributes store an assigned
     value as Django's do; the instance is filled without ``__init__``.
@@ -221,13 +223,16 @@ def _plain_loader(
     return _written_loader(built_class, tuple(names), tuple(key_indexes), mode)
 
 
-_loaders: dict[tuple[Any, ...], Loader] = {}
+#: The loader of one row, and of a batch: ``(db, rows) -> instances``.
+_PlainLoaders = tuple[Loader, Callable[[str, Iterable[Sequence[Any]]], list[Any]]]
+
+_loaders: dict[tuple[Any, ...], _PlainLoaders] = {}
 
 
 def _written_loader(
     built_class: type[Model], names: tuple[str, ...], key_indexes: tuple[int, ...], mode: Any
-) -> Loader:
-    """Return the loader of *built_class* for the values of *names*, written once.
+) -> _PlainLoaders:
+    """Return the loaders of *built_class* for the values of *names*, written once.
 
     It is written for this model and select list, as dataclasses writes ``__init__``: the
     instance's and its state's ``__dict__`` are dict displays with constant keys, in the
@@ -240,16 +245,29 @@ def _written_loader(
     state = '"adding": False, "db": db' + ("" if mode is None else ', "fetch_mode": mode')
     fields = ", ".join(f"{name!r}: values[{i}]" for i, name in enumerate(names))
     keys_set = " or ".join(f"values[{i}] is not None" for i in key_indexes) or "False"
-    source = (
-        "def load(db, field_names, values):\n"
-        "    state = new(state_class)\n"
-        f"    if {keys_set}:\n"
-        f'        state.__dict__ = {{"fields_cache": {{}}, {state}}}\n'
-        "    else:\n"
-        f"        state.__dict__ = {{{state}}}\n"
-        "    obj = new(built_class)\n"
-        f'    obj.__dict__ = {{"_state": state, {fields}}}\n'
-        "    return obj\n"
+    body = [
+        "state = new(state_class)",
+        f"if {keys_set}:",
+        f'    state.__dict__ = {{"fields_cache": {{}}, {state}}}',
+        "else:",
+        f"    state.__dict__ = {{{state}}}",
+        "obj = new(built_class)",
+        f'obj.__dict__ = {{"_state": state, {fields}}}',
+    ]
+    # One row, and a batch of rows with the same body inlined: no call per row.
+    source = "\n".join(
+        [
+            "def load(db, field_names, values):",
+            *(f"    {line}" for line in body),
+            "    return obj",
+            "def load_rows(db, rows):",
+            "    objs = []",
+            "    append = objs.append",
+            "    for values in rows:",
+            *(f"        {line}" for line in body),
+            "        append(obj)",
+            "    return objs",
+        ]
     )
     namespace: dict[str, Any] = {
         "new": object.__new__,
@@ -258,9 +276,9 @@ def _written_loader(
         "mode": mode,
     }
     exec(source, namespace)  # noqa: S102 - the source is built from field names only
-    load: Loader = namespace["load"]
-    _loaders[cache_key] = load
-    return load
+    loaders: _PlainLoaders = (namespace["load"], namespace["load_rows"])
+    _loaders[cache_key] = loaders
+    return loaders
 
 
 #: Returns the class to build instances of a model as (a subclass of it).
