@@ -9,6 +9,7 @@ the field converters come from the same compiler that wrote the SQL
 
 from __future__ import annotations
 
+import gc
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -168,8 +169,10 @@ def _models_decoder(
         # Model fields only: each row is the values, in the loader's order.
         if plain is not None:
             load_rows = plain[1]
-            return lambda rows: load_rows(db, convert(rows))
-        return lambda rows: [from_db(db, init_list, row) for row in convert(rows)]
+            return _collector_paused(lambda rows: load_rows(db, convert(rows)))
+        return _collector_paused(
+            lambda rows: [from_db(db, init_list, row) for row in convert(rows)]
+        )
 
     def decode_rows(rows: Sequence[Row]) -> list[Any]:
         objs = []
@@ -190,7 +193,34 @@ def _models_decoder(
             objs.append(obj)
         return objs
 
-    return decode_rows
+    return _collector_paused(decode_rows)
+
+
+#: From this many rows on, instances are built with the cyclic garbage collector paused.
+PAUSE_COLLECTOR_ROWS = 100
+
+
+def _collector_paused(decode_rows: Decoder) -> Decoder:
+    """Return *decode_rows*, run with the cyclic garbage collector paused for many rows.
+
+    Each instance brings four or five new objects (itself, its state, their dicts): a few
+    hundred rows set the collector off, and each pass walks the young objects, and now and
+    then the whole heap, though the new instances hold no cycle for it to find (reference
+    counting frees them). In the benchmark's processes that was a quarter of a 10,000-row
+    fetch. The collector is resumed at the end, only if it was running; its next pass
+    covers the whole batch once.
+    """
+
+    def decode(rows: Sequence[Row]) -> list[Any]:
+        if len(rows) < PAUSE_COLLECTOR_ROWS or not gc.isenabled():
+            return decode_rows(rows)
+        gc.disable()
+        try:
+            return decode_rows(rows)
+        finally:
+            gc.enable()
+
+    return decode
 
 
 def _no_rows(rows: Sequence[Row]) -> list[Any]:
