@@ -8,6 +8,7 @@ same values, and the test checks that the plan was there to be used.
 from __future__ import annotations
 
 import datetime
+import pickle
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -220,6 +221,18 @@ async def test_what_a_plan_cannot_bind_has_no_shape_or_no_plan(library: DB, buil
     assert normalize([row async for row in again]) == normalize(
         list(build(Book.objects.using(library.django)))
     )
+
+
+async def test_a_query_set_from_outside_drops_the_shape(library: DB) -> None:
+    # Django's documented way to rebuild a queryset: assign an unpickled query.
+    many = Book.avinyl.using(library.vinyl).filter(pages__gt=100)
+    assert [book async for book in many]
+    queryset = Book.avinyl.using(library.vinyl).filter(pages__gt=100)
+    assert plan_of(queryset) is not None
+    queryset.query = pickle.loads(pickle.dumps(Book.objects.filter(pages__gt=500).query))
+    assert queryset._shape is None
+    expected = [book.pk for book in Book.objects.using(library.django).filter(pages__gt=500)]
+    assert [book.pk async for book in queryset] == expected
 
 
 def test_a_routed_queryset_has_no_shape() -> None:

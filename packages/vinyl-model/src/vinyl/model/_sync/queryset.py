@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
 from django.db.models.query import MAX_GET_RESULTS
+from django.db.models.sql import Query
 from vinyl.model import _plans, _replay
 from vinyl.model._compat import SyncEvaluation
 from vinyl.model._messages import (
@@ -35,6 +36,9 @@ from vinyl.query._sync import connection, fetch_sql
 from vinyl.query.compiler import compile_with
 from vinyl.query.databases import get_backend
 from vinyl.query.decode import Decoder, decoder
+
+#: Django's ``QuerySet.query`` property, which ``VinylQuerySet.query`` extends.
+_DJANGO_QUERY: property = QuerySet.query  # type: ignore[assignment]
 
 __all__ = [
     "QuerySetMethods",
@@ -72,6 +76,18 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
             # Every query of the model starts as this one: the root of its shapes. The
             # class tells the flavors apart, whose instances differ.
             self._shape = (type(self), model, using)
+
+    @property
+    def query(self) -> Query:
+        """Return the queryset's ``Query``, as Django's ``query`` does."""
+        query: Query = _DJANGO_QUERY.fget(self)  # type: ignore[misc]
+        return query
+
+    @query.setter
+    def query(self, value: Query) -> None:
+        # A query set from outside (unpickled, say) is not the one the shape describes.
+        _DJANGO_QUERY.fset(self, value)  # type: ignore[misc]
+        self._shape, self._shape_values = None, ()
 
     def _evaluate(self) -> list[Any]:
         """Fill the result cache (and the prefetched relations) once; return it."""
