@@ -93,12 +93,11 @@ def _condition(condition: Any, value: Any) -> _Condition | None:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The compiled SQL of a shape, how to bind its values, and how to decode its rows.
+    """The compiled query of a shape, how to bind its values, and how to decode its rows.
 
     ``bindings`` pairs each value's condition with the placeholder SQL it compiled to.
     """
 
-    sql: str
     bindings: tuple[tuple[_Condition, str], ...]
     compiled: CompiledQuery
     dialect: Dialect
@@ -221,7 +220,7 @@ def bound(
     params = plan.bind(values)
     if params is None:
         return None
-    return plan.sql, params, plan.decode
+    return plan.compiled.sql, params, plan.decode
 
 
 def learn(
@@ -271,7 +270,7 @@ def _plan(
     if list(dialect.prepare_params(params)) != list(compiled.params):
         # Parameters from elsewhere (annotations, ordering, subqueries): no plan.
         return None
-    return Plan(compiled.sql, tuple(bindings), compiled, dialect, decode)
+    return Plan(tuple(bindings), compiled, dialect, decode)
 
 
 def _forget_plans(**kwargs: Any) -> None:

@@ -1,6 +1,6 @@
 """Turn driver rows into exactly what iterating a Django queryset returns, without I/O.
 
-Each function mirrors one of Django's iterables in ``django/db/models/query.py``
+Each decoder mirrors one of Django's iterables in ``django/db/models/query.py``
 (``ModelIterable``, ``ValuesIterable``, ``ValuesListIterable``,
 ``NamedValuesListIterable``, ``FlatValuesListIterable``) on rows a vinyl driver fetched:
 the field converters come from the same compiler that wrote the SQL
@@ -38,7 +38,7 @@ from vinyl.query._djangocompat import (
 from vinyl.query.backend import Row
 from vinyl.query.compiler import CompiledQuery
 
-__all__ = ["Decoder", "converted_rows", "decode", "decoder", "row_converter"]
+__all__ = ["Decoder", "decode", "decoder", "row_converter"]
 
 
 #: Decodes the rows one compiled query fetched: ``decoder(...)(rows)``.
@@ -83,21 +83,16 @@ def decoder(
     return make(queryset, compiled, instance_class)
 
 
-def converted_rows(
-    compiled: CompiledQuery, rows: Sequence[Row], *, tuples: bool = False
-) -> Iterable[Sequence[Any]]:
-    """Return *rows* with Django's field converters applied, as Django's ``results_iter``.
-
-    Columns Django selects only for ``ORDER BY``/``DISTINCT`` are cut off first, as Django's
-    ``execute_sql`` does. Rows come out as lists (tuples when *tuples* is true).
-    """
-    return row_converter(compiled, tuples=tuples)(rows)
-
-
 def row_converter(
     compiled: CompiledQuery, *, tuples: bool = False
 ) -> Callable[[Sequence[Row]], Iterable[Sequence[Any]]]:
-    """Return the function :func:`converted_rows` applies, with the converters looked up once."""
+    """Return the function that applies Django's field converters to rows, as ``results_iter``.
+
+    The converters are looked up once. Columns Django selects only for ``ORDER BY`` /
+    ``DISTINCT`` are cut off first, as Django's ``execute_sql`` does. Rows come out as
+    tuples when *tuples* is true; otherwise as lists, or as the driver returned them when
+    no converter applies.
+    """
     compiler = compiled.compiler
     col_count = compiler.col_count
     cut = compiler.has_extra_select

@@ -92,7 +92,7 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
     def _evaluate(self) -> list[Any]:
         """Fill the result cache (and the prefetched relations) once; return it."""
         if self._result_cache is None:
-            self._result_cache = self._fetch(self._shape, self._shape_values)
+            self._result_cache = self._fetch()
         prefetch.prefetch_once(self)
         return self._result_cache
 
@@ -104,21 +104,22 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
         """
         return None if self._known_related_objects else self._shape
 
-    def _fetch(self, shape: tuple[Any, ...] | None, values: tuple[Any, ...]) -> list[Any]:
-        """Return the results of the query, through the plan of *shape* when there is one.
+    def _fetch(self) -> list[Any]:
+        """Return the results of the query, through the plan of its shape when there is one.
 
-        Without a plan the queryset is compiled by Django, and the plan of *shape* learnt.
+        Without a plan the queryset is compiled by Django, and the plan of its shape learnt.
         """
         alias = self.db
-        if shape is not None and self._plan_shape() is not None:
-            bound = _plans.bound(shape, values)
+        shape = self._plan_shape()
+        if shape is not None:
+            bound = _plans.bound(shape, self._shape_values)
             if bound is not None:
                 return self._read(alias, *bound)
         dialect = get_backend(alias).dialect
         compiled = compile_with(self, _replay.compile_wrapper(alias), dialect)
         decode_rows = decoder(self, compiled, instance_class=instances.instance_class)
-        if shape is not None and self._plan_shape() is not None:
-            _plans.learn(shape, self, compiled, decode_rows, dialect, values)
+        if shape is not None:
+            _plans.learn(shape, self, compiled, decode_rows, dialect, self._shape_values)
         return self._read(alias, compiled.sql, compiled.params, decode_rows)
 
     def _read(self, alias: str, sql: str, params: Sequence[Any], decode_rows: Decoder) -> list[Any]:
