@@ -34,7 +34,7 @@ from vinyl.query.compiler import compile_with
 from vinyl.query.databases import get_backend
 from vinyl.query.decode import Decoder, decoder
 
-#: Django's ``QuerySet.query`` property, which ``VinylQuerySet.query`` extends.
+#: Django's ``QuerySet.query`` property, whose setter ``VinylQuerySet.query`` extends.
 _DJANGO_QUERY: property = QuerySet.query  # type: ignore[assignment]
 
 __all__ = [
@@ -74,17 +74,13 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
             # class tells the flavors apart, whose instances differ.
             self._shape = (type(self), model, using)
 
-    @property
-    def query(self) -> Query:
-        """Return the queryset's ``Query``, as Django's ``query`` does."""
-        query: Query = _DJANGO_QUERY.fget(self)  # type: ignore[misc]
-        return query
-
-    @query.setter
-    def query(self, value: Query) -> None:
+    def _set_query(self, value: Query) -> None:
         # A query set from outside (unpickled, say) is not the one the shape describes.
         _DJANGO_QUERY.fset(self, value)  # type: ignore[misc]
         self._shape, self._shape_values = None, ()
+
+    # Django's getter itself, not a wrapper: builders read ``query`` on every call.
+    query = _DJANGO_QUERY.setter(_set_query)
 
     async def _evaluate(self) -> list[Any]:
         """Fill the result cache (and the prefetched relations) once; return it."""
