@@ -12,8 +12,10 @@ The first evaluation of a shape is built and compiled by Django, as always; its 
 keeps the SQL, the decoder, and for each filter value the Django lookup that turned it
 into a parameter. A later evaluation of the shape binds its own values through those
 lookups — Django's code, so a value Django refuses is refused with the same error — and
-skips building and compiling. A shape whose parameters are not exactly its filter
-values, one lookup each (a join, an expression, an ``IN`` list), gets no plan.
+skips compiling (and, for ``get()``, building; a built query's own conditions are bound
+as they are). A shape whose parameters are not exactly its filter
+values, one lookup each (a join, an expression), gets no plan. An ``IN`` list is one
+value whose length is part of the shape.
 
 ``filter()`` itself is the costliest builder call: the first time a shape takes a given
 ``filter()``, Django builds it and the resulting query is kept as a *template*, with the
@@ -40,11 +42,20 @@ from vinyl.query.backend import Dialect
 from vinyl.query.compiler import CompiledQuery
 from vinyl.query.decode import Decoder
 
-__all__ = ["Plan", "Template", "bound", "filter_shape", "learn", "learn_template", "template"]
+__all__ = [
+    "Plan",
+    "Template",
+    "bound",
+    "bound_query",
+    "filter_shape",
+    "learn",
+    "learn_template",
+    "template",
+]
 
 #: The types of filter values a plan can bind: plain values that Django turns into one
-#: parameter through the field. Anything else (``None``, expressions, instances, lists)
-#: changes the SQL Django writes, so its queryset has no shape.
+#: parameter through the field (and lists of them, one each). Anything else (``None``,
+#: expressions, instances) changes the SQL Django writes, so its queryset has no shape.
 _SCALARS = frozenset(
     {
         bool,
@@ -109,12 +120,26 @@ class Plan:
         ``None`` when Django would write other SQL for these values (an integer out of
         the column's range matches no row): the caller goes Django's way.
         """
+        lookups = [
+            condition.make(value)
+            for (condition, _), value in zip(self.bindings, values, strict=True)
+        ]
+        return self.bind_lookups(lookups)
+
+    def bind_lookups(self, lookups: Sequence[Any]) -> Sequence[Any] | None:
+        """Return the driver's parameters of *lookups*: the conditions a query of the shape
+        has, or the ones its values make; ``None`` as :meth:`bind`.
+        """
+        if len(lookups) != len(self.bindings):
+            return None
         compiler = self.compiled.compiler
         connection = compiler.connection
         params: list[Any] = []
         try:
-            for (condition, rhs_sql), value in zip(self.bindings, values, strict=True):
-                sql, rhs_params = condition.make(value).process_rhs(compiler, connection)
+            for (condition, rhs_sql), lookup in zip(self.bindings, lookups, strict=True):
+                if type(lookup) is not condition.lookup_class:
+                    return None
+                sql, rhs_params = lookup.process_rhs(compiler, connection)
                 if sql != rhs_sql:
                     return None
                 params.extend(rhs_params)
@@ -189,18 +214,36 @@ def _template(parent: Query, built: Query, values: Sequence[Any]) -> Template | 
     return Template(built.clone(), tuple(c for c in conditions if c is not None))
 
 
+def _kind(value: Any) -> Any:
+    """Return what of *value* the SQL Django writes for it depends on, or ``None``.
+
+    A plain value: its type. A list or tuple of plain values (``__in``): its type and its
+    items' types, so its length; a list with repeated items compiles shorter, which
+    :meth:`Plan.bind` notices.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return kind
+    if kind is list or kind is tuple:
+        items = tuple(map(type, value))
+        if _SCALARS.issuperset(items):
+            return kind, items
+    return None
+
+
 def filter_shape(kwargs: Mapping[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
     """Return the shape of ``filter(**kwargs)`` and its values, in Django's order.
 
     Django's ``Q`` sorts keyword lookups by name: the values follow that order, which is
     the order their conditions take in the WHERE clause. ``None`` when a value is not a
-    plain value a plan can bind.
+    plain value (or list of them) a plan can bind.
     """
-    if not _SCALARS.issuperset(map(type, kwargs.values())):
-        return None
     names = tuple(sorted(kwargs))
     values = tuple([kwargs[name] for name in names])
-    return ("filter", names, tuple(map(type, values))), values
+    kinds = tuple(map(_kind, values))
+    if None in kinds:
+        return None
+    return ("filter", names, kinds), values
 
 
 _plans: dict[tuple[Any, ...], Plan | None] = {}
@@ -218,6 +261,21 @@ def bound(
     if plan is None:
         return None
     params = plan.bind(values)
+    if params is None:
+        return None
+    return plan.compiled.sql, params, plan.decode
+
+
+def bound_query(shape: tuple[Any, ...], query: Query) -> tuple[str, Sequence[Any], Decoder] | None:
+    """Return the SQL, parameters and decoder of *query*, which has the shape *shape*.
+
+    As :func:`bound`, with the values taken from the conditions *query* already holds
+    (which ``filter()`` made), rather than made again.
+    """
+    plan = _plans.get(shape)
+    if plan is None:
+        return None
+    params = plan.bind_lookups(query.where.children)
     if params is None:
         return None
     return plan.compiled.sql, params, plan.decode

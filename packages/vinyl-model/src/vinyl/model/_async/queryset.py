@@ -105,7 +105,7 @@ class VinylQuerySet(AsyncEvaluation, QuerySet[Any]):
         alias = self.db
         shape = self._plan_shape()
         if shape is not None:
-            bound = _plans.bound(shape, self._shape_values)
+            bound = _plans.bound_query(shape, self.query)
             if bound is not None:
                 return await self._read(alias, *bound)
         dialect = get_backend(alias).dialect
