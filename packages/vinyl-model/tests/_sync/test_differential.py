@@ -385,6 +385,19 @@ SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = 
             (b.pk, sorted(x.pk for x in related(related(b, "author"), "books"))) for b in objs
         ],
     ),
+    (
+        "prefetch_reverse_fk_back_reference",
+        lambda m: m(Author).prefetch_related("books").order_by("pk"),
+        lambda objs: [
+            (a.pk, sorted((b.pk, related(b, "author") is a) for b in related(a, "books")))
+            for a in objs
+        ],
+    ),
+    (
+        "prefetch_reverse_fk_nullable",
+        lambda m: m(Publisher).prefetch_related("authors").order_by("pk"),
+        pks_of("authors"),
+    ),
     ("mti_child", lambda m: m(Restaurant).all(), None),
     ("mti_parent", lambda m: m(Place).order_by("pk"), None),
     (

@@ -21,6 +21,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import Count
 from django.test import override_settings
 from vinyl.model import _plans
+from vinyl.model._sync.queryset import VinylQuerySet
 from vinyl.query.compiler import compile_query
 from vinyl_testapp.models.library import Author, Book
 from vinyl_testing.plugin import DB
@@ -183,6 +184,19 @@ def test_prefetch_related_runs_on_a_planned_query(library: DB) -> None:
         got = [(book.pk, sorted(tag.name for tag in book["tags"])) for book in queryset]
         assert got == expected
         assert plan_of(queryset) is not None
+
+
+def test_a_reverse_foreign_key_prefetch_reads_through_a_plan(library: DB) -> None:
+    pks = [pk for pk in Author.vinyl.using(library.vinyl).values_list("pk", flat=True)]
+    for chosen in (pks[:2], pks[-2:], pks[1:3]):
+        djangos = Author.objects.using(library.django).filter(pk__in=chosen)
+        expected = [
+            (a.pk, sorted(b.pk for b in a.books.all())) for a in djangos.prefetch_related("books")
+        ]
+        authors = Author.vinyl.using(library.vinyl).filter(pk__in=chosen).prefetch_related("books")
+        assert [(a.pk, sorted(b.pk for b in a["books"])) for a in authors] == expected
+    # The books of two authors, as the prefetcher reads them: planned by the first prefetch.
+    assert plan_of(VinylQuerySet(Book, using=library.vinyl).filter(author__in=pks[:2]))
 
 
 def test_get_runs_again_with_other_values(library: DB) -> None:

@@ -125,7 +125,7 @@ def loaded(instance: Model, name: str) -> Any:
     """
     prefetched = getattr(instance, "_prefetched_objects_cache", {})
     if name in prefetched:
-        return prefetched[name]._result_cache
+        return prefetched[name]
     fields_cache = instance._state.fields_cache
     if name in fields_cache:
         return fields_cache[name]

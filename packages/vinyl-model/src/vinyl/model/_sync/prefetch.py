@@ -6,9 +6,14 @@
 The loop follows Django's ``prefetch_related_objects()`` (lookups, nesting, ``Prefetch``
 with ``queryset``/``to_attr``, automatic lookups from a prefetch queryset). For each level
 Django's own prefetcher (``get_prefetch_querysets()``) builds the query and the matching
-functions, run on a replay twin so its read goes through vinyl; generic foreign keys,
-whose Django prefetcher reads content types and objects on Django's connections, have
-their own prefetcher here.
+functions, run on a replay twin so its read goes through vinyl. Two kinds of relation
+have their own prefetcher here: generic foreign keys, whose Django prefetcher reads
+content types and objects on Django's connections, and reverse foreign keys read with
+their default queryset (the most common prefetch), so that their query has a plan.
+
+Each instance's many-valued relation is stored as the list of its related objects,
+where Django stores a related manager's queryset holding that list: vinyl's related
+managers never read it, ``obj[name]`` does.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from django.core import exceptions
 from django.db.models import Model, Prefetch, QuerySet
 from django.db.models.constants import LOOKUP_SEP
+from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
 from vinyl.model._descriptors_compat import generic_foreign_key
 from vinyl.model._sync import queryset as querysets
@@ -118,7 +125,7 @@ def _loaded_objects(obj_list: Sequence[Any], through_attr: str) -> list[Any]:
     loaded = []
     for obj in obj_list:
         if through_attr in obj._prefetched_objects_cache:
-            loaded.extend(obj._prefetched_objects_cache[through_attr]._result_cache)
+            loaded.extend(obj._prefetched_objects_cache[through_attr])
             continue
         try:
             new_obj = obj[through_attr]
@@ -149,8 +156,11 @@ def _prefetch_one_level(
     ]
     custom = [_without_lookups(qs, alias) for qs in custom] if custom else None
     gfk = generic_foreign_key(getattr(prefetcher, "django", None))
+    reverse_key = None if custom else _reverse_foreign_key(prefetcher)
     if gfk is not None:
         prefetched = _prefetch_generic(gfk, instances, custom)
+    elif reverse_key is not None:
+        prefetched = _prefetch_reverse_foreign_key(reverse_key, prefetcher, instances)
     else:
         # Django's generic relation manager reads its content type from Django's cache.
         querysets.content_types(alias)
@@ -183,11 +193,8 @@ def _prefetch_one_level(
         elif as_attr:
             setattr(obj, to_attr, vals)
         else:
-            queryset = getattr(obj, through_attr).get_queryset()
-            queryset._result_cache = vals
-            queryset._prefetch_done = True
-            # Stored under the attribute name, which obj[name] and Django's is_fetched read.
-            obj._prefetched_objects_cache[through_attr] = queryset
+            # Under the attribute name, which obj[name] and Django's is_fetched read.
+            obj._prefetched_objects_cache[through_attr] = vals
     return all_related, additional
 
 
@@ -208,6 +215,39 @@ def _prefetch_django(
 
     result: Prefetched = querysets.run_django(plan, base)
     return result
+
+
+def _reverse_foreign_key(prefetcher: Any) -> Any:
+    """Return the foreign key behind *prefetcher* if it is a one-column reverse one."""
+    descriptor = getattr(prefetcher, "descriptor", None)
+    if type(descriptor) is not ReverseManyToOneDescriptor:
+        return None  # many-to-many and generic relations subclass it
+    field = descriptor.rel.field
+    return field if len(field.foreign_related_fields) == 1 else None
+
+
+def _prefetch_reverse_foreign_key(field: Any, prefetcher: Any, instances: list[Any]) -> Prefetched:
+    """Do what Django's reverse foreign key prefetcher does with its default queryset.
+
+    The same query (``<field>__in`` the instances' keys) and the same reverse cache, but
+    filtered on the keys rather than on the instances, so that its plan is reused: Django
+    normalises each instance to its key on every prefetch.
+    """
+    key, foreign_key = field.foreign_related_fields[0].attname, field.attname
+    by_key = {getattr(instance, key): instance for instance in instances}
+    base = _base_queryset(prefetcher, querysets.alias_of(instances[0]))
+    # In order of first appearance, as Django's IN list of the instances.
+    related = base.filter(**{f"{field.name}__in": list(by_key)})._evaluate()
+    for rel_obj in related:
+        field.set_cached_value(rel_obj, by_key[getattr(rel_obj, foreign_key)])
+    return (
+        related,
+        attrgetter(foreign_key),
+        attrgetter(key),
+        False,
+        field.remote_field.cache_name,
+        False,
+    )
 
 
 def _base_queryset(prefetcher: Any, alias: str) -> querysets.VinylQuerySet:
