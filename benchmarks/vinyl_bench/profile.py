@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="full", choices=sorted(SCALES))
     parser.add_argument("--interval", type=float, default=0.0002, help="sampling, seconds")
     parser.add_argument("--html", type=Path, help="also write pyinstrument's HTML here")
+    parser.add_argument(
+        "--show-all", action="store_true", help="keep the library frames pyinstrument hides"
+    )
     args = parser.parse_args(argv)
 
     # Settings read the database name when first imported: set it before anything does.
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     runner.call(contender.close)
     runner.close()
     print(f"{args.contender} {args.workload} on {args.vendor}: {measured['seconds']:.3f} s")
-    print(profiler.output_text(unicode=True, color=False))
+    print(profiler.output_text(unicode=True, color=False, show_all=args.show_all))
     if args.html:
         args.html.write_text(profiler.output_html())
     return 0
