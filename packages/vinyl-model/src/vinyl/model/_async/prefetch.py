@@ -163,9 +163,9 @@ async def _prefetch_one_level(
         await querysets.content_types(alias)
         prefetched = await _prefetch_django(prefetcher, instances, custom, alias)
     all_related, rel_obj_attr, instance_attr, single, cache_name, is_descriptor = prefetched
-    rel_obj_cache: dict[Any, list[Any]] = {}
+    rel_obj_cache: defaultdict[Any, list[Any]] = defaultdict(list)
     for rel_obj in all_related:
-        rel_obj_cache.setdefault(rel_obj_attr(rel_obj), []).append(rel_obj)
+        rel_obj_cache[rel_obj_attr(rel_obj)].append(rel_obj)
     to_attr, as_attr = lookup.get_current_to_attr(level)
     if as_attr:
         try:
@@ -237,8 +237,10 @@ async def _prefetch_reverse_foreign_key(
     base = _base_queryset(prefetcher, querysets.alias_of(instances[0]))
     # In order of first appearance, as Django's IN list of the instances.
     related = await base.filter(**{f"{field.name}__in": list(by_key)})._evaluate()
+    cache_name = field.cache_name
     for rel_obj in related:
-        field.set_cached_value(rel_obj, by_key[getattr(rel_obj, foreign_key)])
+        # field.set_cached_value(), inlined: this runs once per related object.
+        rel_obj._state.fields_cache[cache_name] = by_key[getattr(rel_obj, foreign_key)]
     return (
         related,
         attrgetter(foreign_key),
