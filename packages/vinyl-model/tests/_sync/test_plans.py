@@ -21,9 +21,10 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import Count
 from django.test import override_settings
 from vinyl.model import _plans
+from vinyl.model._sync.prefetch import keys_lookup
 from vinyl.model._sync.queryset import VinylQuerySet
 from vinyl.query.compiler import compile_query
-from vinyl_testapp.models.library import Author, Book
+from vinyl_testapp.models.library import Author, Book, Publisher
 from vinyl_testing.plugin import DB
 
 from .test_differential import normalize
@@ -196,7 +197,24 @@ def test_a_reverse_foreign_key_prefetch_reads_through_a_plan(library: DB) -> Non
         authors = Author.vinyl.using(library.vinyl).filter(pk__in=chosen).prefetch_related("books")
         assert [(a.pk, sorted(b.pk for b in a["books"])) for a in authors] == expected
     # The books of two authors, as the prefetcher reads them: planned by the first prefetch.
-    assert plan_of(VinylQuerySet(Book, using=library.vinyl).filter(author__in=pks[:2]))
+    books = VinylQuerySet(Book, using=library.vinyl)
+    assert plan_of(books.filter(**{keys_lookup(Author.books.rel.field): pks[:2]}))
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [(Author, "books"), (Author, "cowritten"), (Publisher, "authors"), (Book, "review_set")],
+)
+def test_the_prefetch_filter_on_keys_compiles_as_djangos_on_instances(
+    library: DB, model: Any, name: str
+) -> None:
+    field = getattr(model, name).rel.field
+    instances = list(model.objects.using(library.django).order_by("pk"))
+    keys = [getattr(i, field.foreign_related_fields[0].attname) for i in instances]
+    djangos = field.model.objects.using(library.django).filter(**{f"{field.name}__in": instances})
+    ours = VinylQuerySet(field.model, using=library.vinyl).filter(**{keys_lookup(field): keys})
+    expected, got = compile_query(djangos, library.vinyl), compile_query(ours, library.vinyl)
+    assert (got.sql, list(got.params)) == (expected.sql, list(expected.params))
 
 
 def test_get_runs_again_with_other_values(library: DB) -> None:

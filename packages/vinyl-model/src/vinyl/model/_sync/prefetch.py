@@ -32,11 +32,12 @@ from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
 from vinyl.model._descriptors_compat import generic_foreign_key
 from vinyl.model._sync import queryset as querysets
 
-__all__ = ["prefetch_once", "prefetch_related_objects"]
+__all__ = ["keys_lookup", "prefetch_once", "prefetch_related_objects"]
 
-#: What a prefetcher returns: the related objects (evaluated), the functions matching them
-#: to instances, whether the relation is single-valued, and where to store it.
-Prefetched = tuple[list[Any], Callable[[Any], Any], Callable[[Any], Any], bool, str, bool]
+#: What a prefetcher returns: the related objects (evaluated), the same grouped by the key
+#: that matches them to an instance, the function giving an instance's key, whether the
+#: relation is single-valued, and where to store it.
+Prefetched = tuple[list[Any], dict[Any, list[Any]], Callable[[Any], Any], bool, str, bool]
 
 
 def prefetch_once(queryset: Any) -> None:
@@ -165,10 +166,7 @@ def _prefetch_one_level(
         # Django's generic relation manager reads its content type from Django's cache.
         querysets.content_types(alias)
         prefetched = _prefetch_django(prefetcher, instances, custom, alias)
-    all_related, rel_obj_attr, instance_attr, single, cache_name, is_descriptor = prefetched
-    rel_obj_cache: defaultdict[Any, list[Any]] = defaultdict(list)
-    for rel_obj in all_related:
-        rel_obj_cache[rel_obj_attr(rel_obj)].append(rel_obj)
+    all_related, rel_obj_cache, instance_attr, single, cache_name, is_descriptor = prefetched
     to_attr, as_attr = lookup.get_current_to_attr(level)
     if as_attr:
         try:
@@ -209,12 +207,20 @@ def _prefetch_django(
 ) -> Prefetched:
     base = custom[0] if custom else _base_queryset(prefetcher, alias)
 
-    def plan(twin: QuerySet[Any]) -> Prefetched:
+    def plan(twin: QuerySet[Any]) -> tuple[Any, ...]:
         rel_qs, *rest = prefetcher.get_prefetch_querysets(instances, [twin])
-        return (list(rel_qs), *rest)  # type: ignore[return-value,unused-ignore]
+        return (list(rel_qs), *rest)
 
-    result: Prefetched = querysets.run_django(plan, base)
-    return result
+    related, rel_obj_attr, *rest = querysets.run_django(plan, base)
+    return (related, _grouped(related, rel_obj_attr), *rest)
+
+
+def _grouped(related: list[Any], key: Callable[[Any], Any]) -> dict[Any, list[Any]]:
+    """Return *related* grouped by *key*, each group in their order."""
+    groups: defaultdict[Any, list[Any]] = defaultdict(list)
+    for rel_obj in related:
+        groups[key(rel_obj)].append(rel_obj)
+    return groups
 
 
 def _reverse_foreign_key(prefetcher: Any) -> Any:
@@ -229,27 +235,44 @@ def _reverse_foreign_key(prefetcher: Any) -> Any:
 def _prefetch_reverse_foreign_key(field: Any, prefetcher: Any, instances: list[Any]) -> Prefetched:
     """Do what Django's reverse foreign key prefetcher does with its default queryset.
 
-    The same query (``<field>__in`` the instances' keys) and the same reverse cache, but
-    filtered on the keys rather than on the instances, so that its plan is reused: Django
-    normalises each instance to its key on every prefetch.
+    The same query and the same reverse cache, but filtered on the instances' keys rather
+    than on the instances, so that its plan is reused: Django normalises each instance to
+    its key on every prefetch.
     """
     key, foreign_key = field.foreign_related_fields[0].attname, field.attname
     by_key = {getattr(instance, key): instance for instance in instances}
     base = _base_queryset(prefetcher, querysets.alias_of(instances[0]))
     # In order of first appearance, as Django's IN list of the instances.
-    related = base.filter(**{f"{field.name}__in": list(by_key)})._evaluate()
+    related = base.filter(**{keys_lookup(field): list(by_key)})._evaluate()
     cache_name = field.cache_name
+    groups: defaultdict[Any, list[Any]] = defaultdict(list)
+    # One pass per related object: set its reverse cache (field.set_cached_value(),
+    # inlined) and group it by its instance's key.
     for rel_obj in related:
-        # field.set_cached_value(), inlined: this runs once per related object.
-        rel_obj._state.fields_cache[cache_name] = by_key[getattr(rel_obj, foreign_key)]
+        value = getattr(rel_obj, foreign_key)
+        rel_obj._state.fields_cache[cache_name] = by_key[value]
+        groups[value].append(rel_obj)
     return (
         related,
-        attrgetter(foreign_key),
+        groups,
         attrgetter(key),
         False,
         field.remote_field.cache_name,
         False,
     )
+
+
+def keys_lookup(field: Any) -> str:
+    """Return the lookup filtering *field*'s model on a list of its target's values.
+
+    ``<fk>__<target>__in`` compiles to the SQL of Django's ``<fk>__in`` (the join to the
+    target is trimmed) and prepares each value once, through the target field, where the
+    foreign key's lookup does it three times.
+    """
+    target = field.foreign_related_fields[0]
+    if target.is_relation:
+        return f"{field.name}__in"  # a parent link: its own lookup would go on through it
+    return f"{field.name}__{target.name}__in"
 
 
 def _base_queryset(prefetcher: Any, alias: str) -> querysets.VinylQuerySet:
@@ -295,4 +318,4 @@ def _prefetch_generic(
     def related_key(obj: Model) -> Any:
         return obj._meta.pk.value_to_string(obj), obj._meta.model
 
-    return related, related_key, instance_key, True, gfk.name, False
+    return related, _grouped(related, related_key), instance_key, True, gfk.name, False
