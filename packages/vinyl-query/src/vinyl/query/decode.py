@@ -198,12 +198,12 @@ PAUSE_COLLECTOR_ROWS = 100
 def _collector_paused(decode_rows: Decoder) -> Decoder:
     """Return *decode_rows*, run with the cyclic garbage collector paused for many rows.
 
-    Each instance brings four or five new objects (itself, its state, their dicts): a few
-    hundred rows set the collector off, and each pass walks the young objects, and now and
-    then the whole heap, though the new instances hold no cycle for it to find (reference
-    counting frees them). In the benchmark's processes that was a quarter of a 10,000-row
-    fetch. The collector is resumed at the end, only if it was running; its next pass
-    covers the whole batch once.
+    Each instance brings three or four new objects (itself, its dict, its state, the
+    state's cache of related objects): a few hundred rows set the collector off, and each
+    pass walks the young objects, and now and then the whole heap, though the new
+    instances hold no cycle for it to find (reference counting frees them). In the
+    benchmark's processes that was a quarter of a 10,000-row fetch. The collector is
+    resumed at the end, only if it was running; its next pass covers the whole batch once.
     """
 
     def decode(rows: Sequence[Row]) -> list[Any]:
@@ -260,22 +260,25 @@ def _written_loader(
     """Return the loaders of *built_class* for the values of *names*, written once.
 
     It is written for this model and select list, as dataclasses writes ``__init__``: the
-    instance's and its state's ``__dict__`` are dict displays with constant keys, in the
-    order Django's ``__init__`` and ``from_db`` fill them. That builds a row about twice
-    as fast as assigning attributes one by one, or zipping names with values.
+    instance's ``__dict__`` is a dict display with constant keys, in the order Django's
+    ``__init__`` fills it, which builds a row about twice as fast as assigning attributes
+    one by one, or zipping names with values (and a foreign key's attribute stores into
+    ``__dict__`` anyway). The state's few attributes are assigned, in the order
+    ``from_db`` assigns them: Python then keeps them in the object, with no dictionary
+    of their own for the garbage collector to walk.
     """
     cache_key = (built_class, names, key_indexes, mode)
     if cache_key in _loaders:
         return _loaders[cache_key]
-    state = '"adding": False, "db": db' + ("" if mode is None else ', "fetch_mode": mode')
     fields = ", ".join(f"{name!r}: values[{i}]" for i, name in enumerate(names))
     keys_set = " or ".join(f"values[{i}] is not None" for i in key_indexes) or "False"
     body = [
         "state = new(state_class)",
         f"if {keys_set}:",
-        f'    state.__dict__ = {{"fields_cache": {{}}, {state}}}',
-        "else:",
-        f"    state.__dict__ = {{{state}}}",
+        "    state.fields_cache = {}",
+        "state.adding = False",
+        "state.db = db",
+        *([] if mode is None else ["state.fetch_mode = mode"]),
         "obj = new(built_class)",
         f'obj.__dict__ = {{"_state": state, {fields}}}',
     ]
