@@ -265,7 +265,8 @@ def _written_loader(
     one by one, or zipping names with values (and a foreign key's attribute stores into
     ``__dict__`` anyway). The state's few attributes are assigned, in the order
     ``from_db`` assigns them: Python then keeps them in the object, with no dictionary
-    of their own for the garbage collector to walk.
+    of their own for the garbage collector to walk. ``ModelState()`` is what Django's
+    ``__init__`` calls, and cheaper than ``object.__new__(ModelState)``.
     """
     cache_key = (built_class, names, key_indexes, mode)
     if cache_key in _loaders:
@@ -273,7 +274,7 @@ def _written_loader(
     fields = ", ".join(f"{name!r}: values[{i}]" for i, name in enumerate(names))
     keys_set = " or ".join(f"values[{i}] is not None" for i in key_indexes) or "False"
     body = [
-        "state = new(state_class)",
+        "state = state_class()",
         f"if {keys_set}:",
         "    state.fields_cache = {}",
         "state.adding = False",
