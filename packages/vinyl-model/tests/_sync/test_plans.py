@@ -107,11 +107,27 @@ PLANNED: list[tuple[str, Build, list[tuple[Any, ...]]]] = [
         AUTHOR_PKS,
     ),
     (
+        "named_values_list_then_order_by",
+        lambda qs, v: (
+            qs.filter(pages__gt=v[0]).values_list("title", "pages", named=True).order_by("-pages")
+        ),
+        [(100,), (300,), (0,)],
+    ),
+    (
+        "only_then_values_across_a_join",
+        lambda qs, v: qs.filter(price__gte=v[0]).only("title").values("title", "author__name"),
+        [(Decimal("10"),), (Decimal("0"),), (Decimal("1000"),)],
+    ),
+    (
         "all_of_them",
         lambda qs, v: qs.all().order_by("pk").defer("title"),
         [(), ()],
     ),
 ]
+
+
+#: The builder calls made from a template once a shape has taken them.
+BUILT = {"filter", "values", "values_list", "order_by", "only", "defer"}
 
 
 def plan_of(queryset: Any) -> Any:
@@ -137,6 +153,11 @@ def same_as_django(db: DB, build: Build, values: tuple[Any, ...]) -> Any:
         ours = compile_query(queryset, db.vinyl)
         assert (ours.sql, list(ours.params)) == (compiled.sql, list(compiled.params))
         assert queryset.query.alias_refcount == djangos.query.alias_refcount
+    # What a template-built values()/values_list() leaves on the queryset, as Django does.
+    assert (queryset._iterable_class, queryset._fields) == (
+        djangos._iterable_class,
+        djangos._fields,
+    )
     assert normalize([row for row in queryset]) == normalize(expected)
     return queryset
 
@@ -150,12 +171,12 @@ def test_a_shape_runs_again_with_other_values(
         sets = [(pks[0],), (pks[-1],), (pks[1],)]
     first = same_as_django(library, build, sets[0])
     assert plan_of(first) is not None
-    filters = [i for i, c in enumerate(first._shape) if isinstance(c, tuple) and c[0] == "filter"]
+    templated = [i for i, c in enumerate(first._shape) if isinstance(c, tuple) and c[0] in BUILT]
     for values in sets[1:]:
         assert plan_of(build(Book.vinyl.using(library.vinyl), values)) is not None
         same_as_django(library, build, values)
-    # Each filter() after the first values was made from its template.
-    assert all(_plans.template(first._shape[: i + 1]) is not None for i in filters)
+    # Each call that builds (filter(), values_list()...) was made from its template.
+    assert all(_plans.template(first._shape[: i + 1]) is not None for i in templated)
 
 
 def test_a_filter_template_refuses_a_value_as_django_does(library: DB) -> None:
@@ -170,6 +191,22 @@ def test_a_filter_template_refuses_a_value_as_django_does(library: DB) -> None:
     with pytest.raises(ValueError) as raised:
         build(Book.vinyl.using(library.vinyl), "many")
     assert str(raised.value) == str(expected.value)
+
+
+def test_a_builder_call_django_refuses_is_refused_every_time(library: DB) -> None:
+    for build in (
+        lambda qs: qs.values_list("title", "nonsense"),
+        lambda qs: qs.order_by("nonsense"),
+        lambda qs: qs.values("title").defer("pages"),
+    ):
+        try:
+            build(Book.objects.using(library.django))
+        except Exception as error:
+            expected = error
+        for _ in range(2):
+            with pytest.raises(type(expected)) as raised:
+                build(Book.vinyl.using(library.vinyl))
+            assert str(raised.value) == str(expected)
 
 
 def test_prefetch_related_runs_on_a_planned_query(library: DB) -> None:

@@ -17,10 +17,12 @@ as they are). A shape whose parameters are not exactly its filter
 values, one lookup each (a join, an expression), gets no plan. An ``IN`` list is one
 value whose length is part of the shape.
 
-``filter()`` itself is the costliest builder call: the first time a shape takes a given
-``filter()``, Django builds it and the resulting query is kept as a *template*, with the
-conditions it added; later, the same call on the same shape clones the template and puts
-the caller's own conditions in, made by the same lookups, instead of building.
+Building is also costly: the first time a shape takes a given ``filter()``,
+``values()``, ``values_list()``, ``order_by()``, ``only()`` or ``defer()`` call, Django
+builds it and the resulting query is kept as a *template*, with the conditions it added
+(``filter()``'s; the other calls add none); later, the same call on the same shape clones
+the template and puts the caller's own conditions in, made by the same lookups, instead of
+building. Queries of one shape differ only by the values of their conditions.
 """
 
 from __future__ import annotations
@@ -150,16 +152,19 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """The query a traced ``filter()`` call made, and how it made its conditions.
+    """The queryset a traced builder call made, and how it made its conditions.
 
-    ``query`` is a private copy: nothing outside this module holds it.
+    ``query`` is a private copy: nothing outside this module holds it. ``iterable_class``
+    and ``fields`` are what the call left on the queryset (``values()`` sets them).
     """
 
     query: Query
     conditions: tuple[_Condition, ...]
+    iterable_class: type[Any]
+    fields: tuple[str, ...] | None
 
     def build(self, parent: Query, values: Sequence[Any]) -> Query:
-        """Return the query ``filter()`` makes on *parent* with *values*, as Django would.
+        """Return the query the call makes on *parent* with *values*, as Django would.
 
         *parent* has the shape the template was learnt on: it differs from the template's
         own parent by its conditions' values alone. Its conditions come first, then one
@@ -177,14 +182,14 @@ _templates: dict[tuple[Any, ...], Template | None] = {}
 
 
 def template(shape: tuple[Any, ...]) -> Template | None:
-    """Return the template of the ``filter()`` call that ends *shape*, or ``None``."""
+    """Return the template of the builder call that ends *shape*, or ``None``."""
     return _templates.get(shape)
 
 
 def learn_template(
-    shape: tuple[Any, ...], parent: Query, built: Query, values: Sequence[Any]
+    shape: tuple[Any, ...], parent: Query, built: QuerySet[Any], values: Sequence[Any]
 ) -> None:
-    """Keep the template of the ``filter()`` call ending *shape*: Django built *built*.
+    """Keep the template of the builder call ending *shape*: Django built *built*.
 
     Kept only when Django's build added exactly one condition per value to the parent's
     conditions, each a lookup on a column: what :meth:`Template.build` reproduces.
@@ -196,8 +201,8 @@ def learn_template(
     _templates[shape] = _template(parent, built, values)
 
 
-def _template(parent: Query, built: Query, values: Sequence[Any]) -> Template | None:
-    old, new = parent.where, built.where
+def _template(parent: Query, built: QuerySet[Any], values: Sequence[Any]) -> Template | None:
+    old, new = parent.where, built.query.where
     if new.connector != AND or new.negated or old.connector != AND or old.negated:
         return None
     kept = len(old.children)
@@ -211,7 +216,13 @@ def _template(parent: Query, built: Query, values: Sequence[Any]) -> Template | 
     ]
     if None in conditions:
         return None
-    return Template(built.clone(), tuple(c for c in conditions if c is not None))
+    private: Any = built  # Django's stubs leave the private attributes out.
+    return Template(
+        built.query.clone(),
+        tuple(c for c in conditions if c is not None),
+        private._iterable_class,
+        private._fields,
+    )
 
 
 def _kind(value: Any) -> Any:

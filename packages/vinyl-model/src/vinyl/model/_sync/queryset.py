@@ -153,26 +153,36 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
         return clone
 
     def filter(self, *args: Any, **kwargs: Any) -> VinylQuerySet:
-        """Return a new queryset with the lookups added; as Django's ``filter()``.
-
-        A call a queryset of this shape made before is not built again: the query Django
-        built then is the template of this one (see ``vinyl.model._plans``).
-        """
-        root = self._shape
-        if root is None or args or (shaped := _plans.filter_shape(kwargs)) is None:
+        """Return a new queryset with the lookups added; as Django's ``filter()``."""
+        shaped = None if args or self._shape is None else _plans.filter_shape(kwargs)
+        if shaped is None:
             return self._traced(super().filter(*args, **kwargs), None)
         call, values = shaped
+        return self._templated(call, values, lambda: super(VinylQuerySet, self).filter(**kwargs))
+
+    def _templated(
+        self, call: tuple[Any, ...], values: tuple[Any, ...], build: Callable[[], Any]
+    ) -> VinylQuerySet:
+        """Return ``build()`` (Django's builder call, traced as *call* with *values*).
+
+        A call a queryset of this shape made before is not built again: the queryset
+        Django built then is the template of this one (see ``vinyl.model._plans``).
+        """
+        root = self._shape
+        if root is None:
+            return self._traced(build(), None)
         shape = (*root, call)
         template = _plans.template(shape)
         private: Any = self  # Django's stubs leave the private attributes out.
         if template is None or private._sticky_filter or private._defer_next_filter:
-            clone = super().filter(*args, **kwargs)
+            clone = build()
             if template is None:
-                _plans.learn_template(shape, self.query, clone.query, values)
+                _plans.learn_template(shape, self.query, clone, values)
         else:
             clone = private._chain()
             # Not the query setter: it would reset the iterable class of values().
             clone._query = template.build(self.query, values)
+            clone._iterable_class, clone._fields = template.iterable_class, template.fields
         return self._traced(clone, call, values)
 
     def using(self, alias: str | None) -> VinylQuerySet:
@@ -182,18 +192,30 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
 
     def values(self, *fields: Any, **expressions: Any) -> VinylQuerySet:
         """Return a queryset of dicts; as Django's ``values()``."""
-        call = None if expressions or not _names(fields) else ("values", fields)
-        return self._traced(super().values(*fields, **expressions), call)
+        if expressions or not _names(fields):
+            return self._traced(super().values(*fields, **expressions), None)
+        return self._templated(
+            ("values", fields), (), lambda: super(VinylQuerySet, self).values(*fields)
+        )
 
     def values_list(self, *fields: Any, flat: bool = False, named: bool = False) -> VinylQuerySet:
         """Return a queryset of tuples (or values, with *flat*); as Django's ``values_list()``."""
-        call = ("values_list", fields, flat, named) if _names(fields) else None
-        return self._traced(super().values_list(*fields, flat=flat, named=named), call)
+
+        def build() -> Any:
+            return super(VinylQuerySet, self).values_list(*fields, flat=flat, named=named)
+
+        # Without fields, Django may warn (flat=True): a template would warn only once.
+        if not fields or not _names(fields):
+            return self._traced(build(), None)
+        return self._templated(("values_list", fields, flat, named), (), build)
 
     def order_by(self, *field_names: Any) -> VinylQuerySet:
         """Return a queryset ordered by *field_names*; as Django's ``order_by()``."""
-        call = ("order_by", field_names) if _names(field_names) else None
-        return self._traced(super().order_by(*field_names), call)
+        if not _names(field_names):
+            return self._traced(super().order_by(*field_names), None)
+        return self._templated(
+            ("order_by", field_names), (), lambda: super(VinylQuerySet, self).order_by(*field_names)
+        )
 
     def prefetch_related(self, *lookups: Any) -> VinylQuerySet:
         """Return a queryset prefetching *lookups*; as Django's ``prefetch_related()``.
@@ -205,11 +227,19 @@ class VinylQuerySet(SyncEvaluation, QuerySet[Any]):
 
     def only(self, *fields: Any) -> VinylQuerySet:
         """Return a queryset loading only *fields*; as Django's ``only()``."""
-        return self._traced(super().only(*fields), ("only", fields) if _names(fields) else None)
+        if not _names(fields):
+            return self._traced(super().only(*fields), None)
+        return self._templated(
+            ("only", fields), (), lambda: super(VinylQuerySet, self).only(*fields)
+        )
 
     def defer(self, *fields: Any) -> VinylQuerySet:
         """Return a queryset deferring *fields*; as Django's ``defer()``."""
-        return self._traced(super().defer(*fields), ("defer", fields) if _names(fields) else None)
+        if not _names(fields):
+            return self._traced(super().defer(*fields), None)
+        return self._templated(
+            ("defer", fields), (), lambda: super(VinylQuerySet, self).defer(*fields)
+        )
 
     def __iter__(self) -> Any:
         for obj in self._evaluate():  # noqa: UP028 - no "yield from" in async code
