@@ -13,9 +13,9 @@ keeps the SQL, the decoder, and for each filter value the Django lookup that tur
 into a parameter. A later evaluation of the shape binds its own values through those
 lookups — Django's code, so a value Django refuses is refused with the same error — and
 skips compiling (and, for ``get()``, building; a built query's own conditions are bound
-as they are). A shape whose parameters are not exactly its filter
-values, one lookup each (a join, an expression), gets no plan. An ``IN`` list is one
-value whose length is part of the shape.
+as they are). A shape whose parameters are not exactly its filter values, one lookup
+each (a join, an expression), gets no plan. An ``IN`` list is one value, whose length is
+part of the shape.
 
 Building is also costly: the first time a shape takes a given ``filter()``,
 ``values()``, ``values_list()``, ``order_by()``, ``only()`` or ``defer()`` call, Django
