@@ -391,6 +391,18 @@ SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = 
         ],
     ),
     (
+        "prefetch_fk_forward_nullable",
+        lambda m: m(Book).prefetch_related("coauthor").order_by("pk"),
+        selected("coauthor"),
+    ),
+    (
+        "prefetch_fk_forward_then_reverse",
+        lambda m: m(Book).prefetch_related("author__books").order_by("pk"),
+        lambda objs: [
+            (b.pk, sorted(x.pk for x in related(related(b, "author"), "books"))) for b in objs
+        ],
+    ),
+    (
         "prefetch_reverse_fk_nullable",
         lambda m: m(Publisher).prefetch_related("authors").order_by("pk"),
         pks_of("authors"),

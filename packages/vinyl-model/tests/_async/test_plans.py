@@ -235,6 +235,20 @@ async def test_a_reverse_foreign_key_prefetch_reads_through_a_plan(library: DB) 
     assert plan_of(books.filter(**{keys_lookup(Author.books.rel.field): pks[:2]}))
 
 
+async def test_a_forward_foreign_key_prefetch_reads_through_a_plan(library: DB) -> None:
+    pks = [pk async for pk in Book.avinyl.using(library.vinyl).values_list("pk", flat=True)]
+    for chosen in (pks[:3], pks[-3:], pks[1:4]):
+        djangos = Book.objects.using(library.django).filter(pk__in=chosen)
+        expected = [(b.pk, b.author.name) for b in djangos.prefetch_related("author")]
+        books = Book.avinyl.using(library.vinyl).filter(pk__in=chosen).prefetch_related("author")
+        assert [(b.pk, b["author"].name) async for b in books] == expected
+    # The authors of the books, as the prefetcher reads them: planned by the first prefetch.
+    author_pks = [b.author_id for b in Book.objects.using(library.django).filter(pk__in=pks[:3])]
+    keys = list(dict.fromkeys(author_pks))
+    authors = VinylQuerySet(Author, using=library.vinyl).filter(id__in=keys).order_by()
+    assert plan_of(authors)
+
+
 @pytest.mark.parametrize(
     ("model", "name"),
     [(Author, "books"), (Author, "cowritten"), (Publisher, "authors"), (Book, "review_set")],

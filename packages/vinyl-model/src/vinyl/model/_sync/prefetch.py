@@ -8,8 +8,9 @@ with ``queryset``/``to_attr``, automatic lookups from a prefetch queryset). For 
 Django's own prefetcher (``get_prefetch_querysets()``) builds the query and the matching
 functions, run on a replay twin so its read goes through vinyl. Two kinds of relation
 have their own prefetcher here: generic foreign keys, whose Django prefetcher reads
-content types and objects on Django's connections, and reverse foreign keys read with
-their default queryset (the most common prefetch), so that their query has a plan.
+content types and objects on Django's connections, and foreign keys (forward or reverse)
+read with their default queryset (the most common prefetches), so that their query has a
+plan.
 
 Each instance's many-valued relation is stored as the list of its related objects,
 where Django stores a related manager's queryset holding that list: vinyl's related
@@ -27,7 +28,10 @@ from typing import Any
 from django.core import exceptions
 from django.db.models import Model, Prefetch, QuerySet
 from django.db.models.constants import LOOKUP_SEP
-from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
+from django.db.models.fields.related_descriptors import (
+    ForwardManyToOneDescriptor,
+    ReverseManyToOneDescriptor,
+)
 from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
 from vinyl.model._descriptors_compat import generic_foreign_key
 from vinyl.model._sync import queryset as querysets
@@ -157,11 +161,12 @@ def _prefetch_one_level(
     ]
     custom = [_without_lookups(qs, alias) for qs in custom] if custom else None
     gfk = generic_foreign_key(getattr(prefetcher, "django", None))
-    reverse_key = None if custom else _reverse_foreign_key(prefetcher)
     if gfk is not None:
         prefetched = _prefetch_generic(gfk, instances, custom)
-    elif reverse_key is not None:
-        prefetched = _prefetch_reverse_foreign_key(reverse_key, prefetcher, instances)
+    elif not custom and (reverse := _reverse_foreign_key(prefetcher)) is not None:
+        prefetched = _prefetch_reverse_foreign_key(reverse, prefetcher, instances)
+    elif not custom and (forward := _forward_foreign_key(prefetcher)) is not None:
+        prefetched = _prefetch_forward_foreign_key(forward, prefetcher, instances)
     else:
         # Django's generic relation manager reads its content type from Django's cache.
         querysets.content_types(alias)
@@ -260,6 +265,33 @@ def _prefetch_reverse_foreign_key(field: Any, prefetcher: Any, instances: list[A
         field.remote_field.cache_name,
         False,
     )
+
+
+def _forward_foreign_key(prefetcher: Any) -> Any:
+    """Return the foreign key behind *prefetcher* if it is a one-column forward one."""
+    if type(getattr(prefetcher, "django", None)) is not ForwardManyToOneDescriptor:
+        return None  # one-to-one fields subclass it, and also set a reverse cache
+    field = prefetcher.django.field
+    return field if len(field.foreign_related_fields) == 1 else None
+
+
+def _prefetch_forward_foreign_key(field: Any, prefetcher: Any, instances: list[Any]) -> Prefetched:
+    """Do what Django's forward foreign key prefetcher does with its default queryset.
+
+    The same query (the related objects whose key is one of the instances', unordered),
+    on a list of the keys in order of first appearance where Django builds a set, so that
+    its plan is reused; null keys are left out, as Django's ``IN`` list leaves them out.
+    """
+    key, target = field.attname, field.foreign_related_fields[0]
+    keys = [
+        value
+        for value in dict.fromkeys(getattr(obj, key) for obj in instances)
+        if value is not None
+    ]
+    base = _base_queryset(prefetcher, querysets.alias_of(instances[0]))
+    related = base.filter(**{f"{target.name}__in": keys}).order_by()._evaluate()
+    groups = _grouped(related, attrgetter(target.attname))
+    return related, groups, attrgetter(key), True, field.cache_name, False
 
 
 def keys_lookup(field: Any) -> str:
