@@ -406,6 +406,19 @@ SHAPES: list[tuple[str, Callable[[Start], Any], Callable[[Any], Any] | None]] = 
         ],
     ),
     (
+        "prefetch_fk_to_attr_without_queryset",
+        lambda m: (
+            m(Book)
+            .prefetch_related(
+                Prefetch("author", to_attr="writer"), Prefetch("review_set", to_attr="rs")
+            )
+            .order_by("pk")
+        ),
+        lambda objs: [
+            (b.pk, related(b, "writer").pk, sorted(r.pk for r in related(b, "rs"))) for b in objs
+        ],
+    ),
+    (
         "prefetch_reverse_fk_nullable",
         lambda m: m(Publisher).prefetch_related("authors").order_by("pk"),
         pks_of("authors"),
