@@ -161,9 +161,9 @@ async def _prefetch_one_level(
     if gfk is not None:
         prefetched = await _prefetch_generic(gfk, instances, custom)
     elif not custom and (reverse := _reverse_foreign_key(prefetcher)) is not None:
-        prefetched = await _prefetch_reverse_foreign_key(reverse, prefetcher, instances)
+        prefetched = await _prefetch_reverse_foreign_key(reverse, prefetcher, instances, alias)
     elif not custom and (forward := _forward_foreign_key(prefetcher)) is not None:
-        prefetched = await _prefetch_forward_foreign_key(forward, prefetcher, instances)
+        prefetched = await _prefetch_forward_foreign_key(forward, prefetcher, instances, alias)
     else:
         # Django's generic relation manager reads its content type from Django's cache.
         await querysets.content_types(alias)
@@ -235,7 +235,7 @@ def _reverse_foreign_key(prefetcher: Any) -> Any:
 
 
 async def _prefetch_reverse_foreign_key(
-    field: Any, prefetcher: Any, instances: list[Any]
+    field: Any, prefetcher: Any, instances: list[Any], alias: str
 ) -> Prefetched:
     """Do what Django's reverse foreign key prefetcher does with its default queryset.
 
@@ -245,7 +245,7 @@ async def _prefetch_reverse_foreign_key(
     """
     key, foreign_key = field.foreign_related_fields[0].attname, field.attname
     by_key = {getattr(instance, key): instance for instance in instances}
-    base = _base_queryset(prefetcher, querysets.alias_of(instances[0]))
+    base = _base_queryset(prefetcher, alias)
     # In order of first appearance, as Django's IN list of the instances.
     related = await base.filter(**{keys_lookup(field): list(by_key)})._evaluate()
     cache_name = field.cache_name
@@ -275,7 +275,7 @@ def _forward_foreign_key(prefetcher: Any) -> Any:
 
 
 async def _prefetch_forward_foreign_key(
-    field: Any, prefetcher: Any, instances: list[Any]
+    field: Any, prefetcher: Any, instances: list[Any], alias: str
 ) -> Prefetched:
     """Do what Django's forward foreign key prefetcher does with its default queryset.
 
@@ -289,7 +289,7 @@ async def _prefetch_forward_foreign_key(
         for value in dict.fromkeys(getattr(obj, key) for obj in instances)
         if value is not None
     ]
-    base = _base_queryset(prefetcher, querysets.alias_of(instances[0]))
+    base = _base_queryset(prefetcher, alias)
     related = await base.filter(**{f"{target.name}__in": keys}).order_by()._evaluate()
     groups = _grouped(related, attrgetter(target.attname))
     return related, groups, attrgetter(key), True, field.cache_name, False
