@@ -9,7 +9,8 @@ then it is closed instead, with the reason logged:
 - the server says a transaction is still open (read from the last reply, no I/O).
 
 An idle connection the server has since closed is noticed when taken (its socket saw
-EOF) and replaced by a new one.
+EOF) and replaced by a new one. A released :class:`AiomysqlConnection` is detached from
+its aiomysql connection: using it afterwards raises ``InterfaceError``.
 """
 
 from __future__ import annotations
@@ -18,17 +19,16 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import aiomysql  # type: ignore[import-untyped]
 import pymysql
 from vinyl.mysql import server as server_data
 from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
-from vinyl.mysql._pool import closed_error
-from vinyl.mysql.errors import is_disconnect, translate
+from vinyl.mysql.errors import django_error, is_disconnect
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
-from vinyl.query._async.slots import Slots
-from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, PoolState, Row
+from vinyl.query._async import BasePool
+from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
 
 logger = logging.getLogger(__name__)
 
@@ -37,19 +37,10 @@ __all__ = ["AiomysqlConnection", "AiomysqlDriver", "AiomysqlPool"]
 _CONNECT_PARAMETERS = frozenset(inspect.signature(aiomysql.connect).parameters)
 
 
-class AiomysqlConnection:
-    """One aiomysql connection, used by one task at a time.
+class AiomysqlConnection(PooledConnection[aiomysql.Connection]):
+    """One aiomysql connection, used by one task at a time; unusable once released."""
 
-    ``busy`` is true while a statement runs, so a connection released from a cancelled
-    task is recognised; ``broken`` once the driver reported it lost.
-    """
-
-    __slots__ = ("broken", "busy", "raw")
-
-    def __init__(self, raw: aiomysql.Connection) -> None:
-        self.raw = raw
-        self.busy = False
-        self.broken = False
+    __slots__ = ()
 
     async def _run(self, sql: str, params: Sequence[Any]) -> aiomysql.Cursor:
         raw = self.raw
@@ -68,7 +59,7 @@ class AiomysqlConnection:
         except pymysql.Error as exc:
             self.broken = is_disconnect(exc)
             self.busy = False
-            raise translate(exc) from exc
+            raise django_error(exc) from exc
         self.busy = False
         return cursor
 
@@ -101,56 +92,28 @@ class AiomysqlConnection:
         """Close the socket at once (no QUIT round trip: the connection may be dead)."""
         self.raw.close()
 
-    def reusable(self) -> str | None:
-        """Return why the connection must not be pooled again, or None if it may be."""
-        if self.busy:
-            return "a statement was interrupted"
-        if self.broken:
-            return "the connection was lost"
-        if self.raw.closed or self.raw._reader.eof_received:
-            return "the server closed the connection"
-        if self.raw.get_transaction_status():
-            return "a transaction was left open"
-        return None
 
+class AiomysqlPool(BasePool[aiomysql.Connection, AiomysqlConnection]):
+    """A bounded pool of aiomysql connections on the event loop that created it.
 
-class AiomysqlPool:
-    """A bounded pool of :class:`AiomysqlConnection` on the event loop that created it.
-
-    States (:class:`~vinyl.query.backend.PoolState`, in :class:`Slots`): OPEN —
-    ``acquire``/``release`` work; CLOSED — after ``close()``, ``acquire`` raises
-    ``InterfaceError``, released connections are closed. ``max_size`` slots bound the
-    connections held by callers; a new connection is only opened when none is idle, so
-    the server never sees more than ``max_size`` connections from this pool.
+    See :class:`~vinyl.query._async.BasePool` for its states and bounds.
     """
 
     def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
-        self.config = config
+        super().__init__(config, AiomysqlConnection)
         self.dialect = dialect
-        self.max_size = config.max_size
         self.server: ServerData | None = None
         self._kwargs = connect_kwargs(config, _CONNECT_PARAMETERS, "aiomysql")
         # aiomysql spells the database ``db``.
         self._kwargs["db"] = self._kwargs.pop("database")
         self._session_sql: list[str] = []
-        self._slots: Slots[AiomysqlConnection] = Slots(
-            config,
-            connect=self._connect,
-            check=AiomysqlConnection.reusable,
-            close=AiomysqlConnection.close,
-            closed_error=closed_error,
-        )
-
-    @property
-    def state(self) -> PoolState:
-        """Return where the pool is in its life."""
-        return self._slots.state
 
     async def start(self) -> None:
         """Open ``min_size`` connections (at least one: it reads the server's settings)."""
-        await self._slots.fill(max(self.config.min_size, 1))
+        await self.fill(max(self.config.min_size, 1))
 
-    async def _connect(self) -> AiomysqlConnection:
+    async def get_new_connection(self) -> aiomysql.Connection:
+        """Open an aiomysql connection and set its session up as Django's backend does."""
         try:
             async with asyncio.timeout(self.config.connect_timeout):
                 raw = await aiomysql.connect(**self._kwargs)
@@ -170,7 +133,19 @@ class AiomysqlPool:
         except BaseException:
             raw.close()
             raise
-        return connection
+        return raw
+
+    def discard_reason(self, raw: aiomysql.Connection) -> str | None:
+        """Return why *raw* must not be lent again, with no I/O; ``None`` if it may."""
+        if raw.closed or raw._reader.eof_received:
+            return "the server closed the connection"
+        if raw.get_transaction_status():
+            return "a transaction was left open"
+        return None
+
+    async def close_connection(self, raw: aiomysql.Connection) -> None:
+        """Close the socket at once (no QUIT round trip: the connection may be dead)."""
+        raw.close()
 
     async def _require_tls(self, connection: AiomysqlConnection) -> None:
         # aiomysql goes on in clear text when the server has no TLS; PyMySQL refuses.
@@ -181,22 +156,6 @@ class AiomysqlPool:
                 2026, "SSL is required but the server doesn't support it"
             )
             raise connect_error(self.config, refused) from None
-
-    async def acquire(self) -> AiomysqlConnection:
-        """Return a free connection, waiting up to ``pool_timeout`` for one."""
-        return await self._slots.acquire()
-
-    async def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
-        """Return *connection* to the pool, or close it if it is suspect or *discard*.
-
-        A healthy connection goes back idle without suspending.
-        """
-        connection = cast(AiomysqlConnection, connection)
-        await self._slots.release(connection, "the caller discarded it" if discard else None)
-
-    async def close(self) -> None:
-        """Close the idle connections; held ones are closed when released."""
-        await self._slots.close()
 
 
 class AiomysqlDriver:

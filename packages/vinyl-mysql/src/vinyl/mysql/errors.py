@@ -1,7 +1,8 @@
 """Translate PyMySQL/aiomysql errors into Django's, by MySQL/MariaDB error number.
 
 aiomysql raises PyMySQL's exception classes, so one table serves both drivers. The
-drivers apply :func:`translate` in their ``execute``/``fetch`` only. The Django exception
+drivers apply :func:`django_error` (the name ``vinyl.pg.errors`` uses too) in their
+``execute``/``fetch`` only. The Django exception
 carries the driver's ``args`` unchanged (so its text is what Django's own MySQL backend
 shows for the same error), the driver's exception as ``__cause__``, and ``errno``.
 
@@ -26,7 +27,7 @@ from django.db import (
     ProgrammingError,
 )
 
-__all__ = ["DISCONNECT_ERRNOS", "ERRNO_TO_EXCEPTION", "is_disconnect", "translate"]
+__all__ = ["DISCONNECT_ERRNOS", "ERRNO_TO_EXCEPTION", "django_error", "errno_of", "is_disconnect"]
 
 #: Error numbers after which the connection is gone: it is discarded, never pooled again.
 DISCONNECT_ERRNOS = frozenset(
@@ -134,7 +135,7 @@ def is_disconnect(exc: BaseException) -> bool:
     return errno_of(exc) in DISCONNECT_ERRNOS
 
 
-def translate(exc: pymysql.Error) -> Error:
+def django_error(exc: pymysql.Error) -> Error:
     """Return the Django exception for the driver's *exc*, to be raised ``from exc``."""
     errno = errno_of(exc)
     cls = ERRNO_TO_EXCEPTION.get(errno) if errno is not None else None

@@ -3,7 +3,8 @@
 The same pool rules as :mod:`vinyl.mysql.aiomysql_driver`: no round trip of its own;
 a connection interrupted mid-statement, reported lost, or left inside a transaction is
 closed instead of pooled (the reason logged); an idle connection the server closed is
-noticed when taken (its socket is readable: EOF or an unsolicited error packet).
+noticed when taken (its socket is readable: EOF or an unsolicited error packet); a
+released :class:`PyMySQLConnection` is detached, and using it raises ``InterfaceError``.
 """
 
 from __future__ import annotations
@@ -12,17 +13,16 @@ import inspect
 import logging
 import select
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import pymysql
 from pymysql.constants import SERVER_STATUS
 from vinyl.mysql import server as server_data
 from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
-from vinyl.mysql._pool import closed_error
-from vinyl.mysql.errors import is_disconnect, translate
+from vinyl.mysql.errors import django_error, is_disconnect
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
-from vinyl.query._sync.slots import Slots
-from vinyl.query.backend import Connection, Dialect, PoolConfig, PoolState, Row
+from vinyl.query._sync import BasePool
+from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +31,17 @@ __all__ = ["PyMySQLConnection", "PyMySQLDriver", "PyMySQLPool"]
 _CONNECT_PARAMETERS = frozenset(inspect.signature(pymysql.connections.Connection).parameters)
 
 
-class PyMySQLConnection:
-    """One PyMySQL connection, used by one thread at a time.
+#: A PyMySQL connection, as vinyl opens it (plain tuple cursors).
+type Raw = pymysql.connections.Connection[pymysql.cursors.Cursor]
 
-    ``busy`` is true while a statement runs, so a connection whose statement was
-    interrupted (``KeyboardInterrupt``) is recognised; ``broken`` once reported lost.
+
+class PyMySQLConnection(PooledConnection[Raw]):
+    """One PyMySQL connection, used by one thread at a time; unusable once released.
+
+    ``busy`` also catches a statement interrupted by ``KeyboardInterrupt``.
     """
 
-    __slots__ = ("broken", "busy", "raw")
-
-    def __init__(self, raw: pymysql.connections.Connection[pymysql.cursors.Cursor]) -> None:
-        self.raw = raw
-        self.busy = False
-        self.broken = False
+    __slots__ = ()
 
     def _run(self, sql: str, params: Sequence[Any]) -> pymysql.cursors.Cursor:
         self.busy = True
@@ -53,7 +51,7 @@ class PyMySQLConnection:
         except pymysql.Error as exc:
             self.broken = is_disconnect(exc)
             self.busy = False
-            raise translate(exc) from exc
+            raise django_error(exc) from exc
         self.busy = False
         return cursor
 
@@ -80,63 +78,28 @@ class PyMySQLConnection:
 
     def close(self) -> None:
         """Close the connection (QUIT is sent without waiting for an answer)."""
-        if self.raw.open:
-            self.raw.close()
-
-    def reusable(self) -> str | None:
-        """Return why the connection must not be pooled again, or None if it may be."""
-        if self.busy:
-            return "a statement was interrupted"
-        if self.broken:
-            return "the connection was lost"
-        # PyMySQL has no public accessor for its socket.
-        sock = self.raw._sock  # type: ignore[attr-defined]
-        # An idle connection has nothing to read; anything readable means the server
-        # closed it (EOF, or its "connection killed" error packet first).
-        if sock is None or select.select([sock], [], [], 0)[0]:
-            return "the server closed the connection"
-        # server_status (from the last reply) is public in PyMySQL, missing in its stubs.
-        status: int = self.raw.server_status or 0  # type: ignore[attr-defined]
-        if status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
-            return "a transaction was left open"
-        return None
+        _close(self.raw)
 
 
-class PyMySQLPool:
-    """A bounded, thread-safe pool of :class:`PyMySQLConnection`.
+class PyMySQLPool(BasePool[Raw, PyMySQLConnection]):
+    """A bounded, thread-safe pool of PyMySQL connections.
 
-    States (:class:`~vinyl.query.backend.PoolState`, in :class:`Slots`): OPEN —
-    ``acquire``/``release`` work; CLOSED — after ``close()``, ``acquire`` raises
-    ``InterfaceError``, released connections are closed. ``max_size`` slots bound the
-    connections held by callers; a new connection is only opened when none is idle, so
-    the server never sees more than ``max_size`` connections from this pool.
+    See :class:`~vinyl.query._sync.BasePool` for its states and bounds.
     """
 
     def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
-        self.config = config
+        super().__init__(config, PyMySQLConnection)
         self.dialect = dialect
-        self.max_size = config.max_size
         self.server: ServerData | None = None
         self._kwargs = connect_kwargs(config, _CONNECT_PARAMETERS, "PyMySQL")
         self._session_sql: list[str] = []
-        self._slots: Slots[PyMySQLConnection] = Slots(
-            config,
-            connect=self._connect,
-            check=PyMySQLConnection.reusable,
-            close=PyMySQLConnection.close,
-            closed_error=closed_error,
-        )
-
-    @property
-    def state(self) -> PoolState:
-        """Return where the pool is in its life."""
-        return self._slots.state
 
     def start(self) -> None:
         """Open ``min_size`` connections (at least one: it reads the server's settings)."""
-        self._slots.fill(max(self.config.min_size, 1))
+        self.fill(max(self.config.min_size, 1))
 
-    def _connect(self) -> PyMySQLConnection:
+    def get_new_connection(self) -> Raw:
+        """Open a PyMySQL connection and set its session up as Django's backend does."""
         # PyMySQL's connect_timeout only bounds the TCP connect; a server that accepts and
         # then stays silent would hang the handshake. Bound the handshake too, then lift
         # the bound (PyMySQL applies _read_timeout again before its next read).
@@ -157,22 +120,27 @@ class PyMySQLPool:
             for sql in self._session_sql:
                 connection.execute(sql)
         except BaseException:
-            connection.close()
+            _close(raw)
             raise
-        return connection
+        return raw
 
-    def acquire(self) -> PyMySQLConnection:
-        """Return a free connection, waiting up to ``pool_timeout`` for one."""
-        return self._slots.acquire()
+    def discard_reason(self, raw: Raw) -> str | None:
+        """Return why *raw* must not be lent again, with no round trip; ``None`` if it may."""
+        # PyMySQL has no public accessor for its socket.
+        sock = raw._sock  # type: ignore[attr-defined]
+        # An idle connection has nothing to read; anything readable means the server
+        # closed it (EOF, or its "connection killed" error packet first).
+        if sock is None or select.select([sock], [], [], 0)[0]:
+            return "the server closed the connection"
+        # server_status (from the last reply) is public in PyMySQL, missing in its stubs.
+        status: int = raw.server_status or 0  # type: ignore[attr-defined]
+        if status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
+            return "a transaction was left open"
+        return None
 
-    def release(self, connection: Connection, *, discard: bool = False) -> None:
-        """Return *connection* to the pool, or close it if it is suspect or *discard*."""
-        connection = cast(PyMySQLConnection, connection)
-        self._slots.release(connection, "the caller discarded it" if discard else None)
-
-    def close(self) -> None:
-        """Close the idle connections; held ones are closed when released."""
-        self._slots.close()
+    def close_connection(self, raw: Raw) -> None:
+        """Close *raw* (QUIT is sent without waiting for an answer)."""
+        _close(raw)
 
 
 class PyMySQLDriver:
@@ -183,3 +151,8 @@ class PyMySQLDriver:
         pool = PyMySQLPool(config, dialect)
         pool.start()
         return pool
+
+
+def _close(raw: Raw) -> None:
+    if raw.open:
+        raw.close()

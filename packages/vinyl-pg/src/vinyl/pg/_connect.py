@@ -6,7 +6,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError
+from django.db import OperationalError
 from vinyl.query.backend import PoolConfig
 
 #: libpq's SSL settings, passed to the drivers as they are.
@@ -84,33 +84,10 @@ def connect_error(config: PoolConfig, exc: BaseException) -> OperationalError:
     )
 
 
-def closed_error(config: PoolConfig) -> InterfaceError:
-    """Return the error for using a pool after ``close()``."""
-    return InterfaceError(
-        f"The connection pool of database alias {config.alias!r} is closed; "
-        f"connections are only taken from a pool that vinyl opened and has not closed."
-    )
-
-
-def foreign_connection_error(config: PoolConfig, connection: object) -> InterfaceError:
-    """Return the error for releasing a connection this pool did not give out."""
-    return InterfaceError(
-        f"{connection!r} is not a connection of the pool of database alias {config.alias!r}; "
-        f"release a connection to the pool it was acquired from."
-    )
-
-
 def lost_error(exc: BaseException) -> OperationalError:
     """Return the error for a statement sent on a connection the server has closed."""
     return OperationalError(
         f"The connection to the PostgreSQL server was lost ({exc}); the server restarted "
         f"or ended it (pg_terminate_backend). vinyl discards it and the next operation "
         f"opens a new one."
-    )
-
-
-def released_error() -> InterfaceError:
-    """Return the error for using a connection after it went back to its pool."""
-    return InterfaceError(
-        "This connection was returned to its pool and cannot be used any more; acquire a new one."
     )

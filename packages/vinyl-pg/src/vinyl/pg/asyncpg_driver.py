@@ -1,7 +1,7 @@
 """The async driver: asyncpg connections in a small pool of vinyl's own.
 
 asyncpg's ``Pool`` costs a task, a future and a proxy per acquire and release; vinyl's
-pool (:class:`~vinyl.query._async.slots.Slots`, shared with the MySQL driver) keeps a list
+pool (a :class:`~vinyl.query._async.BasePool`, as every vinyl pool) keeps a list
 of idle connections behind ``max_size`` slots, and releasing a healthy connection does no
 I/O and never suspends. What else vinyl changes in asyncpg's defaults, and why:
 
@@ -40,17 +40,14 @@ from vinyl.pg import server
 from vinyl.pg._connect import (
     SSL_OPTIONS,
     check_options,
-    closed_error,
     connect_error,
-    foreign_connection_error,
     lost_error,
-    released_error,
     session_settings,
 )
 from vinyl.pg.dialect import ASYNCPG
 from vinyl.pg.errors import django_error
-from vinyl.query._async.slots import Slots
-from vinyl.query.backend import AsyncConnection, Dialect, PoolConfig, PoolState, Row
+from vinyl.query._async import BasePool
+from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
 
 __all__ = ["AsyncpgConnection", "AsyncpgDriver", "AsyncpgPool"]
 
@@ -76,135 +73,10 @@ class AsyncpgDriver:
         return pool
 
 
-class AsyncpgPool:
-    """A bounded pool of asyncpg connections on the event loop that created it.
-
-    States (:class:`~vinyl.query.backend.PoolState`, in :class:`Slots`): OPEN, then CLOSED
-    after ``close()``, when ``acquire()`` raises ``InterfaceError`` and released connections
-    are closed. ``acquire()`` waits at most ``PoolConfig.timeout`` for one of ``max_size``
-    slots; a connection is opened only when none is idle, so the server never sees more
-    than ``max_size`` connections from this pool.
-    """
-
-    def __init__(self, config: PoolConfig) -> None:
-        self.config = config
-        self.max_size = config.max_size
-        self._slots: Slots[asyncpg.Connection] = Slots(
-            config,
-            connect=self._connect,
-            check=_unfit,
-            close=self._close,
-            closed_error=closed_error,
-        )
-
-    @property
-    def state(self) -> PoolState:
-        """Return where the pool is in its life."""
-        return self._slots.state
-
-    async def start(self) -> None:
-        """Open the pool's first ``pool_min_size`` connections."""
-        await self._slots.fill(self.config.min_size)
-
-    async def _connect(self) -> asyncpg.Connection:
-        config = self.config
-        ssl = {key: config.options[key] for key in SSL_OPTIONS if key in config.options}
-        kwargs: dict[str, Any] = {}
-        if config.statement_cache_size is not None:
-            kwargs["statement_cache_size"] = config.statement_cache_size
-        try:
-            connection = await asyncpg.connect(
-                # asyncpg reads libpq's SSL settings from a DSN only.
-                f"postgresql://?{urlencode(ssl)}" if ssl else None,
-                host=config.host or None,
-                port=config.port,
-                user=config.user or None,
-                password=config.password or None,
-                database=config.name or None,
-                timeout=config.connect_timeout,
-                server_settings=session_settings(config),
-                **kwargs,
-            )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise connect_error(config, exc) from exc
-        try:
-            await _init_connection(connection)
-        except BaseException:
-            connection.terminate()
-            raise
-        server.record_version(config.alias, _version_num(connection.get_server_version()))
-        return connection
-
-    async def acquire(self) -> AsyncpgConnection:
-        """Return a free connection, waiting up to ``PoolConfig.timeout``."""
-        return AsyncpgConnection(await self._slots.acquire())
-
-    async def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
-        """Return *connection* to the pool; close it instead when *discard* is true.
-
-        A healthy connection goes back idle without suspending; a suspect one is closed.
-        """
-        if not isinstance(connection, AsyncpgConnection):
-            raise foreign_connection_error(self.config, connection)
-        reason = connection.unfit(discard)
-        await self._slots.release(connection.detach(), reason)
-
-    async def _close(self, raw: asyncpg.Connection) -> None:
-        # close(), unlike terminate(), first waits until asyncpg has asked the server to
-        # cancel an interrupted statement: a dropped socket alone leaves the server
-        # running it, holding a backend beyond pool_max_size.
-        try:
-            await raw.close(timeout=self.config.timeout)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
-            logger.info("Closing a connection of alias %r failed; dropping it.", self.config.alias)
-            if not _lost(raw):
-                raw.terminate()
-
-    async def close(self) -> None:
-        """Close the idle connections; the pool cannot be used afterwards.
-
-        A connection still held is closed when it is released.
-        """
-        await self._slots.close()
-
-
-class AsyncpgConnection:
+class AsyncpgConnection(PooledConnection[asyncpg.Connection]):
     """One asyncpg connection, taking Django's SQL and parameters."""
 
-    __slots__ = ("_raw", "broken", "busy")
-
-    def __init__(self, raw: asyncpg.Connection) -> None:
-        self._raw: asyncpg.Connection | None = raw
-        #: True while a statement runs: still true on release when it was interrupted.
-        self.busy = False
-        #: Set when the link to the server was found lost; the pool then discards it.
-        self.broken = False
-
-    @property
-    def raw(self) -> asyncpg.Connection:
-        """Return the asyncpg connection; raise ``InterfaceError`` once released."""
-        if self._raw is None:
-            raise released_error()
-        return self._raw
-
-    def unfit(self, discard: bool) -> str | None:
-        """Return why the pool must close this connection rather than pool it, if it must.
-
-        Only what the handle knows: the pool checks the asyncpg connection itself too.
-        """
-        if discard:
-            return "the caller discarded it"
-        if self.busy:
-            return "a statement was interrupted"
-        if self.broken:
-            return "the connection was lost"
-        return None
-
-    def detach(self) -> asyncpg.Connection:
-        """Return the asyncpg connection and make this handle unusable."""
-        raw = self.raw
-        self._raw = None
-        return raw
+    __slots__ = ()
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return the number of rows it affected."""
@@ -283,6 +155,67 @@ class AsyncpgConnection:
             raise lost_error(exc) from exc
 
 
+class AsyncpgPool(BasePool[asyncpg.Connection, AsyncpgConnection]):
+    """A bounded pool of asyncpg connections on the event loop that created it.
+
+    See :class:`~vinyl.query._async.BasePool` for its states and bounds.
+    """
+
+    def __init__(self, config: PoolConfig) -> None:
+        super().__init__(config, AsyncpgConnection)
+
+    async def get_new_connection(self) -> asyncpg.Connection:
+        """Open an asyncpg connection that reads and writes Django's values."""
+        config = self.config
+        ssl = {key: config.options[key] for key in SSL_OPTIONS if key in config.options}
+        kwargs: dict[str, Any] = {}
+        if config.statement_cache_size is not None:
+            kwargs["statement_cache_size"] = config.statement_cache_size
+        try:
+            connection = await asyncpg.connect(
+                # asyncpg reads libpq's SSL settings from a DSN only.
+                f"postgresql://?{urlencode(ssl)}" if ssl else None,
+                host=config.host or None,
+                port=config.port,
+                user=config.user or None,
+                password=config.password or None,
+                database=config.name or None,
+                timeout=config.connect_timeout,
+                server_settings=session_settings(config),
+                **kwargs,
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise connect_error(config, exc) from exc
+        try:
+            await _init_connection(connection)
+        except BaseException:
+            connection.terminate()
+            raise
+        server.record_version(config.alias, _version_num(connection.get_server_version()))
+        return connection
+
+    def discard_reason(self, raw: asyncpg.Connection) -> str | None:
+        """Return why *raw* must not be lent again, with no I/O; ``None`` if it may."""
+        if _lost(raw):
+            return "the server closed the connection"
+        if raw.is_in_transaction():
+            # vinyl ends every transaction it opens; one left open was abandoned half-way.
+            return "a transaction was left open"
+        return None
+
+    async def close_connection(self, raw: asyncpg.Connection) -> None:
+        """Close *raw*, asking the server to cancel a statement it may still run."""
+        # close(), unlike terminate(), first waits until asyncpg has asked the server to
+        # cancel an interrupted statement: a dropped socket alone leaves the server
+        # running it, holding a backend beyond pool_max_size.
+        try:
+            await raw.close(timeout=self.config.timeout)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+            logger.info("Closing a connection of alias %r failed; dropping it.", self.config.alias)
+            if not _lost(raw):
+                raw.terminate()
+
+
 def _lost(raw: asyncpg.Connection) -> bool:
     """Return whether *raw*'s link to the server is gone."""
     try:
@@ -290,16 +223,6 @@ def _lost(raw: asyncpg.Connection) -> bool:
     except asyncpg.InterfaceError:
         # asyncpg hands a connection whose socket closed back to its pool by itself.
         return True
-
-
-def _unfit(raw: asyncpg.Connection) -> str | None:
-    """Return why the pool must not lend *raw* again, with no I/O; ``None`` if it may."""
-    if _lost(raw):
-        return "the server closed the connection"
-    if raw.is_in_transaction():
-        # vinyl ends every transaction it opens; one left open was abandoned half-way.
-        return "a transaction was left open"
-    return None
 
 
 def _coerce_params(params: Sequence[Any], type_names: Sequence[str]) -> list[Any]:

@@ -1,9 +1,10 @@
 """PostgreSQL dialect: Django's SQL and parameters, made ready for asyncpg or psycopg2.
 
-Django's compiler writes ``%s`` placeholders and ``%%`` for a literal ``%`` (psycopg2's
-``format`` paramstyle), and adapts some values with psycopg2 wrappers (``Json``, ``Inet``,
-``Binary``, ranges). psycopg2 takes both as they are. asyncpg numbers its placeholders (``$1``),
-takes a ``%`` literally, and wants plain Python values.
+Django's compiler writes ``%s`` placeholders and ``%%`` for a literal ``%`` (what psycopg2
+takes: its DB-API ``paramstyle`` is ``pyformat``), and adapts some values with psycopg2
+wrappers (``Json``, ``Inet``, ``Binary``, ranges). psycopg2 takes both as they are. asyncpg
+has no DB-API paramstyle: it sends PostgreSQL's own numbered placeholders (``$1``), takes a
+``%`` literally, and wants plain Python values.
 """
 
 from __future__ import annotations
@@ -60,33 +61,33 @@ def _plain(value: Any) -> Any:
 
 
 class PostgreSQLDialect:
-    """The :class:`vinyl.query.backend.Dialect` of PostgreSQL for one driver's paramstyle.
+    """The :class:`vinyl.query.backend.Dialect` of PostgreSQL for one *driver*.
 
-    ``numeric`` (asyncpg) rewrites placeholders and unwraps adapters; ``format``
-    (psycopg2) leaves Django's SQL and parameters untouched.
+    ``"asyncpg"`` numbers the placeholders (``$1``) and unwraps psycopg2's adapters;
+    ``"psycopg2"`` leaves Django's SQL and parameters untouched.
     """
 
     vendor = "postgresql"
     can_return_rows_from_insert = True
 
-    def __init__(self, paramstyle: Literal["numeric", "format"]) -> None:
-        self.paramstyle = paramstyle
+    def __init__(self, driver: Literal["asyncpg", "psycopg2"]) -> None:
+        self.driver = driver
 
     def __repr__(self) -> str:
-        return f"PostgreSQLDialect({self.paramstyle!r})"
+        return f"PostgreSQLDialect({self.driver!r})"
 
     def prepare_sql(self, sql: str) -> str:
-        """Return *sql* (Django's ``%s`` paramstyle) in the driver's paramstyle."""
-        return _numbered(sql) if self.paramstyle == "numeric" else sql
+        """Return *sql* (Django's ``%s`` placeholders) as the driver takes it."""
+        return _numbered(sql) if self.driver == "asyncpg" else sql
 
     def prepare_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Return *params* as the driver takes them (psycopg2 adapters made plain)."""
-        if self.paramstyle == "format" or not any(isinstance(p, _ADAPTERS) for p in params):
+        if self.driver == "psycopg2" or not any(isinstance(p, _ADAPTERS) for p in params):
             return params
         return [_plain(p) for p in params]
 
 
 #: The dialect of the asyncpg driver (async flavor and ``vinyl.pg.to_sql``).
-ASYNCPG = PostgreSQLDialect("numeric")
+ASYNCPG = PostgreSQLDialect("asyncpg")
 #: The dialect of the psycopg2 driver (sync flavor).
-PSYCOPG2 = PostgreSQLDialect("format")
+PSYCOPG2 = PostgreSQLDialect("psycopg2")

@@ -17,6 +17,26 @@ outside a transaction block costs one round trip, and nothing is left open impli
 Drivers translate their exceptions into Django's (``IntegrityError``, ``DataError``,
 ``OperationalError``, ``ProgrammingError``...) inside ``execute``/``fetch``/
 ``fetch_with_columns``, keeping the driver's message and chaining the original with ``from``.
+Each backend names that mapper ``django_error(exc)`` (``vinyl.pg.errors``,
+``vinyl.mysql.errors``): the caller writes ``raise django_error(exc) from exc``.
+
+Pools. Every vinyl pool is a ``BasePool`` (``vinyl.query._async.BasePool``, and its sync
+twin ``vinyl.query._sync.BasePool``): one piece of code decides when to open, lend, keep
+and close connections, and a driver's pool only says how (``get_new_connection``,
+``discard_reason``, ``close_connection``). A connection is lent out wrapped in a
+:class:`PooledConnection` handle. Releasing it *detaches* the handle (as asyncpg's pool
+detaches its proxies): the driver connection may already serve another task or thread,
+so a stale handle raises ``InterfaceError`` (:func:`released_error`) instead of running
+a statement in someone else's transaction. ``discard_reason`` is the one name, in every
+backend, for "why this connection may not go back to the pool" (``None``: it may).
+
+Deliberate deviations from the style guide, and why:
+
+- A healthy release is not shielded (``AsyncPool.release``): it never suspends, so a
+  cancellation cannot cut it in half, and a shield would cost a task per release.
+- A release never resets the connection (no ``ROLLBACK``/``DISCARD ALL`` round trip, unlike
+  asyncpg's and psycopg_pool's pools): vinyl ends every transaction it opens, so a
+  connection left inside one was abandoned half-way and is closed instead.
 """
 
 from __future__ import annotations
@@ -38,10 +58,14 @@ __all__ = [
     "Pool",
     "PoolConfig",
     "PoolState",
+    "PooledConnection",
     "Row",
     "VinylDatabaseWrapperMixin",
+    "closed_error",
     "exhausted_error",
+    "foreign_connection_error",
     "other_loop_error",
+    "released_error",
 ]
 
 #: A row as the driver returns it: a tuple, or any sequence indexable by position.
@@ -91,6 +115,33 @@ def other_loop_error(config: PoolConfig) -> InterfaceError:
     return InterfaceError(
         f"The connection pool of database alias {config.alias!r} belongs to another event "
         f"loop; asyncio connections cannot move between loops. Open one pool per loop."
+    )
+
+
+def closed_error(config: PoolConfig) -> InterfaceError:
+    """Return the error every pool raises when used after ``close()``."""
+    return InterfaceError(
+        f"The connection pool of database alias {config.alias!r} is closed (by "
+        f"close_pools() or its own close()). Do not keep a pool aside: go through vinyl, "
+        f"which opens a new pool for the alias on its next operation."
+    )
+
+
+def foreign_connection_error(config: PoolConfig, connection: object) -> InterfaceError:
+    """Return the error for releasing a connection a pool did not give out."""
+    return InterfaceError(
+        f"{connection!r} is not a connection of the pool of database alias {config.alias!r}; "
+        f"release a connection to the pool it was acquired from."
+    )
+
+
+def released_error() -> InterfaceError:
+    """Return the error for using a connection handle after it went back to its pool."""
+    return InterfaceError(
+        "This connection was returned to its pool and cannot be used any more: the pool may "
+        "already have lent it to another task or thread. Use a connection only between "
+        "acquire() and release() (inside its connection() or transaction() block), and "
+        "acquire a new one for more work."
     )
 
 
@@ -176,6 +227,50 @@ class AsyncPool(Protocol):
     async def close(self) -> None:
         """Close every connection; the pool cannot be used afterwards."""
         ...
+
+
+class PooledConnection[R]:
+    """The handle a pool lends out around one driver connection of type *R*.
+
+    The pool *detaches* it on release (:meth:`detach`): from then on :attr:`raw` raises
+    ``InterfaceError`` (:func:`released_error`), so a handle kept after its release fails
+    loudly instead of running on a connection the pool may have lent to someone else.
+    ``busy`` is true while a statement runs (still true on release when the statement was
+    interrupted: a task cancelled mid-query); ``broken`` once the driver reported the
+    connection lost. The driver's subclass sets both around its statements.
+    """
+
+    __slots__ = ("_raw", "broken", "busy")
+
+    def __init__(self, raw: R) -> None:
+        self._raw: R | None = raw
+        self.busy = False
+        self.broken = False
+
+    @property
+    def raw(self) -> R:
+        """Return the driver connection; raise ``InterfaceError`` once released."""
+        if self._raw is None:
+            raise released_error()
+        return self._raw
+
+    def detach(self) -> R:
+        """Return the driver connection and make this handle unusable."""
+        raw = self.raw
+        self._raw = None
+        return raw
+
+    def discard_reason(self) -> str | None:
+        """Return why the connection must not go back to the pool, as far as the handle knows.
+
+        ``None`` if the handle knows nothing against it; the pool then asks its driver
+        (``BasePool.discard_reason``), which looks at the connection itself.
+        """
+        if self.busy:
+            return "a statement was interrupted"
+        if self.broken:
+            return "the connection was lost"
+        return None
 
 
 class AsyncDriver(Protocol):

@@ -1,22 +1,28 @@
-"""The async connection scope and transactions of vinyl (``vinyl.query._sync`` is the sync twin)."""
+"""The async connection scope, transactions and pool base (``vinyl.query._sync``: sync twin)."""
 
 from vinyl.query._async.execute import (
     execute_sql,
+    fetch,
     fetch_queryset,
     fetch_sql,
     fetch_sql_with_columns,
+    fetch_with_columns,
 )
 from vinyl.query._async.pools import close_pools, get_pool
 from vinyl.query._async.scope import connection
+from vinyl.query._async.slots import BasePool
 from vinyl.query._async.transaction import on_commit, transaction
 
 __all__ = [
+    "BasePool",
     "close_pools",
     "connection",
     "execute_sql",
+    "fetch",
     "fetch_queryset",
     "fetch_sql",
     "fetch_sql_with_columns",
+    "fetch_with_columns",
     "get_pool",
     "on_commit",
     "transaction",

@@ -1,130 +1,139 @@
-"""The bookkeeping every vinyl pool shares: slots, idle connections, open or closed.
+"""What every vinyl pool shares: slots, idle connections, open or closed, handles.
 
-A driver's pool says how to open, check and close one of its connections; :class:`Slots`
-decides when. It never imports a driver.
+A driver's pool subclasses :class:`BasePool` and says how to open, check and close one of
+its connections; :class:`BasePool` decides when. It never imports a driver.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from typing import Any
 
-from vinyl.query._compat import AGuard, AResult, ASemaphore, arunning_loop, ashield
-from vinyl.query.backend import PoolConfig, PoolState, exhausted_error, other_loop_error
+from vinyl.query._compat import AGuard, ASemaphore, arunning_loop, ashield
+from vinyl.query.backend import (
+    AsyncConnection,
+    PoolConfig,
+    PooledConnection,
+    PoolState,
+    closed_error,
+    exhausted_error,
+    foreign_connection_error,
+    other_loop_error,
+)
 
-__all__ = ["Slots"]
+__all__ = ["BasePool"]
 
 logger = logging.getLogger(__name__)
 
 
-class Slots[C]:
-    """The ``max_size`` slots of a pool and its idle connections of type *C*.
+class BasePool[R, H: PooledConnection[Any]]:
+    """A bounded pool of driver connections of type *R*, lent out in handles of type *H*.
 
     States (:class:`PoolState`): OPEN — :meth:`acquire` and :meth:`release` work; CLOSED —
-    after :meth:`close`, :meth:`acquire` raises *closed_error* and released connections are
-    closed. A caller holds a slot from :meth:`acquire` to :meth:`release`, and a new
-    connection is opened only when none is idle, so the server never sees more than
-    ``max_size`` connections from the pool; a discarded connection keeps its slot until it
-    is closed. The async flavor is bound to the event loop that created it.
+    after :meth:`close`, :meth:`acquire` raises ``InterfaceError`` and released connections
+    are closed. A caller holds one of ``max_size`` slots from :meth:`acquire` to
+    :meth:`release`, and a new connection is opened only when none is idle, so the server
+    never sees more than ``max_size`` connections from the pool; a discarded connection
+    keeps its slot until it is closed. The async flavor is bound to the event loop that
+    created it.
 
-    The pool passes its driver's steps: *connect* opens a connection ready for use; *check*
-    returns why a connection must not be lent again (``None`` if it may), without I/O;
-    *close* closes one for good and must not raise; *closed_error* builds the error for
-    using a closed pool.
+    A driver's subclass implements three steps: :meth:`get_new_connection` opens a
+    connection ready for use; :meth:`discard_reason` returns why one must not be lent
+    again (``None`` if it may), without I/O; :meth:`close_connection` closes one for good
+    and must not raise. *handle* wraps a driver connection for the caller; :meth:`release`
+    detaches it, so a stale handle raises instead of running on someone else's connection.
     """
 
-    __slots__ = (
-        "_check",
-        "_close",
-        "_closed_error",
-        "_connect",
-        "_guard",
-        "_idle",
-        "_loop",
-        "_slots",
-        "config",
-        "state",
-    )
-
-    def __init__(
-        self,
-        config: PoolConfig,
-        *,
-        connect: Callable[[], AResult[C]],
-        check: Callable[[C], str | None],
-        close: Callable[[C], AResult[None]],
-        closed_error: Callable[[PoolConfig], Exception],
-    ) -> None:
+    def __init__(self, config: PoolConfig, handle: type[H]) -> None:
         self.config = config
+        self.max_size = config.max_size
         self.state = PoolState.OPEN
-        self._connect = connect
-        self._check = check
-        self._close = close
-        self._closed_error = closed_error
-        self._idle: list[C] = []
+        self._handle = handle
+        self._idle: list[R] = []
         self._guard = AGuard()
         self._slots = ASemaphore(config.max_size)
         self._loop = arunning_loop()
 
+    async def get_new_connection(self) -> R:
+        """Open a driver connection, ready for use (Django's name for this step)."""
+        raise NotImplementedError
+
+    def discard_reason(self, raw: R) -> str | None:
+        """Return why *raw* must not be lent again, with no I/O; ``None`` if it may."""
+        raise NotImplementedError
+
+    async def close_connection(self, raw: R) -> None:
+        """Close *raw* for good, without raising."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        """Open ``pool_min_size`` connections and keep them idle."""
+        await self.fill(self.config.min_size)
+
     async def fill(self, count: int) -> None:
-        """Open *count* connections and keep them idle (a pool's start)."""
+        """Open *count* connections and keep them idle."""
         for _ in range(count):
-            connection = await self._connect()
+            raw = await self.get_new_connection()
             with self._guard:
-                self._idle.append(connection)
+                self._idle.append(raw)
 
-    async def acquire(self) -> C:
-        """Return an idle connection, or a new one; wait up to ``PoolConfig.timeout`` for a slot.
+    async def acquire(self) -> H:
+        """Return a free connection, waiting up to ``PoolConfig.timeout`` for a slot.
 
-        An idle connection *check* finds unfit (the server closed it meanwhile) is closed
-        and the next one is tried.
+        An idle connection found unfit (the server closed it meanwhile) is closed and the
+        next one is tried; a new one is opened when none is left.
         """
         if self.state is PoolState.CLOSED:
-            raise self._closed_error(self.config)
+            raise closed_error(self.config)
         if arunning_loop() is not self._loop:
             raise other_loop_error(self.config)
         if not await self._slots.acquire(timeout=self.config.timeout):
-            raise exhausted_error(self.config, self.config.max_size)
+            raise exhausted_error(self.config, self.max_size)
         try:
             while True:
                 with self._guard:
                     if not self._idle:
                         break
-                    connection = self._idle.pop()
-                reason = self._check(connection)
+                    raw = self._idle.pop()
+                reason = self.discard_reason(raw)
                 if reason is None:
-                    return connection
+                    return self._handle(raw)
                 logger.info("Closing an idle connection of %r: %s", self.config.alias, reason)
-                await self._close(connection)
-            return await self._connect()
+                await self.close_connection(raw)
+            return self._handle(await self.get_new_connection())
         except BaseException:
             # Connecting failed or was cancelled: the slot was never used.
             self._slots.release()
             raise
 
-    async def release(self, connection: C, reason: str | None = None) -> None:
-        """Give *connection*'s slot back; pool it idle unless *reason* says why not.
+    async def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
+        """Return *connection* to the pool, or close it if it is suspect or *discard*.
 
-        Without a *reason*, *check* decides. Pooling it never suspends. A connection that is
-        not pooled is closed, under a shield so that a cancelled caller cannot leave the close
-        half-done, and its slot is freed once it is closed.
+        The handle is detached first: using it afterwards raises ``InterfaceError``. A
+        healthy connection goes back idle without suspending. One that is not pooled is
+        closed under a shield, so that a cancelled caller cannot leave the close half-done,
+        and its slot is freed once it is closed.
         """
+        if not isinstance(connection, self._handle):
+            raise foreign_connection_error(self.config, connection)
+        reason = "the caller discarded it" if discard else connection.discard_reason()
+        raw: R = connection.detach()
         if reason is None:
-            reason = self._check(connection)
+            reason = self.discard_reason(raw)
         with self._guard:
             if reason is None and self.state is PoolState.CLOSED:
                 reason = "the pool is closed"
             if reason is None:
-                self._idle.append(connection)
+                self._idle.append(raw)
         if reason is None:
             self._slots.release()
             return
         logger.info("Closing a connection of %r: %s", self.config.alias, reason)
-        await ashield(self._close_and_free, connection)
+        await ashield(self._close_and_free, raw)
 
-    async def _close_and_free(self, connection: C) -> None:
+    async def _close_and_free(self, raw: R) -> None:
         try:
-            await self._close(connection)
+            await self.close_connection(raw)
         finally:
             self._slots.release()
 
@@ -133,5 +142,5 @@ class Slots[C]:
         with self._guard:
             self.state = PoolState.CLOSED
             idle, self._idle = self._idle, []
-        for connection in idle:
-            await self._close(connection)
+        for raw in idle:
+            await self.close_connection(raw)
