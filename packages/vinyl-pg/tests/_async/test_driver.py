@@ -304,16 +304,6 @@ async def test_a_discarded_connection_is_closed(
     await check_discarded_connection_closed(backend, BACKEND_PID)
 
 
-async def test_a_released_connection_cannot_be_used(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    async with open_pool(backend, pool_config()) as pool:
-        async with taken(pool) as connection:
-            pass
-        with pytest.raises(InterfaceError, match="returned to its pool and cannot be used"):
-            await connection.fetch("SELECT 1")
-
-
 @pytest.mark.parametrize(
     ("level", "expected"),
     [

@@ -307,16 +307,6 @@ def test_a_discarded_connection_is_closed(
     check_discarded_connection_closed(backend, BACKEND_PID)
 
 
-def test_a_released_connection_cannot_be_used(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    with open_pool(backend, pool_config()) as pool:
-        with taken(pool) as connection:
-            pass
-        with pytest.raises(InterfaceError, match="returned to its pool and cannot be used"):
-            connection.fetch("SELECT 1")
-
-
 @pytest.mark.parametrize(
     ("level", "expected"),
     [

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, ProgrammingError, connections
 from django.test import override_settings
 from vinyl.query import get_backend
-from vinyl.query._async import connection, fetch_sql, transaction
+from vinyl.query._async import connection, fetch_sql, get_pool, transaction
 from vinyl.query.compiler import prepare
 from vinyl_testing.concurrency import agather
 from vinyl_testing.plugin import DB
@@ -64,6 +64,36 @@ def extra_alias(db: DB) -> Iterator[Any]:
     yield add
     for override in reversed(overrides):
         override.disable()
+
+
+RELEASED = (
+    "This connection was returned to its pool and cannot be used any more: the pool may "
+    "already have lent it to another task or thread. Use a connection only between "
+    "acquire() and release() (inside its connection() or transaction() block), and "
+    "acquire a new one for more work."
+)
+
+
+async def test_a_connection_used_after_its_release_raises_instead_of_running(db: DB) -> None:
+    pool = await get_pool(get_backend(db.vinyl))
+    stale = await pool.acquire()
+    await pool.release(stale)
+    # The pool lends the same driver connection again; the old handle must not reach it.
+    current = await pool.acquire()
+    try:
+        for use in (stale.fetch, stale.execute):
+            with pytest.raises(InterfaceError) as error:
+                await use("SELECT 1")
+            assert str(error.value) == RELEASED
+        with pytest.raises(InterfaceError) as error:
+            await pool.release(stale)
+        assert str(error.value) == RELEASED
+        assert [tuple(row) for row in await current.fetch("SELECT 1")] == [(1,)]
+    finally:
+        await pool.release(current)
+    with pytest.raises(InterfaceError) as error:
+        await pool.release(object())  # type: ignore[arg-type]
+    assert f"is not a connection of the pool of database alias {db.vinyl!r}" in str(error.value)
 
 
 async def test_300_tasks_share_a_pool_of_5(db: DB) -> None:

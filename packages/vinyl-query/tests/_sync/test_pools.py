@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, ProgrammingError, connections
 from django.test import override_settings
 from vinyl.query import get_backend
-from vinyl.query._sync import connection, fetch_sql, transaction
+from vinyl.query._sync import connection, fetch_sql, get_pool, transaction
 from vinyl.query.compiler import prepare
 from vinyl_testing.concurrency import gather
 from vinyl_testing.plugin import DB
@@ -67,6 +67,36 @@ def extra_alias(db: DB) -> Iterator[Any]:
     yield add
     for override in reversed(overrides):
         override.disable()
+
+
+RELEASED = (
+    "This connection was returned to its pool and cannot be used any more: the pool may "
+    "already have lent it to another task or thread. Use a connection only between "
+    "acquire() and release() (inside its connection() or transaction() block), and "
+    "acquire a new one for more work."
+)
+
+
+def test_a_connection_used_after_its_release_raises_instead_of_running(db: DB) -> None:
+    pool = get_pool(get_backend(db.vinyl))
+    stale = pool.acquire()
+    pool.release(stale)
+    # The pool lends the same driver connection again; the old handle must not reach it.
+    current = pool.acquire()
+    try:
+        for use in (stale.fetch, stale.execute):
+            with pytest.raises(InterfaceError) as error:
+                use("SELECT 1")
+            assert str(error.value) == RELEASED
+        with pytest.raises(InterfaceError) as error:
+            pool.release(stale)
+        assert str(error.value) == RELEASED
+        assert [tuple(row) for row in current.fetch("SELECT 1")] == [(1,)]
+    finally:
+        pool.release(current)
+    with pytest.raises(InterfaceError) as error:
+        pool.release(object())  # type: ignore[arg-type]
+    assert f"is not a connection of the pool of database alias {db.vinyl!r}" in str(error.value)
 
 
 def test_300_tasks_share_a_pool_of_5(db: DB) -> None:
