@@ -82,7 +82,10 @@ def test_query_object_is_accepted() -> None:
 
 
 def test_empty_result_set_raises_with_advice() -> None:
-    with pytest.raises(EmptyResultSet, match=r"matches no row \(e\.g\. filter\(pk__in=\[\]\)\)"):
+    with pytest.raises(
+        EmptyResultSet,
+        match=r"matches no row \(Django proved it without a query, e\.g\. filter\(pk__in=\[\]\)\)",
+    ):
         to_sql(TypesOwner.objects.filter(pk__in=[]))
 
 

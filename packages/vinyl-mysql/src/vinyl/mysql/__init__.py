@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 from django.db.models.sql import Query
 from vinyl.mysql.dialect import MySQLDialect
@@ -34,17 +33,12 @@ def to_sql(
     MySQL 8. Raise ``EmptyResultSet`` when Django proves the query matches no row
     (``filter(pk__in=[])``): it runs no query for it either.
     """
-    from vinyl.query.compiler import compile_with
+    from vinyl.query.compiler import compile_sql
 
     server = DEFAULT_SERVER if server_version is None else ServerData(server_version)
     wrapper = _standalone_wrapper(server)
-    compiled = compile_with(queryset, wrapper, wrapper.vinyl_dialect)
-    if compiled.empty:
-        raise EmptyResultSet(
-            "This queryset matches no row (Django proved it without a query, e.g. "
-            "filter(pk__in=[])), so there is no SQL to run; treat its result as empty."
-        )
-    return compiled.sql, tuple(compiled.params)
+    sql, params = compile_sql(queryset, wrapper, wrapper.vinyl_dialect)
+    return sql, tuple(params)
 
 
 @lru_cache(maxsize=8)

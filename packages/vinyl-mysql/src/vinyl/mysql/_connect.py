@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import pymysql
@@ -13,7 +13,7 @@ from django.db.backends import utils as backend_utils
 from pymysql.constants import CLIENT, FIELD_TYPE
 from pymysql.converters import conversions
 from vinyl.mysql.errors import errno_of
-from vinyl.mysql.server import ServerData
+from vinyl.mysql.server import ServerData, record_server
 from vinyl.query.backend import PoolConfig
 
 #: Django's MySQL backend reads TIME columns as ``datetime.time``, not ``timedelta``.
@@ -21,6 +21,26 @@ CONVERSIONS: dict[Any, Any] = {**conversions, FIELD_TYPE.TIME: backend_utils.typ
 
 #: Django's default isolation level on MySQL/MariaDB (the server's own is REPEATABLE READ).
 DEFAULT_ISOLATION_LEVEL = "read committed"
+
+
+class ConnectionSetup:
+    """What a pool sends to each connection it opens: ``connect()``'s arguments, then SQL.
+
+    The pool's first connection reads the server's data (``SERVER_DATA_SQL``) and hands
+    the row to :meth:`learn`; every connection then runs :attr:`statements`.
+    """
+
+    def __init__(self, config: PoolConfig, accepted: Collection[str], driver: str) -> None:
+        self.config = config
+        self.kwargs = connect_kwargs(config, accepted, driver)
+        self.server: ServerData | None = None
+        self.statements: list[str] = []
+
+    def learn(self, row: Sequence[Any]) -> None:
+        """Record the server *row* describes, and the session statements it calls for."""
+        self.server = ServerData.from_row(row)
+        record_server(self.config.alias, self.server)
+        self.statements = session_sql(self.config, self.server)
 
 
 def connect_kwargs(config: PoolConfig, accepted: Collection[str], driver: str) -> dict[str, Any]:

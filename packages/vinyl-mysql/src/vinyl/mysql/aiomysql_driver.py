@@ -23,10 +23,9 @@ from typing import Any
 
 import aiomysql  # type: ignore[import-untyped]
 import pymysql
-from vinyl.mysql import server as server_data
-from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
-from vinyl.mysql.errors import django_error, is_disconnect
-from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
+from vinyl.mysql._connect import ConnectionSetup, connect_error
+from vinyl.mysql.errors import running
+from vinyl.mysql.server import SERVER_DATA_SQL
 from vinyl.query._async import BasePool
 from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
 
@@ -52,15 +51,9 @@ class AiomysqlConnection(PooledConnection[aiomysql.Connection]):
             f"X'{value.hex()}'" if isinstance(value, bytes | bytearray) else raw.escape(value)
             for value in params
         )
-        self.busy = True
-        try:
+        with running(self):
             cursor = await raw.cursor()
             await cursor.execute(query)
-        except pymysql.Error as exc:
-            self.broken = is_disconnect(exc)
-            self.busy = False
-            raise django_error(exc) from exc
-        self.busy = False
         return cursor
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -102,11 +95,9 @@ class AiomysqlPool(BasePool[aiomysql.Connection, AiomysqlConnection]):
     def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
         super().__init__(config, AiomysqlConnection)
         self.dialect = dialect
-        self.server: ServerData | None = None
-        self._kwargs = connect_kwargs(config, _CONNECT_PARAMETERS, "aiomysql")
+        self.setup = ConnectionSetup(config, _CONNECT_PARAMETERS, "aiomysql")
         # aiomysql spells the database ``db``.
-        self._kwargs["db"] = self._kwargs.pop("database")
-        self._session_sql: list[str] = []
+        self.setup.kwargs["db"] = self.setup.kwargs.pop("database")
 
     async def start(self) -> None:
         """Open ``min_size`` connections (at least one: it reads the server's settings)."""
@@ -116,19 +107,16 @@ class AiomysqlPool(BasePool[aiomysql.Connection, AiomysqlConnection]):
         """Open an aiomysql connection and set its session up as Django's backend does."""
         try:
             async with asyncio.timeout(self.config.connect_timeout):
-                raw = await aiomysql.connect(**self._kwargs)
+                raw = await aiomysql.connect(**self.setup.kwargs)
         except (pymysql.Error, OSError, TimeoutError) as exc:
             raise connect_error(self.config, exc) from exc
         connection = AiomysqlConnection(raw)
         try:
-            if self._kwargs.get("ssl") is not None:
+            if self.setup.kwargs.get("ssl") is not None:
                 await self._require_tls(connection)
-            if self.server is None:
-                rows = await connection.fetch(SERVER_DATA_SQL)
-                self.server = ServerData.from_row(rows[0])
-                server_data.record_server(self.config.alias, self.server)
-                self._session_sql = session_sql(self.config, self.server)
-            for sql in self._session_sql:
+            if self.setup.server is None:
+                self.setup.learn((await connection.fetch(SERVER_DATA_SQL))[0])
+            for sql in self.setup.statements:
                 await connection.execute(sql)
         except BaseException:
             raw.close()

@@ -14,6 +14,10 @@ while PyMySQL and aiomysql keep raising the classes of the first copy.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pymysql
 from django.db import (
     DatabaseError,
@@ -26,8 +30,16 @@ from django.db import (
     OperationalError,
     ProgrammingError,
 )
+from vinyl.query.backend import PooledConnection
 
-__all__ = ["DISCONNECT_ERRNOS", "ERRNO_TO_EXCEPTION", "django_error", "errno_of", "is_disconnect"]
+__all__ = [
+    "DISCONNECT_ERRNOS",
+    "ERRNO_TO_EXCEPTION",
+    "django_error",
+    "errno_of",
+    "is_disconnect",
+    "running",
+]
 
 #: Error numbers after which the connection is gone: it is discarded, never pooled again.
 DISCONNECT_ERRNOS = frozenset(
@@ -151,3 +163,22 @@ def django_error(exc: pymysql.Error) -> Error:
     error = cls(*exc.args)
     error.errno = errno  # type: ignore[attr-defined]
     return error
+
+
+@contextmanager
+def running(connection: PooledConnection[Any]) -> Iterator[None]:
+    """Run one statement on *connection*: ``busy`` meanwhile, driver errors as Django's.
+
+    A driver error ends the statement (``busy`` cleared), marks the connection ``broken``
+    when it means the connection is gone, and is raised as :func:`django_error` ``from`` it.
+    Anything else (a cancellation, ``KeyboardInterrupt``) leaves ``busy`` set: the pool then
+    closes the connection instead of lending it in an unknown state.
+    """
+    connection.busy = True
+    try:
+        yield
+    except pymysql.Error as exc:
+        connection.busy = False
+        connection.broken = is_disconnect(exc)
+        raise django_error(exc) from exc
+    connection.busy = False

@@ -17,10 +17,9 @@ from typing import Any
 
 import pymysql
 from pymysql.constants import SERVER_STATUS
-from vinyl.mysql import server as server_data
-from vinyl.mysql._connect import connect_error, connect_kwargs, session_sql
-from vinyl.mysql.errors import django_error, is_disconnect
-from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
+from vinyl.mysql._connect import ConnectionSetup, connect_error
+from vinyl.mysql.errors import running
+from vinyl.mysql.server import SERVER_DATA_SQL
 from vinyl.query._sync import BasePool
 from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
 
@@ -44,15 +43,9 @@ class PyMySQLConnection(PooledConnection[Raw]):
     __slots__ = ()
 
     def _run(self, sql: str, params: Sequence[Any]) -> pymysql.cursors.Cursor:
-        self.busy = True
-        try:
+        with running(self):
             cursor = self.raw.cursor()
             cursor.execute(sql, tuple(params))
-        except pymysql.Error as exc:
-            self.broken = is_disconnect(exc)
-            self.busy = False
-            raise django_error(exc) from exc
-        self.busy = False
         return cursor
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -90,9 +83,7 @@ class PyMySQLPool(BasePool[Raw, PyMySQLConnection]):
     def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
         super().__init__(config, PyMySQLConnection)
         self.dialect = dialect
-        self.server: ServerData | None = None
-        self._kwargs = connect_kwargs(config, _CONNECT_PARAMETERS, "PyMySQL")
-        self._session_sql: list[str] = []
+        self.setup = ConnectionSetup(config, _CONNECT_PARAMETERS, "PyMySQL")
 
     def start(self) -> None:
         """Open ``min_size`` connections (at least one: it reads the server's settings)."""
@@ -103,21 +94,20 @@ class PyMySQLPool(BasePool[Raw, PyMySQLConnection]):
         # PyMySQL's connect_timeout only bounds the TCP connect; a server that accepts and
         # then stays silent would hang the handshake. Bound the handshake too, then lift
         # the bound (PyMySQL applies _read_timeout again before its next read).
-        read_timeout = self._kwargs.get("read_timeout")
+        kwargs = self.setup.kwargs
+        read_timeout = kwargs.get("read_timeout")
         try:
             raw = pymysql.connect(
-                **{**self._kwargs, "read_timeout": self.config.connect_timeout or read_timeout}
+                **{**kwargs, "read_timeout": self.config.connect_timeout or read_timeout}
             )
         except (pymysql.Error, OSError) as exc:
             raise connect_error(self.config, exc) from exc
         raw._read_timeout = read_timeout  # type: ignore[attr-defined]
         connection = PyMySQLConnection(raw)
         try:
-            if self.server is None:
-                self.server = ServerData.from_row(connection.fetch(SERVER_DATA_SQL)[0])
-                server_data.record_server(self.config.alias, self.server)
-                self._session_sql = session_sql(self.config, self.server)
-            for sql in self._session_sql:
+            if self.setup.server is None:
+                self.setup.learn(connection.fetch(SERVER_DATA_SQL)[0])
+            for sql in self.setup.statements:
                 connection.execute(sql)
         except BaseException:
             _close(raw)

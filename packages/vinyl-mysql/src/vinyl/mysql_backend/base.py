@@ -77,7 +77,6 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, MySQLDatabaseWrapper):
     #: (``vinyl.mysql.to_sql(queryset, server_version=...)``).
     vinyl_server_override: ServerData | None = None
 
-    _connected_server: ServerData | None = None
     _features_server: ServerData | None = None
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
@@ -100,17 +99,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, MySQLDatabaseWrapper):
     @property
     def vinyl_server(self) -> ServerData:
         """Return what this wrapper knows of its server; no I/O unless connected."""
-        if self.vinyl_server_override is not None:
-            return self.vinyl_server_override
-        if self.connection is None:
-            return server.known_server(self.alias)
-        if self._connected_server is None:
-            # Django's own connection, in Django's own sync code path: read the server
-            # once, as Django's mysql_server_data does.
-            with self.connection.cursor() as cursor:
-                cursor.execute(SERVER_DATA_SQL)
-                self._connected_server = ServerData.from_row(cursor.fetchone())
-        return self._connected_server
+        return self.vinyl_server_fact(self.vinyl_server_override, server.known_server, _read_server)
 
     @property  # type: ignore[override]
     def features(self) -> DatabaseFeatures:
@@ -156,3 +145,10 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, MySQLDatabaseWrapper):
     def display_name(self) -> str:  # type: ignore[override]
         """Return ``MariaDB`` or ``MySQL``."""
         return "MariaDB" if self.vinyl_server.is_mariadb else "MySQL"
+
+
+def _read_server(connection: Any) -> ServerData:
+    # Django's own connection, in Django's own sync code path, as its mysql_server_data.
+    with connection.cursor() as cursor:
+        cursor.execute(SERVER_DATA_SQL)
+        return ServerData.from_row(cursor.fetchone())

@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
@@ -19,7 +18,7 @@ from vinyl.pg.dialect import ASYNCPG, PSYCOPG2, PostgreSQLDialect
 from vinyl.pg.errors import django_error
 from vinyl.pg.psycopg2_driver import Psycopg2Driver
 from vinyl.pg.server import DEFAULT_PG_VERSION
-from vinyl.query.compiler import compile_with
+from vinyl.query.compiler import compile_sql
 
 __all__ = [
     "ASYNCPG",
@@ -51,13 +50,8 @@ def to_sql(
     ``filter(pk__in=[])``) and so would run no query at all.
     """
     wrapper = _standalone_wrapper(server_version or DEFAULT_PG_VERSION)
-    compiled = compile_with(queryset, wrapper, ASYNCPG)
-    if compiled.empty:
-        raise EmptyResultSet(
-            "This queryset matches no row (e.g. filter(pk__in=[])): Django runs no query "
-            "for it, so there is no SQL to return. Check for an empty list in the filters."
-        )
-    return compiled.sql, list(compiled.params)
+    sql, params = compile_sql(queryset, wrapper, ASYNCPG)
+    return sql, list(params)
 
 
 @lru_cache(maxsize=8)

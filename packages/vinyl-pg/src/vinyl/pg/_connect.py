@@ -1,4 +1,4 @@
-"""What both drivers send when they open a connection, and the errors they share."""
+"""What both drivers send when they open a connection, and the error when they cannot."""
 
 from __future__ import annotations
 
@@ -81,13 +81,4 @@ def connect_error(config: PoolConfig, exc: BaseException) -> OperationalError:
         f"Cannot connect to the PostgreSQL server at {config.address} (database alias "
         f"{config.alias!r}): {detail}. Check that the server is running and that HOST, "
         f"PORT, USER and PASSWORD of DATABASES[{config.alias!r}] are right."
-    )
-
-
-def lost_error(exc: BaseException) -> OperationalError:
-    """Return the error for a statement sent on a connection the server has closed."""
-    return OperationalError(
-        f"The connection to the PostgreSQL server was lost ({exc}); the server restarted "
-        f"or ended it (pg_terminate_backend). vinyl discards it and the next operation "
-        f"opens a new one."
     )

@@ -37,15 +37,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from django.conf import settings
 from vinyl.pg import server
-from vinyl.pg._connect import (
-    SSL_OPTIONS,
-    check_options,
-    connect_error,
-    lost_error,
-    session_settings,
-)
+from vinyl.pg._connect import SSL_OPTIONS, check_options, connect_error, session_settings
 from vinyl.pg.dialect import ASYNCPG
-from vinyl.pg.errors import django_error
+from vinyl.pg.errors import django_error, lost_error
 from vinyl.query._async import BasePool
 from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
 

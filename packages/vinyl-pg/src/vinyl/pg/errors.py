@@ -4,6 +4,7 @@ One table maps a SQLSTATE to a Django exception class: the exact five-character 
 first, then its two-character class (as the DB-API drivers classify them). Errors that
 carry no SQLSTATE (a lost connection, a client-side argument check) are classified by
 the driver's exception type. Only the drivers' ``execute``/``fetch`` apply this module.
+:func:`lost_error` is the error for a statement sent on a connection the server closed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncpg
 import psycopg2
 from django.db import utils
 
-__all__ = ["django_error", "exception_class"]
+__all__ = ["django_error", "exception_class", "lost_error"]
 
 #: Exact SQLSTATE codes whose class alone would say something else.
 _BY_CODE: dict[str, type[utils.Error]] = {
@@ -95,6 +96,15 @@ def django_error(exc: BaseException) -> utils.Error:
     error = cls(message)
     error.sqlstate = sqlstate  # type: ignore[attr-defined]
     return error
+
+
+def lost_error(exc: BaseException) -> utils.OperationalError:
+    """Return the error for a statement sent on a connection the server has closed."""
+    return utils.OperationalError(
+        f"The connection to the PostgreSQL server was lost ({exc}); the server restarted "
+        f"or ended it (pg_terminate_backend). vinyl discards it and the next operation "
+        f"opens a new one."
+    )
 
 
 def _dbapi_class(exc: psycopg2.Error) -> type[utils.Error]:

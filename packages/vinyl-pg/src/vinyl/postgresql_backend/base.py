@@ -78,12 +78,8 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
     @property
     def pg_version(self) -> int:
         """Return the server version number (e.g. 150004), with no I/O when not connected."""
-        if self.vinyl_server_version is not None:
-            return self.vinyl_server_version
-        if self.connection is None:
-            return server.known_version(self.alias)
-        if self._server_version is None:
-            self._server_version = int(self.connection.info.server_version)
-        return self._server_version
-
-    _server_version: int | None = None
+        return self.vinyl_server_fact(
+            self.vinyl_server_version,
+            server.known_version,
+            lambda connection: int(connection.info.server_version),
+        )

@@ -42,7 +42,7 @@ Deliberate deviations from the style guide, and why:
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -325,3 +325,26 @@ class VinylDatabaseWrapperMixin:
     vinyl_dialect: ClassVar[Dialect]
     vinyl_async_driver: ClassVar[AsyncDriver]
     vinyl_sync_driver: ClassVar[Driver]
+
+    #: What :meth:`vinyl_server_fact` read from Django's own connection, once.
+    _vinyl_connected_fact: Any = None
+
+    def vinyl_server_fact[T](
+        self, override: T | None, known: Callable[[str], T], read: Callable[[Any], T]
+    ) -> T:
+        """Return what the wrapper knows of its server (a version...), with no I/O if it can.
+
+        *override* wins (a wrapper made to describe a given server: ``to_sql``). A wrapper
+        that is not connected (the one vinyl compiles with) answers ``known(alias)``, what a
+        vinyl pool last read from the server. A connected one (Django's own, in Django's
+        sync code) answers ``read(connection)``, read once, as Django's backends do.
+        """
+        if override is not None:
+            return override
+        connection = getattr(self, "connection", None)
+        if connection is None:
+            return known(getattr(self, "alias", ""))
+        if self._vinyl_connected_fact is None:
+            self._vinyl_connected_fact = read(connection)
+        fact: T = self._vinyl_connected_fact
+        return fact

@@ -21,7 +21,14 @@ from django.db.models.sql.compiler import SQLCompiler
 from vinyl.query.backend import Dialect
 from vinyl.query.databases import Backend, get_backend
 
-__all__ = ["CompiledQuery", "compile_query", "compile_statement", "compile_with", "prepare"]
+__all__ = [
+    "CompiledQuery",
+    "compile_query",
+    "compile_sql",
+    "compile_statement",
+    "compile_with",
+    "prepare",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,23 @@ def compile_with(
     sql_query = query.query if isinstance(query, QuerySet) else query
     compiler = sql_query.get_compiler(connection=wrapper)
     return compile_statement(compiler, dialect)
+
+
+def compile_sql(
+    query: QuerySet[Any] | Query, wrapper: BaseDatabaseWrapper, dialect: Dialect
+) -> tuple[str, Sequence[Any]]:
+    """Return the SELECT of *query* as ``(sql, params)``, as :func:`compile_with` builds it.
+
+    What a backend's ``to_sql()`` returns. Raise ``EmptyResultSet`` when Django proves the
+    query matches no row (``filter(pk__in=[])``): Django runs no query for it either.
+    """
+    compiled = compile_with(query, wrapper, dialect)
+    if compiled.empty:
+        raise EmptyResultSet(
+            "This queryset matches no row (Django proved it without a query, e.g. "
+            "filter(pk__in=[])), so there is no SQL to return; treat its result as empty."
+        )
+    return compiled.sql, compiled.params
 
 
 def compile_statement(compiler: SQLCompiler, dialect: Dialect) -> CompiledQuery:
