@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from vinyl.query.backend import AsyncConnection, PoolConfig
+from vinyl.query.backend import AsyncConnection, AsyncPool, PoolConfig
 from vinyl.query.databases import Backend
+from vinyl_testing._async.backends import open_pool, taken
 
 
 async def backend_pid(conn: AsyncConnection) -> int:
@@ -21,35 +22,14 @@ async def test_closing_a_connection_interrupted_mid_statement_cancels_the_statem
 ) -> None:
     # Closing the socket alone would leave the server running the statement, holding a
     # backend beyond pool_max_size: the pool has the server cancel it.
-    pool = await backend.async_driver.create_pool(pool_config(max_size=1), backend.dialect)
-    pids: list[int] = []
-
-    async def sleeper() -> None:
-        conn = await pool.acquire()
-        try:
-            pids.append(await backend_pid(conn))
-            await conn.fetch("SELECT pg_sleep(30)")
-        finally:
-            await pool.release(conn)
-
-    try:
-        task = asyncio.create_task(sleeper())
-        await asyncio.sleep(0.3)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        conn = await pool.acquire()
-        try:
-            assert await backend_pid(conn) != pids[0]
-            rows = await conn.fetch(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = %s AND state = 'active'",
-                (pids[0],),
-            )
-        finally:
-            await pool.release(conn)
-    finally:
-        await pool.close()
-    assert [tuple(row) for row in rows] == [(0,)]
+    async with open_pool(backend, pool_config(max_size=1)) as pool, taken(pool) as conn:
+        pid = await backend_pid(conn)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(conn.fetch("SELECT pg_sleep(30)"), timeout=0.3)
+    oracle.execute(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = %s AND state = 'active'", (pid,)
+    )
+    assert oracle.fetchone() == (0,)
 
 
 async def test_the_server_never_sees_more_than_max_size_even_while_discarding(
@@ -61,10 +41,9 @@ async def test_the_server_never_sees_more_than_max_size_even_while_discarding(
         "WHERE application_name = %s AND datname = current_database()"
     )
     config = pool_config(min_size=0, max_size=3, options={"application_name": name})
-    pool = await backend.async_driver.create_pool(config, backend.dialect)
     seen: list[int] = []
 
-    async def count(discard: bool) -> None:
+    async def count(pool: AsyncPool, discard: bool) -> None:
         conn = await pool.acquire()
         try:
             rows = await conn.fetch(count_sql, (name,))
@@ -73,10 +52,8 @@ async def test_the_server_never_sees_more_than_max_size_even_while_discarding(
             # Every third borrower discards its connection: a new one replaces it.
             await pool.release(conn, discard=discard)
 
-    try:
-        await asyncio.gather(*(count(n % 3 == 0) for n in range(150)))
-    finally:
-        await pool.close()
+    async with open_pool(backend, config) as pool:
+        await asyncio.gather(*(count(pool, n % 3 == 0) for n in range(150)))
     assert len(seen) == 150
     assert max(seen) == 3
 
@@ -86,17 +63,10 @@ async def test_an_idle_connection_left_in_a_transaction_is_replaced_when_taken(
 ) -> None:
     # A session the server still has but whose state vinyl cannot trust (here, a
     # transaction opened behind the pool's back) is not lent again.
-    pool = await backend.async_driver.create_pool(pool_config(max_size=1), backend.dialect)
-    try:
-        conn = await pool.acquire()
-        first = await backend_pid(conn)
-        raw = conn.raw  # type: ignore[attr-defined]
-        await pool.release(conn)
+    async with open_pool(backend, pool_config(max_size=1)) as pool:
+        async with taken(pool) as conn:
+            first = await backend_pid(conn)
+            raw = conn.raw  # type: ignore[attr-defined]
         await raw.execute("BEGIN")
-        conn = await pool.acquire()
-        try:
+        async with taken(pool) as conn:
             assert await backend_pid(conn) != first
-        finally:
-            await pool.release(conn)
-    finally:
-        await pool.close()

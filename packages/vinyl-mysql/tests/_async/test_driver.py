@@ -12,32 +12,13 @@ from typing import Any
 import pymysql
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import (
-    DataError,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-    ProgrammingError,
-)
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from vinyl.mysql.server import known_server
 from vinyl.mysql_backend.base import DatabaseWrapper
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, Note, TypesOwner
-from vinyl_testing._async.backends import (
-    Statement,
-    check_discarded_connection_closed,
-    check_exhausted_pool_waits,
-    check_idle_killed_replaced,
-    check_killed_while_taken,
-    check_pool_size_bounds,
-    check_released_in_transaction_not_reused,
-    check_statement_error_keeps_connection,
-    check_unreachable_port_named,
-    configured,
-    errors_of,
-    open_pool,
-    taken,
-)
+from vinyl_testing._async import backends
+from vinyl_testing._async.backends import Statement, configured, errors_of, open_pool, taken
 from vinyl_testing.parity import every_type_values
 
 NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
@@ -213,7 +194,7 @@ async def test_an_unknown_column_is_a_programming_error(backend: Backend) -> Non
 
 
 async def test_a_data_error_keeps_the_connection_usable(backend: Backend) -> None:
-    await check_statement_error_keeps_connection(
+    await backends.check_statement_error_keeps_connection(
         backend,
         CONNECTION_ID,
         (NOTE_INSERT, (None, "x" * 101, CREATED)),
@@ -225,7 +206,7 @@ async def test_a_data_error_keeps_the_connection_usable(backend: Backend) -> Non
 async def test_an_unreachable_port_raises_operational_error_naming_host_and_port(
     backend: Backend,
 ) -> None:
-    await check_unreachable_port_named(backend, "MySQL/MariaDB", "vinyl_mysql")
+    await backends.check_unreachable_port_named(backend, "MySQL/MariaDB", "vinyl_mysql")
 
 
 async def test_a_silent_host_raises_operational_error_within_connect_timeout(
@@ -241,7 +222,7 @@ async def test_a_silent_host_raises_operational_error_within_connect_timeout(
 
 
 async def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(backend: Backend) -> None:
-    rows = await check_exhausted_pool_waits(backend)
+    rows = await backends.check_exhausted_pool_waits(backend)
     assert rows == [(1,)]
 
 
@@ -255,13 +236,13 @@ async def test_the_pool_opens_min_size_connections_and_never_more_than_max_size(
     backend: Backend, oracle: Any, own_user: str
 ) -> None:
     config = configured(backend, user=own_user, min_size=2, max_size=3)
-    await check_pool_size_bounds(backend, config, lambda: connections_of(oracle, own_user))
+    await backends.check_pool_size_bounds(backend, config, lambda: connections_of(oracle, own_user))
 
 
 async def test_an_idle_connection_killed_by_the_server_is_replaced(
     backend: Backend, oracle: Any
 ) -> None:
-    rows = await check_idle_killed_replaced(
+    rows = await backends.check_idle_killed_replaced(
         backend, CONNECTION_ID, LISTED, lambda pid: oracle.execute(f"KILL {pid}"), None
     )
     assert rows == [(1,)]
@@ -270,7 +251,7 @@ async def test_an_idle_connection_killed_by_the_server_is_replaced(
 async def test_a_connection_killed_while_taken_fails_then_the_pool_reconnects(
     backend: Backend, oracle: Any
 ) -> None:
-    await check_killed_while_taken(
+    await backends.check_killed_while_taken(
         backend,
         CONNECTION_ID,
         LISTED,
@@ -280,11 +261,11 @@ async def test_a_connection_killed_while_taken_fails_then_the_pool_reconnects(
 
 
 async def test_a_connection_released_inside_a_transaction_is_not_reused(backend: Backend) -> None:
-    await check_released_in_transaction_not_reused(backend, CONNECTION_ID)
+    await backends.check_released_in_transaction_not_reused(backend, CONNECTION_ID)
 
 
 async def test_a_discarded_connection_is_closed(backend: Backend) -> None:
-    await check_discarded_connection_closed(backend, CONNECTION_ID)
+    await backends.check_discarded_connection_closed(backend, CONNECTION_ID)
 
 
 @pytest.mark.parametrize(

@@ -12,31 +12,14 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import (
-    DataError,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-    ProgrammingError,
-)
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from vinyl.pg.server import known_version
 from vinyl.postgresql_backend.base import DatabaseWrapper
 from vinyl.query.backend import PoolConfig
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, Note, PgTypes, TypesOwner
-from vinyl_testing._async.backends import (
-    check_discarded_connection_closed,
-    check_exhausted_pool_waits,
-    check_idle_killed_replaced,
-    check_killed_while_taken,
-    check_pool_size_bounds,
-    check_released_in_transaction_not_reused,
-    check_statement_error_keeps_connection,
-    check_unreachable_port_named,
-    errors_of,
-    open_pool,
-    taken,
-)
+from vinyl_testing._async import backends
+from vinyl_testing._async.backends import errors_of, open_pool, taken
 from vinyl_testing.parity import every_type_values
 
 NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
@@ -199,33 +182,32 @@ async def test_errors_are_djangos_with_the_drivers_message(
     assert vinyl_error.__cause__ is not None
 
 
-async def test_an_out_of_range_integer_is_a_data_error(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        # psycopg2's server says "smallint out of range"; asyncpg checks int2 client-side.
+        ("small", 100000, "out of (int16 )?range"),
+        ('"integer"', "abc", "abc"),
+    ],
+    ids=["out_of_range", "unconvertible"],
+)
+async def test_a_value_the_column_cannot_hold_is_a_data_error(
+    column: str,
+    value: object,
+    message: str,
+    backend: Backend,
+    pool_config: Callable[..., PoolConfig],
 ) -> None:
-    # psycopg2's server says "smallint out of range"; asyncpg checks the int2 client-side.
+    sql = f'INSERT INTO vinyl_testapp_alltypes ("char", {column}) VALUES (%s, %s)'
     async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        with pytest.raises(DataError, match="out of (int16 )?range"):
-            await connection.execute(
-                'INSERT INTO vinyl_testapp_alltypes ("char", small) VALUES (%s, %s)',
-                ("x", 100000),
-            )
-
-
-async def test_an_unconvertible_parameter_is_a_data_error(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        with pytest.raises(DataError, match="abc"):
-            await connection.execute(
-                'INSERT INTO vinyl_testapp_alltypes ("char", "integer") VALUES (%s, %s)',
-                ("x", "abc"),
-            )
+        with pytest.raises(DataError, match=message):
+            await connection.execute(sql, ("x", value))
 
 
 async def test_a_statement_error_keeps_the_connection_usable(
     backend: Backend, pool_config: Callable[..., PoolConfig]
 ) -> None:
-    await check_statement_error_keeps_connection(
+    await backends.check_statement_error_keeps_connection(
         backend,
         BACKEND_PID,
         (NOTE_INSERT, (1, "x" * 101, CREATED)),
@@ -237,7 +219,7 @@ async def test_a_statement_error_keeps_the_connection_usable(
 async def test_an_unreachable_port_raises_operational_error_naming_host_and_port(
     backend: Backend,
 ) -> None:
-    await check_unreachable_port_named(backend, "PostgreSQL", "vinyl_pg")
+    await backends.check_unreachable_port_named(backend, "PostgreSQL", "vinyl_pg")
 
 
 async def test_a_silent_host_raises_operational_error_within_connect_timeout(
@@ -254,7 +236,7 @@ async def test_a_silent_host_raises_operational_error_within_connect_timeout(
 async def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(
     backend: Backend, pool_config: Callable[..., PoolConfig]
 ) -> None:
-    rows = await check_exhausted_pool_waits(backend)
+    rows = await backends.check_exhausted_pool_waits(backend)
     assert [tuple(row) for row in rows] == [(1,)]
 
 
@@ -262,7 +244,7 @@ async def test_the_pool_holds_min_size_connections_and_never_more_than_max_size(
     backend: Backend, pool_config: Callable[..., PoolConfig], server_connections: Callable[[], int]
 ) -> None:
     before = server_connections()
-    await check_pool_size_bounds(
+    await backends.check_pool_size_bounds(
         backend, pool_config(min_size=2, max_size=3), lambda: server_connections() - before
     )
 
@@ -270,7 +252,7 @@ async def test_the_pool_holds_min_size_connections_and_never_more_than_max_size(
 async def test_an_idle_connection_terminated_by_the_server_is_replaced(
     backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
 ) -> None:
-    rows = await check_idle_killed_replaced(
+    rows = await backends.check_idle_killed_replaced(
         backend,
         BACKEND_PID,
         LISTED,
@@ -283,7 +265,7 @@ async def test_an_idle_connection_terminated_by_the_server_is_replaced(
 async def test_a_connection_terminated_while_taken_fails_then_the_pool_reconnects(
     backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
 ) -> None:
-    await check_killed_while_taken(
+    await backends.check_killed_while_taken(
         backend,
         BACKEND_PID,
         LISTED,
@@ -295,13 +277,13 @@ async def test_a_connection_terminated_while_taken_fails_then_the_pool_reconnect
 async def test_a_connection_released_inside_a_transaction_is_not_reused(
     backend: Backend, pool_config: Callable[..., PoolConfig]
 ) -> None:
-    await check_released_in_transaction_not_reused(backend, BACKEND_PID)
+    await backends.check_released_in_transaction_not_reused(backend, BACKEND_PID)
 
 
 async def test_a_discarded_connection_is_closed(
     backend: Backend, pool_config: Callable[..., PoolConfig]
 ) -> None:
-    await check_discarded_connection_closed(backend, BACKEND_PID)
+    await backends.check_discarded_connection_closed(backend, BACKEND_PID)
 
 
 @pytest.mark.parametrize(
