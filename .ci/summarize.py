@@ -1,7 +1,8 @@
 """Summarize a `pants test` run from its JUnit reports; fail when the run was not a full one.
 
 A full run has at least one passing test, none failing, and covers both Django resolves
-(django61, django52) and both servers (PostgreSQL, MariaDB).
+(django61, django52) and both servers (PostgreSQL, MariaDB). The summary also says how many
+examples the fuzzer ran (the ``fuzz_examples`` JUnit property its tests record, one per run).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 RESOLVES = ("django61", "django52")
 SERVERS = {"pg": "PostgreSQL", "postgresql": "PostgreSQL", "mysql": "MariaDB", "mariadb": "MariaDB"}
 SERVER_NAMES = ("PostgreSQL", "MariaDB")
+#: The JUnit property each fuzzer run records: how many examples it ran.
+FUZZ_PROPERTY = "fuzz_examples"
 
 
 def servers_of(name: str) -> set[str]:
@@ -23,16 +26,37 @@ def servers_of(name: str) -> set[str]:
     return {SERVERS[word] for word in words if word in SERVERS}
 
 
+def fuzz_runs(root: ET.Element) -> list[int]:
+    """Return the example counts of the fuzzer runs one report records."""
+    return [
+        int(prop.get("value", "0"))
+        for prop in root.iter("property")
+        if prop.get("name") == FUZZ_PROPERTY
+    ]
+
+
+def fuzz_line(runs: dict[str, list[int]]) -> str:
+    """Return the summary's line on the fuzzer: examples in all, runs, per resolve."""
+    counts = [count for resolve_runs in runs.values() for count in resolve_runs]
+    if not counts:
+        return "Fuzzer: no run in these reports"
+    per_resolve = ", ".join(f"{r} {sum(runs.get(r, []))}" for r in RESOLVES)
+    return f"Fuzzer: {sum(counts)} examples in {len(counts)} runs ({per_resolve})"
+
+
 def main(reports: Path) -> int:
     per_file: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     totals: Counter[str] = Counter()
     by_resolve: Counter[str] = Counter()
     by_server: Counter[str] = Counter()
     failures = []
+    fuzz: dict[str, list[int]] = defaultdict(list)
     for report in sorted(reports.glob("*.xml")):
         resolve = re.search(r"resolve=(\w+)", report.name)
         resolve_name = resolve.group(1) if resolve else "?"
-        for case in ET.parse(report).getroot().iter("testcase"):
+        root = ET.parse(report).getroot()
+        fuzz[resolve_name] += fuzz_runs(root)
+        for case in root.iter("testcase"):
             outcome = "passed"
             for tag in ("failure", "error", "skipped"):
                 if case.find(tag) is not None:
@@ -56,6 +80,7 @@ def main(reports: Path) -> int:
     )
     print("Passed per Django resolve: " + ", ".join(f"{r} {by_resolve[r]}" for r in RESOLVES))
     print("Passed per server: " + ", ".join(f"{s} {by_server[s]}" for s in SERVER_NAMES))
+    print(fuzz_line(fuzz))
 
     problems = [f"failed: {failure}" for failure in failures]
     if totals["passed"] == 0:

@@ -25,9 +25,13 @@ def _load() -> ModuleType:
 summarize = _load()
 
 
-def write_report(reports: Path, resolve: str, *cases: str) -> None:
-    """Write one Pants JUnit report with *cases*, each "name" or "name:failure"."""
-    body = []
+def write_report(reports: Path, resolve: str, *cases: str, fuzz: tuple[int, ...] = ()) -> None:
+    """Write one Pants JUnit report with *cases*, each "name" or "name:failure".
+
+    *fuzz*: the example counts of the fuzzer runs the report records (suite properties).
+    """
+    props = "".join(f"<property name='fuzz_examples' value='{n}'/>" for n in fuzz)
+    body = [f"<properties>{props}</properties>"] if fuzz else []
     for case in cases:
         name, _, outcome = case.partition(":")
         inner = f"<{outcome} message='boom'/>" if outcome else ""
@@ -46,6 +50,7 @@ def test_a_full_run_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "Total: 4 tests in 2 file runs; 4 passed" in out
     assert "Passed per Django resolve: django61 2, django52 2" in out
     assert "Passed per server: PostgreSQL 2, MariaDB 2" in out
+    assert "Fuzzer: no run in these reports" in out
 
 
 def test_no_test_at_all_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,3 +79,22 @@ def test_a_failure_fails_and_is_named(tmp_path: Path, capsys: pytest.CaptureFixt
     assert summarize.main(tmp_path) == 1
 
     assert "CI: failed: django52: pkg.tests.test_x::test_get[mysql]" in capsys.readouterr().err
+
+
+def test_the_fuzzer_examples_are_summed_across_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for resolve in ("django61", "django52"):
+        write_report(tmp_path, resolve, "test_get[pg]", "test_get[mysql]", fuzz=(400, 412))
+    (tmp_path / "other.py@tests@@resolve=django52.xml").write_text(
+        "<testsuites><testsuite name='pytest'><properties>"
+        "<property name='fuzz_examples' value='7'/><property name='unrelated' value='9'/>"
+        "</properties><testcase classname='pkg.tests.test_y' name='test_fuzz[pg]'/>"
+        "</testsuite></testsuites>"
+    )
+
+    assert summarize.main(tmp_path) == 0
+
+    assert "Fuzzer: 1631 examples in 5 runs (django61 812, django52 819)" in (
+        capsys.readouterr().out
+    )
