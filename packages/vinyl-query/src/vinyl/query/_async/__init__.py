@@ -2,9 +2,11 @@
 
 from vinyl.query._async.execute import (
     execute_sql,
+    fetch,
     fetch_queryset,
     fetch_sql,
     fetch_sql_with_columns,
+    fetch_with_columns,
 )
 from vinyl.query._async.pools import close_pools, get_pool
 from vinyl.query._async.scope import connection
@@ -16,9 +18,11 @@ __all__ = [
     "close_pools",
     "connection",
     "execute_sql",
+    "fetch",
     "fetch_queryset",
     "fetch_sql",
     "fetch_sql_with_columns",
+    "fetch_with_columns",
     "get_pool",
     "on_commit",
     "transaction",

@@ -1,4 +1,9 @@
-"""Run statements through vinyl in one call: a queryset, or SQL in Django's paramstyle."""
+"""Run statements through vinyl in one call: SQL in the driver's or Django's paramstyle.
+
+:func:`fetch` and :func:`fetch_with_columns` are the read path every other read takes
+(vinyl-model's included): they borrow the task's connection (``connection()``) for one
+statement already in the driver's paramstyle.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,28 @@ from vinyl.query.compiler import compile_query, prepare
 from vinyl.query.databases import get_backend
 from vinyl.query.decode import decode
 
-__all__ = ["execute_sql", "fetch_queryset", "fetch_sql", "fetch_sql_with_columns"]
+__all__ = [
+    "execute_sql",
+    "fetch",
+    "fetch_queryset",
+    "fetch_sql",
+    "fetch_sql_with_columns",
+    "fetch_with_columns",
+]
+
+
+async def fetch(using: str, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    """Return the rows of *sql*, in the driver's paramstyle, run on *using*."""
+    async with connection(using) as conn:
+        return await conn.fetch(sql, params)
+
+
+async def fetch_with_columns(
+    using: str, sql: str, params: Sequence[Any] = ()
+) -> tuple[list[str], list[Row]]:
+    """Return the column names and the rows of *sql* (the driver's paramstyle), run on *using*."""
+    async with connection(using) as conn:
+        return await conn.fetch_with_columns(sql, params)
 
 
 async def fetch_queryset(queryset: QuerySet[Any]) -> list[Any]:
@@ -20,29 +46,21 @@ async def fetch_queryset(queryset: QuerySet[Any]) -> list[Any]:
 
     ``queryset.db`` must be a vinyl alias (``queryset.using("vinyl_db")``).
     """
-    alias = queryset.db
-    compiled = compile_query(queryset, alias)
-    if compiled.empty:
-        return []
-    async with connection(alias) as conn:
-        rows = await conn.fetch(compiled.sql, compiled.params)
+    compiled = compile_query(queryset, queryset.db)
+    rows = await fetch(queryset.db, compiled.sql, compiled.params) if compiled.sql else []
     return decode(queryset, compiled, rows)
 
 
 async def fetch_sql(using: str, sql: str, params: Sequence[Any] = ()) -> list[Row]:
     """Return the rows of *sql*, written in Django's paramstyle (``%s``), run on *using*."""
-    sql, params = prepare(get_backend(using).dialect, sql, params)
-    async with connection(using) as conn:
-        return await conn.fetch(sql, params)
+    return await fetch(using, *prepare(get_backend(using).dialect, sql, params))
 
 
 async def fetch_sql_with_columns(
     using: str, sql: str, params: Sequence[Any] = ()
 ) -> tuple[list[str], list[Row]]:
     """Return the column names and the rows of *sql* (Django's paramstyle), run on *using*."""
-    sql, params = prepare(get_backend(using).dialect, sql, params)
-    async with connection(using) as conn:
-        return await conn.fetch_with_columns(sql, params)
+    return await fetch_with_columns(using, *prepare(get_backend(using).dialect, sql, params))
 
 
 async def execute_sql(using: str, sql: str, params: Sequence[Any] = ()) -> int:

@@ -5,9 +5,11 @@
 
 from vinyl.query._sync.execute import (
     execute_sql,
+    fetch,
     fetch_queryset,
     fetch_sql,
     fetch_sql_with_columns,
+    fetch_with_columns,
 )
 from vinyl.query._sync.pools import close_pools, get_pool
 from vinyl.query._sync.scope import connection
@@ -19,9 +21,11 @@ __all__ = [
     "close_pools",
     "connection",
     "execute_sql",
+    "fetch",
     "fetch_queryset",
     "fetch_sql",
     "fetch_sql_with_columns",
+    "fetch_with_columns",
     "get_pool",
     "on_commit",
     "transaction",
