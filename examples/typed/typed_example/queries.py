@@ -29,7 +29,7 @@ def read_sync(pk: int) -> tuple[Author, int, Author | None, list[Author], list[A
     author = assert_type(Author.sync_vinyl.get(pk=pk), Author)
     count = assert_type(Author.sync_vinyl.count(), int)
     first = assert_type(Author.sync_vinyl.first(), Author | None)
-    authors = assert_type(list(Author.sync_vinyl.filter(name__startswith="A")), list[Author])
+    authors = assert_type([a for a in Author.sync_vinyl.filter(name__startswith="A")], list[Author])
     names: list[Any] = list(Author.sync_vinyl.values_list("name", flat=True))
     for each in Author.sync_vinyl.filter(pk__gt=pk).order_by("name"):
         assert_type(each, Author)

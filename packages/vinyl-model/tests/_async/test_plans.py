@@ -17,11 +17,12 @@ import pytest
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Count
 from django.test import override_settings
-from vinyl.model import _plans
 from vinyl.model._async.prefetch import keys_lookup
 from vinyl.model._async.queryset import VinylQuerySet
+from vinyl.model._plans import PLANS
+from vinyl.model._templates import TEMPLATES
 from vinyl.query.compiler import compile_query
-from vinyl_testapp.models.library import Author, Book, Publisher
+from vinyl_testapp.models.library import Author, Book, Place, Publisher
 from vinyl_testing.plugin import DB
 
 from .test_differential import normalize
@@ -130,7 +131,13 @@ BUILT = {"filter", "values", "values_list", "order_by", "only", "defer"}
 def plan_of(queryset: Any) -> Any:
     """Return the bound plan of *queryset*'s shape, or ``None``."""
     assert queryset._shape is not None, "the queryset lost its shape"
-    return _plans.bound(queryset._shape, queryset._shape_values)
+    return bound(queryset._shape, queryset._shape_values)
+
+
+def bound(shape: Any, values: tuple[Any, ...]) -> Any:
+    """Return the parameters the plan of *shape* binds *values* to, or ``None``."""
+    plan = PLANS.plan(shape)
+    return None if plan is None else plan.bind(values)
 
 
 async def same_as_django(db: DB, build: Build, values: tuple[Any, ...]) -> Any:
@@ -173,7 +180,7 @@ async def test_a_shape_runs_again_with_other_values(
         assert plan_of(build(Book.avinyl.using(library.vinyl), values)) is not None
         await same_as_django(library, build, values)
     # Each call that builds (filter(), values_list()...) was made from its template.
-    assert all(_plans.template(first._shape[: i + 1]) is not None for i in templated)
+    assert all(TEMPLATES.get(first._shape[: i + 1]) is not None for i in templated)
 
 
 async def test_a_filter_template_refuses_a_value_as_django_does(library: DB) -> None:
@@ -182,7 +189,7 @@ async def test_a_filter_template_refuses_a_value_as_django_does(library: DB) -> 
 
     assert [b async for b in build(Book.avinyl.using(library.vinyl), "120")]
     shape = build(Book.avinyl.using(library.vinyl), "120")._shape
-    assert _plans.template(shape) is not None
+    assert TEMPLATES.get(shape) is not None
     with pytest.raises(ValueError) as expected:
         build(Book.objects.using(library.django), "many")
     with pytest.raises(ValueError) as raised:
@@ -272,7 +279,7 @@ async def test_get_runs_again_with_other_values(library: DB) -> None:
         got = await Book.avinyl.using(library.vinyl).get(title=title)
         assert normalize(got) == normalize(expected)
     shape = (*Book.avinyl.using(library.vinyl)._shape, ("get", "filter", ("title",), (str,)))
-    assert _plans.bound(shape, ("Aleph",)) is not None
+    assert bound(shape, ("Aleph",)) is not None
 
 
 async def test_get_through_a_plan_raises_djangos_errors(library: DB) -> None:
@@ -356,3 +363,29 @@ async def test_changing_a_setting_forgets_the_plans(library: DB) -> None:
     assert plan_of(queryset) is not None
     with override_settings(USE_TZ=True):
         assert plan_of(queryset) is None
+
+
+@pytest.mark.parametrize(
+    ("order", "ordering"), [((True, False, True), "pk"), ((False, True, False), "-pk")]
+)
+async def test_isnull_on_a_relation_gives_djangos_rows_every_time(
+    library: DB, order: tuple[bool, ...], ordering: str
+) -> None:
+    # isnull on a relation changes the joins (INNER for False, LEFT OUTER for True): its
+    # value belongs to the shape, and a query built for one value must not serve the other.
+    # Each order has a shape of its own (the ordering), so none learns from the other.
+    for value in order:
+        oracle = Place.objects.using(library.django).order_by(ordering)
+        expected = [p.pk for p in oracle.filter(restaurant__isnull=value)]
+        vinyl = Place.avinyl.using(library.vinyl).order_by(ordering)
+        assert [p.pk for p in await vinyl.filter(restaurant__isnull=value)] == expected, value
+        assert expected
+
+
+async def test_get_with_prefetch_related_loads_the_relation_every_time(library: DB) -> None:
+    # The second get() of a shape runs through its plan: the prefetch named by the shape
+    # must run then too.
+    for book in Book.objects.using(library.django).order_by("pk"):
+        expected = sorted(t.pk for t in book.tags.all())
+        got = await Book.avinyl.using(library.vinyl).prefetch_related("tags").get(pk=book.pk)
+        assert sorted(t.pk for t in got["tags"]) == expected

@@ -15,7 +15,7 @@ from vinyl.model._messages import not_evaluated
 __all__ = ["AsyncEvaluation", "SyncEvaluation"]
 
 
-class AsyncEvaluation:
+class AsyncEvaluation[T]:
     """``await qs`` returns the list; any sync evaluation of an unevaluated queryset raises.
 
     Once awaited, Django's sync protocol (``len()``, ``bool()``, indexing, ``for``) works
@@ -25,9 +25,9 @@ class AsyncEvaluation:
     _result_cache: list[Any] | None
     _prefetch_related_lookups: tuple[Any, ...]
     _prefetch_done: bool
-    _evaluate: Callable[[], Awaitable[list[Any]]]
+    _evaluate: Callable[[], Awaitable[list[T]]]
 
-    def __await__(self) -> Generator[Any, None, list[Any]]:
+    def __await__(self) -> Generator[Any, None, list[T]]:
         return self._evaluate().__await__()
 
     def _fetch_all(self) -> None:
@@ -36,13 +36,13 @@ class AsyncEvaluation:
             raise TypeError(not_evaluated(repr(self)))
 
 
-class SyncEvaluation:
+class SyncEvaluation[T]:
     """Django's sync protocol (``list()``, ``len()``, ``for``, indexing) reads through vinyl."""
 
     _result_cache: list[Any] | None
     _prefetch_related_lookups: tuple[Any, ...]
     _prefetch_done: bool
-    _evaluate: Callable[[], list[Any]]
+    _evaluate: Callable[[], list[T]]
 
     def _fetch_all(self) -> None:
         self._evaluate()

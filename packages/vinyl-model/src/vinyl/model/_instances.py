@@ -20,6 +20,7 @@ from vinyl.model._messages import not_fetched, not_loaded
 
 __all__ = [
     "FieldAttribute",
+    "alias_of",
     "SettableFieldAttribute",
     "build_instance_class",
     "field_attribute",
@@ -74,12 +75,18 @@ def field_attribute(django: DeferredAttribute) -> FieldAttribute:
 Wrapper = Callable[[Any], Any]
 
 
-def build_instance_class(model: type[Model], mixin: type, wrap: Wrapper) -> type[Model]:
-    """Return a new vinyl subclass of *model*: *mixin* first, then the wrapped descriptors."""
+def build_instance_class(
+    model: type[Model], mixin: type, wrap: Wrapper, extra: dict[str, Any]
+) -> type[Model]:
+    """Return a new vinyl subclass of *model*: *mixin* first, then the wrapped descriptors.
+
+    *extra* holds further class attributes (the flavor's queryset class).
+    """
     attrs: dict[str, Any] = {
         "__module__": model.__module__,
         "__qualname__": model.__qualname__,
         "__doc__": model.__doc__,
+        **extra,
     }
     for name, value in _class_attributes(model):
         replacement = (
@@ -150,3 +157,14 @@ def loaded(instance: Model, name: str) -> Any:
             f"read it as obj.{getattr(field, 'attname', name)}."
         )
     raise FieldError(not_loaded(instance, name))
+
+
+def alias_of(instance: Model) -> str:
+    """Return the alias *instance* was read from; raise ``ValueError`` for an unsaved one."""
+    alias = instance._state.db
+    if alias is None:
+        raise ValueError(
+            f"{type(instance).__name__} instance was not read from a database: a relation is "
+            f"read on the alias its instance came from."
+        )
+    return alias

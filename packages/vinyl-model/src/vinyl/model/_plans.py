@@ -4,32 +4,29 @@ Building a queryset with Django and compiling it costs several times what the dr
 spends running it. Most applications run a few shapes over and over with other values:
 ``M.vinyl.get(pk=5)`` and ``M.vinyl.get(pk=7)`` are one shape. A shape is how a queryset
 was built from its ``VinylManager``: the model, the alias and each builder call, with the
-names and types of its arguments but not their values. Only builder calls whose effect
-depends on nothing else are recorded (:func:`filter_shape` and the queryset's
-``_traced`` calls); any other call drops the shape, and the queryset goes Django's way.
+names and types of its arguments but not their values (:func:`filter_shape` and the
+queryset's traced calls). A shape is complete or absent: a value that changes more than a
+parameter (``isnull``, which changes the joins) is part of the shape, and any builder
+call or queryset state the shape cannot describe drops it (:func:`plannable`).
 
-The first evaluation of a shape is built and compiled by Django, as always; its plan
-keeps the SQL, the decoder, and for each filter value the Django lookup that turned it
-into a parameter. A later evaluation of the shape binds its own values through those
-lookups — Django's code, so a value Django refuses is refused with the same error — and
-skips compiling (and, for ``get()``, building; a built query's own conditions are bound
-as they are). A shape whose parameters are not exactly its filter values, one lookup
-each (a join, an expression), gets no plan. An ``IN`` list is one value, whose length is
-part of the shape.
+The first read of a shape is built and compiled by Django, as always; its plan keeps the
+SQL, the decoder, and for each filter value the Django lookup that turned it into a
+parameter. A later read of the shape binds its own values through those lookups —
+Django's code, so a value Django refuses is refused with the same error — and skips
+compiling. A shape whose parameters are not exactly its filter values, one lookup each
+(a join, an expression), gets no plan. An ``IN`` list is one value, whose length is part
+of the shape. What happens after the rows are decoded (``prefetch_related()``) is not
+part of a plan: the read path does it for every read.
 
-Building is also costly: the first time a shape takes a given ``filter()``,
-``values()``, ``values_list()``, ``order_by()``, ``only()`` or ``defer()`` call, Django
-builds it and the resulting query is kept as a *template*, with the conditions it added
-(``filter()``'s; the other calls add none); later, the same call on the same shape clones
-the template and puts the caller's own conditions in, made by the same lookups, instead of
-building. Queries of one shape differ only by the values of their conditions.
+:data:`PLANS` is the one cache; :meth:`Plans.read` its one entry point, called by the
+read path alone (``vinyl.model._async.fetch``).
 """
 
 from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,23 +34,26 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.core.signals import setting_changed
 from django.db.models import Lookup, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import Col
-from django.db.models.sql import Query
 from django.db.models.sql.where import AND
 from vinyl.query.backend import Dialect
 from vinyl.query.compiler import CompiledQuery
 from vinyl.query.decode import Decoder
 
 __all__ = [
+    "PLANS",
+    "Condition",
     "Plan",
-    "Template",
-    "bound",
-    "bound_query",
+    "Plans",
+    "Shape",
+    "condition",
     "filter_shape",
-    "learn",
-    "learn_template",
-    "template",
+    "plannable",
 ]
+
+#: How a queryset was built: a tuple of hashable parts (see the module docstring).
+Shape = tuple[Any, ...]
 
 #: The types of filter values a plan can bind: plain values that Django turns into one
 #: parameter through the field (and lists of them, one each). Anything else (``None``,
@@ -74,13 +74,18 @@ _SCALARS = frozenset(
     }
 )
 
-#: Past this many shapes the plans are dropped and learnt again: shapes come from code,
-#: so this only bounds a program that builds field names at run time.
-_MAX_PLANS = 2000
+#: Lookups whose value changes the SQL beyond its parameters: ``isnull=True`` makes Django
+#: promote the joins to LEFT OUTER and writes ``IS NULL`` without a parameter. Their value
+#: is part of the shape. (A field named like one of them only loses a plan, never a row.)
+_STRUCTURAL_LOOKUPS = frozenset({"isnull"})
+
+#: Past this many shapes a cache is emptied and learnt again: shapes come from code, so
+#: this only bounds a program that builds field names at run time.
+MAX_SHAPES = 2000
 
 
 @dataclass(frozen=True, slots=True)
-class _Condition:
+class Condition:
     """How a filter value becomes its WHERE condition: Django's lookup class on a column."""
 
     lookup_class: type[Lookup[Any]]
@@ -91,138 +96,17 @@ class _Condition:
         return self.lookup_class(self.lhs, value)
 
 
-def _condition(condition: Any, value: Any) -> _Condition | None:
-    """Return how *value* became *condition*, or ``None`` if not by a lookup on a column."""
-    if not isinstance(condition, Lookup) or type(condition.lhs) is not Col:
+def condition(node: Any, value: Any) -> Condition | None:
+    """Return how *value* became the WHERE node *node*; ``None`` if not by a column lookup."""
+    if not isinstance(node, Lookup) or type(node.lhs) is not Col:
         return None
-    if hasattr(condition.rhs, "resolve_expression"):
+    if hasattr(node.rhs, "resolve_expression"):
         return None
-    made = _Condition(type(condition), condition.lhs)
-    if made.make(value).rhs != condition.rhs:
+    made = Condition(type(node), node.lhs)
+    if made.make(value).rhs != node.rhs:
         # This condition is not the one this value made: the order is not Django's.
         return None
     return made
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """The compiled query of a shape, how to bind its values, and how to decode its rows.
-
-    ``bindings`` pairs each value's condition with the placeholder SQL it compiled to.
-    """
-
-    bindings: tuple[tuple[_Condition, str], ...]
-    compiled: CompiledQuery
-    dialect: Dialect
-    decode: Decoder
-
-    def bind(self, values: Sequence[Any]) -> Sequence[Any] | None:
-        """Return the driver's parameters for *values*, as Django would compile them.
-
-        ``None`` when Django would write other SQL for these values (an integer out of
-        the column's range matches no row): the caller goes Django's way.
-        """
-        lookups = [
-            condition.make(value)
-            for (condition, _), value in zip(self.bindings, values, strict=True)
-        ]
-        return self.bind_lookups(lookups)
-
-    def bind_lookups(self, lookups: Sequence[Any]) -> Sequence[Any] | None:
-        """Return the driver's parameters of *lookups*: the conditions a query of the shape
-        has, or the ones its values make; ``None`` as :meth:`bind`.
-        """
-        if len(lookups) != len(self.bindings):
-            return None
-        compiler = self.compiled.compiler
-        connection = compiler.connection
-        params: list[Any] = []
-        try:
-            for (condition, rhs_sql), lookup in zip(self.bindings, lookups, strict=True):
-                if type(lookup) is not condition.lookup_class:
-                    return None
-                sql, rhs_params = lookup.process_rhs(compiler, connection)
-                if sql != rhs_sql:
-                    return None
-                params.extend(rhs_params)
-        except (EmptyResultSet, FullResultSet):
-            return None
-        return self.dialect.prepare_params(params)
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """The queryset a traced builder call made, and how it made its conditions.
-
-    ``query`` is a private copy: nothing outside this module holds it. ``iterable_class``
-    and ``fields`` are what the call left on the queryset (``values()`` sets them).
-    """
-
-    query: Query
-    conditions: tuple[_Condition, ...]
-    iterable_class: type[Any]
-    fields: tuple[str, ...] | None
-
-    def build(self, parent: Query, values: Sequence[Any]) -> Query:
-        """Return the query the call makes on *parent* with *values*, as Django would.
-
-        *parent* has the shape the template was learnt on: it differs from the template's
-        own parent by its conditions' values alone. Its conditions come first, then one
-        per value (so a value Django refuses raises Django's error here, as ``filter()``).
-        """
-        query = self.query.clone()
-        made: list[Any] = [
-            condition.make(value) for condition, value in zip(self.conditions, values, strict=True)
-        ]
-        query.where.children = [*parent.where.children, *made]
-        return query
-
-
-_templates: dict[tuple[Any, ...], Template | None] = {}
-
-
-def template(shape: tuple[Any, ...]) -> Template | None:
-    """Return the template of the builder call that ends *shape*, or ``None``."""
-    return _templates.get(shape)
-
-
-def learn_template(
-    shape: tuple[Any, ...], parent: Query, built: QuerySet[Any], values: Sequence[Any]
-) -> None:
-    """Keep the template of the builder call ending *shape*: Django built *built*.
-
-    Kept only when Django's build added exactly one condition per value to the parent's
-    conditions, each a lookup on a column: what :meth:`Template.build` reproduces.
-    """
-    if shape in _templates:
-        return
-    if len(_templates) >= _MAX_PLANS:
-        _templates.clear()
-    _templates[shape] = _template(parent, built, values)
-
-
-def _template(parent: Query, built: QuerySet[Any], values: Sequence[Any]) -> Template | None:
-    old, new = parent.where, built.query.where
-    if new.connector != AND or new.negated or old.connector != AND or old.negated:
-        return None
-    kept = len(old.children)
-    if len(new.children) != kept + len(values):
-        return None
-    if any(a is not b for a, b in zip(old.children, new.children[:kept], strict=True)):
-        return None
-    conditions = [
-        _condition(condition, value)
-        for condition, value in zip(new.children[kept:], values, strict=True)
-    ]
-    if None in conditions:
-        return None
-    private: Any = built  # Django's stubs leave the private attributes out.
-    return Template(
-        built.query.clone(),
-        tuple(c for c in conditions if c is not None),
-        private._iterable_class,
-        private._fields,
-    )
 
 
 def _kind(value: Any) -> Any:
@@ -242,75 +126,130 @@ def _kind(value: Any) -> Any:
     return None
 
 
-def filter_shape(kwargs: Mapping[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+def filter_shape(kwargs: Mapping[str, Any]) -> tuple[Shape, tuple[Any, ...]] | None:
     """Return the shape of ``filter(**kwargs)`` and its values, in Django's order.
 
     Django's ``Q`` sorts keyword lookups by name: the values follow that order, which is
-    the order their conditions take in the WHERE clause. ``None`` when a value is not a
-    plain value (or list of them) a plan can bind.
+    the order their conditions take in the WHERE clause. The value of a structural lookup
+    (``isnull``) is part of the shape and not a value. ``None`` when a value is not a plain
+    value (or list of them) a plan can bind.
     """
     names = tuple(sorted(kwargs))
-    values = tuple([kwargs[name] for name in names])
-    kinds = tuple(map(_kind, values))
-    if None in kinds:
-        return None
-    return ("filter", names, kinds), values
+    kinds: list[Any] = []
+    values: list[Any] = []
+    for name in names:
+        value = kwargs[name]
+        kind = _kind(value)
+        if kind is None:
+            return None
+        if name.rpartition(LOOKUP_SEP)[2] in _STRUCTURAL_LOOKUPS:
+            if kind is not bool:
+                return None
+            kinds.append(("value", value))
+        else:
+            kinds.append(kind)
+            values.append(value)
+    return ("filter", names, tuple(kinds)), tuple(values)
 
 
-_plans: dict[tuple[Any, ...], Plan | None] = {}
+def plannable(queryset: QuerySet[Any]) -> bool:
+    """Return whether *queryset* holds no state its shape leaves out.
 
-
-def bound(
-    shape: tuple[Any, ...], values: Sequence[Any]
-) -> tuple[str, Sequence[Any], Decoder] | None:
-    """Return the SQL, parameters and decoder of *shape* run with *values*.
-
-    ``None`` when no plan of *shape* is known, or Django would write other SQL for these
-    values: the caller builds and compiles the queryset.
+    A related manager's queryset knows its instance (``_known_related_objects``); a sticky
+    or deferred filter joins differently; a queryset for writing reads on the primary.
     """
-    plan = _plans.get(shape)
-    if plan is None:
-        return None
-    params = plan.bind(values)
-    if params is None:
-        return None
-    return plan.compiled.sql, params, plan.decode
+    private: Any = queryset  # Django's stubs leave the private attributes out.
+    return not (
+        private._known_related_objects
+        or private._sticky_filter
+        or private._defer_next_filter
+        or private._deferred_filter
+        or private._for_write
+        or private._query.filter_is_sticky
+    )
 
 
-def bound_query(shape: tuple[Any, ...], query: Query) -> tuple[str, Sequence[Any], Decoder] | None:
-    """Return the SQL, parameters and decoder of *query*, which has the shape *shape*.
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The compiled query of a shape, how to bind its values, and how to decode its rows.
 
-    As :func:`bound`, with the values taken from the conditions *query* already holds
-    (which ``filter()`` made), rather than made again.
+    ``bindings`` pairs each value's condition with the placeholder SQL it compiled to.
     """
-    plan = _plans.get(shape)
-    if plan is None:
-        return None
-    params = plan.bind_lookups(query.where.children)
-    if params is None:
-        return None
-    return plan.compiled.sql, params, plan.decode
+
+    bindings: tuple[tuple[Condition, str], ...]
+    compiled: CompiledQuery
+    dialect: Dialect
+    decode: Decoder
+
+    def bind(self, values: Sequence[Any]) -> Sequence[Any] | None:
+        """Return the driver's parameters for *values*, as Django would compile them.
+
+        ``None`` when Django would write other SQL for these values (an integer out of
+        the column's range matches no row, a list with repeated items is shorter): the
+        caller goes Django's way.
+        """
+        if len(values) != len(self.bindings):
+            return None
+        compiler = self.compiled.compiler
+        connection = compiler.connection
+        params: list[Any] = []
+        try:
+            for (made, rhs_sql), value in zip(self.bindings, values, strict=True):
+                sql, rhs_params = made.make(value).process_rhs(compiler, connection)
+                if sql != rhs_sql:
+                    return None
+                params.extend(rhs_params)
+        except (EmptyResultSet, FullResultSet):
+            return None
+        return self.dialect.prepare_params(params)
 
 
-def learn(
-    shape: tuple[Any, ...],
-    queryset: QuerySet[Any],
-    compiled: CompiledQuery,
-    decode: Decoder,
-    dialect: Dialect,
-    values: Sequence[Any],
-) -> None:
-    """Keep the plan of *shape*, whose *queryset* compiled to *compiled* with *values*.
+#: What :meth:`Plans.read` returns: the SQL to run (empty: no row can match), its
+#: parameters, and the decoder of its rows.
+Statement = tuple[str, Sequence[Any], Decoder]
 
-    The plan is kept only if binding *values* through the WHERE clause's lookups gives
-    exactly the parameters Django compiled; otherwise the shape is marked as having none.
-    """
-    if compiled.empty or shape in _plans:
-        # Django proved these values match nothing: they tell nothing of the shape.
-        return
-    if len(_plans) >= _MAX_PLANS:
-        _plans.clear()
-    _plans[shape] = _plan(queryset, compiled, decode, dialect, values)
+
+class Plans:
+    """The plans of every shape seen, by shape; ``None`` for a shape that has none."""
+
+    __slots__ = ("_plans",)
+
+    def __init__(self) -> None:
+        self._plans: dict[Shape, Plan | None] = {}
+
+    def read(
+        self,
+        shape: Shape | None,
+        values: Sequence[Any],
+        build: Callable[[], tuple[QuerySet[Any], CompiledQuery, Decoder, Dialect]],
+    ) -> Statement:
+        """Return the statement that reads *shape* with *values*.
+
+        From the shape's plan when it has one and the values bind; otherwise *build*
+        builds and compiles the queryset Django's way (and the plan of the shape is
+        learnt from it, the first time). Without a shape, always *build*.
+        """
+        plan = None if shape is None else self._plans.get(shape)
+        if plan is not None:
+            params = plan.bind(values)
+            if params is not None:
+                return plan.compiled.sql, params, plan.decode
+        queryset, compiled, decode, dialect = build()
+        if shape is not None and shape not in self._plans and not compiled.empty:
+            # An empty query tells nothing of the shape: Django proved these values
+            # match nothing.
+            if len(self._plans) >= MAX_SHAPES:
+                self._plans.clear()
+            self._plans[shape] = _plan(queryset, compiled, decode, dialect, values)
+        return compiled.sql, compiled.params, decode
+
+    def plan(self, shape: Shape) -> Plan | None:
+        """Return the plan of *shape*, if one was learnt (for tests and diagnostics)."""
+        return self._plans.get(shape)
+
+    def clear(self) -> None:
+        """Forget every plan."""
+        self._plans.clear()
 
 
 def _plan(
@@ -324,17 +263,17 @@ def _plan(
     if where.connector != AND or where.negated or len(where.children) != len(values):
         return None
     compiler = compiled.compiler
-    bindings: list[tuple[_Condition, str]] = []
+    bindings: list[tuple[Condition, str]] = []
     params: list[Any] = []
     for node, value in zip(where.children, values, strict=True):
-        condition = _condition(node, value)
-        if condition is None:
+        made = condition(node, value)
+        if made is None:
             return None
         try:
-            sql, rhs_params = condition.make(value).process_rhs(compiler, compiler.connection)
+            sql, rhs_params = made.make(value).process_rhs(compiler, compiler.connection)
         except (EmptyResultSet, FullResultSet):
             return None
-        bindings.append((condition, sql))
+        bindings.append((made, sql))
         params.extend(rhs_params)
     if list(dialect.prepare_params(params)) != list(compiled.params):
         # Parameters from elsewhere (annotations, ordering, subqueries): no plan.
@@ -342,10 +281,13 @@ def _plan(
     return Plan(tuple(bindings), compiled, dialect, decode)
 
 
-def _forget_plans(**kwargs: Any) -> None:
+#: The plans of this process.
+PLANS = Plans()
+
+
+def _forget(**kwargs: Any) -> None:
     # Converters, parameters and even the SQL may follow settings (USE_TZ, DATABASES).
-    _plans.clear()
-    _templates.clear()
+    PLANS.clear()
 
 
-setting_changed.connect(_forget_plans)
+setting_changed.connect(_forget)

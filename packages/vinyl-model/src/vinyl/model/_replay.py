@@ -36,6 +36,7 @@ __all__ = [
     "Statement",
     "compile_wrapper",
     "real_alias",
+    "recast",
     "replay_alias",
     "replay_twin",
     "run",
@@ -110,12 +111,22 @@ class ReplayQuerySet(QuerySet[Any]):
 
 def replay_twin(queryset: QuerySet[Any]) -> ReplayQuerySet:
     """Return a replay twin of *queryset*: same query, same model, on its replay alias."""
+    twin = recast(queryset, ReplayQuerySet)
+    private: Any = twin  # _db is private: Django's stubs leave it out.
+    private._db = replay_alias(queryset.db)
+    return twin
+
+
+def recast[Q: QuerySet[Any]](queryset: QuerySet[Any], cls: type[Q]) -> Q:
+    """Return a copy of *queryset* (as Django's ``_chain()`` makes it) of the class *cls*.
+
+    The copy's state is moved into a new object rather than its ``__class__`` assigned:
+    vinyl's generic querysets do not share the memory layout of Django's.
+    """
     source: Any = queryset  # _chain() is private: Django's stubs leave it out.
-    twin: Any = source._chain()
-    twin.__class__ = ReplayQuerySet
-    twin._db = replay_alias(queryset.db)
-    result: ReplayQuerySet = twin
-    return result
+    copy = cls.__new__(cls)
+    copy.__dict__.update(source._chain().__dict__)
+    return copy
 
 
 def real_alias(alias: str) -> str:

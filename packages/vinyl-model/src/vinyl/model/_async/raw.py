@@ -14,14 +14,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import NotSupportedError, connections
-from django.db.models.query import RawModelIterable, RawQuerySet
+from django.db.models.query import RawQuerySet
 from django.db.models.sql.query import RawQuery
 from django.utils.functional import cached_property
-from vinyl.model._async import instance as instances
-from vinyl.model._async import prefetch
+from vinyl.model._async.fetch import fetch
 from vinyl.model._compat import AsyncEvaluation
 from vinyl.model._messages import no_chunked_fetching, not_evaluated, raw_mapping_params
-from vinyl.query._async import fetch_sql_with_columns
 from vinyl.query.backend import Row
 
 __all__ = ["VinylRawQuery", "VinylRawQuerySet", "vinyl_raw_queryset"]
@@ -75,16 +73,14 @@ class VinylRawQuerySet(AsyncEvaluation, RawQuerySet):  # type: ignore[type-arg]
     """
 
     query: VinylRawQuery
+    #: The flavor's queryset class, whose instances the rows become.
+    queryset_class: type[Any]
 
     async def _evaluate(self) -> list[Any]:
         """Fill the result cache (and the prefetched relations) once; return it."""
         if self._result_cache is None:
-            sql, params = self.query.statement()
-            self.query.fetched = await fetch_sql_with_columns(self.db, sql, params)
-            objs = list(RawModelIterable(self))  # type: ignore[arg-type,no-untyped-call,unused-ignore]
-            instances.to_vinyl(objs)
-            self._result_cache = objs
-        await prefetch.prefetch_once(self)
+            self._result_cache = await fetch((self, self.query.statement()), self.queryset_class)
+            self._prefetch_done = True
         return self._result_cache
 
     async def __aiter__(self) -> Any:  # type: ignore[override,unused-ignore]
@@ -100,19 +96,29 @@ class VinylRawQuerySet(AsyncEvaluation, RawQuerySet):  # type: ignore[type-arg]
         names: list[str] = django_columns.func(self)
         return names
 
+    def _clone(self) -> VinylRawQuerySet:
+        clone: VinylRawQuerySet = super()._clone()  # type: ignore[misc]
+        clone.queryset_class = self.queryset_class
+        return clone
+
     def iterator(self) -> Any:
         """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
         raise NotSupportedError(no_chunked_fetching("iterator"))
 
     def using(self, alias: str | None) -> VinylRawQuerySet:
         """Return the raw queryset on the vinyl alias *alias*."""
-        return vinyl_raw_queryset(RawQuerySet.using(self, alias))
+        return vinyl_raw_queryset(RawQuerySet.using(self, alias), self.queryset_class)
 
 
-def vinyl_raw_queryset(raw: RawQuerySet[Any]) -> VinylRawQuerySet:
-    """Return *raw*, a new ``RawQuerySet`` of Django's, as a vinyl raw queryset."""
-    source: Any = raw
-    source.__class__ = VinylRawQuerySet
-    source.query.__class__ = VinylRawQuery
-    result: VinylRawQuerySet = source
+def vinyl_raw_queryset(raw: RawQuerySet[Any], queryset_class: type[Any]) -> VinylRawQuerySet:
+    """Return *raw*, a new ``RawQuerySet`` of Django's, as a vinyl raw queryset.
+
+    Its rows become instances of *queryset_class*'s flavor.
+    """
+    # A new object with *raw*'s state: the generic evaluation mixin changes the memory
+    # layout, so assigning ``__class__`` is refused.
+    result = VinylRawQuerySet.__new__(VinylRawQuerySet)
+    result.__dict__.update(vars(raw))
+    result.query.__class__ = VinylRawQuery
+    result.queryset_class = queryset_class
     return result

@@ -3,27 +3,32 @@
 # `python tools/unasync.py --check` fails when this file and its source disagree.
 """vinyl instances: the user's model class, plus ``obj[name]``, eager relations and refresh.
 
-``instance_class(M)`` is a cached subclass of ``M`` (see ``vinyl.model._instances``), so
-``isinstance(obj, M)`` holds and ``==``, ``hash``, ``repr`` and ``str`` are ``M``'s.
+``instance_class(M, queryset_class)`` is a cached subclass of ``M`` (see
+``vinyl.model._instances``), so ``isinstance(obj, M)`` holds and ``==``, ``hash``, ``repr``
+and ``str`` are ``M``'s. The class carries the flavor's queryset class: its relations and
+``refresh_from_db()`` read through it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from django.apps import apps
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
 from vinyl.model._messages import reads_only
-from vinyl.model._sync import queryset as querysets
+from vinyl.model._sync.related import relation_descriptor
 
 __all__ = ["VinylInstance", "instance_class", "to_vinyl", "unpickle"]
 
 
 class VinylInstance:
     """What a vinyl instance adds to the user's model."""
+
+    #: The flavor's queryset class, which the instance's reads go through.
+    _vinyl_queryset: ClassVar[type[Any]]
 
     def __getitem__(self, name: str) -> Any:
         """Return what select_related()/prefetch_related() loaded as *name*; never query."""
@@ -40,14 +45,14 @@ class VinylInstance:
         This is how a field that ``only()``/``defer()`` left out is loaded.
         """
         instance: Model = self  # type: ignore[assignment]
+        queryset_class = self._vinyl_queryset
         if from_queryset is None:
-            base = querysets.VinylQuerySet(instance._meta.model, using=using or instance._state.db)
+            base = queryset_class(instance._meta.model, using=using or instance._state.db)
         else:
-            base = querysets.vinyl_queryset(from_queryset, using)
+            base = queryset_class.from_django(from_queryset, using)
         field_list = None if fields is None else list(fields)
-        querysets.run_django(
-            lambda twin: Model.refresh_from_db(instance, fields=field_list, from_queryset=twin),
-            base,
+        base.run_django(
+            lambda twin: Model.refresh_from_db(instance, fields=field_list, from_queryset=twin)
         )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
@@ -61,32 +66,31 @@ class VinylInstance:
     def __reduce__(self) -> tuple[Any, ...]:
         # Django's reduce names the model; unpickling must give a vinyl instance back.
         reduced: Any = Model.__reduce__(self)  # type: ignore[arg-type,unused-ignore]
-        return (unpickle, reduced[1], reduced[2])
+        return (unpickle, (*reduced[1], self._vinyl_queryset), reduced[2])
 
 
-def unpickle(class_id: tuple[str, str]) -> Model:
+def unpickle(class_id: tuple[str, str], queryset_class: type[Any]) -> Model:
     """Return an empty vinyl instance of the model named by *class_id* (for pickle)."""
-    cls = instance_class(apps.get_model(*class_id))
+    cls = instance_class(apps.get_model(*class_id), queryset_class)
     return cls.__new__(cls)
 
 
-_classes: dict[type[Model], type[Model]] = {}
+_classes: dict[tuple[type[Model], type[Any]], type[Model]] = {}
 
 
-def instance_class(model: type[Model]) -> type[Model]:
+def instance_class(model: type[Model], queryset_class: type[Any]) -> type[Model]:
     """Return the vinyl class of *model* (a model, a proxy, or a vinyl class already)."""
-    user_model: type[Model] = model._meta.model
+    key = (model._meta.model, queryset_class)
     try:
-        return _classes[user_model]
+        return _classes[key]
     except KeyError:
         pass
-    # Imported here: the descriptors' module needs the queryset module fully loaded.
-    from vinyl.model._sync.related import relation_descriptor
+    _classes[key] = build_instance_class(
+        key[0], VinylInstance, relation_descriptor, {"_vinyl_queryset": queryset_class}
+    )
+    return _classes[key]
 
-    _classes[user_model] = build_instance_class(user_model, VinylInstance, relation_descriptor)
-    return _classes[user_model]
 
-
-def to_vinyl(objs: Iterable[Any]) -> None:
+def to_vinyl(objs: Iterable[Any], queryset_class: type[Any]) -> None:
     """Turn the model instances of a decoded result into vinyl instances, in place."""
-    swap_classes(objs, instance_class)
+    swap_classes(objs, lambda model: instance_class(model, queryset_class))

@@ -15,6 +15,10 @@ plan.
 Each instance's many-valued relation is stored as the list of its related objects,
 where Django stores a related manager's queryset holding that list: vinyl's related
 managers never read it, ``obj[name]`` does.
+
+The read path (``vinyl.model._async.fetch``) runs the prefetch after it decodes a result;
+the prefetch reads through the flavor's queryset class (*queryset_class*), whose reads end
+in that read path again.
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ from django.db.models.fields.related_descriptors import (
 )
 from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
 from vinyl.model._descriptors_compat import generic_foreign_key
-from vinyl.model._sync import queryset as querysets
+from vinyl.model._instances import alias_of
+from vinyl.model._sync.contenttypes import content_type, content_types
+from vinyl.model._sync.manager_methods import ManagerMethods
 
-__all__ = ["keys_lookup", "prefetch_once", "prefetch_related_objects"]
+__all__ = ["keys_lookup", "prefetch_related_objects"]
 
 #: What a prefetcher returns: the related objects (evaluated), the same grouped by the key
 #: that matches them to an instance, the function giving an instance's key, whether the
@@ -44,15 +50,10 @@ __all__ = ["keys_lookup", "prefetch_once", "prefetch_related_objects"]
 Prefetched = tuple[list[Any], dict[Any, list[Any]], Callable[[Any], Any], bool, str, bool]
 
 
-def prefetch_once(queryset: Any) -> None:
-    """Run an evaluated queryset's ``prefetch_related()`` lookups on its results, once."""
-    if queryset._prefetch_related_lookups and not queryset._prefetch_done:
-        prefetch_related_objects(queryset._result_cache, *queryset._prefetch_related_lookups)
-        queryset._prefetch_done = True
-
-
 def prefetch_related_objects(
-    model_instances: Sequence[Any], *related_lookups: str | Prefetch[Any, Any, Any]
+    queryset_class: type[Any],
+    model_instances: Sequence[Any],
+    *related_lookups: str | Prefetch[Any, Any, Any],
 ) -> None:
     """Populate the prefetched relations of *model_instances*, as Django's function does."""
     if not model_instances:
@@ -105,7 +106,7 @@ def prefetch_related_objects(
                 obj_to_fetch = [obj for obj in obj_list if not is_fetched(obj)]
             if obj_to_fetch:
                 obj_list, additional_lookups = _prefetch_one_level(
-                    obj_to_fetch, prefetcher, lookup, level, through_attr
+                    queryset_class, obj_to_fetch, prefetcher, lookup, level, through_attr
                 )
                 # Don't keep adding lookups from relationships already followed.
                 if not (
@@ -144,13 +145,14 @@ def _loaded_objects(obj_list: Sequence[Any], through_attr: str) -> list[Any]:
 
 
 def _prefetch_one_level(
+    queryset_class: type[Any],
     instances: list[Any],
     prefetcher: Any,
     lookup: Prefetch[Any, Any, Any],
     level: int,
     through_attr: str,
 ) -> tuple[list[Any], list[Prefetch[Any, Any, Any]]]:
-    alias = querysets.alias_of(instances[0])
+    alias = alias_of(instances[0])
     custom = lookup.get_current_querysets(level)
     # A Prefetch queryset's own prefetch_related() lookups continue this walk instead of
     # running inside its evaluation (as in Django); copies, as a Prefetch may be reused.
@@ -159,18 +161,19 @@ def _prefetch_one_level(
         for qs in custom or ()
         for extra in getattr(qs, "_prefetch_related_lookups", ())
     ]
-    custom = [_without_lookups(qs, alias) for qs in custom] if custom else None
+    custom = [_without_lookups(queryset_class, qs, alias) for qs in custom or ()]
     gfk = generic_foreign_key(getattr(prefetcher, "django", None))
+    base = queryset_class(_related_model(prefetcher), using=alias) if gfk is None else None
     if gfk is not None:
-        prefetched = _prefetch_generic(gfk, instances, custom)
+        prefetched = _prefetch_generic(queryset_class, gfk, instances, custom)
     elif not custom and (reverse := _reverse_foreign_key(prefetcher)) is not None:
-        prefetched = _prefetch_reverse_foreign_key(reverse, prefetcher, instances, alias)
+        prefetched = _prefetch_reverse_foreign_key(reverse, base, instances)
     elif not custom and (forward := _forward_foreign_key(prefetcher)) is not None:
-        prefetched = _prefetch_forward_foreign_key(forward, prefetcher, instances, alias)
+        prefetched = _prefetch_forward_foreign_key(forward, base, instances)
     else:
         # Django's generic relation manager reads its content type from Django's cache.
-        querysets.content_types(alias)
-        prefetched = _prefetch_django(prefetcher, instances, custom, alias)
+        content_types(queryset_class, alias)
+        prefetched = _prefetch_django(prefetcher, instances, custom or [base])
     all_related, rel_obj_cache, instance_attr, single, cache_name, is_descriptor = prefetched
     to_attr, as_attr = lookup.get_current_to_attr(level)
     if as_attr:
@@ -201,22 +204,18 @@ def _prefetch_one_level(
     return all_related, additional
 
 
-def _without_lookups(queryset: QuerySet[Any], alias: str) -> QuerySet[Any]:
-    clone = querysets.vinyl_queryset(queryset, alias)
+def _without_lookups(queryset_class: type[Any], queryset: QuerySet[Any], alias: str) -> Any:
+    clone = queryset_class.from_django(queryset, alias)
     clone._prefetch_related_lookups = ()
     return clone
 
 
-def _prefetch_django(
-    prefetcher: Any, instances: list[Any], custom: list[QuerySet[Any]] | None, alias: str
-) -> Prefetched:
-    base = custom[0] if custom else _base_queryset(prefetcher, alias)
-
+def _prefetch_django(prefetcher: Any, instances: list[Any], base: Sequence[Any]) -> Prefetched:
     def plan(twin: QuerySet[Any]) -> tuple[Any, ...]:
         rel_qs, *rest = prefetcher.get_prefetch_querysets(instances, [twin])
         return (list(rel_qs), *rest)
 
-    related, rel_obj_attr, *rest = querysets.run_django(plan, base)
+    related, rel_obj_attr, *rest = base[0].run_django(plan)
     return (related, _grouped(related, rel_obj_attr), *rest)
 
 
@@ -237,9 +236,7 @@ def _reverse_foreign_key(prefetcher: Any) -> Any:
     return field if len(field.foreign_related_fields) == 1 else None
 
 
-def _prefetch_reverse_foreign_key(
-    field: Any, prefetcher: Any, instances: list[Any], alias: str
-) -> Prefetched:
+def _prefetch_reverse_foreign_key(field: Any, base: Any, instances: list[Any]) -> Prefetched:
     """Do what Django's reverse foreign key prefetcher does with its default queryset.
 
     The same query and the same reverse cache, but filtered on the instances' keys rather
@@ -248,7 +245,6 @@ def _prefetch_reverse_foreign_key(
     """
     key, foreign_key = field.foreign_related_fields[0].attname, field.attname
     by_key = {getattr(instance, key): instance for instance in instances}
-    base = _base_queryset(prefetcher, alias)
     # In order of first appearance, as Django's IN list of the instances.
     related = base.filter(**{keys_lookup(field): list(by_key)})._evaluate()
     cache_name = field.cache_name
@@ -277,9 +273,7 @@ def _forward_foreign_key(prefetcher: Any) -> Any:
     return field if len(field.foreign_related_fields) == 1 else None
 
 
-def _prefetch_forward_foreign_key(
-    field: Any, prefetcher: Any, instances: list[Any], alias: str
-) -> Prefetched:
+def _prefetch_forward_foreign_key(field: Any, base: Any, instances: list[Any]) -> Prefetched:
     """Do what Django's forward foreign key prefetcher does with its default queryset.
 
     The same query (the related objects whose key is one of the instances', unordered),
@@ -292,7 +286,6 @@ def _prefetch_forward_foreign_key(
         for value in dict.fromkeys(getattr(obj, key) for obj in instances)
         if value is not None
     ]
-    base = _base_queryset(prefetcher, alias)
     related = base.filter(**{f"{target.name}__in": keys}).order_by()._evaluate()
     groups = _grouped(related, attrgetter(target.attname))
     return related, groups, attrgetter(key), True, field.cache_name, False
@@ -311,22 +304,22 @@ def keys_lookup(field: Any) -> str:
     return f"{field.name}__{target.name}__in"
 
 
-def _base_queryset(prefetcher: Any, alias: str) -> querysets.VinylQuerySet:
+def _related_model(prefetcher: Any) -> type[Model]:
     # What Django's prefetcher reads by default: the related model, unfiltered.
-    if isinstance(prefetcher, querysets.QuerySetMethods):
+    if isinstance(prefetcher, ManagerMethods):
         model: type[Model] = prefetcher.model  # a related manager
     elif hasattr(prefetcher.django, "related"):
         model = prefetcher.django.related.related_model  # reverse one-to-one
     else:
         model = prefetcher.django.field.remote_field.model  # forward foreign key / one-to-one
-    return querysets.VinylQuerySet(model, using=alias)
+    return model
 
 
 def _prefetch_generic(
-    gfk: Any, instances: list[Any], custom: list[QuerySet[Any]] | None
+    queryset_class: type[Any], gfk: Any, instances: list[Any], custom: Sequence[Any]
 ) -> Prefetched:
-    alias = querysets.alias_of(instances[0])
-    custom_by_model = {qs.model: qs for qs in custom or ()}
+    alias = alias_of(instances[0])
+    custom_by_model = {qs.model: qs for qs in custom}
     ct_attname = gfk.model._meta.get_field(gfk.ct_field).attname
     fk_dict: defaultdict[Any, set[Any]] = defaultdict(set)
     for instance in instances:
@@ -336,14 +329,14 @@ def _prefetch_generic(
     models: dict[Any, type[Model]] = {}
     related: list[Any] = []
     for ct_id, fkeys in fk_dict.items():
-        model = (querysets.content_type(alias, ct_id)).model_class()
+        model = (content_type(queryset_class, alias, ct_id)).model_class()
         assert model is not None
         models[ct_id] = model
         if model in custom_by_model:
             base = custom_by_model[model]
         else:
-            base = querysets.VinylQuerySet(model, using=alias)
-        related.extend(querysets.vinyl_queryset(base.filter(pk__in=fkeys))._evaluate())
+            base = queryset_class(model, using=alias)
+        related.extend(base.filter(pk__in=fkeys))
 
     def instance_key(instance: Model) -> Any:
         ct_id = getattr(instance, ct_attname)

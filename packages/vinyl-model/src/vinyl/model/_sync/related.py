@@ -7,11 +7,14 @@
 ``select_related()`` cached, which ``obj["author"]`` returns instead. The descriptors
 wrap Django's own, which keep assignment (``obj.author = a``) and the class-level API
 (``Book.author.field``, ``Author.profile.RelatedObjectDoesNotExist``).
+
+They read through the flavor's queryset class, which the instance's class carries
+(``vinyl.model._async.instance``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Model
 from django.db.models.fields.related_descriptors import (
@@ -20,7 +23,12 @@ from django.db.models.fields.related_descriptors import (
     ReverseOneToOneDescriptor,
 )
 from vinyl.model._descriptors_compat import generic_foreign_key
-from vinyl.model._sync import queryset as querysets
+from vinyl.model._instances import alias_of
+from vinyl.model._sync.contenttypes import content_type
+from vinyl.model._sync.manager_methods import ManagerMethods
+
+if TYPE_CHECKING:
+    from vinyl.model._sync.queryset import VinylQuerySet
 
 __all__ = [
     "ForwardRelation",
@@ -62,7 +70,7 @@ class ForwardRelation(_Wrapping):
             raise self.django.RelatedObjectDoesNotExist(
                 f"{field.model.__name__} has no {field.name}."
             )
-        related = querysets.VinylQuerySet(field.remote_field.model, using=instance._state.db)
+        related = _queryset_class(instance)(field.remote_field.model, using=instance._state.db)
         result: Model = related.get(field.get_reverse_related_filter(instance))
         return result
 
@@ -83,7 +91,7 @@ class ReverseOneRelation(_Wrapping):
         )
         if instance.pk is None:
             raise missing
-        queryset = querysets.VinylQuerySet(related.related_model, using=instance._state.db)
+        queryset = _queryset_class(instance)(related.related_model, using=instance._state.db)
         lookup = related.field.get_forward_related_filter(instance)
         try:
             result: Model = queryset.get(**lookup)
@@ -108,10 +116,11 @@ class GenericObject(_Wrapping):
         pk_val = getattr(instance, gfk.fk_field)
         if ct_id is None or pk_val is None:
             return None
-        alias = querysets.alias_of(instance)
-        content_type = querysets.content_type(alias, ct_id)
-        model = content_type.model_class()
-        result: Model = querysets.VinylQuerySet(model, using=alias).get(pk=pk_val)
+        alias = alias_of(instance)
+        queryset_class = _queryset_class(instance)
+        found = content_type(queryset_class, alias, ct_id)
+        model = found.model_class()
+        result: Model = queryset_class(model, using=alias).get(pk=pk_val)
         return result
 
 
@@ -124,7 +133,7 @@ class ManyRelation(_Wrapping):
         return RelatedManager(instance, self.django)
 
 
-class RelatedManager(querysets.QuerySetMethods):
+class RelatedManager(ManagerMethods[Any]):
     """The manager of a reverse foreign key, a many-to-many or a generic relation.
 
     Every method returns or runs a vinyl queryset of the related objects, on the alias
@@ -141,15 +150,16 @@ class RelatedManager(querysets.QuerySetMethods):
         forward = _is_generic(rel.field) or not getattr(descriptor, "reverse", True)
         self.model: type[Model] = rel.model if forward else rel.related_model
 
-    def get_queryset(self) -> querysets.VinylQuerySet:
+    def get_queryset(self) -> VinylQuerySet[Any]:
         """Return a vinyl queryset of the objects related to the instance."""
-        base = querysets.VinylQuerySet(self.model, using=self.instance._state.db)
+        base = _queryset_class(self.instance)(self.model, using=self.instance._state.db)
         rel: Any = self.descriptor.rel
         if _is_generic(rel.field):
-            return base.filter(**_generic_filter(rel.field, self.instance))
+            generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
+            return generic
         # Django's related manager only builds filters here; it does no I/O.
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
-        queryset: querysets.VinylQuerySet = django_manager._apply_rel_filters(base)
+        queryset: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
         return queryset
 
     def get_prefetch_querysets(
@@ -159,6 +169,11 @@ class RelatedManager(querysets.QuerySetMethods):
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
         return plan
+
+
+def _queryset_class(instance: Model) -> Any:
+    """Return the flavor's queryset class, which a vinyl instance's class carries."""
+    return type(instance)._vinyl_queryset  # type: ignore[attr-defined]
 
 
 def _is_generic(field: Any) -> bool:

@@ -1,0 +1,240 @@
+"""``ManagerMethods``: the queryset methods every vinyl manager offers, typed.
+
+Django copies its queryset's methods onto its managers at import; vinyl writes them out,
+so that each has its signature and return type (``await Author.vinyl.get(pk=1)`` is an
+``Author``, ``count()`` an ``int``) and a missing ``await`` is a type error.
+``VinylManager`` and the related managers subclass it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+
+from django.db import NotSupportedError
+from django.db.models import Model
+from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
+
+if TYPE_CHECKING:
+    from vinyl.model._async.queryset import VinylQuerySet
+    from vinyl.model._async.raw import VinylRawQuerySet
+
+__all__ = ["ManagerMethods"]
+
+
+class ManagerMethods[M: Model]:
+    """Run each queryset method of vinyl on a new ``get_queryset()``, as Django's managers."""
+
+    model: type[M]
+
+    def get_queryset(self) -> VinylQuerySet[M]:
+        """Return the queryset the manager's methods start from."""
+        raise NotImplementedError
+
+    def all(self) -> VinylQuerySet[M]:
+        """Return a new queryset of every object of the manager."""
+        return self.get_queryset()
+
+    def filter(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
+        """Return a queryset of the objects matching the lookups."""
+        result: VinylQuerySet[M] = self.get_queryset().filter(*args, **kwargs)
+        return result
+
+    def exclude(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
+        """Return a queryset of the objects not matching the lookups."""
+        result: VinylQuerySet[M] = self.get_queryset().exclude(*args, **kwargs)
+        return result
+
+    def complex_filter(self, filter_obj: Any) -> VinylQuerySet[M]:
+        """Return a queryset filtered by a ``Q`` object or a dict of lookups."""
+        result: VinylQuerySet[M] = self.get_queryset().complex_filter(filter_obj)
+        return result
+
+    def annotate(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
+        """Return a queryset with each object annotated."""
+        result: VinylQuerySet[M] = self.get_queryset().annotate(*args, **kwargs)
+        return result
+
+    def alias(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
+        """Return a queryset with expressions to filter or order on, not selected."""
+        result: VinylQuerySet[M] = self.get_queryset().alias(*args, **kwargs)
+        return result
+
+    def order_by(self, *field_names: Any) -> VinylQuerySet[M]:
+        """Return a queryset ordered by *field_names*."""
+        result: VinylQuerySet[M] = self.get_queryset().order_by(*field_names)
+        return result
+
+    def distinct(self, *field_names: Any) -> VinylQuerySet[M]:
+        """Return a queryset without duplicate rows."""
+        result: VinylQuerySet[M] = self.get_queryset().distinct(*field_names)
+        return result
+
+    def select_related(self, *fields: Any) -> VinylQuerySet[M]:
+        """Return a queryset reading the related objects *fields* in the same query."""
+        result: VinylQuerySet[M] = self.get_queryset().select_related(*fields)
+        return result
+
+    def prefetch_related(self, *lookups: Any) -> VinylQuerySet[M]:
+        """Return a queryset reading the related objects *lookups* after its own query."""
+        result: VinylQuerySet[M] = self.get_queryset().prefetch_related(*lookups)
+        return result
+
+    def only(self, *fields: Any) -> VinylQuerySet[M]:
+        """Return a queryset loading only *fields*."""
+        result: VinylQuerySet[M] = self.get_queryset().only(*fields)
+        return result
+
+    def defer(self, *fields: Any) -> VinylQuerySet[M]:
+        """Return a queryset leaving *fields* out."""
+        result: VinylQuerySet[M] = self.get_queryset().defer(*fields)
+        return result
+
+    def using(self, alias: str | None) -> VinylQuerySet[M]:
+        """Return a queryset on the vinyl alias *alias*."""
+        result: VinylQuerySet[M] = self.get_queryset().using(alias)
+        return result
+
+    def select_for_update(
+        self, nowait: bool = False, skip_locked: bool = False, of: Any = (), no_key: bool = False
+    ) -> VinylQuerySet[M]:
+        """Return a queryset locking its rows (inside a ``transaction()`` block)."""
+        return self.get_queryset().select_for_update(
+            nowait=nowait, skip_locked=skip_locked, of=of, no_key=no_key
+        )
+
+    def none(self) -> VinylQuerySet[M]:
+        """Return a queryset that matches nothing, with no query."""
+        result: VinylQuerySet[M] = self.get_queryset().none()
+        return result
+
+    def union(self, *other_qs: Any, all: bool = False) -> VinylQuerySet[M]:  # noqa: A002
+        """Return the union of the queryset with *other_qs*."""
+        result: VinylQuerySet[M] = self.get_queryset().union(*other_qs, all=all)
+        return result
+
+    def intersection(self, *other_qs: Any) -> VinylQuerySet[M]:
+        """Return the intersection of the queryset with *other_qs*."""
+        result: VinylQuerySet[M] = self.get_queryset().intersection(*other_qs)
+        return result
+
+    def difference(self, *other_qs: Any) -> VinylQuerySet[M]:
+        """Return the objects of the queryset not in *other_qs*."""
+        result: VinylQuerySet[M] = self.get_queryset().difference(*other_qs)
+        return result
+
+    def values(self, *fields: Any, **expressions: Any) -> VinylQuerySet[Any]:
+        """Return a queryset of dicts."""
+        result: VinylQuerySet[Any] = self.get_queryset().values(*fields, **expressions)
+        return result
+
+    def values_list(
+        self, *fields: Any, flat: bool = False, named: bool = False
+    ) -> VinylQuerySet[Any]:
+        """Return a queryset of tuples (or values, with *flat*)."""
+        result: VinylQuerySet[Any] = self.get_queryset().values_list(
+            *fields, flat=flat, named=named
+        )
+        return result
+
+    def dates(self, field_name: str, kind: Any, order: Any = "ASC") -> VinylQuerySet[Any]:
+        """Return a queryset of the distinct dates of *field_name*, truncated to *kind*."""
+        result: VinylQuerySet[Any] = cast(Any, self.get_queryset()).dates(field_name, kind, order)
+        return result
+
+    def datetimes(
+        self, field_name: str, kind: Any, order: Any = "ASC", tzinfo: Any = None
+    ) -> VinylQuerySet[Any]:
+        """Return a queryset of the distinct datetimes of *field_name*, truncated to *kind*."""
+        result: VinylQuerySet[Any] = cast(Any, self.get_queryset()).datetimes(
+            field_name, kind, order, tzinfo
+        )
+        return result
+
+    def raw(
+        self,
+        raw_query: str,
+        params: Any = (),
+        translations: dict[str, str] | None = None,
+        using: str | None = None,
+    ) -> VinylRawQuerySet:
+        """Return a raw queryset mapping *raw_query*'s rows to instances."""
+        return self.get_queryset().raw(raw_query, params, translations, using)
+
+    async def get(self, *args: Any, **kwargs: Any) -> M:
+        """Return the one object matching the lookups."""
+        return await self.get_queryset().get(*args, **kwargs)
+
+    async def first(self) -> M | None:
+        """Return the first object (by ``pk`` when unordered), or ``None``."""
+        return await self.get_queryset().first()
+
+    async def last(self) -> M | None:
+        """Return the last object (by ``pk`` when unordered), or ``None``."""
+        return await self.get_queryset().last()
+
+    async def latest(self, *fields: Any) -> M:
+        """Return the latest object by *fields* or ``Meta.get_latest_by``."""
+        return await self.get_queryset().latest(*fields)
+
+    async def earliest(self, *fields: Any) -> M:
+        """Return the earliest object by *fields* or ``Meta.get_latest_by``."""
+        return await self.get_queryset().earliest(*fields)
+
+    async def count(self) -> int:
+        """Return the number of objects."""
+        return await self.get_queryset().count()
+
+    async def exists(self) -> bool:
+        """Return whether there is any object."""
+        return await self.get_queryset().exists()
+
+    async def contains(self, obj: Model) -> bool:
+        """Return whether *obj* is one of the objects."""
+        return await self.get_queryset().contains(obj)
+
+    async def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Return a dict of the aggregates over the objects."""
+        return await self.get_queryset().aggregate(*args, **kwargs)
+
+    async def in_bulk(
+        self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
+    ) -> dict[Any, M]:
+        """Return a dict mapping each value of *field_name* to its object."""
+        return await self.get_queryset().in_bulk(id_list, field_name=field_name)
+
+    async def explain(self, *, format: str | None = None, **options: Any) -> str:  # noqa: A002
+        """Return the database's plan for the objects' query."""
+        return await self.get_queryset().explain(format=format, **options)
+
+    def iterator(self, chunk_size: int | None = None) -> NoReturn:
+        """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
+        raise NotSupportedError(no_chunked_fetching("iterator"))
+
+    def create(self, **kwargs: Any) -> NoReturn:
+        """Raise ``NotSupportedError``: vinyl does not write yet."""
+        raise NotSupportedError(reads_only("create"))
+
+    def get_or_create(self, defaults: Any = None, **kwargs: Any) -> NoReturn:
+        """Raise ``NotSupportedError``: vinyl does not write yet."""
+        raise NotSupportedError(reads_only("get_or_create"))
+
+    def update_or_create(self, defaults: Any = None, **kwargs: Any) -> NoReturn:
+        """Raise ``NotSupportedError``: vinyl does not write yet."""
+        raise NotSupportedError(reads_only("update_or_create"))
+
+    def bulk_create(self, objs: Iterable[M], **kwargs: Any) -> NoReturn:
+        """Raise ``NotSupportedError``: vinyl does not write yet."""
+        raise NotSupportedError(reads_only("bulk_create"))
+
+    def bulk_update(self, objs: Iterable[M], fields: Any, **kwargs: Any) -> NoReturn:
+        """Raise ``NotSupportedError``: vinyl does not write yet."""
+        raise NotSupportedError(reads_only("bulk_update"))
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> NoReturn:
+            # Django's thread-based a* methods (aget, acount...): say what to call instead.
+            if name.startswith("a") and hasattr(self.get_queryset(), name):
+                raise NotSupportedError(django_async_method(name))
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

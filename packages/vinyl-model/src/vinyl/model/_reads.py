@@ -1,0 +1,114 @@
+"""What one read runs and how its rows are decoded, worked out without I/O.
+
+Every read of vinyl-model ends in ``vinyl.model._async.fetch.fetch()``, which sends the
+:class:`Read` one of these functions returns, decodes its rows and runs the prefetch. A
+queryset's read comes from its shape's plan (``vinyl.model._plans``), the one place the
+plan cache is asked, or from Django's compiler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.db.models.query import MAX_GET_RESULTS, RawModelIterable, RawQuerySet
+from vinyl.model import _replay
+from vinyl.model._plans import PLANS, Shape, filter_shape, plannable
+from vinyl.query.backend import Row
+from vinyl.query.compiler import CompiledQuery, compile_with, prepare
+from vinyl.query.databases import get_backend
+from vinyl.query.decode import Decoder, InstanceClass, decoder
+
+__all__ = ["GetLookups", "Read", "get_query", "queryset_read", "raw_read", "statement_read"]
+
+#: The positional and keyword lookups of a ``get()`` call.
+GetLookups = tuple[tuple[Any, ...], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One statement to run on *alias* (nothing when ``sql`` is empty) and its decoding.
+
+    With ``columns`` the driver's column names are read too, and ``decode`` takes the pair
+    ``(columns, rows)`` (``raw()`` maps columns to fields by name); otherwise it takes the
+    rows. ``prefetch`` holds the ``prefetch_related()`` lookups to run on the result.
+    """
+
+    alias: str
+    sql: str
+    params: Sequence[Any]
+    decode: Callable[[Any], list[Any]]
+    columns: bool = False
+    prefetch: tuple[str | Prefetch[Any, Any, Any], ...] = ()
+
+
+def queryset_read(
+    queryset: QuerySet[Any], instance_class: InstanceClass, get: GetLookups | None = None
+) -> Read:
+    """Return the read of *queryset* (Django's, a replay twin or vinyl's), or of its ``get()``.
+
+    With *get*, the read is the query ``queryset.get(*args, **kwargs)`` runs (its lookups
+    added, the ordering dropped, at most ``MAX_GET_RESULTS`` rows), built only when its
+    shape has no plan yet.
+    """
+    alias = _replay.real_alias(queryset.db)
+    private: Any = queryset  # Django's stubs leave the private attributes out.
+    shape: Shape | None = getattr(private, "_shape", None)
+    values: tuple[Any, ...] = getattr(private, "_shape_values", ())
+    if shape is not None and not plannable(queryset):
+        shape = None
+    if get is not None:
+        args, kwargs = get
+        shaped = None if args else filter_shape(kwargs)
+        if shape is None or shaped is None:
+            shape = None
+        else:
+            shape, values = (*shape, ("get", *shaped[0])), values + shaped[1]
+
+    def build() -> tuple[QuerySet[Any], CompiledQuery, Decoder, Any]:
+        target = queryset if get is None else get_query(queryset, *get)
+        dialect = get_backend(alias).dialect
+        compiled = compile_with(target, _replay.compile_wrapper(alias), dialect)
+        return target, compiled, decoder(target, compiled, instance_class=instance_class), dialect
+
+    sql, params, decode = PLANS.read(shape, values, build)
+    return Read(alias, sql, params, decode, prefetch=tuple(private._prefetch_related_lookups))
+
+
+def get_query(queryset: QuerySet[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Return the queryset Django's ``get(*args, **kwargs)`` evaluates on *queryset*."""
+    clone: Any = queryset.filter(*args, **kwargs)
+    if queryset.query.can_filter() and not queryset.query.distinct_fields:
+        # What order_by() does, on the clone filter() made rather than on another one.
+        clone.query.clear_ordering(force=True, clear_default=False)
+        clone.query.add_ordering()
+    features = get_backend(_replay.real_alias(clone.db)).wrapper.features
+    if not clone.query.select_for_update or features.supports_select_for_update_with_limit:
+        clone.query.set_limits(high=MAX_GET_RESULTS)
+    return clone
+
+
+def statement_read(statement: _replay.Statement) -> Read:
+    """Return the read of a statement Django's own code tried to run; rows come back as is."""
+    sql, params = prepare(get_backend(statement.alias).dialect, statement.sql, statement.params)
+    return Read(statement.alias, sql, params, list)
+
+
+def raw_read(raw: RawQuerySet, statement: tuple[str, Sequence[Any]]) -> Read:  # type: ignore[type-arg]
+    """Return the read of the raw queryset *raw*, whose query runs *statement*.
+
+    Django's ``RawModelIterable`` decodes: it reads the columns and rows from the raw
+    query (vinyl's ``VinylRawQuery``), which the decoding sets first.
+    """
+    private: Any = raw
+
+    def decode(fetched: tuple[list[str], list[Row]]) -> list[Any]:
+        private.query.fetched = fetched
+        return list(RawModelIterable(private))
+
+    sql, params = prepare(get_backend(raw.db).dialect, *statement)
+    return Read(
+        raw.db, sql, params, decode, columns=True, prefetch=tuple(private._prefetch_related_lookups)
+    )

@@ -1,0 +1,118 @@
+"""Builder templates: the query a traced builder call made, kept to make it again.
+
+Building is costly too: the first time a shape takes a given ``filter()``, ``values()``,
+``values_list()``, ``order_by()``, ``only()`` or ``defer()`` call, Django builds it and the
+resulting query is kept as a *template*, with the conditions it added (``filter()``'s; the
+other calls add none). Later, the same call on the same shape clones the template and puts
+the caller's own conditions in, made by the same lookups, instead of building. Queries of
+one shape differ only by the values of their conditions (``vinyl.model._plans`` says what a
+shape holds, and why a value that changes more than a parameter is part of it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.db.models import QuerySet
+from django.db.models.sql import Query
+from django.db.models.sql.where import AND
+from vinyl.model._plans import MAX_SHAPES, Condition, Shape, condition
+
+__all__ = ["TEMPLATES", "Template", "Templates"]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """The queryset a traced builder call made, and how it made its conditions.
+
+    ``query`` is a private copy: nothing outside this module holds it. ``iterable_class``
+    and ``fields`` are what the call left on the queryset (``values()`` sets them).
+    """
+
+    query: Query
+    conditions: tuple[Condition, ...]
+    iterable_class: type[Any]
+    fields: tuple[str, ...] | None
+
+    def build(self, parent: Query, values: Sequence[Any]) -> Query:
+        """Return the query the call makes on *parent* with *values*, as Django would.
+
+        *parent* has the shape the template was learnt on: it differs from the template's
+        own parent by its conditions' values alone. Its conditions come first, then one
+        per value (so a value Django refuses raises Django's error here, as ``filter()``).
+        """
+        query = self.query.clone()
+        made: list[Any] = [
+            condition.make(value) for condition, value in zip(self.conditions, values, strict=True)
+        ]
+        query.where.children = [*parent.where.children, *made]
+        return query
+
+
+class Templates:
+    """The template of every traced builder call seen, by the shape it ends."""
+
+    __slots__ = ("_templates",)
+
+    def __init__(self) -> None:
+        self._templates: dict[Shape, Template | None] = {}
+
+    def get(self, shape: Shape) -> Template | None:
+        """Return the template of the builder call that ends *shape*, or ``None``."""
+        return self._templates.get(shape)
+
+    def learn(
+        self, shape: Shape, parent: Query, built: QuerySet[Any], values: Sequence[Any]
+    ) -> None:
+        """Keep the template of the builder call ending *shape*: Django built *built*.
+
+        Kept only when Django's build added exactly one condition per value to the
+        parent's conditions, each a lookup on a column: what :meth:`Template.build`
+        reproduces.
+        """
+        if shape in self._templates:
+            return
+        if len(self._templates) >= MAX_SHAPES:
+            self._templates.clear()
+        self._templates[shape] = _template(parent, built, values)
+
+    def clear(self) -> None:
+        """Forget every template."""
+        self._templates.clear()
+
+
+def _template(parent: Query, built: QuerySet[Any], values: Sequence[Any]) -> Template | None:
+    old, new = parent.where, built.query.where
+    if new.connector != AND or new.negated or old.connector != AND or old.negated:
+        return None
+    kept = len(old.children)
+    if len(new.children) != kept + len(values):
+        return None
+    if any(a is not b for a, b in zip(old.children, new.children[:kept], strict=True)):
+        return None
+    conditions = [
+        condition(node, value) for node, value in zip(new.children[kept:], values, strict=True)
+    ]
+    if None in conditions:
+        return None
+    private: Any = built  # Django's stubs leave the private attributes out.
+    return Template(
+        built.query.clone(),
+        tuple(c for c in conditions if c is not None),
+        private._iterable_class,
+        private._fields,
+    )
+
+
+#: The templates of this process.
+TEMPLATES = Templates()
+
+
+def _forget(**kwargs: Any) -> None:
+    TEMPLATES.clear()
+
+
+setting_changed.connect(_forget)
