@@ -68,6 +68,7 @@ NAME_MAP: dict[str, str] = {
     # vinyl-model tests: the public API package and the test models' async manager.
     "vinyl_async": "vinyl_sync",
     "avinyl": "vinyl",
+    "AsyncMemo": "SyncMemo",
 }
 
 RUFF_VERSION = "0.17.6"

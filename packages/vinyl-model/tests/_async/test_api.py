@@ -349,3 +349,40 @@ async def test_non_vinyl_alias_is_improperly_configured(library: DB) -> None:
         await Book.avinyl.using(library.django).count()
     with pytest.raises(ImproperlyConfigured, match="is not in settings.DATABASES"):
         list(await Book.avinyl.using("nowhere").all())
+
+
+async def test_objects_as_vinyl_manager_reads_through_vinyl(library: DB) -> None:
+    from django.db.models import Manager
+    from vinyl_async import VinylManager
+    from vinyl_testapp.models.seed import AsyncMemo
+
+    # Django's machinery keeps a plain manager named objects, which works synchronously.
+    default = AsyncMemo._default_manager
+    assert type(default) is Manager and default.name == "objects"
+    assert type(AsyncMemo._base_manager) is Manager
+    assert isinstance(AsyncMemo.__dict__["objects"], VinylManager)
+    authors = list(Author.objects.using(library.django).order_by("pk"))
+    for round_, author in enumerate(authors[:3]):
+        text = f"memo-{round_}"
+        default.db_manager(library.django).create(text=text, author=author)
+        expected = [
+            (m.pk, m.text, m.author_id)
+            for m in default.db_manager(library.django).filter(author=author).order_by("pk")
+        ]
+        memos = await AsyncMemo.objects.using(library.vinyl).filter(author_id=author.pk)
+        assert [(m.pk, m.text, m.author_id) for m in memos] == expected
+        memo = await AsyncMemo.objects.using(library.vinyl).get(text=text)
+        assert (await memo.author).pk == author.pk
+        assert await AsyncMemo.objects.using(library.vinyl).count() == round_ + 1
+
+
+def test_a_vinyl_manager_without_using_names_the_candidate_aliases() -> None:
+    from vinyl_testapp.models.seed import AsyncMemo
+
+    # The test settings have two vinyl aliases and a default that is Django's.
+    with pytest.raises(ImproperlyConfigured) as raised:
+        AsyncMemo.objects.all()
+    assert str(raised.value) == (
+        "VinylManager() has no database alias and several DATABASES entries have a vinyl "
+        "ENGINE ('vinyl_pg', 'vinyl_mysql'): name one with VinylManager(using='...')."
+    )
