@@ -1,0 +1,825 @@
+"""The fuzzer: random chains of builder calls through ``M.objects`` and ``M.avinyl``.
+
+A chain (a test model, a few builder calls, one terminal) is drawn once and evaluated three
+times, each time with new values drawn for each of its slots. Every evaluation must give
+Django's result, Python types included, and what ``obj[name]`` reads for every relation
+(and a ``FieldError`` for every one that was not loaded); when Django raises, vinyl must
+raise the same exception with the same message.
+
+vinyl keeps a plan per query *shape* (``vinyl.model._plans``: the calls and the types of
+their values, not the values), so the second and third evaluations of a chain run through
+what the first one left. That is what the fuzzer is for: values of one type that change
+the query (``isnull`` on a relation, ``None``, empty and non-empty ``__in`` lists, pks that
+exist or not) must each get Django's result. Plans are forgotten before each example, so
+that a falsifying example fails on its own when Hypothesis replays it.
+
+The examples come from a fixed seed, so CI runs the same chains every time:
+``VINYL_FUZZ_EXAMPLES`` per test run (default :data:`DEFAULT_EXAMPLES`) runs more or fewer.
+Each run records how many it ran as the JUnit property ``fuzz_examples``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import vinyl_async
+from django.core.exceptions import FieldError
+from django.core.signals import setting_changed
+from django.db import DatabaseError
+from django.db.models import Avg, Count, F, Max, Min, Model, Prefetch, Q, Sum
+from hypothesis import HealthCheck, event, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
+from vinyl_testapp.models.library import Author, Book, Place, Review, Tag
+from vinyl_testing.plugin import DB
+
+from .test_differential import evaluated, normalize
+
+# Hypothesis keeps caches under .hypothesis/ in the working directory, even with
+# database=None: keep them out of the repository.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "vinyl-hypothesis"))
+
+#: Examples per test run (one flavor, one server) when ``VINYL_FUZZ_EXAMPLES`` is not set.
+DEFAULT_EXAMPLES = 400
+EXAMPLES = int(os.environ.get("VINYL_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
+SEED = 20_613
+#: The name of the flavor's manager on the test models, for messages.
+MANAGER = {"vinyl_async": "avinyl", "vinyl_sync": "vinyl"}[vinyl_async.__name__]
+
+#: Returns the starting queryset of a model: Django's (``objects``) or vinyl's (``avinyl``).
+Start = Callable[[Any], Any]
+Values = tuple[Any, ...]
+
+# Values: the seeded ones and their neighbours, so that rows are found and missed.
+PKS = st.integers(0, 8)
+
+
+def pks(rows: int) -> st.SearchStrategy[int]:
+    """Return a strategy of primary keys: mostly of the *rows* seeded rows, some missing."""
+    return st.integers(1, rows) | st.integers(1, rows) | PKS
+
+
+BOOLS = st.booleans()
+PAGES = st.sampled_from([120, 150, 176, 200, 240, 600]) | st.integers(-10, 700)
+TITLES = st.sampled_from(["Notes", "Ficciones", "Aleph", "Rayuela", "Matilda", "Boy", "Nope"])
+PREFIXES = st.sampled_from(["", "A", "B", "R", "Fic", "x", "%", "_o"])
+PRICES = st.decimals(min_value=Decimal(0), max_value=Decimal(30), places=2)
+RATINGS = st.sampled_from([3.9, 4.2, 4.5, 4.9]) | st.floats(0, 5, width=32)
+YEARS = st.integers(1800, 2020)
+NAMES = st.sampled_from(["Ada", "Borges", "Cortázar", "Dahl", "Nobody"])
+AGES = st.integers(30, 90)
+TAG_NAMES = st.sampled_from(["classic", "short", "long", "none"])
+COUNTRIES = st.sampled_from(["US", "SE", "FR"])
+PLACE_NAMES = st.sampled_from(["Park", "Trattoria", "Nowhere"])
+OFFSETS = st.integers(-100, 100)
+
+
+def some(values: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
+    """Return a strategy of ``__in`` lists of *values*: empty ones too."""
+    return st.lists(values, max_size=3)
+
+
+@dataclass(frozen=True)
+class Related:
+    """A ``prefetch_related()`` argument: its code, how to make it, the names it loads."""
+
+    text: str
+    make: Callable[[Start], Any]
+    path: tuple[str, ...]
+
+
+def lookup(path: str) -> Related:
+    return Related(repr(path), lambda m: path, tuple(path.split("__")))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the fuzzer may do with one test model."""
+
+    model: type[Model]
+    #: (lookup, its values) for filter()/exclude()/Q()/get().
+    lookups: Sequence[tuple[str, st.SearchStrategy[Any]]]
+    #: Lookups whose value changes the joins (``isnull`` on a relation, ``None``): drawn
+    #: more often than the others.
+    structural: Sequence[tuple[str, st.SearchStrategy[Any]]]
+    #: (lookup, field): ``filter(lookup=F(field) + value)``.
+    compared: Sequence[tuple[str, str]]
+    orderings: Sequence[tuple[str, ...]]
+    #: values()/values_list() fields.
+    fields: Sequence[str]
+    #: only()/defer() fields.
+    deferrable: Sequence[str]
+    selectable: Sequence[str]
+    prefetchable: Sequence[Related]
+    #: (code, aggregate).
+    aggregates: Sequence[tuple[str, Callable[[], Any]]]
+    #: (field_name, its values) for in_bulk() and get(): the primary key first.
+    keys: Sequence[tuple[str, st.SearchStrategy[Any]]]
+
+    def filters(self) -> list[tuple[str, st.SearchStrategy[Any]]]:
+        """Return the lookups to draw from, the structural ones weighted."""
+        return [*self.lookups, *self.structural, *self.structural, *self.structural]
+
+    def relations(self) -> set[tuple[str, ...]]:
+        """Return every relation path a chain on this model may load."""
+        paths = {tuple(name.split("__")) for name in self.selectable}
+        return paths | {related.path for related in self.prefetchable}
+
+
+SPECS = [
+    Spec(
+        model=Book,
+        lookups=[
+            ("pk", pks(6)),
+            ("pk__in", some(pks(6))),
+            ("pages__gt", PAGES),
+            ("pages__lte", PAGES),
+            ("pages__in", some(PAGES)),
+            ("title", TITLES),
+            ("title__startswith", PREFIXES),
+            ("title__in", some(TITLES)),
+            ("price__lt", PRICES),
+            ("rating", st.none() | RATINGS),
+            ("rating__isnull", BOOLS),
+            ("published__year__lt", YEARS),
+            ("author", pks(4)),
+            ("author__name", NAMES),
+            ("author__age__gt", AGES),
+            ("tags__name", TAG_NAMES),
+            ("author__publisher__country", COUNTRIES),
+            ("review__stars__gte", st.integers(1, 5)),
+        ],
+        structural=[
+            ("coauthor", st.none() | pks(4)),
+            ("coauthor__isnull", BOOLS),
+            ("tags__isnull", BOOLS),
+            ("author__profile__isnull", BOOLS),
+        ],
+        compared=[
+            ("pages__gt", "author__age"),
+            ("pk__gte", "author"),
+            ("pages__lt", "coauthor__age"),
+        ],
+        orderings=[
+            ("pk",),
+            ("-pk",),
+            ("title",),
+            ("-pages", "pk"),
+            ("rating", "pk"),
+            ("author__name", "-pk"),
+            ("-published",),
+        ],
+        fields=[
+            "title",
+            "pages",
+            "price",
+            "rating",
+            "published",
+            "created",
+            "author",
+            "author__name",
+        ],
+        deferrable=["title", "pages", "price", "rating", "author", "coauthor"],
+        selectable=["author", "coauthor", "author__publisher", "author__profile"],
+        prefetchable=[
+            lookup("tags"),
+            lookup("review_set"),
+            lookup("author"),
+            lookup("coauthor"),
+            lookup("items"),
+            lookup("author__books"),
+            Related(
+                "Prefetch('tags', to_attr='tag_list')",
+                lambda m: Prefetch("tags", to_attr="tag_list"),
+                ("tag_list",),
+            ),
+            Related(
+                "Prefetch('review_set', queryset=Review.<manager>.filter(stars__gte=3), "
+                "to_attr='good_reviews')",
+                lambda m: Prefetch(
+                    "review_set", queryset=m(Review).filter(stars__gte=3), to_attr="good_reviews"
+                ),
+                ("good_reviews",),
+            ),
+            Related(
+                "Prefetch('author', to_attr='writer')",
+                lambda m: Prefetch("author", to_attr="writer"),
+                ("writer",),
+            ),
+        ],
+        aggregates=[
+            ("Sum('pages')", lambda: Sum("pages")),
+            ("Count('pk')", lambda: Count("pk")),
+            ("Max('price')", lambda: Max("price")),
+            ("Avg('rating')", lambda: Avg("rating")),
+            ("Min('published')", lambda: Min("published")),
+            ("Count('tags', distinct=True)", lambda: Count("tags", distinct=True)),
+        ],
+        keys=[("pk", pks(6)), ("title", TITLES)],
+    ),
+    Spec(
+        model=Author,
+        lookups=[
+            ("pk", pks(4)),
+            ("pk__in", some(pks(4))),
+            ("name", NAMES),
+            ("name__in", some(NAMES)),
+            ("name__icontains", st.sampled_from(["a", "AR", "z", ""])),
+            ("age__gt", AGES),
+            ("age__in", some(AGES)),
+            ("publisher__country", COUNTRIES),
+            ("profile__bio", st.sampled_from(["Analyst", "Librarian", ""])),
+            ("books__pages__gt", PAGES),
+            ("books__title", TITLES),
+            ("joined__year__gte", YEARS),
+        ],
+        structural=[
+            ("publisher", st.none() | pks(2)),
+            ("publisher__isnull", BOOLS),
+            ("profile__isnull", BOOLS),
+            ("cowritten__isnull", BOOLS),
+        ],
+        compared=[("age__lt", "books__pages"), ("pk__lte", "publisher")],
+        orderings=[
+            ("pk",),
+            ("-pk",),
+            ("name",),
+            ("-age",),
+            ("publisher__name", "pk"),
+            ("-joined",),
+        ],
+        fields=["name", "age", "publisher", "publisher__name", "joined", "profile__bio"],
+        deferrable=["name", "age", "publisher", "joined", "data"],
+        selectable=["publisher", "profile"],
+        prefetchable=[
+            lookup("books"),
+            lookup("cowritten"),
+            lookup("profile"),
+            lookup("publisher"),
+            lookup("books__tags"),
+            Related(
+                "Prefetch('books', to_attr='book_list')",
+                lambda m: Prefetch("books", to_attr="book_list"),
+                ("book_list",),
+            ),
+            Related(
+                "Prefetch('books', queryset=Book.<manager>.filter(pages__gt=160), "
+                "to_attr='long_books')",
+                lambda m: Prefetch(
+                    "books", queryset=m(Book).filter(pages__gt=160), to_attr="long_books"
+                ),
+                ("long_books",),
+            ),
+        ],
+        aggregates=[
+            ("Sum('age')", lambda: Sum("age")),
+            ("Count('books')", lambda: Count("books")),
+            ("Max('joined')", lambda: Max("joined")),
+            ("Avg('age')", lambda: Avg("age")),
+            ("Count('profile')", lambda: Count("profile")),
+        ],
+        keys=[("pk", pks(4)), ("name", NAMES)],
+    ),
+    Spec(
+        model=Place,
+        lookups=[
+            ("pk", pks(2)),
+            ("pk__in", some(pks(2))),
+            ("name", PLACE_NAMES),
+            ("name__in", some(PLACE_NAMES)),
+            ("address__startswith", st.sampled_from(["1", "2", "", "Main"])),
+            ("restaurant__seats__gt", st.integers(0, 60)),
+            ("restaurant__serves_pizza", BOOLS),
+        ],
+        structural=[("restaurant__isnull", BOOLS)],
+        compared=[("pk__lte", "restaurant__seats")],
+        orderings=[("pk",), ("-pk",), ("name",), ("-address",), ("restaurant__seats", "pk")],
+        fields=["name", "address", "restaurant__seats"],
+        deferrable=["name", "address"],
+        selectable=["restaurant"],
+        prefetchable=[lookup("restaurant")],
+        aggregates=[
+            ("Count('pk')", lambda: Count("pk")),
+            ("Max('name')", lambda: Max("name")),
+            ("Count('restaurant')", lambda: Count("restaurant")),
+        ],
+        keys=[("pk", pks(2)), ("name", PLACE_NAMES)],
+    ),
+    Spec(
+        model=Tag,
+        lookups=[
+            ("pk", pks(3)),
+            ("pk__in", some(pks(3))),
+            ("name", TAG_NAMES),
+            ("name__in", some(TAG_NAMES)),
+            ("books__pages__gt", PAGES),
+            ("books__author__name", NAMES),
+        ],
+        structural=[("books__isnull", BOOLS), ("books__coauthor__isnull", BOOLS)],
+        compared=[("pk__lt", "books__pages")],
+        orderings=[("pk",), ("-pk",), ("name",), ("-name",)],
+        fields=["name", "books__title"],
+        deferrable=["name"],
+        selectable=[],
+        prefetchable=[
+            lookup("books"),
+            lookup("books__author"),
+            Related(
+                "Prefetch('books', to_attr='book_list')",
+                lambda m: Prefetch("books", to_attr="book_list"),
+                ("book_list",),
+            ),
+        ],
+        aggregates=[
+            ("Count('books')", lambda: Count("books")),
+            ("Max('name')", lambda: Max("name")),
+        ],
+        keys=[("pk", pks(3)), ("name", TAG_NAMES)],
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a chain: its code, with ``{}`` for each slot, and how to make it.
+
+    A slot is a value drawn anew for each evaluation of the chain.
+    """
+
+    text: str
+    slots: tuple[st.SearchStrategy[Any], ...]
+    make: Callable[[Any, Start, Values], Any]
+    #: The relation paths it loads (select_related(), prefetch_related()).
+    loads: tuple[tuple[str, ...], ...] = ()
+    #: Whether it orders the rows (order_by(), a terminal that orders by itself).
+    orders: bool = False
+    #: Whether its rows are instances (not values()/values_list()).
+    instances: bool = True
+
+
+class Chain:
+    """A model's chain of builder calls, the last one its terminal.
+
+    Not a dataclass: Hypothesis prints a dataclass field by field, and a chain as its code.
+    """
+
+    def __init__(self, spec: Spec, calls: tuple[Call, ...]) -> None:
+        self.spec = spec
+        self.calls = calls
+
+    @property
+    def slots(self) -> tuple[st.SearchStrategy[Any], ...]:
+        return tuple(slot for call in self.calls for slot in call.slots)
+
+    @property
+    def ordered(self) -> bool:
+        return any(call.orders for call in self.calls)
+
+    @property
+    def loads(self) -> set[tuple[str, ...]]:
+        return {path for call in self.calls for path in call.loads}
+
+    def run(self, start: Start, values: Values) -> Any:
+        """Return the chain made from *start* with *values* (its terminal's result)."""
+        built = start(self.spec.model)
+        values = tuple(values)
+        for call in self.calls:
+            taken, values = values[: len(call.slots)], values[len(call.slots) :]
+            built = call.make(built, start, taken)
+        return built
+
+    def code(self, manager: str, values: Values | None = None) -> str:
+        """Return the chain as Python code, with *values* (or ``…`` for each slot)."""
+        texts = []
+        rest = tuple(values) if values is not None else ("…",) * len(self.slots)
+        for call in self.calls:
+            taken, rest = rest[: len(call.slots)], rest[len(call.slots) :]
+            shown = taken if values is None else tuple(repr(value) for value in taken)
+            texts.append(call.text.format(*shown))
+        return f"{self.spec.model.__name__}.{manager}" + "".join(texts)
+
+    def __repr__(self) -> str:
+        return self.code("<manager>")
+
+
+def lookups(spec: Spec, count: int) -> st.SearchStrategy[list[tuple[str, Any]]]:
+    """Return a strategy of *count* different lookups of *spec* (with their values)."""
+    return st.lists(
+        st.sampled_from(spec.filters()),
+        min_size=count,
+        max_size=count,
+        unique_by=lambda pair: pair[0],
+    )
+
+
+def kwargs_text(names: Sequence[str]) -> str:
+    return ", ".join(f"{name}={{}}" for name in names)
+
+
+@st.composite
+def filters(draw: st.DrawFn, spec: Spec, verb: str) -> Call:
+    """Return ``filter(a=…)``/``exclude(a=…, b=…)`` on one or (less often) two lookups."""
+    chosen = draw(lookups(spec, draw(st.sampled_from([1, 1, 1, 2]))))
+    names = [name for name, _ in chosen]
+    return Call(
+        f".{verb}({kwargs_text(names)})",
+        tuple(values for _, values in chosen),
+        lambda qs, m, v: getattr(qs, verb)(**dict(zip(names, v, strict=True))),
+    )
+
+
+@st.composite
+def q_filters(draw: st.DrawFn, spec: Spec) -> Call:
+    """Return a filter()/exclude() on ``Q() | Q()`` or ``~Q()``."""
+    (a, a_values), (b, b_values) = draw(lookups(spec, 2))
+    form = draw(st.sampled_from(["or", "not", "exclude_or", "and_not"]))
+    if form == "or":
+        return Call(
+            f".filter(Q({a}={{}}) | Q({b}={{}}))",
+            (a_values, b_values),
+            lambda qs, m, v: qs.filter(Q(**{a: v[0]}) | Q(**{b: v[1]})),
+        )
+    if form == "exclude_or":
+        return Call(
+            f".exclude(Q({a}={{}}) | Q({b}={{}}))",
+            (a_values, b_values),
+            lambda qs, m, v: qs.exclude(Q(**{a: v[0]}) | Q(**{b: v[1]})),
+        )
+    if form == "not":
+        return Call(
+            f".filter(~Q({a}={{}}))", (a_values,), lambda qs, m, v: qs.filter(~Q(**{a: v[0]}))
+        )
+    return Call(
+        f".filter(Q({a}={{}}) & ~Q({b}={{}}))",
+        (a_values, b_values),
+        lambda qs, m, v: qs.filter(Q(**{a: v[0]}) & ~Q(**{b: v[1]})),
+    )
+
+
+@st.composite
+def f_filters(draw: st.DrawFn, spec: Spec) -> Call:
+    """Return ``filter(a=F(b) + value)``."""
+    name, other = draw(st.sampled_from(spec.compared))
+    return Call(
+        f".filter({name}=F({other!r}) + {{}})",
+        (OFFSETS,),
+        lambda qs, m, v: qs.filter(**{name: F(other) + v[0]}),
+    )
+
+
+@st.composite
+def orderings(draw: st.DrawFn, spec: Spec) -> Call:
+    names = draw(st.sampled_from(spec.orderings))
+    text = ", ".join(map(repr, names))
+    return Call(f".order_by({text})", (), lambda qs, m, v: qs.order_by(*names), orders=True)
+
+
+@st.composite
+def field_calls(draw: st.DrawFn, spec: Spec, verb: str) -> Call:
+    """Return ``only(…)`` or ``defer(…)``."""
+    names = draw(st.lists(st.sampled_from(spec.deferrable), min_size=1, max_size=2, unique=True))
+    text = ", ".join(map(repr, names))
+    return Call(f".{verb}({text})", (), lambda qs, m, v: getattr(qs, verb)(*names))
+
+
+@st.composite
+def select_related(draw: st.DrawFn, spec: Spec) -> Call:
+    names = draw(st.lists(st.sampled_from(spec.selectable), min_size=1, max_size=2, unique=True))
+    text = ", ".join(map(repr, names))
+    return Call(
+        f".select_related({text})",
+        (),
+        lambda qs, m, v: qs.select_related(*names),
+        loads=tuple(tuple(name.split("__")) for name in names),
+    )
+
+
+@st.composite
+def prefetch_related(draw: st.DrawFn, spec: Spec) -> Call:
+    chosen = draw(
+        st.lists(st.sampled_from(spec.prefetchable), min_size=1, max_size=2, unique_by=repr)
+    )
+    text = ", ".join(related.text for related in chosen)
+    return Call(
+        f".prefetch_related({text})",
+        (),
+        lambda qs, m, v: qs.prefetch_related(*(related.make(m) for related in chosen)),
+        loads=tuple(related.path for related in chosen),
+    )
+
+
+@st.composite
+def projections(draw: st.DrawFn, spec: Spec) -> Call:
+    """Return ``values(…)`` or ``values_list(…)`` (flat or named)."""
+    names = draw(st.lists(st.sampled_from(spec.fields), min_size=1, max_size=3, unique=True))
+    text = ", ".join(map(repr, names))
+    form = draw(st.sampled_from(["values", "values_list", "flat", "named"]))
+    if form == "values":
+        return Call(f".values({text})", (), lambda qs, m, v: qs.values(*names), instances=False)
+    if form == "flat" and len(names) == 1:
+        return Call(
+            f".values_list({text}, flat=True)",
+            (),
+            lambda qs, m, v: qs.values_list(*names, flat=True),
+            instances=False,
+        )
+    if form == "named":
+        return Call(
+            f".values_list({text}, named=True)",
+            (),
+            lambda qs, m, v: qs.values_list(*names, named=True),
+            instances=False,
+        )
+    return Call(
+        f".values_list({text})", (), lambda qs, m, v: qs.values_list(*names), instances=False
+    )
+
+
+SLICE_BOUNDS = st.integers(0, 7)
+
+
+@st.composite
+def slices(draw: st.DrawFn) -> Call:
+    """Return ``[a:b]``, ``[a:]`` or ``[:b]``, its bounds drawn for each evaluation."""
+    form = draw(st.sampled_from(["both", "start", "stop"]))
+    if form == "both":
+        return Call("[{}:{}]", (SLICE_BOUNDS, SLICE_BOUNDS), lambda qs, m, v: qs[v[0] : v[1]])
+    if form == "start":
+        return Call("[{}:]", (SLICE_BOUNDS,), lambda qs, m, v: qs[v[0] :])
+    return Call("[:{}]", (SLICE_BOUNDS,), lambda qs, m, v: qs[: v[0]])
+
+
+@st.composite
+def terminals(draw: st.DrawFn, spec: Spec) -> Call:
+    """Return the call that evaluates the chain."""
+    kind = draw(
+        st.sampled_from(
+            ["list", "get", "get", "get", "first", "last", "count", "exists", "aggregate"]
+            + ["in_bulk", "list"]
+        )
+    )
+    if kind == "list":
+        return Call("", (), lambda qs, m, v: qs)
+    if kind == "get":
+        # Mostly get(pk=…): one row, or none, and the instance compared relation by relation.
+        form = draw(st.sampled_from(["pk", "pk", "pk", "none", "lookup"]))
+        chosen = {
+            "pk": [spec.keys[0]],
+            "none": [],
+            "lookup": [draw(st.sampled_from(spec.filters()))],
+        }[form]
+        names = [name for name, _ in chosen]
+        return Call(
+            f".get({kwargs_text(names)})",
+            tuple(values for _, values in chosen),
+            lambda qs, m, v: qs.get(**dict(zip(names, v, strict=True))),
+        )
+    if kind == "aggregate":
+        text, make = draw(st.sampled_from(spec.aggregates))
+        return Call(f".aggregate(result={text})", (), lambda qs, m, v: qs.aggregate(result=make()))
+    if kind == "in_bulk":
+        field_name, values = draw(st.sampled_from(spec.keys))
+        if draw(st.booleans()):
+            return Call(".in_bulk()", (), lambda qs, m, v: qs.in_bulk(), orders=True)
+        if field_name == "pk":
+            return Call(".in_bulk({})", (some(values),), lambda qs, m, v: qs.in_bulk(v[0]))
+        return Call(
+            f".in_bulk({{}}, field_name={field_name!r})",
+            (some(values),),
+            lambda qs, m, v: qs.in_bulk(v[0], field_name=field_name),
+        )
+    # first(), last(), count(), exists(): no values, one row or a number.
+    return Call(f".{kind}()", (), lambda qs, m, v: getattr(qs, kind)(), orders=True)
+
+
+@st.composite
+def chains(draw: st.DrawFn) -> Chain:
+    """Return a chain: builder calls, maybe a projection and a slice, then a terminal."""
+    spec = draw(st.sampled_from(SPECS))
+    # Weighted by repetition: plain filters most, as applications do.
+    builders = [
+        filters(spec, "filter"),
+        filters(spec, "filter"),
+        filters(spec, "filter"),
+        filters(spec, "filter"),
+        filters(spec, "exclude"),
+        orderings(spec),
+        q_filters(spec),
+        f_filters(spec),
+        orderings(spec),
+        prefetch_related(spec),
+        prefetch_related(spec),
+        field_calls(spec, "only"),
+        field_calls(spec, "defer"),
+    ]
+    if spec.selectable:
+        builders.append(select_related(spec))
+    size = draw(st.sampled_from([0, 1, 1, 2, 2, 3]))
+    calls = draw(st.lists(st.one_of(builders), min_size=size, max_size=size))
+    if draw(st.integers(0, 4)) == 0:
+        calls.append(draw(projections(spec)))
+    if draw(st.integers(0, 4)) == 0:
+        calls.append(draw(slices()))
+    calls.append(draw(terminals(spec)))
+    return Chain(spec, tuple(calls))
+
+
+# Comparing.
+
+
+def rows(chain: Chain, result: Any) -> Any:
+    """Return *result* as comparable data (:func:`normalize`), unordered rows sorted."""
+    data = normalize(result)
+    if not chain.ordered and isinstance(result, list):
+        return ("list", sorted(data[1], key=repr))
+    return data
+
+
+def instances(chain: Chain, result: Any) -> list[Any]:
+    """Return the instances of *result*, in the order :func:`rows` compares them."""
+    if isinstance(result, Model):
+        return [result]
+    if isinstance(result, dict):
+        return [result[key] for key in sorted(result, key=repr) if isinstance(result[key], Model)]
+    if isinstance(result, list):
+        found = [obj for obj in result if isinstance(obj, Model)]
+        return found if chain.ordered else sorted(found, key=lambda obj: repr(normalize(obj)))
+    return []
+
+
+def loaded_by_django(obj: Model, name: str) -> tuple[bool, Any]:
+    """Return whether Django loaded *name* into *obj* (prefetch, select_related, to_attr)."""
+    prefetched = getattr(obj, "_prefetched_objects_cache", {})
+    if name in prefetched:
+        return True, list(prefetched[name])
+    if name in obj._state.fields_cache:
+        return True, obj._state.fields_cache[name]
+    if name in vars(obj) and isinstance(vars(obj)[name], list | Model):
+        return True, vars(obj)[name]
+    return False, None
+
+
+def by_pk(objs: Any) -> list[Any]:
+    return sorted(objs, key=lambda obj: repr(obj.pk))
+
+
+def same_relations(actual: Model, expected: Model, tree: dict[str, Any], where: str) -> None:
+    """Assert that ``actual[name]`` reads what Django loaded as *name*, along *tree*."""
+    for name, below in sorted(tree.items()):
+        label = f"{where}[{name!r}]"
+        loaded, wanted = loaded_by_django(expected, name)
+        if not loaded:
+            try:
+                got = actual[name]  # type: ignore[index]
+            except FieldError:
+                continue
+            raise AssertionError(f"{label} read {got!r}, but Django did not load {name!r}")
+        try:
+            got = actual[name]  # type: ignore[index]
+        except FieldError as error:
+            raise AssertionError(f"{label} raised {error!r}; Django loaded {wanted!r}") from error
+        if isinstance(wanted, list):
+            got, wanted = by_pk(list(got)), by_pk(wanted)
+            assert normalize(got) == normalize(wanted), label
+            pairs = list(zip(got, wanted, strict=True))
+        else:
+            assert normalize(got) == normalize(wanted), label
+            pairs = [(got, wanted)] if wanted is not None else []
+        for index, (got_one, wanted_one) in enumerate(pairs):
+            same_relations(got_one, wanted_one, below, f"{label}[{index}]")
+
+
+def tree_of(paths: set[tuple[str, ...]]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for name in path:
+            node = node.setdefault(name, {})
+    return tree
+
+
+#: What vinyl's message says of a field that only()/defer() left out.
+NOT_FETCHED = "was not fetched (only()/defer() left it out)"
+
+
+def deliberate(chain: Chain, error: BaseException) -> bool:
+    """Return whether vinyl raising *error* is one of its deliberate differences.
+
+    A prefetch through a foreign key that only()/defer() left out: Django fetches the key of
+    each instance with a query of its own; vinyl never fetches a field behind your back
+    (ARCHITECTURE.md, "Deliberate differences from Django", 1).
+    """
+    texts = [call.text for call in chain.calls]
+    return (
+        isinstance(error, FieldError)
+        and NOT_FETCHED in str(error)
+        and any(text.startswith((".only(", ".defer(")) for text in texts)
+        and any(text.startswith(".prefetch_related(") for text in texts)
+    )
+
+
+def same_errors(actual: BaseException, expected: BaseException, what: str) -> None:
+    assert isinstance(actual, type(expected)), (
+        f"{what}: vinyl raised {actual!r}, Django raised {expected!r}"
+    )
+    if not isinstance(expected, DatabaseError):
+        # A database error carries its driver's message, which differs between drivers.
+        assert str(actual) == str(expected), f"{what}: vinyl's message differs from Django's"
+
+
+class Examples:
+    """The number of examples a fuzzer test ran."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __repr__(self) -> str:
+        return f"<{self.count} examples>"
+
+
+def forget_plans() -> None:
+    """Forget vinyl's plans, as a change of settings does: an example learns its own.
+
+    So that a falsifying example fails on its own when Hypothesis replays it.
+    """
+    setting_changed.send(sender=None, setting="VINYL_FUZZ", value=None, enter=True)
+
+
+@pytest.fixture
+def fuzz_examples(record_testsuite_property: Callable[[str, object], None]) -> Iterator[Examples]:
+    """Count the examples the fuzzer runs; record the number in the JUnit report.
+
+    As a property of the test suite (``fuzz_examples``, once per test): the JUnit format
+    pytest writes by default (xunit2) has no properties on test cases.
+    """
+    examples = Examples()
+    yield examples
+    record_testsuite_property("fuzz_examples", examples.count)
+
+
+@seed(SEED)
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_chains_give_djangos_results(
+    library: DB, fuzz_examples: Examples, data: st.DataObject
+) -> None:
+    chain = data.draw(chains(), label="chain")
+    evaluations = [
+        data.draw(st.tuples(*chain.slots), label=f"values {evaluation}") for evaluation in (1, 2, 3)
+    ]
+    fuzz_examples.count += 1
+    forget_plans()
+
+    def django(model: Any) -> Any:
+        return model.objects.using(library.django)
+
+    def vinyl(model: Any) -> Any:
+        return model.avinyl.using(library.vinyl)
+
+    for evaluation, values in enumerate(evaluations, 1):
+        what = f"evaluation {evaluation} of {chain.code(MANAGER, values)} on {library.vendor}"
+        expected: Any = None
+        actual: Any = None
+        expected_error: Exception | None = None
+        try:
+            expected = evaluated(chain.run(django, values))
+        except Exception as error:
+            expected_error = error
+        # What the examples did, for --hypothesis-show-statistics.
+        event("terminal", chain.calls[-1].text.partition("(")[0] or "list")
+        event("Django", "returned" if expected_error is None else type(expected_error).__name__)
+        try:
+            actual = evaluated(await chain.run(vinyl, values))
+        except Exception as error:
+            if deliberate(chain, error):
+                continue
+            if expected_error is None:
+                raise AssertionError(
+                    f"{what}: vinyl raised, Django returned {expected!r}"
+                ) from error
+            same_errors(error, expected_error, what)
+            continue
+        if expected_error is not None:
+            raise AssertionError(
+                f"{what}: Django raised {expected_error!r}, vinyl returned {actual!r}"
+            )
+        assert rows(chain, actual) == rows(chain, expected), what
+        tree = tree_of(chain.spec.relations() | chain.loads)
+        got, wanted = instances(chain, actual), instances(chain, expected)
+        assert len(got) == len(wanted), what
+        for index, (one, django_one) in enumerate(zip(got, wanted, strict=True)):
+            assert one._state.db == library.vinyl, what
+            same_relations(one, django_one, tree, f"{what}: result {index}")
