@@ -152,14 +152,11 @@ class ManagerMethods[M: Model]:
         return result
 
     def raw(
-        self,
-        raw_query: str,
-        params: Any = (),
-        translations: dict[str, str] | None = None,
-        using: str | None = None,
+        self, raw_query: str, params: Any = (), translations: Any = None, using: str | None = None
     ) -> VinylRawQuerySet:
-        """Return a raw queryset mapping *raw_query*'s rows to instances."""
-        return self.get_queryset().raw(raw_query, params, translations, using)
+        """Return a raw queryset mapping *raw_query*'s rows to instances, on *using* if given."""
+        queryset = self.get_queryset() if using is None else self.using(using)
+        return queryset.raw(raw_query, params, translations, using)
 
     async def get(self, *args: Any, **kwargs: Any) -> M:
         """Return the one object matching the lookups."""

@@ -20,7 +20,6 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Manager, Model
 from vinyl.model._sync.manager_methods import ManagerMethods
 from vinyl.model._sync.queryset import VinylQuerySet
-from vinyl.model._sync.raw import VinylRawQuerySet
 
 __all__ = ["VinylManager", "default_alias"]
 
@@ -85,17 +84,6 @@ class VinylManager(ManagerMethods[Any]):
         if model is None:
             raise TypeError("VinylManager is used through a model class: M.vinyl.all().")
         return VinylQuerySet(model, using=alias)
-
-    def raw(
-        self,
-        raw_query: str,
-        params: Any = (),
-        translations: dict[str, str] | None = None,
-        using: str | None = None,
-    ) -> VinylRawQuerySet:
-        """Return a raw queryset mapping *raw_query*'s rows to instances, on *using* if given."""
-        queryset = self.using(using) if using is not None else self.get_queryset()
-        return queryset.raw(raw_query, params, translations, using)
 
     def __repr__(self) -> str:
         model = getattr(self, "model", None)

@@ -311,50 +311,41 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
         raw = QuerySet.raw(self, raw_query, params, translations, using)
         return vinyl_raw_queryset(raw, VinylQuerySet)
 
-    def _not_yet(name: str) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
+    def _refused(name: str, message: Callable[[str], str]) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
         def method(self: VinylQuerySet[Any], *args: Any, **kwargs: Any) -> Any:
-            raise NotSupportedError(reads_only(name))
+            raise NotSupportedError(message(name))
 
         method.__name__ = name
-        method.__doc__ = f"Raise ``NotSupportedError``: vinyl does not run {name}() yet."
+        method.__doc__ = f"Raise ``NotSupportedError``: {message(name)}"
         return method
 
-    create = _not_yet("create")
-    get_or_create = _not_yet("get_or_create")
-    update_or_create = _not_yet("update_or_create")
-    bulk_create = _not_yet("bulk_create")
-    bulk_update = _not_yet("bulk_update")
-    update = _not_yet("update")
-    delete = _not_yet("delete")
-
-    def _django_async(name: str) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
-        def method(self: VinylQuerySet[Any], *args: Any, **kwargs: Any) -> Any:
-            raise NotSupportedError(django_async_method(name))
-
-        method.__name__ = name
-        method.__doc__ = f"Raise ``NotSupportedError``: use {name[1:]}() instead."
-        return method
-
-    aiterator = _django_async("aiterator")
-    aaggregate = _django_async("aaggregate")
-    acount = _django_async("acount")
-    aget = _django_async("aget")
-    acreate = _django_async("acreate")
-    abulk_create = _django_async("abulk_create")
-    abulk_update = _django_async("abulk_update")
-    aget_or_create = _django_async("aget_or_create")
-    aupdate_or_create = _django_async("aupdate_or_create")
-    aearliest = _django_async("aearliest")
-    alatest = _django_async("alatest")
-    afirst = _django_async("afirst")
-    alast = _django_async("alast")
-    ain_bulk = _django_async("ain_bulk")
-    adelete = _django_async("adelete")
-    aupdate = _django_async("aupdate")
-    aexists = _django_async("aexists")
-    acontains = _django_async("acontains")
-    aexplain = _django_async("aexplain")
-    del _not_yet, _django_async
+    create = _refused("create", reads_only)
+    get_or_create = _refused("get_or_create", reads_only)
+    update_or_create = _refused("update_or_create", reads_only)
+    bulk_create = _refused("bulk_create", reads_only)
+    bulk_update = _refused("bulk_update", reads_only)
+    update = _refused("update", reads_only)
+    delete = _refused("delete", reads_only)
+    aiterator = _refused("aiterator", django_async_method)
+    aaggregate = _refused("aaggregate", django_async_method)
+    acount = _refused("acount", django_async_method)
+    aget = _refused("aget", django_async_method)
+    acreate = _refused("acreate", django_async_method)
+    abulk_create = _refused("abulk_create", django_async_method)
+    abulk_update = _refused("abulk_update", django_async_method)
+    aget_or_create = _refused("aget_or_create", django_async_method)
+    aupdate_or_create = _refused("aupdate_or_create", django_async_method)
+    aearliest = _refused("aearliest", django_async_method)
+    alatest = _refused("alatest", django_async_method)
+    afirst = _refused("afirst", django_async_method)
+    alast = _refused("alast", django_async_method)
+    ain_bulk = _refused("ain_bulk", django_async_method)
+    adelete = _refused("adelete", django_async_method)
+    aupdate = _refused("aupdate", django_async_method)
+    aexists = _refused("aexists", django_async_method)
+    acontains = _refused("acontains", django_async_method)
+    aexplain = _refused("aexplain", django_async_method)
+    del _refused
 
 
 def _names(arguments: tuple[Any, ...]) -> bool:

@@ -20,15 +20,6 @@ from vinyl.query.compiler import compile_query, prepare
 from vinyl.query.databases import get_backend
 from vinyl.query.decode import decode
 
-__all__ = [
-    "execute_sql",
-    "fetch",
-    "fetch_queryset",
-    "fetch_sql",
-    "fetch_sql_with_columns",
-    "fetch_with_columns",
-]
-
 
 def fetch(using: str, sql: str, params: Sequence[Any] = ()) -> list[Row]:
     """Return the rows of *sql*, in the driver's paramstyle, run on *using*."""
