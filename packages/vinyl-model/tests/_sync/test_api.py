@@ -340,6 +340,12 @@ def test_django_thread_based_async_methods_are_refused(library: DB) -> None:
         "aget() is Django's thread-based async API and is not available on a vinyl "
         "queryset: call get() (awaited in vinyl_async, plain in vinyl_sync)."
     )
+    # On the manager too, with or without a default alias; other names stay AttributeError.
+    for manager in (Book.vinyl, Author.vinyl):
+        with pytest.raises(NotSupportedError, match=r"^acount\(\) is Django's thread-based"):
+            manager.acount()
+    with pytest.raises(AttributeError, match="'VinylManager' object has no attribute 'agony'"):
+        Book.vinyl.agony  # noqa: B018
 
 
 def test_non_vinyl_alias_is_improperly_configured(library: DB) -> None:

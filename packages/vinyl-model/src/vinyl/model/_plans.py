@@ -181,21 +181,32 @@ class Plan:
     dialect: Dialect
     decode: Decoder
 
-    def bind(self, values: Sequence[Any]) -> Sequence[Any] | None:
+    def bind(
+        self, values: Sequence[Any], conditions: Sequence[Any] | None = None
+    ) -> Sequence[Any] | None:
         """Return the driver's parameters for *values*, as Django would compile them.
 
-        ``None`` when Django would write other SQL for these values (an integer out of
-        the column's range matches no row, a list with repeated items is shorter): the
-        caller goes Django's way.
+        *conditions*, when given, are the WHERE conditions a built query of the shape holds,
+        made from *values* (by ``filter()`` or a template): they are bound as they are,
+        not made again. ``None`` when Django would write other SQL for these values (an
+        integer out of the column's range matches no row, a list with repeated items is
+        shorter): the caller goes Django's way.
         """
         if len(values) != len(self.bindings):
             return None
+        if conditions is not None and len(conditions) != len(values):
+            conditions = None
         compiler = self.compiled.compiler
         connection = compiler.connection
         params: list[Any] = []
         try:
-            for (made, rhs_sql), value in zip(self.bindings, values, strict=True):
-                sql, rhs_params = made.make(value).process_rhs(compiler, connection)
+            for index, ((made, rhs_sql), value) in enumerate(
+                zip(self.bindings, values, strict=True)
+            ):
+                lookup = made.make(value) if conditions is None else conditions[index]
+                if type(lookup) is not made.lookup_class:
+                    return None
+                sql, rhs_params = lookup.process_rhs(compiler, connection)
                 if sql != rhs_sql:
                     return None
                 params.extend(rhs_params)
@@ -222,16 +233,18 @@ class Plans:
         shape: Shape | None,
         values: Sequence[Any],
         build: Callable[[], tuple[QuerySet[Any], CompiledQuery, Decoder, Dialect]],
+        conditions: Sequence[Any] | None = None,
     ) -> Statement:
         """Return the statement that reads *shape* with *values*.
 
-        From the shape's plan when it has one and the values bind; otherwise *build*
-        builds and compiles the queryset Django's way (and the plan of the shape is
-        learnt from it, the first time). Without a shape, always *build*.
+        From the shape's plan when it has one and the values bind (*conditions* as
+        :meth:`Plan.bind`); otherwise *build* builds and compiles the queryset Django's way
+        (and the plan of the shape is learnt from it, the first time). Without a shape,
+        always *build*.
         """
         plan = None if shape is None else self._plans.get(shape)
         if plan is not None:
-            params = plan.bind(values)
+            params = plan.bind(values, conditions)
             if params is not None:
                 return plan.compiled.sql, params, plan.decode
         queryset, compiled, decode, dialect = build()

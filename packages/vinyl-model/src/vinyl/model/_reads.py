@@ -27,7 +27,7 @@ __all__ = ["GetLookups", "Read", "get_query", "queryset_read", "raw_read", "stat
 GetLookups = tuple[tuple[Any, ...], dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Read:
     """One statement to run on *alias* (nothing when ``sql`` is empty) and its decoding.
 
@@ -73,7 +73,9 @@ def queryset_read(
         compiled = compile_with(target, _replay.compile_wrapper(alias), dialect)
         return target, compiled, decoder(target, compiled, instance_class=instance_class), dialect
 
-    sql, params, decode = PLANS.read(shape, values, build)
+    # A built queryset holds the conditions its values made: bound as they are.
+    conditions = queryset.query.where.children if get is None and shape is not None else None
+    sql, params, decode = PLANS.read(shape, values, build, conditions)
     return Read(alias, sql, params, decode, prefetch=tuple(private._prefetch_related_lookups))
 
 

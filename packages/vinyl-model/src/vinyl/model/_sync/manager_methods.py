@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from django.db import NotSupportedError
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
 
 if TYPE_CHECKING:
@@ -235,6 +235,6 @@ class ManagerMethods[M: Model]:
 
         def __getattr__(self, name: str) -> NoReturn:
             # Django's thread-based a* methods (aget, acount...): say what to call instead.
-            if name.startswith("a") and hasattr(self.get_queryset(), name):
+            if name.startswith("a") and hasattr(QuerySet, name):
                 raise NotSupportedError(django_async_method(name))
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
