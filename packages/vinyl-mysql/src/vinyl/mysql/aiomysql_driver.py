@@ -123,7 +123,7 @@ class AiomysqlPool(BasePool[aiomysql.Connection, AiomysqlConnection]):
             raise
         return raw
 
-    def discard_reason(self, raw: aiomysql.Connection) -> str | None:
+    def discard_reason(self, raw: aiomysql.Connection, *, returned: bool = False) -> str | None:
         """Return why *raw* must not be lent again, with no I/O; ``None`` if it may."""
         if raw.closed or raw._reader.eof_received:
             return "the server closed the connection"

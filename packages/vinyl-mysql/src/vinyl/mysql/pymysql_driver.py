@@ -114,13 +114,13 @@ class PyMySQLPool(BasePool[Raw, PyMySQLConnection]):
             raise
         return raw
 
-    def discard_reason(self, raw: Raw) -> str | None:
+    def discard_reason(self, raw: Raw, *, returned: bool = False) -> str | None:
         """Return why *raw* must not be lent again, with no round trip; ``None`` if it may."""
         # PyMySQL has no public accessor for its socket.
         sock = raw._sock  # type: ignore[attr-defined]
         # An idle connection has nothing to read; anything readable means the server
         # closed it (EOF, or its "connection killed" error packet first).
-        if sock is None or select.select([sock], [], [], 0)[0]:
+        if sock is None or (not returned and select.select([sock], [], [], 0)[0]):
             return "the server closed the connection"
         # server_status (from the last reply) is public in PyMySQL, missing in its stubs.
         status: int = raw.server_status or 0  # type: ignore[attr-defined]

@@ -188,7 +188,7 @@ class AsyncpgPool(BasePool[asyncpg.Connection, AsyncpgConnection]):
         server.record_version(config.alias, _version_num(connection.get_server_version()))
         return connection
 
-    def discard_reason(self, raw: asyncpg.Connection) -> str | None:
+    def discard_reason(self, raw: asyncpg.Connection, *, returned: bool = False) -> str | None:
         """Return why *raw* must not be lent again, with no I/O; ``None`` if it may."""
         if _lost(raw):
             return "the server closed the connection"

@@ -148,13 +148,15 @@ class Psycopg2Pool(BasePool[psycopg2.extensions.connection, Psycopg2Connection])
         server.record_version(config.alias, raw.server_version)
         return raw
 
-    def discard_reason(self, raw: psycopg2.extensions.connection) -> str | None:
+    def discard_reason(
+        self, raw: psycopg2.extensions.connection, *, returned: bool = False
+    ) -> str | None:
         """Return why *raw* must not be lent again, with no round trip; ``None`` if it may."""
         if raw.closed:
             return "the connection is closed"
         # An idle connection receives nothing (vinyl never LISTENs): anything readable is the
         # server's goodbye (pg_terminate_backend, shutdown) or the end of the stream.
-        if select.select([raw], [], [], 0)[0]:
+        if not returned and select.select([raw], [], [], 0)[0]:
             return "the server closed the connection"
         if raw.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
             # vinyl ends every transaction it opens; one left open was abandoned half-way.
