@@ -76,7 +76,7 @@ def queryset_read(
     # A built queryset holds the conditions its values made: bound as they are.
     conditions = queryset.query.where.children if get is None and shape is not None else None
     sql, params, decode = PLANS.read(shape, values, build, conditions)
-    return Read(alias, sql, params, decode, prefetch=tuple(private._prefetch_related_lookups))
+    return Read(alias, sql, params, decode, prefetch=private._prefetch_related_lookups)
 
 
 def get_query(queryset: QuerySet[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

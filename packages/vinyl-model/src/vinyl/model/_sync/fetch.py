@@ -35,6 +35,10 @@ __all__ = ["fetch", "run_django"]
 Source = QuerySet[Any] | tuple[RawQuerySet, tuple[str, Any]] | _replay.Statement  # type: ignore[type-arg]
 
 
+#: ``instance_class`` bound to each queryset class (one partial, not one a read).
+_instance_classes: dict[type[Any], Callable[[type[Model]], type[Model]]] = {}
+
+
 def fetch(
     source: Source, queryset_class: type[Any], *, get: _reads.GetLookups | None = None
 ) -> list[Any]:
@@ -42,7 +46,11 @@ def fetch(
 
     With *get*, read what ``source.get(*args, **kwargs)`` reads (at most a few rows).
     """
-    classes = functools.partial(instance_class, queryset_class=queryset_class)
+    classes = _instance_classes.get(queryset_class)
+    if classes is None:
+        classes = _instance_classes[queryset_class] = functools.partial(
+            instance_class, queryset_class=queryset_class
+        )
     if isinstance(source, _replay.Statement):
         read = _reads.statement_read(source)
     elif isinstance(source, tuple):

@@ -73,7 +73,11 @@ class VinylManager(ManagerMethods[Any]):
 
     def get_queryset(self) -> VinylQuerySet[Any]:
         """Return a new queryset of every object of the model, on the manager's alias."""
-        return self.using(self.using_alias or default_alias())
+        model = getattr(self, "model", None)
+        if model is None:
+            raise TypeError("VinylManager is used through a model class: M.vinyl.all().")
+        # Every read through the manager starts here: no detour through using().
+        return VinylQuerySet(model, using=self.using_alias or default_alias())
 
     def using(self, alias: str | None) -> VinylQuerySet[Any]:
         """Return a queryset of every object of the model on the vinyl alias *alias*.
