@@ -8,7 +8,13 @@ from vinyl.query._sync import close_pools, on_commit, transaction
 
 
 def test_exports_exactly_the_public_names() -> None:
-    assert vinyl_sync.__all__ == ["VinylManager", "close_pools", "on_commit", "transaction"]
+    assert vinyl_sync.__all__ == [
+        "VinylManager",
+        "VinylQuerySet",
+        "close_pools",
+        "on_commit",
+        "transaction",
+    ]
 
 
 def test_every_name_is_the_sync_flavors() -> None:

@@ -4,7 +4,7 @@
 (``vinyl_async`` exports the same names for async code).
 """
 
-from vinyl.model._sync import VinylManager
+from vinyl.model._sync import VinylManager, VinylQuerySet
 from vinyl.query._sync import close_pools, on_commit, transaction
 
-__all__ = ["VinylManager", "close_pools", "on_commit", "transaction"]
+__all__ = ["VinylManager", "VinylQuerySet", "close_pools", "on_commit", "transaction"]

@@ -9,16 +9,19 @@ Django's machinery (admin, serializers, forms, related lookups) finds its defaul
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import functools
+import inspect
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Manager, Model
+from django.db.models import Manager, Model, QuerySet
 from vinyl.model._async.manager_methods import ManagerMethods
 from vinyl.model._async.queryset import VinylQuerySet
 
-__all__ = ["VinylManager", "default_alias"]
+__all__ = ["CustomManagerMethods", "VinylManager", "default_alias"]
 
 
 class VinylManager(ManagerMethods[Any]):
@@ -28,7 +31,13 @@ class VinylManager(ManagerMethods[Any]):
     alias that has one (see :func:`default_alias`). ``M.vinyl.using(alias)`` returns a
     queryset on another alias. Every queryset method (``filter``, ``get``, ``count``...) is
     available on the manager, as in Django.
+
+    ``VinylManager.from_queryset(MyQuerySet)()`` is a manager whose queryset is a
+    ``MyQuerySet`` and which has its public methods, as Django's ``from_queryset()``.
     """
+
+    #: The class of the manager's querysets: the flavor's ``VinylQuerySet`` or a subclass.
+    _queryset_class: ClassVar[type[VinylQuerySet[Any]]] = VinylQuerySet
 
     def __init__(self, using: str | None = None) -> None:
         self.using_alias = using
@@ -62,11 +71,41 @@ class VinylManager(ManagerMethods[Any]):
             raise AttributeError(f"Manager isn't available; {owner._meta.object_name} is abstract")
         model = owner._meta.model
         if model not in self._bound:
-            bound = VinylManager(self.using_alias)
+            # A copy, so that a subclass (from_queryset(), custom methods) stays itself.
+            bound = copy.copy(self)
+            bound._bound = {}
             bound.model = model
-            bound.name = self.name
             self._bound[model] = bound
         return self._bound[model]
+
+    @classmethod
+    def from_queryset(
+        cls, queryset_class: type[QuerySet[Any]], class_name: str | None = None
+    ) -> type[CustomVinylManager]:
+        """Return a manager class whose querysets are *queryset_class*'s, with its methods.
+
+        As Django's ``Manager.from_queryset()``: each public method of *queryset_class*
+        that the manager lacks runs on a new ``get_queryset()``. *queryset_class* is a
+        subclass of this flavor's ``VinylQuerySet``, or of Django's ``QuerySet``, whose
+        methods then run on a vinyl queryset (its own class, with ``VinylQuerySet``'s
+        reads): one queryset class serves Django's manager and both flavors.
+        """
+        vinyl_class = vinyl_queryset_class(queryset_class)
+        attrs: dict[str, Any] = {"_queryset_class": vinyl_class, "__module__": cls.__module__}
+        for klass in reversed(queryset_class.__mro__):
+            if klass in _NOT_COPIED:
+                continue
+            for name, method in vars(klass).items():
+                if not inspect.isfunction(method) or hasattr(cls, name):
+                    continue
+                queryset_only = getattr(method, "queryset_only", None)
+                if queryset_only or (queryset_only is None and name.startswith("_")):
+                    continue
+                attrs[name] = _manager_method(name, method)
+        bases = (cls,) if issubclass(cls, CustomVinylManager) else (CustomVinylManager, cls)
+        name = class_name or f"{cls.__name__}From{queryset_class.__name__}"
+        made: type[CustomVinylManager] = type(name, bases, attrs)
+        return made
 
     def get_queryset(self) -> VinylQuerySet[Any]:
         """Return a new queryset of every object of the model, on the manager's alias."""
@@ -74,7 +113,7 @@ class VinylManager(ManagerMethods[Any]):
         if model is None:
             raise TypeError("VinylManager is used through a model class: M.vinyl.all().")
         # Every read through the manager starts here: no detour through using().
-        return VinylQuerySet(model, using=self.using_alias or default_alias())
+        return self._queryset_class(model, using=self.using_alias or default_alias())
 
     def using(self, alias: str | None) -> VinylQuerySet[Any]:
         """Return a queryset of every object of the model on the vinyl alias *alias*.
@@ -84,12 +123,80 @@ class VinylManager(ManagerMethods[Any]):
         model = getattr(self, "model", None)
         if model is None:
             raise TypeError("VinylManager is used through a model class: M.vinyl.all().")
-        return VinylQuerySet(model, using=alias)
+        if type(self).get_queryset is not VinylManager.get_queryset:
+            # A get_queryset() of the user's (a filter...) applies on every alias.
+            return self.get_queryset().using(alias)
+        return self._queryset_class(model, using=alias)
 
     def __repr__(self) -> str:
         model = getattr(self, "model", None)
         alias = self.using_alias or "the default vinyl alias"
         return f"<VinylManager of {model.__name__ if model else 'unbound'} on {alias!r}>"
+
+
+class CustomManagerMethods[M: Model](ManagerMethods[M]):
+    """The typed manager methods, plus a custom queryset's (typed ``Any``)."""
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+class CustomVinylManager(VinylManager):
+    """A manager made by :meth:`VinylManager.from_queryset`, with a custom queryset's methods."""
+
+    def __get__[O: Model](self, instance: O | None, owner: type[O]) -> CustomManagerMethods[O]:
+        """Return the manager bound to the model *owner* (its methods typed for *owner*)."""
+        return cast(CustomManagerMethods[O], super().__get__(instance, owner))
+
+
+#: The classes whose methods :meth:`VinylManager.from_queryset` never copies: vinyl's and
+#: Django's own (the manager has those it supports, and refuses the rest clearly).
+_NOT_COPIED = frozenset({*VinylQuerySet.__mro__, *QuerySet.__mro__})
+
+#: The vinyl class of each Django ``QuerySet`` subclass given to ``from_queryset()``.
+_vinyl_classes: dict[type[QuerySet[Any]], type[VinylQuerySet[Any]]] = {}
+
+
+def vinyl_queryset_class(queryset_class: type[QuerySet[Any]]) -> type[VinylQuerySet[Any]]:
+    """Return the vinyl queryset class for *queryset_class*.
+
+    A subclass of this flavor's ``VinylQuerySet`` is itself; a subclass of Django's
+    ``QuerySet`` becomes a subclass of both (``VinylQuerySet`` first, for the reads),
+    made once.
+    """
+    if issubclass(queryset_class, VinylQuerySet):
+        return queryset_class
+    if not isinstance(queryset_class, type) or not issubclass(queryset_class, QuerySet):
+        raise TypeError(
+            f"VinylManager.from_queryset() takes a QuerySet subclass (Django's QuerySet or "
+            f"VinylQuerySet), not {queryset_class!r}."
+        )
+    if hasattr(queryset_class, "_shape"):
+        raise TypeError(
+            f"{queryset_class.__qualname__} is a queryset of the other vinyl flavor: subclass "
+            f"the VinylQuerySet of the flavor whose VinylManager takes it, or subclass "
+            f"Django's QuerySet, which both flavors take."
+        )
+    made = _vinyl_classes.get(queryset_class)
+    if made is None:
+        attrs = {
+            "__module__": queryset_class.__module__,
+            "__qualname__": queryset_class.__qualname__,
+            "__doc__": queryset_class.__doc__,
+        }
+        made = _vinyl_classes[queryset_class] = type(
+            queryset_class.__name__, (VinylQuerySet, queryset_class), attrs
+        )
+    return made
+
+
+def _manager_method(name: str, method: Any) -> Any:
+    @functools.wraps(method)
+    def manager_method(self: VinylManager, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.get_queryset(), name)(*args, **kwargs)
+
+    return manager_method
 
 
 def default_alias() -> str:

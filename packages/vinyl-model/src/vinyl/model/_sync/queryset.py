@@ -311,6 +311,16 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
         raw = QuerySet.raw(self, raw_query, params, translations, using)
         return vinyl_raw_queryset(raw, VinylQuerySet)
 
+    @classmethod
+    def as_manager(cls) -> Any:
+        """Raise ``TypeError``: a vinyl queryset's manager is ``VinylManager.from_queryset()``."""
+        raise TypeError(
+            f"{cls.__qualname__}.as_manager() would make a Django manager; a vinyl queryset "
+            f"class makes a vinyl manager with VinylManager.from_queryset({cls.__qualname__})()."
+        )
+
+    as_manager.queryset_only = True  # type: ignore[attr-defined]
+
     def _refused(name: str, message: Callable[[str], str]) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
         def method(self: VinylQuerySet[Any], *args: Any, **kwargs: Any) -> Any:
             raise NotSupportedError(message(name))

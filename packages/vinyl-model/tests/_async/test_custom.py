@@ -1,0 +1,83 @@
+"""Custom querysets and managers (issue 14): ``VinylManager.from_queryset()``, compared
+with Django's ``Manager.from_queryset()`` on the same queryset class."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+import vinyl_async
+from django.db import models
+from vinyl_testapp.models.custom import Bin, Shelf, ShelfQuerySet
+from vinyl_testing.plugin import DB
+
+SHELVES = [("Atlas", 420), ("Aleph", 150), ("Bestiary", 310), ("Cosmos", 396), ("Dune", 80)]
+
+
+@pytest.fixture
+def shelves(db: DB) -> DB:
+    """Seed the same rows for Shelf and Bin through Django's managers."""
+    for model in (Shelf, Bin):
+        for title, pages in SHELVES:
+            model.objects.using(db.django).create(title=title, pages=pages)
+    return db
+
+
+def rows(objs: Iterable[models.Model]) -> list[tuple[Any, ...]]:
+    return [(o.pk, o.title, o.pages) for o in objs]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("model", [Shelf, Bin], ids=["django_queryset", "vinyl_queryset"])
+async def test_custom_queryset_builder_methods(shelves: DB, model: Any) -> None:
+    oracle = model.objects.using(shelves.django)
+    queryset = model.avinyl.using(shelves.vinyl)
+    assert rows(await queryset.long()) == rows(oracle.long())
+    assert rows(await queryset.titled("A")) == rows(oracle.titled("A"))
+    # Chained calls keep the custom class, through vinyl's and the custom builders alike.
+    chained = queryset.long().filter(pages__lt=400).titled("")
+    assert type(chained) is type(queryset) and type(queryset) is not vinyl_async.VinylQuerySet
+    assert isinstance(chained, vinyl_async.VinylQuerySet)
+    assert rows(await chained) == rows(oracle.long().filter(pages__lt=400).titled(""))
+    # The same shapes again, with other values: templates and plans stay right.
+    for prefix in ("B", "C", "A", "Z"):
+        assert rows(await queryset.titled(prefix)) == rows(oracle.titled(prefix))
+        assert await queryset.long().titled(prefix).count() == oracle.long().titled(prefix).count()
+    # Reads other than evaluation run on the custom class too.
+    assert await queryset.long().count() == oracle.long().count()
+    found = await queryset.long().get(title="Cosmos")
+    assert rows([found]) == rows([oracle.long().get(title="Cosmos")])
+
+
+async def test_from_queryset_manager_has_the_querysets_methods(shelves: DB) -> None:
+    manager_class = vinyl_async.VinylManager.from_queryset(ShelfQuerySet)
+    assert manager_class.__name__ == "VinylManagerFromShelfQuerySet"
+    assert issubclass(manager_class, vinyl_async.VinylManager)
+    assert hasattr(manager_class, "long") and hasattr(manager_class, "titled")
+    assert not hasattr(manager_class, "_private")  # private methods stay on the queryset
+    named = vinyl_async.VinylManager.from_queryset(ShelfQuerySet, "ShelfManager")
+    assert named.__name__ == "ShelfManager"
+    bound = manager_class(using=shelves.vinyl).__get__(None, Shelf)
+    oracle = Shelf.objects.using(shelves.django)
+    assert rows(await bound.long()) == rows(oracle.long())
+    assert rows(await bound.titled("C")) == rows(oracle.titled("C"))
+    assert rows(await bound.titled("A").long()) == rows(oracle.titled("A").long())
+    assert await bound.count() == oracle.count()
+    # A subclass with a get_queryset() of its own keeps it, also through using().
+
+    class Long(manager_class):  # type: ignore[valid-type,misc]
+        def get_queryset(self) -> Any:
+            return super().get_queryset().long()
+
+    long_bound = Long(using=shelves.vinyl).__get__(None, Shelf)
+    assert rows(await long_bound.all()) == rows(oracle.long())
+    assert rows(await long_bound.using(shelves.vinyl).titled("C")) == rows(
+        oracle.long().titled("C")
+    )
+
+
+def test_from_queryset_refuses_what_is_not_a_queryset() -> None:
+    with pytest.raises(TypeError, match="takes a QuerySet subclass"):
+        vinyl_async.VinylManager.from_queryset(dict)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"from_queryset\(\w*BinQuerySet\)\(\)"):
+        type(Bin.avinyl.using("vinyl_pg")).as_manager()

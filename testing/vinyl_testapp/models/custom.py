@@ -1,0 +1,67 @@
+"""Models with custom querysets and managers (issue 14): ``from_queryset()`` in each flavor.
+
+``Shelf`` carries one Django ``QuerySet`` subclass for Django's manager (the oracle) and for
+both vinyl flavors (``avinyl`` / ``vinyl``, as in ``library``); ``Bin`` carries a subclass of
+each flavor's ``VinylQuerySet``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import vinyl_async
+import vinyl_sync
+from django.db import models
+
+
+class ShelfQuerySet(models.QuerySet[Any]):
+    """A Django queryset with two builder methods, used by Django's and vinyl's managers."""
+
+    def long(self) -> Any:
+        return self.filter(pages__gt=300)
+
+    def titled(self, prefix: str) -> Any:
+        return self.filter(title__startswith=prefix).order_by("title")
+
+    def _private(self) -> Any:  # not copied onto managers, as in Django
+        return self
+
+
+class Shelf(models.Model):
+    title = models.CharField(max_length=100)
+    pages = models.IntegerField()
+
+    objects = models.Manager.from_queryset(ShelfQuerySet)()
+    avinyl = vinyl_async.VinylManager.from_queryset(ShelfQuerySet)()
+    vinyl = vinyl_sync.VinylManager.from_queryset(ShelfQuerySet)()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class AsyncBinQuerySet(vinyl_async.VinylQuerySet[Any]):
+    def long(self) -> Any:
+        return self.filter(pages__gt=300)
+
+    def titled(self, prefix: str) -> Any:
+        return self.filter(title__startswith=prefix).order_by("title")
+
+
+class SyncBinQuerySet(vinyl_sync.VinylQuerySet[Any]):
+    def long(self) -> Any:
+        return self.filter(pages__gt=300)
+
+    def titled(self, prefix: str) -> Any:
+        return self.filter(title__startswith=prefix).order_by("title")
+
+
+class Bin(models.Model):
+    title = models.CharField(max_length=100)
+    pages = models.IntegerField()
+
+    objects = models.Manager.from_queryset(ShelfQuerySet)()
+    avinyl = vinyl_async.VinylManager.from_queryset(AsyncBinQuerySet)()
+    vinyl = vinyl_sync.VinylManager.from_queryset(SyncBinQuerySet)()
+
+    class Meta:
+        app_label = "vinyl_testapp"
