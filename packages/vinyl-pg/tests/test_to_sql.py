@@ -114,4 +114,4 @@ async def test_bare_values_keep_the_type_of_their_psycopg2_literal(
     rows = await raw_asyncpg.fetch(sql, *params)
     assert [dict(row) for row in rows] == expected
     literal = "timestamptz" if use_tz else "timestamp"
-    assert f"$4::{literal} AS" in sql and "$1::bigint AS" in sql
+    assert f"($4)::{literal} AS" in sql and "($1)::integer AS" in sql

@@ -67,4 +67,5 @@ def _standalone_wrapper(server_version: int) -> BaseDatabaseWrapper:
     )[STANDALONE_ALIAS]
     wrapper = DatabaseWrapper(settings_dict, STANDALONE_ALIAS)
     wrapper.vinyl_server_version = server_version
+    wrapper.vinyl_driver_sql = True  # its SQL is for asyncpg: bare values typed
     return wrapper

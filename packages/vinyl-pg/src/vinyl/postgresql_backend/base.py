@@ -11,6 +11,9 @@ unchanged. What differs from Django's:
   answers ``pg_version`` without a round trip: the version a vinyl pool last read from the
   server, else :data:`vinyl.pg.server.DEFAULT_PG_VERSION`; its ``features`` are rebuilt
   when a pool reads a new version.
+- Django's own wrapper compiles with Django's compilers, unchanged; the private wrappers
+  vinyl compiles with use ``vinyl.postgresql_backend.compiler``, which types bare values
+  for asyncpg (``vinyl_compiles_for_drivers``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from vinyl.pg.asyncpg_driver import AsyncpgDriver
 from vinyl.pg.dialect import PSYCOPG2
 from vinyl.pg.psycopg2_driver import Psycopg2Driver
 from vinyl.postgresql_backend.operations import DatabaseOperations
+from vinyl.query import databases
 from vinyl.query.backend import VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
 
@@ -70,6 +74,25 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
             # libpq takes whole seconds; vinyl accepts any number of seconds.
             params["connect_timeout"] = math.ceil(params["connect_timeout"])
         return params
+
+    #: Set on a wrapper made to compile for vinyl's drivers outside ``get_backend()``
+    #: (``to_sql``'s): see :meth:`vinyl_compiles_for_drivers`.
+    vinyl_driver_sql = False
+
+    def vinyl_compiles_for_drivers(self) -> bool:
+        """Return whether the SQL this wrapper's compilers write runs on vinyl's drivers.
+
+        True for the private wrappers vinyl compiles with (``get_backend(alias).wrapper``,
+        and so its replay copies, which share its ``ops``; ``to_sql``'s); false for
+        Django's own (``connections[alias]`` and its copies), whose SQL runs on Django's
+        cursor and must be Django's. Asked once per wrapper (``DatabaseOperations.compiler``).
+        """
+        if self.vinyl_driver_sql:
+            return True
+        # Looked up without building a backend: Django's own wrapper must not build one
+        # (read settings, open nothing) as a side effect of compiling its first query.
+        backend = databases._backends.get(self.alias)
+        return backend is not None and backend.wrapper is self
 
     #: Set on a wrapper that must describe a given server version whatever it is
     #: connected to (``vinyl.pg.to_sql(queryset, server_version=...)``).

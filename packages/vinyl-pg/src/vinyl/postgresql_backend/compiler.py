@@ -1,17 +1,24 @@
-"""SQL compilers of the ``vinyl.postgresql_backend`` ENGINE: Django's, with typed bare values.
+"""SQL compilers vinyl compiles with on PostgreSQL: Django's, with typed bare values.
 
 psycopg2 interpolates parameters client-side, so ``SELECT %s`` with ``1`` reaches the
 server as the integer literal ``1``. asyncpg sends parameters separately and the server
 infers their types from context; a bare ``Value(1)`` (``Exists()``'s ``SELECT 1``, a
 ``CASE`` result, an annotation) has no context, is inferred as ``text``, and asyncpg
-refuses the ``int``. Giving such a parameter the type its literal would have had
-(``$1::bigint``) keeps the result Django's on both drivers and on a plain asyncpg
-connection (``vinyl.pg.to_sql``). Strings need no cast: ``text`` is what they are.
+refuses the ``int``. Giving such a parameter the type the server gives the literal
+psycopg2 writes for it keeps the result Django's on both drivers and on a plain asyncpg
+connection (``vinyl.pg.to_sql``): ``1`` is an ``integer`` (so ``LEFT(name, ($1)::integer)``
+and ``bits << ($1)::integer`` resolve as Django's ``LEFT(name, 1)`` does), ``1.5`` a
+``numeric``. Strings need no cast: a quoted literal has no type until its context gives
+one, as a parameter has none.
+
+Only the private wrappers vinyl compiles with use these compilers
+(``DatabaseOperations.compiler``); Django's own wrapper on the ENGINE keeps Django's.
 """
 
 from __future__ import annotations
 
 import datetime
+import math
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -27,11 +34,10 @@ __all__ = [
     "SQLUpdateCompiler",
 ]
 
-#: The PostgreSQL type of a literal of each Python type, most specific type first.
+#: The PostgreSQL type of psycopg2's literal of each Python type, most specific type first
+#: (``datetime`` before ``date``); ``bool``, ``int`` and ``float`` are typed by
+#: :func:`_literal_type` itself.
 _LITERAL_TYPES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "bigint"),
-    (float, "double precision"),
     (Decimal, "numeric"),
     (datetime.datetime, "timestamptz"),
     (datetime.date, "date"),
@@ -41,8 +47,19 @@ _LITERAL_TYPES: tuple[tuple[type, str], ...] = (
     (bytes, "bytea"),
 )
 
+_INT4 = range(-(2**31), 2**31)
+_INT8 = range(-(2**63), 2**63)
+
 
 def _literal_type(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        # psycopg2 writes the digits; the server types a whole number by its size.
+        return "integer" if value in _INT4 else "bigint" if value in _INT8 else "numeric"
+    if isinstance(value, float):
+        # psycopg2 writes repr(value), a numeric literal; NaN and infinities as 'NaN'::float.
+        return "numeric" if math.isfinite(value) else "double precision"
     if isinstance(value, datetime.datetime) and value.tzinfo is None:
         # psycopg2 writes a naive datetime as a timestamp without time zone.
         return "timestamp"
@@ -60,7 +77,9 @@ class _TypedValues:
         if isinstance(node, Value) and sql == "%s" and len(params) == 1:
             db_type = _literal_type(params[0])
             if db_type is not None:
-                sql = f"%s::{db_type}"
+                # Parenthesized: psycopg2 writes -1 as " -1", and "::" binds tighter than
+                # a minus sign (" -2147483648::integer" is out of range; the value is not).
+                sql = f"(%s)::{db_type}"
         return sql, params
 
 

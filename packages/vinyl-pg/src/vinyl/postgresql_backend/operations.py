@@ -1,5 +1,10 @@
 """``DatabaseOperations`` of the ``vinyl.postgresql_backend`` ENGINE.
 
+Compilers: Django's own wrapper compiles with Django's PostgreSQL compilers, unchanged (its
+SQL runs on Django's psycopg2 cursor, which binds parameters client-side); the private
+wrappers vinyl compiles with use ``vinyl.postgresql_backend.compiler``, which types bare
+values for asyncpg's server-side binding.
+
 asyncpg reads a range column as ``asyncpg.Range``; Django's range fields return
 psycopg2's range classes (``NumericRange``, ``DateRange``, ``DateTimeTZRange``). asyncpg
 cannot decode range types with a custom codec, so a converter, run only for range
@@ -9,6 +14,7 @@ columns, builds the range class the field declares.
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 import asyncpg
@@ -23,7 +29,22 @@ __all__ = ["DatabaseOperations"]
 class DatabaseOperations(PostgreSQLDatabaseOperations):
     """Django's PostgreSQL operations, plus converters for what asyncpg reads differently."""
 
-    compiler_module = "vinyl.postgresql_backend.compiler"
+    #: The compilers of the private wrappers vinyl compiles with (``compiler_module``,
+    #: Django's, is left as it is for everything else).
+    vinyl_compiler_module = "vinyl.postgresql_backend.compiler"
+
+    _cache: Any  # Django's: the compiler module, imported on first use
+
+    def compiler(self, compiler_name: str) -> Any:
+        """Return Django's compiler class *compiler_name*, typed for asyncpg when vinyl's."""
+        if self._cache is None:
+            # Decided once per wrapper: whose cursor runs what it compiles does not change.
+            # (These ops serve vinyl-pg's DatabaseWrapper only; anything else is Django's.)
+            compiles_for_drivers = getattr(self.connection, "vinyl_compiles_for_drivers", None)
+            for_drivers = compiles_for_drivers is not None and compiles_for_drivers()
+            module = self.vinyl_compiler_module if for_drivers else self.compiler_module
+            self._cache = import_module(module)
+        return getattr(self._cache, compiler_name)
 
     def get_db_converters(self, expression: Any) -> list[Callable[..., Any]]:
         """Return Django's converters, and one for range columns read by asyncpg."""
