@@ -88,6 +88,10 @@ def build_instance_class(
         "__doc__": model.__doc__,
         **extra,
     }
+    if getattr(model, "__iter__", None) is None:
+        # ``obj[name]`` alone would make Python iterate an instance (obj[0], obj[1]...):
+        # a model that is not iterable stays so, as Django code checking for one expects.
+        attrs["__iter__"] = None
     for name, value in _class_attributes(model):
         replacement = (
             field_attribute(value) if isinstance(value, DeferredAttribute) else wrap(value)
