@@ -99,3 +99,19 @@ async def test_both_flavors_in_one_process(library: DB) -> None:
     )
     await vinyl_async.close_pools()
     vinyl_sync.close_pools()
+
+
+def test_djangos_prefetch_related_objects_on_sync_instances(library: DB) -> None:
+    from django.db.models import Prefetch, prefetch_related_objects
+    from vinyl_testapp.models.library import Book, TaggedItem
+
+    books = list(Book.vinyl.using(library.vinyl).order_by("pk"))
+    django_books = list(Book.objects.using(library.django).order_by("pk"))
+    for objs in (books, django_books):
+        prefetch_related_objects(objs, Prefetch("items", TaggedItem.objects.all()), "review_set")
+    assert [[i.label for i in b.items.all()] for b in django_books] == [
+        [i.label for i in b["items"]] for b in books
+    ]
+    assert [[r.stars for r in b.review_set.all()] for b in django_books] == [
+        [r.stars for r in b["review_set"]] for b in books
+    ]

@@ -13,6 +13,7 @@ def test_exports_exactly_the_public_names() -> None:
         "VinylQuerySet",
         "close_pools",
         "on_commit",
+        "prefetch_related_objects",
         "transaction",
     ]
 

@@ -4,7 +4,14 @@
 (``vinyl_sync`` exports the same names for sync code).
 """
 
-from vinyl.model._async import VinylManager, VinylQuerySet
+from vinyl.model._async import VinylManager, VinylQuerySet, prefetch_related_objects
 from vinyl.query._async import close_pools, on_commit, transaction
 
-__all__ = ["VinylManager", "VinylQuerySet", "close_pools", "on_commit", "transaction"]
+__all__ = [
+    "VinylManager",
+    "VinylQuerySet",
+    "close_pools",
+    "on_commit",
+    "prefetch_related_objects",
+    "transaction",
+]

@@ -1,7 +1,7 @@
 """vinyl's async model layer (``vinyl.model._sync`` is the generated sync twin)."""
 
 from vinyl.model._async.manager import VinylManager
-from vinyl.model._async.queryset import VinylQuerySet
+from vinyl.model._async.queryset import VinylQuerySet, prefetch_related_objects
 from vinyl.model._async.related import RelatedManager
 
-__all__ = ["RelatedManager", "VinylManager", "VinylQuerySet"]
+__all__ = ["RelatedManager", "VinylManager", "VinylQuerySet", "prefetch_related_objects"]

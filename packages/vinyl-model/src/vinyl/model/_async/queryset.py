@@ -12,14 +12,16 @@ its reads go through vinyl.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, Self
 
 from django.db import NotSupportedError
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.db.models.sql import Query
 from vinyl.model import _replay
+from vinyl.model._async import prefetch
 from vinyl.model._async.fetch import fetch, run_django
+from vinyl.model._async.instance import VinylInstance
 from vinyl.model._async.raw import VinylRawQuerySet, vinyl_raw_queryset
 from vinyl.model._compat import AsyncEvaluation
 from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
@@ -29,7 +31,7 @@ from vinyl.model._templates import TEMPLATES
 #: Django's ``QuerySet.query`` property, whose setter ``VinylQuerySet.query`` extends.
 _DJANGO_QUERY: property = QuerySet.query  # type: ignore[assignment]
 
-__all__ = ["VinylQuerySet"]
+__all__ = ["VinylQuerySet", "prefetch_related_objects"]
 
 
 class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
@@ -353,6 +355,26 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
     acontains = _refused("acontains", django_async_method)
     aexplain = _refused("aexplain", django_async_method)
     del _refused
+
+
+async def prefetch_related_objects(
+    model_instances: Sequence[Model], *related_lookups: str | Prefetch[Any, Any, Any]
+) -> None:
+    """Prefetch *related_lookups* onto *model_instances*; as Django's function of that name.
+
+    The instances are vinyl's, read through this flavor; the reads run through vinyl, and
+    what is loaded is read with ``obj[name]``, as after ``prefetch_related()``.
+    """
+    instances = list(model_instances)
+    for obj in instances:
+        if not isinstance(obj, VinylInstance) or obj._vinyl_queryset is not VinylQuerySet:
+            raise TypeError(
+                f"prefetch_related_objects() of this vinyl flavor takes the instances its "
+                f"querysets read, not {obj!r} ({type(obj).__module__}.{type(obj).__qualname__}"
+                f"): read them through this flavor's VinylManager, or use Django's "
+                f"prefetch_related_objects() on Django's instances."
+            )
+    await prefetch.prefetch_related_objects(VinylQuerySet, instances, *related_lookups)
 
 
 def _names(arguments: tuple[Any, ...]) -> bool:

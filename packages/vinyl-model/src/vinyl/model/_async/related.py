@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.db.models.fields.related_descriptors import (
     ForwardManyToOneDescriptor,
     ReverseManyToOneDescriptor,
@@ -159,10 +159,31 @@ class RelatedManager(ManagerMethods[Any]):
         queryset: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
         return queryset
 
+    def _apply_rel_filters(self, queryset: QuerySet[Any]) -> VinylQuerySet[Any]:
+        """Return *queryset* as a vinyl queryset of the objects related to the instance.
+
+        Django's ``prefetch_related_objects()`` calls it to store a ``Prefetch`` queryset.
+        """
+        base = _queryset_class(self.instance).from_django(queryset, self.instance._state.db)
+        rel: Any = self.descriptor.rel
+        if _is_generic(rel.field):
+            generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
+            return generic
+        django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
+        filtered: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
+        return filtered
+
     def get_prefetch_querysets(
         self, instances: list[Model], querysets: list[Any] | None = None
     ) -> tuple[Any, ...]:
-        """Return Django's prefetch plan for this relation (``prefetch_related()`` runs it)."""
+        """Return Django's prefetch plan for this relation (``prefetch_related()`` runs it).
+
+        Without *querysets*, the related objects are read through vinyl, where Django's
+        plan would read them through Django's default manager.
+        """
+        if not querysets:
+            alias = self.instance._state.db
+            querysets = [_queryset_class(self.instance)(self.model, using=alias)]
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
         return plan

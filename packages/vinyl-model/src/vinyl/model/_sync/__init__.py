@@ -4,7 +4,7 @@
 """vinyl's async model layer (``vinyl.model._sync`` is the generated sync twin)."""
 
 from vinyl.model._sync.manager import VinylManager
-from vinyl.model._sync.queryset import VinylQuerySet
+from vinyl.model._sync.queryset import VinylQuerySet, prefetch_related_objects
 from vinyl.model._sync.related import RelatedManager
 
-__all__ = ["RelatedManager", "VinylManager", "VinylQuerySet"]
+__all__ = ["RelatedManager", "VinylManager", "VinylQuerySet", "prefetch_related_objects"]
