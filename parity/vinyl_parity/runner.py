@@ -1,0 +1,253 @@
+"""``ParityRunner``: Django's ``DiscoverRunner`` that records every test's outcome as JSON.
+
+In the ``control`` and ``vinyl`` modes it also makes the isolation honest for vinyl, which
+reads on its own pooled connections and so cannot see what Django's ``TestCase`` writes
+inside its per-test transaction: the backends report ``supports_transactions = False``, the
+path Django itself takes for such backends (``setUpTestData`` committed before each test,
+a flush after it). vinyl's pools are closed after every test and before the test databases
+are dropped, and each worker points vinyl at its own clone of the test database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+import unittest
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.db import connections, transaction
+from django.test import TransactionTestCase
+from django.test import runner as django_runner
+
+MODE = os.environ.get("VINYL_PARITY_MODE", "django")
+#: Modes whose vinyl reads need committed data: no per-test transaction.
+NO_TEST_TRANSACTIONS = MODE in {"control", "vinyl"}
+
+
+def close_vinyl() -> None:
+    """Close vinyl_sync's pools (a no-op before the first vinyl read)."""
+    if MODE == "django":
+        return
+    import vinyl_sync
+
+    vinyl_sync.close_pools()
+
+
+def point_vinyl_at_test_databases() -> None:
+    """Make vinyl build its backends again from ``DATABASES`` (the worker's clone)."""
+    if MODE == "django":
+        return
+    close_vinyl()
+    for alias in connections:
+        # Django's setup_worker_connection() updates the connection's settings_dict in
+        # place; it is settings.DATABASES[alias] itself, but say so rather than rely on it.
+        settings.DATABASES[alias]["NAME"] = connections[alias].settings_dict["NAME"]
+    # vinyl forgets its backends when DATABASES changes (override_settings sends this);
+    # enter=False: Django's warning about overriding DATABASES is for tests, not for this.
+    setting_changed.send(
+        sender=type(settings._wrapped), setting="DATABASES", value=settings.DATABASES, enter=False
+    )
+
+
+#: Tables whose rows post_migrate creates (content types, permissions, the example site):
+#: kept between tests, as TestCase's rollback keeps them, so no post_migrate is needed.
+KEPT_TABLES = frozenset({"django_content_type", "auth_permission", "django_site"})
+
+
+def empty_tables(self: TransactionTestCase) -> None:
+    """Empty every table but ``KEPT_TABLES`` after a test (``_fixture_teardown``).
+
+    Django's ``flush`` would TRUNCATE every table and emit ``post_migrate`` after each test,
+    which costs about a second per test on PostgreSQL; ``DELETE`` with the foreign key
+    checks off leaves the same empty tables (sequences are not reset, as in Django's flush).
+    """
+    for alias in self._databases_names(include_mirrors=False):
+        connection = connections[alias]
+        tables = [
+            table
+            for table in connection.introspection.django_table_names(only_existing=True)
+            if table not in KEPT_TABLES
+        ]
+        quote = connection.ops.quote_name
+        with transaction.atomic(using=alias), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                statements = ["SET LOCAL session_replication_role = replica"]
+                statements += [f"DELETE FROM {quote(table)}" for table in tables]
+                cursor.execute("; ".join(statements))
+            else:
+                cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+                try:
+                    for table in tables:
+                        cursor.execute(f"DELETE FROM {quote(table)}")
+                finally:
+                    cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+
+
+def _init_worker(*args: Any, **kwargs: Any) -> None:
+    django_runner._init_worker(*args, **kwargs)
+    point_vinyl_at_test_databases()
+
+
+class RemoteError(Exception):
+    """A worker's failure, as the text of its traceback (any exception pickles this way)."""
+
+
+class PoolClosingResult(django_runner.RemoteTestResult):
+    """A worker's result: closes vinyl's pools after each test (before Django's flush).
+
+    Errors travel to the main process as their formatted traceback: an exception that does
+    not pickle (vinyl's or a test's) would otherwise stop Django's whole parallel run.
+    """
+
+    def _portable(self, test: Any, err: Any) -> Any:
+        if err is None:
+            return None
+        text = unittest.TestResult._exc_info_to_string(self, err, test)
+        return (RemoteError, RemoteError(text), None)
+
+    def stopTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        close_vinyl()
+        super().stopTest(test)
+
+    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+        super().addError(test, self._portable(test, err))
+
+    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        super().addFailure(test, self._portable(test, err))
+
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+        super().addSubTest(test, subtest, self._portable(test, err))
+
+    def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        super().addExpectedFailure(test, self._portable(test, err))
+
+
+class PoolClosingRunner(django_runner.RemoteTestRunner):
+    resultclass = PoolClosingResult
+
+
+class ParallelSuite(django_runner.ParallelTestSuite):
+    init_worker = _init_worker
+    runner_class = PoolClosingRunner
+
+
+class RecordingResult(unittest.TextTestResult):
+    """The main process's result: every test's outcome, kept for the JSON file."""
+
+    outcomes: dict[str, dict[str, str]] = {}
+
+    def _record(self, test: Any, outcome: str, err: Any = None) -> None:
+        entry = self.outcomes.setdefault(test.id(), {"outcome": outcome})
+        if outcome == "fail" or entry["outcome"] != "fail":
+            entry["outcome"] = outcome
+        if err is not None and "message" not in entry:
+            entry["message"] = _describe(err, self, test)
+
+    def stopTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        close_vinyl()
+        super().stopTest(test)
+
+    def addSuccess(self, test: Any) -> None:  # noqa: N802
+        super().addSuccess(test)
+        self._record(test, "pass")
+
+    def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        # Django marks a few tests as expected failures per backend: behaving as expected.
+        super().addExpectedFailure(test, err)
+        self._record(test, "pass")
+
+    def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
+        super().addUnexpectedSuccess(test)
+        self._record(test, "fail", "unexpected success")
+
+    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+        super().addSkip(test, reason)
+        self._record(test, "skip", f"skipped: {reason}")
+
+    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        super().addFailure(test, err)
+        self._record(test, "fail", err)
+
+    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+        super().addError(test, err)
+        self._record(test, "fail", err)
+
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._record(test, "fail", err)
+
+
+def _describe(err: Any, result: Any, test: Any) -> str:
+    if isinstance(err, str):
+        return err
+    if isinstance(err[1], RemoteError):
+        return str(err[1])[-4000:]
+    try:
+        text: str = result._exc_info_to_string(err, test)
+    except Exception:  # a traceback that cannot be formatted still says what it was
+        text = "".join(traceback.format_exception_only(err[0], err[1]))
+    return text[-4000:]
+
+
+class ParityRunner(django_runner.DiscoverRunner):
+    """Django's runner, recording outcomes; in ``control``/``vinyl`` without test transactions."""
+
+    parallel_test_suite = ParallelSuite
+
+    def get_resultclass(self) -> Any:
+        return RecordingResult
+
+    def setup_test_environment(self, **kwargs: Any) -> None:
+        super().setup_test_environment(**kwargs)
+        if NO_TEST_TRANSACTIONS:
+            for alias in connections:
+                # On the class: vinyl's MySQL wrapper rebuilds its features object when it
+                # learns the server's version, which would drop an instance attribute.
+                type(connections[alias].features).supports_transactions = False  # type: ignore[assignment]
+            TransactionTestCase._fixture_teardown = empty_tables  # type: ignore[method-assign]
+
+    def build_suite(self, *args: Any, **kwargs: Any) -> Any:
+        suite = super().build_suite(*args, **kwargs)
+        self._test_ids = [test.id() for test in django_runner.iter_test_cases(suite)]
+        if MODE == "vinyl":
+            from vinyl_parity import vinylize
+
+            vinylize.install()
+        return suite
+
+    def setup_databases(self, **kwargs: Any) -> Any:
+        config = super().setup_databases(**kwargs)
+        point_vinyl_at_test_databases()
+        return config
+
+    def teardown_databases(self, old_config: Any, **kwargs: Any) -> None:
+        close_vinyl()
+        super().teardown_databases(old_config, **kwargs)
+
+    def run_suite(self, suite: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        result = super().run_suite(suite, **kwargs)
+        self._write(time.monotonic() - started)
+        return result
+
+    def _write(self, seconds: float) -> None:
+        path = os.environ.get("VINYL_PARITY_RESULTS")
+        if not path:
+            return
+        data = {
+            "mode": MODE,
+            "vendor": connections["default"].vendor,
+            "engine": settings.DATABASES["default"]["ENGINE"],
+            "seconds": round(seconds, 1),
+            "tests": self._test_ids,
+            "outcomes": RecordingResult.outcomes,
+        }
+        with open(path, "w") as file:
+            json.dump(data, file, indent=0, sort_keys=True)
+        print(f"parity: {len(RecordingResult.outcomes)} outcomes -> {path}", file=sys.stderr)
