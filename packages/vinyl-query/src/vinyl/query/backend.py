@@ -42,10 +42,13 @@ Deliberate deviations from the style guide, and why:
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
     "PoolConfig",
     "PoolState",
     "PooledConnection",
+    "QueryLogging",
     "Row",
     "VinylDatabaseWrapperMixin",
     "closed_error",
@@ -315,6 +319,38 @@ class Driver(Protocol):
     def create_pool(self, config: PoolConfig, dialect: Dialect) -> Pool: ...
 
 
+class QueryLogging:
+    """Whether a statement vinyl runs may have to be logged, known with one attribute read.
+
+    Django logs a statement in ``connections[alias].queries_log`` (what
+    ``CaptureQueriesContext`` and ``assertNumQueries`` read) when that wrapper's
+    ``queries_logged`` is true: ``settings.DEBUG``, or its ``force_debug_cursor``. Asking
+    costs a thread-local lookup and a settings read (~1.5 µs), too much for every statement;
+    vinyl asks only while :attr:`possible` is true. The ENGINE wrappers'
+    ``force_debug_cursor`` setter and ``setting_changed`` for ``DEBUG`` keep it up to date
+    (``settings.DEBUG`` assigned directly, without ``override_settings``, is seen when a
+    wrapper is next created or its ``force_debug_cursor`` set).
+    """
+
+    #: False: no vinyl alias logs queries (``DEBUG`` off, no ``force_debug_cursor`` set).
+    possible: ClassVar[bool] = False
+    #: The ENGINE wrappers whose ``force_debug_cursor`` is set.
+    forced: ClassVar[weakref.WeakSet[object]] = weakref.WeakSet()
+
+    @classmethod
+    def refresh(cls) -> None:
+        """Recompute :attr:`possible` from ``settings.DEBUG`` and the forced wrappers."""
+        cls.possible = bool(cls.forced) or bool(settings.DEBUG)
+
+
+def _debug_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DEBUG":
+        QueryLogging.refresh()
+
+
+setting_changed.connect(_debug_changed)
+
+
 class VinylDatabaseWrapperMixin:
     """Mixed into a Django ``DatabaseWrapper`` to make its ENGINE a vinyl backend.
 
@@ -328,6 +364,26 @@ class VinylDatabaseWrapperMixin:
 
     #: What :meth:`vinyl_server_fact` read from Django's own connection, once.
     _vinyl_connected_fact: Any = None
+
+    _vinyl_force_debug_cursor = False
+
+    @property
+    def force_debug_cursor(self) -> bool:
+        """Return Django's flag: log this alias's queries even without ``DEBUG``.
+
+        ``CaptureQueriesContext`` and ``assertNumQueries`` set it on ``connections[alias]``;
+        vinyl then logs its own statements on the alias there too (:class:`QueryLogging`).
+        """
+        return self._vinyl_force_debug_cursor
+
+    @force_debug_cursor.setter
+    def force_debug_cursor(self, value: bool) -> None:
+        self._vinyl_force_debug_cursor = value
+        if value:
+            QueryLogging.forced.add(self)
+        else:
+            QueryLogging.forced.discard(self)
+        QueryLogging.refresh()
 
     def vinyl_server_fact[T](
         self, override: T | None, known: Callable[[str], T], read: Callable[[Any], T]

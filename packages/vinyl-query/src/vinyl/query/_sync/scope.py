@@ -7,15 +7,23 @@ Inside a ``transaction()`` block the task holds one connection for the whole blo
 (:class:`Scope`); outside any block, each operation borrows a connection from the pool
 for itself alone and gives it back at its end. Nothing is kept on Django's
 ``connections[alias]``, which every coroutine of a thread shares.
+
+Query log: when Django would log a query on the alias (``connections[alias].queries_logged``:
+``DEBUG``, or ``force_debug_cursor`` under ``CaptureQueriesContext``/``assertNumQueries``),
+each statement vinyl runs is appended to that wrapper's ``queries_log`` (``{"sql", "time"}``,
+as Django's) and logged on the ``django.db.backends`` logger at DEBUG, as Django's cursor
+does. The SQL is the statement as sent, placeholders and all; the parameters go to the logger.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
+from typing import Any
 
 from django.db import (
     DatabaseError,
@@ -23,16 +31,28 @@ from django.db import (
     IntegrityError,
     NotSupportedError,
     ProgrammingError,
+    connections,
 )
+from django.db.backends.base.base import BaseDatabaseWrapper
 from vinyl.query._compat import Lock, current_owner, shield
 from vinyl.query._sync.pools import get_pool
-from vinyl.query.backend import Connection, Pool
+from vinyl.query.backend import Connection, Pool, QueryLogging, Row
 from vinyl.query.databases import Backend, get_backend
 from vinyl.query.transaction import TransactionStack
 
-__all__ = ["ConnectionScope", "Scope", "connection", "current_scope", "unknown_state"]
+__all__ = [
+    "ConnectionScope",
+    "LoggedConnection",
+    "Scope",
+    "connection",
+    "current_scope",
+    "logged",
+    "unknown_state",
+]
 
 logger = logging.getLogger(__name__)
+#: Django's SQL logger: its cursor logs each query there at DEBUG when queries are logged.
+sql_logger = logging.getLogger("django.db.backends")
 
 # Errors the server reports for one statement; the connection itself is fine afterwards.
 _STATEMENT_ERRORS = (IntegrityError, DataError, ProgrammingError, NotSupportedError)
@@ -71,6 +91,86 @@ class Scope:
         if not self.depth:
             self.holder = None
             self.lock.release()
+
+
+class LoggedConnection:
+    """A connection whose statements are logged as Django logs its cursor's queries.
+
+    Each statement, run or failed, is appended to *wrapper*'s ``queries_log`` (the
+    ``connections[alias]`` of the running thread) and logged on ``django.db.backends``,
+    with its duration, as Django's ``CursorDebugWrapper`` does. :func:`logged` hands one
+    out only while Django logs queries on the alias.
+    """
+
+    __slots__ = ("_conn", "_wrapper")
+
+    def __init__(self, conn: Connection, wrapper: BaseDatabaseWrapper) -> None:
+        self._conn = conn
+        self._wrapper = wrapper
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement (the driver's paramstyle); return the affected row count."""
+        start = time.monotonic()
+        try:
+            return self._conn.execute(sql, params)
+        finally:
+            self._record(sql, params, start)
+
+    def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """Run an INSERT without RETURNING; return the last inserted id (MySQL)."""
+        start = time.monotonic()
+        try:
+            return self._conn.execute_insert(sql, params)
+        finally:
+            self._record(sql, params, start)
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one query and return all its rows."""
+        start = time.monotonic()
+        try:
+            return self._conn.fetch(sql, params)
+        finally:
+            self._record(sql, params, start)
+
+    def fetch_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[Row]]:
+        """Run one query; return its column names and all its rows."""
+        start = time.monotonic()
+        try:
+            return self._conn.fetch_with_columns(sql, params)
+        finally:
+            self._record(sql, params, start)
+
+    def close(self) -> None:
+        """Close the connection for good."""
+        self._conn.close()
+
+    def _record(self, sql: str, params: Sequence[Any], start: float) -> None:
+        duration = time.monotonic() - start
+        wrapper = self._wrapper
+        wrapper.queries_log.append({"sql": sql, "time": f"{duration:.3f}"})
+        sql_logger.debug(
+            "(%.3f) %s; args=%s; alias=%s",
+            duration,
+            sql,
+            params,
+            wrapper.alias,
+            extra={"duration": duration, "sql": sql, "params": params, "alias": wrapper.alias},
+        )
+
+
+def logged(alias: str, conn: Connection) -> Connection:
+    """Return *conn*, or a :class:`LoggedConnection` on it while Django logs *alias*'s queries.
+
+    Costs one attribute read when no vinyl alias logs queries (:class:`QueryLogging`).
+    """
+    if not QueryLogging.possible:
+        return conn
+    wrapper = connections[alias]
+    if not wrapper.queries_logged:
+        return conn
+    return LoggedConnection(conn, wrapper)
 
 
 _scopes: ContextVar[Mapping[str, Scope]] = ContextVar(
@@ -169,10 +269,10 @@ class ConnectionScope:
                 scope.give_back()
                 raise
             self._scope = scope
-            return scope.connection
+            return logged(self._alias, scope.connection)
         self._pool = get_pool(get_backend(self._alias))
         self._borrowed = self._pool.acquire()
-        return self._borrowed
+        return logged(self._alias, self._borrowed)
 
     def __exit__(
         self,

@@ -5,7 +5,9 @@
 
 The statements each block sends are chosen by ``TransactionStack`` (no I/O); this module
 sends them on the task's connection and returns that connection to its pool at the end of
-the outermost block.
+the outermost block. Each of them is logged where Django logs queries
+(``vinyl.query._async.scope.logged``): Django logs ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` as
+well as savepoints (``debug_transaction``), so counts agree with Django's ``atomic()``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from vinyl.query._sync.scope import (
     current_scope,
     enter_scope,
     leave_scope,
+    logged,
     release,
     unknown_state,
 )
@@ -82,7 +85,7 @@ class Transaction:
             sql = scope.stack.begin(savepoint=self.savepoint, durable=self.durable)
             if sql is not None:
                 try:
-                    scope.connection.execute(sql)
+                    logged(self.using, scope.connection).execute(sql)
                 except BaseException:
                     scope.stack.begin_failed()
                     raise
@@ -98,7 +101,7 @@ class Transaction:
         begin = stack.begin(savepoint=self.savepoint, durable=self.durable)
         assert begin is not None, "the outermost block always sends BEGIN"
         try:
-            conn.execute(begin)
+            logged(self.using, conn).execute(begin)
         except BaseException as exc:
             release(pool, conn, self.using, f"BEGIN failed: {exc!r}", exc)
             raise
@@ -125,7 +128,7 @@ class Transaction:
                 sql = stack.end(failed=exc is not None)
                 if sql is not None:
                     try:
-                        scope.connection.execute(sql)
+                        logged(self.using, scope.connection).execute(sql)
                     except BaseException as end_exc:
                         self._end_failed(sql, end_exc, exc)
                     else:
