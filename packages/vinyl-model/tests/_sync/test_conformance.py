@@ -72,3 +72,39 @@ def test_prefetch_related_objects(library: DB) -> None:
     ]
     with pytest.raises(TypeError, match="takes the instances its querysets read"):
         prefetch_related_objects(django_books, "review_set")
+
+
+def test_objects_read_through_a_relation_know_its_instance(library: DB) -> None:
+    borges = Author.vinyl.using(library.vinyl).get(name="Borges")
+    django_borges = Author.objects.using(library.django).get(name="Borges")
+    books = borges.books.order_by("pk")
+    django_books = list(django_borges.books.order_by("pk"))
+    assert [b.pk for b in books] == [b.pk for b in django_books]
+    assert all(b.author is django_borges for b in django_books)
+    assert books and all(b["author"] is borges for b in books)
+    first = borges.books.filter(pages__gt=100).order_by("pk").first()
+    assert first is not None and first["author"] is borges
+    found = borges.books.get(title="Aleph")
+    assert found["author"] is borges
+    # The reverse foreign key without related_name, and one that select_related() loaded.
+    book = Book.vinyl.using(library.vinyl).get(title="Rayuela")
+    assert all(r["book"] is book for r in book.review_set.all())
+    selected = borges.books.select_related("author").order_by("pk")
+    django_selected = list(django_borges.books.select_related("author").order_by("pk"))
+    assert [b["author"] is borges for b in selected] == [
+        b.author is django_borges for b in django_selected
+    ]
+
+
+def test_one_to_one_objects_know_the_instance_they_were_read_from(library: DB) -> None:
+    ada = Author.vinyl.using(library.vinyl).get(name="Ada")
+    django_ada = Author.objects.using(library.django).get(name="Ada")
+    profile = ada.profile
+    django_profile = django_ada.profile
+    assert django_profile.author is django_ada
+    assert profile["author"] is ada
+    author = profile.author
+    django_author = django_profile.author
+    assert django_author.profile is django_profile
+    assert author is not ada  # a query, on purpose
+    assert author["profile"] is profile

@@ -69,6 +69,10 @@ class ForwardRelation(_Wrapping):
             )
         related = _queryset_class(instance)(field.remote_field.model, using=instance._state.db)
         result: Model = await related.get(field.get_reverse_related_filter(instance))
+        if not field.remote_field.multiple:
+            # A one-to-one's object knows the instance it was read from, as in Django:
+            # ``(await profile.author)["profile"] is profile``.
+            field.remote_field.set_cached_value(result, instance)
         return result
 
 
@@ -94,6 +98,8 @@ class ReverseOneRelation(_Wrapping):
             result: Model = await queryset.get(**lookup)
         except related.related_model.DoesNotExist:
             raise missing from None
+        # It knows the instance it was read from, as in Django: ``profile["author"]``.
+        related.field.set_cached_value(result, instance)
         return result
 
 

@@ -72,6 +72,10 @@ class ForwardRelation(_Wrapping):
             )
         related = _queryset_class(instance)(field.remote_field.model, using=instance._state.db)
         result: Model = related.get(field.get_reverse_related_filter(instance))
+        if not field.remote_field.multiple:
+            # A one-to-one's object knows the instance it was read from, as in Django:
+            # ``(await profile.author)["profile"] is profile``.
+            field.remote_field.set_cached_value(result, instance)
         return result
 
 
@@ -97,6 +101,8 @@ class ReverseOneRelation(_Wrapping):
             result: Model = queryset.get(**lookup)
         except related.related_model.DoesNotExist:
             raise missing from None
+        # It knows the instance it was read from, as in Django: ``profile["author"]``.
+        related.field.set_cached_value(result, instance)
         return result
 
 
