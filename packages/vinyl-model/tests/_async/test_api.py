@@ -318,16 +318,21 @@ async def test_instances_do_not_write_through_django(library: DB) -> None:
         book.delete()
 
 
-async def test_raw_takes_params_as_a_list(library: DB) -> None:
-    raw = Book.avinyl.using(library.vinyl).raw(
-        "SELECT * FROM vinyl_testapp_book WHERE title = %(title)s", {"title": "Boy"}
+async def test_raw_takes_params_as_a_list_or_a_dict(library: DB) -> None:
+    sql = (
+        "SELECT * FROM vinyl_testapp_book WHERE title = %(title)s OR pages > %(pages)s "
+        "OR title LIKE '%%(x)s' OR title = %(title)s ORDER BY id"
     )
-    with pytest.raises(NotSupportedError) as raised:
-        list(await raw)
-    assert str(raised.value) == (
-        "raw() through vinyl takes its params as a list in Django's '%s' paramstyle, not a "
-        "dict: write each '%(name)s' placeholder as '%s' and pass the values in order."
-    )
+    params = {"title": "Boy", "pages": 500}
+    books = list(await Book.avinyl.using(library.vinyl).raw(sql, params))
+    django_books = list(Book.objects.using(library.django).raw(sql, params))
+    assert [b.title for b in books] == [b.title for b in django_books] == ["Rayuela", "Boy"]
+    listed = "SELECT * FROM vinyl_testapp_book WHERE title = %s"
+    assert [b.pk for b in await Book.avinyl.using(library.vinyl).raw(listed, ["Boy"])] == [
+        b.pk for b in Book.objects.using(library.django).raw(listed, ["Boy"])
+    ]
+    with pytest.raises(KeyError):
+        list(await Book.avinyl.using(library.vinyl).raw(sql, {"title": "Boy"}))
 
 
 async def test_raw_is_read_whole(library: DB) -> None:

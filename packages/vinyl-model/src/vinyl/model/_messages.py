@@ -10,7 +10,6 @@ __all__ = [
     "not_loaded",
     "not_fetched",
     "no_chunked_fetching",
-    "raw_mapping_params",
     "reads_only",
 ]
 
@@ -66,12 +65,4 @@ def reads_only(name: str) -> str:
     return (
         f"{name}() is not available through vinyl yet: this vinyl-model release runs reads "
         f"only. Write with Django's own manager (M.objects) for now."
-    )
-
-
-def raw_mapping_params() -> str:
-    """Return the message for ``raw()`` given a mapping of parameters."""
-    return (
-        "raw() through vinyl takes its params as a list in Django's '%s' paramstyle, not a "
-        "dict: write each '%(name)s' placeholder as '%s' and pass the values in order."
     )

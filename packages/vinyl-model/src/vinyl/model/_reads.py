@@ -8,7 +8,8 @@ plan cache is asked, or from Django's compiler.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,15 @@ from vinyl.query.compiler import CompiledQuery, compile_with, prepare
 from vinyl.query.databases import get_backend
 from vinyl.query.decode import Decoder, InstanceClass, decoder
 
-__all__ = ["GetLookups", "Read", "get_query", "queryset_read", "raw_read", "statement_read"]
+__all__ = [
+    "GetLookups",
+    "Read",
+    "get_query",
+    "positional",
+    "queryset_read",
+    "raw_read",
+    "statement_read",
+]
 
 #: The positional and keyword lookups of a ``get()`` call.
 GetLookups = tuple[tuple[Any, ...], dict[str, Any]]
@@ -114,3 +123,25 @@ def raw_read(raw: RawQuerySet, statement: tuple[str, Sequence[Any]]) -> Read:  #
     return Read(
         raw.db, sql, params, decode, columns=True, prefetch=tuple(private._prefetch_related_lookups)
     )
+
+
+#: A ``%(name)s`` placeholder, or an escaped ``%%`` (kept as it is).
+_PYFORMAT = re.compile(r"%\((?P<name>[^)]*)\)s|%%")
+
+
+def positional(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """Return *sql* with ``%(name)s`` placeholders (pyformat) as ``%s``, and their values.
+
+    The values follow the placeholders' order, one per placeholder (a name used twice is
+    bound twice); a name missing from *params* raises ``KeyError``, as the drivers do.
+    """
+    values: list[Any] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name is None:
+            return "%%"
+        values.append(params[name])
+        return "%s"
+
+    return _PYFORMAT.sub(replace, sql), values

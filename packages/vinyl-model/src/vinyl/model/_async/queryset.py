@@ -304,8 +304,8 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
     ) -> VinylRawQuerySet:
         """Return a raw queryset mapping *raw_query*'s rows to instances; as Django's ``raw()``.
 
-        *params* are in Django's ``%s`` paramstyle. The query runs on the queryset's vinyl
-        alias (or *using*) when the raw queryset is evaluated.
+        *params* are a list (``%s`` placeholders) or a dict (``%(name)s``). The query runs
+        on the queryset's vinyl alias (or *using*) when the raw queryset is evaluated.
         """
         raw = QuerySet.raw(self, raw_query, params, translations, using)
         return vinyl_raw_queryset(raw, VinylQuerySet)

@@ -19,7 +19,8 @@ from django.db.models.sql.query import RawQuery
 from django.utils.functional import cached_property
 from vinyl.model._async.fetch import fetch
 from vinyl.model._compat import AsyncEvaluation
-from vinyl.model._messages import no_chunked_fetching, not_evaluated, raw_mapping_params
+from vinyl.model._messages import no_chunked_fetching, not_evaluated
+from vinyl.model._reads import positional
 from vinyl.query.backend import Row
 
 __all__ = ["VinylRawQuery", "VinylRawQuerySet", "vinyl_raw_queryset"]
@@ -38,6 +39,8 @@ class VinylRawQuery(RawQuery):
     def statement(self) -> tuple[str, Sequence[Any]]:
         """Return the SQL and parameters to run, in Django's ``%s`` paramstyle.
 
+        Parameters given as a dict (``%(name)s`` placeholders) are put in order.
+
         The parameters are adapted as Django's ``RawQuery._execute_query()`` adapts them.
         """
         params_type = self.params_type
@@ -45,9 +48,11 @@ class VinylRawQuery(RawQuery):
             # Django runs SQL given ``params=None`` uninterpolated; vinyl always
             # interpolates (``%%`` is ``%``), so a literal ``%`` must reach it doubled.
             return self.sql.replace("%", "%%"), ()
-        if params_type is dict:
-            raise NotSupportedError(raw_mapping_params())
         adapt = connections[self.using].ops.adapt_unknown_value
+        if params_type is dict:
+            # Django passes the mapping to the driver, whose pyformat binds it by name.
+            sql, values = positional(self.sql, self.params)
+            return sql, tuple(adapt(value) for value in values)
         return self.sql, tuple(adapt(value) for value in self.params)
 
     def get_columns(self) -> list[str]:
