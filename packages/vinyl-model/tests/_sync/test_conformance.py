@@ -6,6 +6,7 @@ compared with Django (``M.objects`` on ``db.django``) on both databases."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -108,3 +109,28 @@ def test_one_to_one_objects_know_the_instance_they_were_read_from(library: DB) -
     assert django_author.profile is django_profile
     assert author is not ada  # a query, on purpose
     assert author["profile"] is profile
+
+
+def test_in_bulk_keeps_djangos_order(library: DB) -> None:
+    vinyl_books = Book.vinyl.using(library.vinyl)
+    django_books = Book.objects.using(library.django)
+    ids = [b.pk for b in django_books.order_by("-pk")]
+    titles = [b.title for b in django_books.order_by("pages")]
+    for queryset, oracle in (
+        (vinyl_books.all(), django_books.all()),
+        (vinyl_books.order_by("-title"), django_books.order_by("-title")),
+        (vinyl_books.values("title"), django_books.values("title")),
+        (vinyl_books.values_list("pages", flat=True), django_books.values_list("pages", flat=True)),
+    ):
+        for id_list, field_name in ((ids, "pk"), (ids[1:4], "pk"), (titles, "title"), (None, "pk")):
+            try:
+                expected = oracle.in_bulk(id_list, field_name=field_name)
+            except TypeError as error:  # values() with Django 5.2
+                with pytest.raises(TypeError, match=re.escape(str(error))):
+                    queryset.in_bulk(id_list, field_name=field_name)
+                continue
+            got = queryset.in_bulk(id_list, field_name=field_name)
+            assert list(got) == list(expected)
+            assert [getattr(v, "pk", v) for v in got.values()] == [
+                getattr(v, "pk", v) for v in expected.values()
+            ]
