@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Prefetch
 from django.db.models import prefetch_related_objects as django_prefetch_related_objects
+from django.db.utils import ConnectionDoesNotExist
 from vinyl_async import prefetch_related_objects
 from vinyl_testapp.models.library import Author, Book, TaggedItem
 from vinyl_testing.plugin import DB
@@ -131,3 +133,16 @@ async def test_in_bulk_keeps_djangos_order(library: DB) -> None:
             assert [getattr(v, "pk", v) for v in got.values()] == [
                 getattr(v, "pk", v) for v in expected.values()
             ]
+
+
+async def test_an_unknown_alias_raises_djangos_error(library: DB) -> None:
+    with pytest.raises(ConnectionDoesNotExist) as expected:
+        list(Book.objects.using("nowhere"))
+    message = re.escape(str(expected.value))
+    with pytest.raises(ConnectionDoesNotExist, match=message):
+        list(await Book.avinyl.using("nowhere"))
+    with pytest.raises(ConnectionDoesNotExist, match=message):
+        await Book.avinyl.using("nowhere").count()
+    # What vinyl raised before, for code that catches it.
+    with pytest.raises(ImproperlyConfigured, match="is not in settings.DATABASES"):
+        await Book.avinyl.using("nowhere").get(pk=1)

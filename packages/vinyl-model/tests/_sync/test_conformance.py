@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Prefetch
 from django.db.models import prefetch_related_objects as django_prefetch_related_objects
+from django.db.utils import ConnectionDoesNotExist
 from vinyl_sync import prefetch_related_objects
 from vinyl_testapp.models.library import Author, Book, TaggedItem
 from vinyl_testing.plugin import DB
@@ -134,3 +136,16 @@ def test_in_bulk_keeps_djangos_order(library: DB) -> None:
             assert [getattr(v, "pk", v) for v in got.values()] == [
                 getattr(v, "pk", v) for v in expected.values()
             ]
+
+
+def test_an_unknown_alias_raises_djangos_error(library: DB) -> None:
+    with pytest.raises(ConnectionDoesNotExist) as expected:
+        list(Book.objects.using("nowhere"))
+    message = re.escape(str(expected.value))
+    with pytest.raises(ConnectionDoesNotExist, match=message):
+        list(Book.vinyl.using("nowhere"))
+    with pytest.raises(ConnectionDoesNotExist, match=message):
+        Book.vinyl.using("nowhere").count()
+    # What vinyl raised before, for code that catches it.
+    with pytest.raises(ImproperlyConfigured, match="is not in settings.DATABASES"):
+        Book.vinyl.using("nowhere").get(pk=1)

@@ -18,9 +18,17 @@ from django.core.signals import setting_changed
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
+from django.utils.connection import ConnectionDoesNotExist as DjangoConnectionDoesNotExist
 from vinyl.query.backend import AsyncDriver, Dialect, Driver, PoolConfig, VinylDatabaseWrapperMixin
 
-__all__ = ["POOL_OPTIONS", "VINYL_ENGINES", "Backend", "get_backend", "read_pool_config"]
+__all__ = [
+    "POOL_OPTIONS",
+    "VINYL_ENGINES",
+    "Backend",
+    "ConnectionDoesNotExist",
+    "get_backend",
+    "read_pool_config",
+]
 
 #: The ENGINEs vinyl ships, named in the error raised for a non-vinyl alias.
 VINYL_ENGINES: Final = ("vinyl.postgresql_backend", "vinyl.mysql_backend")
@@ -41,6 +49,13 @@ POOL_OPTIONS: Final = frozenset(
 ISOLATION_LEVELS: Final = frozenset(
     {"read uncommitted", "read committed", "repeatable read", "serializable"}
 )
+
+
+class ConnectionDoesNotExist(DjangoConnectionDoesNotExist, ImproperlyConfigured):
+    """An alias that is not in ``DATABASES``: Django's error for it (``connections[alias]``).
+
+    Also an ``ImproperlyConfigured``, which vinyl raised for it before.
+    """
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -67,8 +82,9 @@ _lock = threading.Lock()
 def get_backend(alias: str) -> Backend:
     """Return the vinyl backend of *alias*, built on first use and cached.
 
-    Raise ``ImproperlyConfigured`` when *alias* is not in ``DATABASES``, when its ENGINE is
-    not a vinyl backend, or when its pool ``OPTIONS`` are invalid.
+    Raise :class:`ConnectionDoesNotExist` (Django's, as ``connections[alias]``) when *alias*
+    is not in ``DATABASES``; ``ImproperlyConfigured`` when its ENGINE is not a vinyl
+    backend, or when its pool ``OPTIONS`` are invalid.
     """
     try:
         return _backends[alias]
@@ -82,9 +98,9 @@ def get_backend(alias: str) -> Backend:
 
 def _build_backend(alias: str) -> Backend:
     if alias not in settings.DATABASES:
-        raise ImproperlyConfigured(
-            f"The database alias {alias!r} is not in settings.DATABASES "
-            f"(configured aliases: {', '.join(map(repr, settings.DATABASES))})."
+        raise ConnectionDoesNotExist(
+            f"The connection {alias!r} doesn't exist. The database alias {alias!r} is not in "
+            f"settings.DATABASES (configured aliases: {', '.join(map(repr, settings.DATABASES))})."
         )
     # Django's defaults (TIME_ZONE, OPTIONS...) filled in as for its own connections: the
     # converters of the private wrapper read them. Copied: configure_settings() edits in place.
