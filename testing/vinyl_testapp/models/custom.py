@@ -1,4 +1,5 @@
-"""Models with custom querysets and managers (issue 14): ``from_queryset()`` in each flavor.
+"""Models for issue 14's gaps: custom querysets and managers (``from_queryset()`` in each
+flavor), and a file field.
 
 ``Shelf`` carries one Django ``QuerySet`` subclass for Django's manager (the oracle) and for
 both vinyl flavors (``avinyl`` / ``vinyl``, as in ``library``); ``Bin`` carries a subclass of
@@ -62,6 +63,20 @@ class Bin(models.Model):
     objects = models.Manager.from_queryset(ShelfQuerySet)()
     avinyl = vinyl_async.VinylManager.from_queryset(AsyncBinQuerySet)()
     vinyl = vinyl_sync.VinylManager.from_queryset(SyncBinQuerySet)()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class Document(models.Model):
+    """A file field: its attribute is a ``FieldFile``, as in Django."""
+
+    name = models.CharField(max_length=50)
+    file = models.FileField(null=True, db_column="file_field")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
 
     class Meta:
         app_label = "vinyl_testapp"

@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db.models import Prefetch
 from django.db.models import prefetch_related_objects as django_prefetch_related_objects
 from django.db.utils import ConnectionDoesNotExist
 from vinyl_sync import prefetch_related_objects
+from vinyl_testapp.models.custom import Document
 from vinyl_testapp.models.library import Author, Book, TaggedItem
 from vinyl_testing.plugin import DB
 
@@ -149,3 +150,19 @@ def test_an_unknown_alias_raises_djangos_error(library: DB) -> None:
     # What vinyl raised before, for code that catches it.
     with pytest.raises(ImproperlyConfigured, match="is not in settings.DATABASES"):
         Book.vinyl.using("nowhere").get(pk=1)
+
+
+def test_a_file_field_reads_as_djangos_field_file(db: DB) -> None:
+    for name, file in (("a", "docs/a.txt"), ("none", None), ("empty", "")):
+        Document.objects.using(db.django).create(name=name, file=file)
+    docs = Document.vinyl.using(db.vinyl).order_by("pk")
+    django_docs = list(Document.objects.using(db.django).order_by("pk"))
+    assert [(type(d.file), str(d.file), d.file.name, bool(d.file)) for d in docs] == [
+        (type(d.file), str(d.file), d.file.name, bool(d.file)) for d in django_docs
+    ]
+    assert [str(d.file) for d in docs] == ["docs/a.txt", "", ""]
+    only = Document.vinyl.using(db.vinyl).only("name").get(name="a")
+    with pytest.raises(FieldError, match=r"Document.file was not fetched"):
+        only.file  # noqa: B018
+    docs[0].file = "docs/b.txt"
+    assert str(docs[0].file) == "docs/b.txt" and docs[0].file.instance is docs[0]

@@ -19,6 +19,7 @@ from django.db.models.query_utils import DeferredAttribute
 from vinyl.model._messages import not_fetched, not_loaded
 
 __all__ = [
+    "ConvertingFieldAttribute",
     "FieldAttribute",
     "alias_of",
     "SettableFieldAttribute",
@@ -64,8 +65,32 @@ class SettableFieldAttribute(FieldAttribute):
         django.__set__(instance, value)
 
 
+class ConvertingFieldAttribute(SettableFieldAttribute):
+    """A :class:`SettableFieldAttribute` whose Django descriptor also converts on reading.
+
+    ``FileDescriptor`` (``FileField``, ``ImageField``) turns the stored name into a
+    ``FieldFile``: a loaded value is read through it, as in Django.
+    """
+
+    def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
+        if instance is None:
+            return self.django
+        if self.attname not in instance.__dict__:
+            raise FieldError(not_fetched(instance, self.attname))
+        return self.django.__get__(instance, owner)
+
+    def __set__(self, instance: Model, value: Any) -> None:
+        django: Any = self.django
+        if hasattr(django, "__set__"):
+            django.__set__(instance, value)
+        else:
+            instance.__dict__[self.attname] = value
+
+
 def field_attribute(django: DeferredAttribute) -> FieldAttribute:
     """Return the vinyl attribute replacing Django's descriptor *django* of a concrete field."""
+    if type(django).__get__ is not DeferredAttribute.__get__:
+        return ConvertingFieldAttribute(django)
     if hasattr(django, "__set__"):
         return SettableFieldAttribute(django)
     return FieldAttribute(django)
