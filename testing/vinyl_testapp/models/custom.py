@@ -28,9 +28,23 @@ class ShelfQuerySet(models.QuerySet[Any]):
         return self
 
 
+class Room(models.Model):
+    """Related managers of Shelf and Bin: their custom queryset methods too."""
+
+    name = models.CharField(max_length=50)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
 class Shelf(models.Model):
     title = models.CharField(max_length=100)
     pages = models.IntegerField()
+    room = models.ForeignKey(Room, models.CASCADE, null=True, related_name="shelves")
 
     objects = models.Manager.from_queryset(ShelfQuerySet)()
     avinyl = vinyl_async.VinylManager.from_queryset(ShelfQuerySet)()
@@ -59,6 +73,7 @@ class SyncBinQuerySet(vinyl_sync.VinylQuerySet[Any]):
 class Bin(models.Model):
     title = models.CharField(max_length=100)
     pages = models.IntegerField()
+    room = models.ForeignKey(Room, models.CASCADE, null=True, related_name="bins")
 
     objects = models.Manager.from_queryset(ShelfQuerySet)()
     avinyl = vinyl_async.VinylManager.from_queryset(AsyncBinQuerySet)()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import vinyl_sync
 from django.db import models
-from vinyl_testapp.models.custom import Bin, Shelf, ShelfQuerySet
+from vinyl_testapp.models.custom import Bin, Room, Shelf, ShelfQuerySet
 from vinyl_testing.plugin import DB
 
 SHELVES = [("Atlas", 420), ("Aleph", 150), ("Bestiary", 310), ("Cosmos", 396), ("Dune", 80)]
@@ -75,6 +75,28 @@ def test_from_queryset_manager_has_the_querysets_methods(shelves: DB) -> None:
     long_bound = Long(using=shelves.vinyl).__get__(None, Shelf)
     assert rows(long_bound.all()) == rows(oracle.long())
     assert rows(long_bound.using(shelves.vinyl).titled("C")) == rows(oracle.long().titled("C"))
+
+
+@pytest.mark.parametrize(
+    ("model", "related_name"), [(Shelf, "shelves"), (Bin, "bins")], ids=["django", "vinyl"]
+)
+def test_related_managers_have_the_custom_querysets_methods(
+    db: DB, model: Any, related_name: str
+) -> None:
+    rooms = [Room.objects.using(db.django).create(name=name) for name in ("east", "west")]
+    for index, (title, pages) in enumerate(SHELVES):
+        model.objects.using(db.django).create(title=title, pages=pages, room=rooms[index % 2])
+    for django_room in rooms:
+        room = Room.vinyl.using(db.vinyl).get(pk=django_room.pk)
+        manager, oracle = getattr(room, related_name), getattr(django_room, related_name)
+        assert rows(manager.long()) == rows(oracle.long())
+        assert rows(manager.titled("A").long()) == rows(oracle.titled("A").long())
+        assert rows(manager.filter(pages__gt=0).titled("")) == rows(
+            oracle.filter(pages__gt=0).titled("")
+        )
+        assert isinstance(manager.all(), type(model.vinyl.using(db.vinyl)))
+    with pytest.raises(AttributeError, match="has no attribute 'shorter'"):
+        room.shelves.shorter()  # noqa: B018
 
 
 def test_from_queryset_refuses_what_is_not_a_queryset() -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "ManyRelation",
     "RelatedManager",
     "ReverseOneRelation",
+    "custom_queryset_class",
     "relation_descriptor",
 ]
 
@@ -157,8 +158,14 @@ class RelatedManager(ManagerMethods[Any]):
         self.model: type[Model] = rel.model if forward else rel.related_model
 
     def get_queryset(self) -> VinylQuerySet[Any]:
-        """Return a vinyl queryset of the objects related to the instance."""
-        base = _queryset_class(self.instance)(self.model, using=self.instance._state.db)
+        """Return a vinyl queryset of the objects related to the instance.
+
+        Its class is the related model's custom queryset class, when the model has a
+        ``VinylManager.from_queryset()`` manager of this flavor (Django's related managers
+        take their model's default manager's).
+        """
+        queryset_class = custom_queryset_class(self.model, _queryset_class(self.instance))
+        base = queryset_class(self.model, using=self.instance._state.db)
         rel: Any = self.descriptor.rel
         if _is_generic(rel.field):
             generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
@@ -167,6 +174,16 @@ class RelatedManager(ManagerMethods[Any]):
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         queryset: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
         return queryset
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # The related model's custom queryset methods, as on Django's related managers.
+            if name not in ("instance", "descriptor", "model"):
+                flavor = _queryset_class(self.instance)
+                if name in _custom_methods(custom_queryset_class(self.model, flavor), flavor):
+                    return getattr(self.get_queryset(), name)
+            return super().__getattr__(name)
 
     def _apply_rel_filters(self, queryset: QuerySet[Any]) -> VinylQuerySet[Any]:
         """Return *queryset* as a vinyl queryset of the objects related to the instance.
@@ -196,6 +213,42 @@ class RelatedManager(ManagerMethods[Any]):
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
         return plan
+
+
+_custom_classes: dict[tuple[type[Model], type[Any]], type[Any]] = {}
+
+
+def custom_queryset_class(model: type[Model], flavor: type[Any]) -> Any:
+    """Return the queryset class of *model*'s custom vinyl manager of the flavor *flavor*.
+
+    That is the one subclass of *flavor* (the flavor's ``VinylQuerySet``) that the vinyl
+    managers on *model* use; *flavor* itself when there is none, or several.
+    """
+    key = (model, flavor)
+    if key not in _custom_classes:
+        found = {
+            queryset_class
+            for klass in model.__mro__
+            for value in vars(klass).values()
+            if isinstance(queryset_class := getattr(type(value), "_queryset_class", None), type)
+            and queryset_class is not flavor
+            and issubclass(queryset_class, flavor)
+        }
+        _custom_classes[key] = found.pop() if len(found) == 1 else flavor
+    return _custom_classes[key]
+
+
+def _custom_methods(queryset_class: type[Any], flavor: type[Any]) -> frozenset[str]:
+    """Return the public methods *queryset_class* adds to *flavor* (a manager copies them)."""
+    names: set[str] = set()
+    for klass in queryset_class.__mro__:
+        if klass in flavor.__mro__ or klass in QuerySet.__mro__:
+            continue
+        for name, method in vars(klass).items():
+            queryset_only = getattr(method, "queryset_only", None)
+            if callable(method) and not queryset_only and not name.startswith("_"):
+                names.add(name)
+    return frozenset(names)
 
 
 def _queryset_class(instance: Model) -> Any:
