@@ -12,11 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.core import exceptions as django_exceptions
 from django.core.exceptions import FieldDoesNotExist, FieldError
+from django.db import models as django_models
 from django.db.models import Model
 from django.db.models.base import ModelBase
 from django.db.models.query_utils import DeferredAttribute
 from vinyl.model._messages import not_fetched, not_loaded
+
+#: Django 6.1's fetch mode that blocks on-demand fetching, and its error (a FieldError);
+#: ``None`` and ``FieldError`` on Django 5.2, which has no fetch modes.
+_FETCH_RAISE: object = getattr(django_models, "FETCH_RAISE", None)
+_FETCH_BLOCKED: type[FieldError] = getattr(django_exceptions, "FieldFetchBlocked", FieldError)
 
 __all__ = [
     "ConvertingFieldAttribute",
@@ -49,7 +56,7 @@ class FieldAttribute:
         try:
             return instance.__dict__[self.attname]
         except KeyError:
-            raise FieldError(not_fetched(instance, self.attname)) from None
+            raise _not_loaded_error(instance)(not_fetched(instance, self.attname)) from None
 
 
 class SettableFieldAttribute(FieldAttribute):
@@ -76,7 +83,7 @@ class ConvertingFieldAttribute(SettableFieldAttribute):
         if instance is None:
             return self.django
         if self.attname not in instance.__dict__:
-            raise FieldError(not_fetched(instance, self.attname))
+            raise _not_loaded_error(instance)(not_fetched(instance, self.attname))
         return self.django.__get__(instance, owner)
 
     def __set__(self, instance: Model, value: Any) -> None:
@@ -175,7 +182,7 @@ def loaded(instance: Model, name: str) -> Any:
         return instance.__dict__[name]
     if field is None:
         if getattr(type(instance), name, None) is not None:
-            raise FieldError(not_loaded(instance, name))
+            raise _not_loaded_error(instance)(not_loaded(instance, name))
         raise FieldError(
             f"{type(instance).__name__} has no relation {name!r}: obj[name] reads what "
             f"select_related()/prefetch_related() loaded, by relation or to_attr name."
@@ -185,7 +192,19 @@ def loaded(instance: Model, name: str) -> Any:
             f"{type(instance).__name__}[{name!r}]: {name!r} is a field, not a relation; "
             f"read it as obj.{getattr(field, 'attname', name)}."
         )
-    raise FieldError(not_loaded(instance, name))
+    raise _not_loaded_error(instance)(not_loaded(instance, name))
+
+
+def _not_loaded_error(instance: Model) -> type[FieldError]:
+    """Return the error for a field or relation that was not loaded into *instance*.
+
+    ``FieldError``; Django's ``FieldFetchBlocked`` (a ``FieldError``) when the instance was
+    read with ``fetch_mode(FETCH_RAISE)`` (Django 6.1), as Django raises there.
+    """
+    mode = getattr(instance._state, "fetch_mode", None)
+    if _FETCH_RAISE is not None and mode is _FETCH_RAISE:
+        return _FETCH_BLOCKED
+    return FieldError
 
 
 def alias_of(instance: Model) -> str:
