@@ -353,6 +353,8 @@ async def test_django_thread_based_async_methods_are_refused(library: DB) -> Non
             manager.acount()
     with pytest.raises(AttributeError, match="'VinylManager' object has no attribute 'agony'"):
         Book.avinyl.agony  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'as_manager'"):
+        Book.avinyl.as_manager  # noqa: B018
 
 
 async def test_non_vinyl_alias_is_improperly_configured(library: DB) -> None:

@@ -351,6 +351,8 @@ def test_django_thread_based_async_methods_are_refused(library: DB) -> None:
             manager.acount()
     with pytest.raises(AttributeError, match="'VinylManager' object has no attribute 'agony'"):
         Book.vinyl.agony  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'as_manager'"):
+        Book.vinyl.as_manager  # noqa: B018
 
 
 def test_non_vinyl_alias_is_improperly_configured(library: DB) -> None:

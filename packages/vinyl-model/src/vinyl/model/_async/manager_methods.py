@@ -231,7 +231,8 @@ class ManagerMethods[M: Model]:
     if not TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> NoReturn:
-            # Django's thread-based a* methods (aget, acount...): say what to call instead.
-            if name.startswith("a") and hasattr(QuerySet, name):
+            # Django's thread-based a* methods (aget, acount...: the a-prefixed twin of a
+            # queryset method, unlike as_manager): say what to call instead.
+            if name.startswith("a") and hasattr(QuerySet, name) and hasattr(QuerySet, name[1:]):
                 raise NotSupportedError(django_async_method(name))
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
