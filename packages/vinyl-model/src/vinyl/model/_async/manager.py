@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Manager, Model, QuerySet
 from vinyl.model._async.manager_methods import ManagerMethods
 from vinyl.model._async.queryset import VinylQuerySet
+from vinyl.model._custom import queryset_methods
 
 __all__ = ["CustomManagerMethods", "VinylManager", "default_alias"]
 
@@ -92,15 +93,8 @@ class VinylManager(ManagerMethods[Any]):
         """
         vinyl_class = vinyl_queryset_class(queryset_class)
         attrs: dict[str, Any] = {"_queryset_class": vinyl_class, "__module__": cls.__module__}
-        for klass in reversed(queryset_class.__mro__):
-            if klass in _NOT_COPIED:
-                continue
-            for name, method in vars(klass).items():
-                if not inspect.isfunction(method) or hasattr(cls, name):
-                    continue
-                queryset_only = getattr(method, "queryset_only", None)
-                if queryset_only or (queryset_only is None and name.startswith("_")):
-                    continue
+        for name, method in queryset_methods(queryset_class, VinylQuerySet).items():
+            if not hasattr(cls, name):
                 attrs[name] = _manager_method(name, method)
         bases = (cls,) if issubclass(cls, CustomVinylManager) else (CustomVinylManager, cls)
         name = class_name or f"{cls.__name__}From{queryset_class.__name__}"
@@ -109,24 +103,26 @@ class VinylManager(ManagerMethods[Any]):
 
     def get_queryset(self) -> VinylQuerySet[Any]:
         """Return a new queryset of every object of the model, on the manager's alias."""
-        model = getattr(self, "model", None)
-        if model is None:
-            raise TypeError("VinylManager is used through a model class: M.vinyl.all().")
         # Every read through the manager starts here: no detour through using().
-        return self._queryset_class(model, using=self.using_alias or default_alias())
+        return self._queryset_class(self._model(), using=self.using_alias or default_alias())
 
     def using(self, alias: str | None) -> VinylQuerySet[Any]:
         """Return a queryset of every object of the model on the vinyl alias *alias*.
 
         With ``None``, Django's router picks the alias, as ``using(None)`` in Django.
         """
-        model = getattr(self, "model", None)
-        if model is None:
-            raise TypeError("VinylManager is used through a model class: M.vinyl.all().")
+        model = self._model()
         if type(self).get_queryset is not VinylManager.get_queryset:
             # A get_queryset() of the user's (a filter...) applies on every alias.
             return self.get_queryset().using(alias)
         return self._queryset_class(model, using=alias)
+
+    def _model(self) -> type[Model]:
+        """Return the model the manager is bound to; raise ``TypeError`` if unbound."""
+        model: type[Model] | None = getattr(self, "model", None)
+        if model is None:
+            raise TypeError("VinylManager is used through a model class: M.vinyl.all().")
+        return model
 
     def __repr__(self) -> str:
         model = getattr(self, "model", None)
@@ -149,10 +145,6 @@ class CustomVinylManager(VinylManager):
         """Return the manager bound to the model *owner* (its methods typed for *owner*)."""
         return cast(CustomManagerMethods[O], super().__get__(instance, owner))
 
-
-#: The classes whose methods :meth:`VinylManager.from_queryset` never copies: vinyl's and
-#: Django's own (the manager has those it supports, and refuses the rest clearly).
-_NOT_COPIED = frozenset({*VinylQuerySet.__mro__, *QuerySet.__mro__})
 
 #: The vinyl class of each Django ``QuerySet`` subclass given to ``from_queryset()``.
 _vinyl_classes: dict[type[QuerySet[Any]], type[VinylQuerySet[Any]]] = {}
@@ -199,11 +191,13 @@ def _manager_method(name: str, method: Any) -> Any:
     return manager_method
 
 
+@functools.cache
 def default_alias() -> str:
     """Return the alias a ``VinylManager()`` without ``using`` reads on.
 
     ``default`` when its ENGINE is vinyl's; else the only alias with a vinyl ENGINE.
     Raise ``ImproperlyConfigured`` naming the candidates when there is none, or several.
+    Worked out once (every read of such a manager asks), again when ``DATABASES`` changes.
     """
     vinyl_aliases = [
         alias
@@ -225,3 +219,11 @@ def default_alias() -> str:
         f"ENGINE ({', '.join(map(repr, vinyl_aliases))}): name one with "
         f"VinylManager(using='...')."
     )
+
+
+def _forget_default_alias(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DATABASES":
+        default_alias.cache_clear()
+
+
+setting_changed.connect(_forget_default_alias)

@@ -21,6 +21,7 @@ from django.db.models.fields.related_descriptors import (
 )
 from vinyl.model._async.contenttypes import content_type
 from vinyl.model._async.manager_methods import ManagerMethods
+from vinyl.model._custom import queryset_methods
 from vinyl.model._descriptors_compat import generic_foreign_key
 from vinyl.model._instances import alias_of
 
@@ -162,15 +163,7 @@ class RelatedManager(ManagerMethods[Any]):
         take their model's default manager's).
         """
         queryset_class = custom_queryset_class(self.model, _queryset_class(self.instance))
-        base = queryset_class(self.model, using=self.instance._state.db)
-        rel: Any = self.descriptor.rel
-        if _is_generic(rel.field):
-            generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
-            return generic
-        # Django's related manager only builds filters here; it does no I/O.
-        django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
-        queryset: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
-        return queryset
+        return self._related(queryset_class(self.model, using=self.instance._state.db))
 
     if not TYPE_CHECKING:
 
@@ -178,7 +171,7 @@ class RelatedManager(ManagerMethods[Any]):
             # The related model's custom queryset methods, as on Django's related managers.
             if name not in ("instance", "descriptor", "model"):
                 flavor = _queryset_class(self.instance)
-                if name in _custom_methods(custom_queryset_class(self.model, flavor), flavor):
+                if name in queryset_methods(custom_queryset_class(self.model, flavor), flavor):
                     return getattr(self.get_queryset(), name)
             return super().__getattr__(name)
 
@@ -187,11 +180,16 @@ class RelatedManager(ManagerMethods[Any]):
 
         Django's ``prefetch_related_objects()`` calls it to store a ``Prefetch`` queryset.
         """
-        base = _queryset_class(self.instance).from_django(queryset, self.instance._state.db)
+        db = self.instance._state.db
+        return self._related(_queryset_class(self.instance).from_django(queryset, db))
+
+    def _related(self, base: VinylQuerySet[Any]) -> VinylQuerySet[Any]:
+        """Return *base* filtered to the objects related to the instance."""
         rel: Any = self.descriptor.rel
         if _is_generic(rel.field):
             generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
             return generic
+        # Django's related manager only builds filters here; it does no I/O.
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         filtered: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
         return filtered
@@ -233,19 +231,6 @@ def custom_queryset_class(model: type[Model], flavor: type[Any]) -> Any:
         }
         _custom_classes[key] = found.pop() if len(found) == 1 else flavor
     return _custom_classes[key]
-
-
-def _custom_methods(queryset_class: type[Any], flavor: type[Any]) -> frozenset[str]:
-    """Return the public methods *queryset_class* adds to *flavor* (a manager copies them)."""
-    names: set[str] = set()
-    for klass in queryset_class.__mro__:
-        if klass in flavor.__mro__ or klass in QuerySet.__mro__:
-            continue
-        for name, method in vars(klass).items():
-            queryset_only = getattr(method, "queryset_only", None)
-            if callable(method) and not queryset_only and not name.startswith("_"):
-                names.add(name)
-    return frozenset(names)
 
 
 def _queryset_class(instance: Model) -> Any:
