@@ -37,63 +37,53 @@ class ManagerMethods[M: Model]:
 
     def filter(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
         """Return a queryset of the objects matching the lookups."""
-        result: VinylQuerySet[M] = self.get_queryset().filter(*args, **kwargs)
-        return result
+        return self.get_queryset().filter(*args, **kwargs)
 
     def exclude(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
         """Return a queryset of the objects not matching the lookups."""
-        result: VinylQuerySet[M] = self.get_queryset().exclude(*args, **kwargs)
-        return result
+        return self.get_queryset().exclude(*args, **kwargs)
 
     def complex_filter(self, filter_obj: Any) -> VinylQuerySet[M]:
         """Return a queryset filtered by a ``Q`` object or a dict of lookups."""
-        result: VinylQuerySet[M] = self.get_queryset().complex_filter(filter_obj)
-        return result
+        return self.get_queryset().complex_filter(filter_obj)
 
     def annotate(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
         """Return a queryset with each object annotated."""
-        result: VinylQuerySet[M] = self.get_queryset().annotate(*args, **kwargs)
-        return result
+        # Django's stubs type annotate() as Any.
+        return cast("VinylQuerySet[M]", self.get_queryset().annotate(*args, **kwargs))
 
     def alias(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
         """Return a queryset with expressions to filter or order on, not selected."""
-        result: VinylQuerySet[M] = self.get_queryset().alias(*args, **kwargs)
-        return result
+        # Django's stubs type alias() as Any.
+        return cast("VinylQuerySet[M]", self.get_queryset().alias(*args, **kwargs))
 
     def order_by(self, *field_names: Any) -> VinylQuerySet[M]:
         """Return a queryset ordered by *field_names*."""
-        result: VinylQuerySet[M] = self.get_queryset().order_by(*field_names)
-        return result
+        return self.get_queryset().order_by(*field_names)
 
     def distinct(self, *field_names: Any) -> VinylQuerySet[M]:
         """Return a queryset without duplicate rows."""
-        result: VinylQuerySet[M] = self.get_queryset().distinct(*field_names)
-        return result
+        return self.get_queryset().distinct(*field_names)
 
     def select_related(self, *fields: Any) -> VinylQuerySet[M]:
         """Return a queryset reading the related objects *fields* in the same query."""
-        result: VinylQuerySet[M] = self.get_queryset().select_related(*fields)
-        return result
+        return self.get_queryset().select_related(*fields)
 
     def prefetch_related(self, *lookups: Any) -> VinylQuerySet[M]:
         """Return a queryset reading the related objects *lookups* after its own query."""
-        result: VinylQuerySet[M] = self.get_queryset().prefetch_related(*lookups)
-        return result
+        return self.get_queryset().prefetch_related(*lookups)
 
     def only(self, *fields: Any) -> VinylQuerySet[M]:
         """Return a queryset loading only *fields*."""
-        result: VinylQuerySet[M] = self.get_queryset().only(*fields)
-        return result
+        return self.get_queryset().only(*fields)
 
     def defer(self, *fields: Any) -> VinylQuerySet[M]:
         """Return a queryset leaving *fields* out."""
-        result: VinylQuerySet[M] = self.get_queryset().defer(*fields)
-        return result
+        return self.get_queryset().defer(*fields)
 
     def using(self, alias: str | None) -> VinylQuerySet[M]:
         """Return a queryset on the vinyl alias *alias*."""
-        result: VinylQuerySet[M] = self.get_queryset().using(alias)
-        return result
+        return self.get_queryset().using(alias)
 
     def select_for_update(
         self, nowait: bool = False, skip_locked: bool = False, of: Any = (), no_key: bool = False
@@ -105,37 +95,29 @@ class ManagerMethods[M: Model]:
 
     def none(self) -> VinylQuerySet[M]:
         """Return a queryset that matches nothing, with no query."""
-        result: VinylQuerySet[M] = self.get_queryset().none()
-        return result
+        return self.get_queryset().none()
 
     def union(self, *other_qs: Any, all: bool = False) -> VinylQuerySet[M]:  # noqa: A002
         """Return the union of the queryset with *other_qs*."""
-        result: VinylQuerySet[M] = self.get_queryset().union(*other_qs, all=all)
-        return result
+        return self.get_queryset().union(*other_qs, all=all)
 
     def intersection(self, *other_qs: Any) -> VinylQuerySet[M]:
         """Return the intersection of the queryset with *other_qs*."""
-        result: VinylQuerySet[M] = self.get_queryset().intersection(*other_qs)
-        return result
+        return self.get_queryset().intersection(*other_qs)
 
     def difference(self, *other_qs: Any) -> VinylQuerySet[M]:
         """Return the objects of the queryset not in *other_qs*."""
-        result: VinylQuerySet[M] = self.get_queryset().difference(*other_qs)
-        return result
+        return self.get_queryset().difference(*other_qs)
 
     def values(self, *fields: Any, **expressions: Any) -> VinylQuerySet[Any]:
         """Return a queryset of dicts."""
-        result: VinylQuerySet[Any] = self.get_queryset().values(*fields, **expressions)
-        return result
+        return self.get_queryset().values(*fields, **expressions)
 
     def values_list(
         self, *fields: Any, flat: bool = False, named: bool = False
     ) -> VinylQuerySet[Any]:
         """Return a queryset of tuples (or values, with *flat*)."""
-        result: VinylQuerySet[Any] = self.get_queryset().values_list(
-            *fields, flat=flat, named=named
-        )
-        return result
+        return self.get_queryset().values_list(*fields, flat=flat, named=named)
 
     def dates(self, field_name: str, kind: Any, order: Any = "ASC") -> VinylQuerySet[Any]:
         """Return a queryset of the distinct dates of *field_name*, truncated to *kind*."""
@@ -208,17 +190,28 @@ class ManagerMethods[M: Model]:
         """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
         raise NotSupportedError(no_chunked_fetching("iterator"))
 
-    def create(self, **kwargs: Any) -> NoReturn:
-        """Raise ``NotSupportedError``: vinyl does not write yet."""
-        raise NotSupportedError(reads_only("create"))
+    def new(self, **kwargs: Any) -> M:
+        """Return an unsaved vinyl instance of the model (``M(**kwargs)`` is Django's own)."""
+        return self.get_queryset().new(**kwargs)
 
-    def get_or_create(self, defaults: Any = None, **kwargs: Any) -> NoReturn:
-        """Raise ``NotSupportedError``: vinyl does not write yet."""
-        raise NotSupportedError(reads_only("get_or_create"))
+    async def create(self, **kwargs: Any) -> M:
+        """Create and return a new object, without signals."""
+        return await self.get_queryset().create(**kwargs)
 
-    def update_or_create(self, defaults: Any = None, **kwargs: Any) -> NoReturn:
-        """Raise ``NotSupportedError``: vinyl does not write yet."""
-        raise NotSupportedError(reads_only("update_or_create"))
+    async def get_or_create(
+        self, defaults: dict[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[M, bool]:
+        """Return ``(object, created)``: the object matching *kwargs*, created if missing."""
+        return await self.get_queryset().get_or_create(defaults, **kwargs)
+
+    async def update_or_create(
+        self,
+        defaults: dict[str, Any] | None = None,
+        create_defaults: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> tuple[M, bool]:
+        """Return ``(object, created)``: the object matching *kwargs* updated, or created."""
+        return await self.get_queryset().update_or_create(defaults, create_defaults, **kwargs)
 
     def bulk_create(self, objs: Iterable[M], **kwargs: Any) -> NoReturn:
         """Raise ``NotSupportedError``: vinyl does not write yet."""
