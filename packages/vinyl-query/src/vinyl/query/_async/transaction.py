@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from types import TracebackType
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.transaction import TransactionManagementError
@@ -106,12 +105,8 @@ class Transaction:
         self._outermost = True
         enter_scope(self._scope)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        # Only the exception decides how the block ends; its type and traceback are unused.
         scope = self._scope
         assert scope is not None
         stack = scope.stack

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any
 
 from django.db import (
@@ -274,12 +274,8 @@ class ConnectionScope:
         self._borrowed = self._pool.acquire()
         return logged(self._alias, self._borrowed)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        # Only the exception decides how the block ends; its type and traceback are unused.
         reason = unknown_state(exc, statement=True)
         if self._scope is not None:
             if reason is not None:
