@@ -15,18 +15,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, Self
 
-from django.db import NotSupportedError
-from django.db.models import Model, Prefetch, QuerySet
+from django.db import IntegrityError, NotSupportedError
+from django.db.models import Field, Model, Prefetch, QuerySet
 from django.db.models.sql import Query
+from django.db.models.utils import resolve_callables
 from vinyl.model import _replay
 from vinyl.model._async import prefetch
 from vinyl.model._async.fetch import fetch, run_django
-from vinyl.model._async.instance import VinylInstance
+from vinyl.model._async.instance import VinylInstance, instance_class
 from vinyl.model._async.raw import VinylRawQuerySet, vinyl_raw_queryset
 from vinyl.model._compat import AsyncEvaluation
 from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
 from vinyl.model._plans import filter_shape, plannable
 from vinyl.model._templates import TEMPLATES
+from vinyl.query._async import transaction
 
 #: Django's ``QuerySet.query`` property, whose setter ``VinylQuerySet.query`` extends.
 _DJANGO_QUERY: property = QuerySet.query  # type: ignore[assignment]
@@ -146,6 +148,12 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
             clone._iterable_class, clone._fields = template.iterable_class, template.fields
         return self._traced(clone, call, values)
 
+    def _named(self, method: str, names: tuple[Any, ...], build: Callable[..., Any]) -> Self:
+        """Return ``build(*names)`` (Django's *method*), templated when *names* are all names."""
+        if not _names(names):
+            return self._traced(build(*names), None)
+        return self._templated((method, names), (), lambda: build(*names))
+
     def using(self, alias: str | None) -> Self:
         """Return a queryset on the alias *alias*; as Django's ``using()``."""
         # Without an alias the router picks one, maybe from hints: not part of a shape.
@@ -153,11 +161,9 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
 
     def values(self, *fields: Any, **expressions: Any) -> VinylQuerySet[Any]:
         """Return a queryset of dicts; as Django's ``values()``."""
-        if expressions or not _names(fields):
+        if expressions:
             return self._traced(super().values(*fields, **expressions), None)
-        return self._templated(
-            ("values", fields), (), lambda: super(VinylQuerySet, self).values(*fields)
-        )
+        return self._named("values", fields, super().values)
 
     def values_list(
         self, *fields: Any, flat: bool = False, named: bool = False
@@ -174,11 +180,7 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
 
     def order_by(self, *field_names: Any) -> Self:
         """Return a queryset ordered by *field_names*; as Django's ``order_by()``."""
-        if not _names(field_names):
-            return self._traced(super().order_by(*field_names), None)
-        return self._templated(
-            ("order_by", field_names), (), lambda: super(VinylQuerySet, self).order_by(*field_names)
-        )
+        return self._named("order_by", field_names, super().order_by)
 
     def prefetch_related(self, *lookups: Any) -> Self:
         """Return a queryset prefetching *lookups*; as Django's ``prefetch_related()``.
@@ -190,19 +192,11 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
 
     def only(self, *fields: Any) -> Self:
         """Return a queryset loading only *fields*; as Django's ``only()``."""
-        if not _names(fields):
-            return self._traced(super().only(*fields), None)
-        return self._templated(
-            ("only", fields), (), lambda: super(VinylQuerySet, self).only(*fields)
-        )
+        return self._named("only", fields, super().only)
 
     def defer(self, *fields: Any) -> Self:
         """Return a queryset deferring *fields*; as Django's ``defer()``."""
-        if not _names(fields):
-            return self._traced(super().defer(*fields), None)
-        return self._templated(
-            ("defer", fields), (), lambda: super(VinylQuerySet, self).defer(*fields)
-        )
+        return self._named("defer", fields, super().defer)
 
     async def __aiter__(self) -> AsyncIterator[T]:
         for obj in await self._evaluate():  # noqa: UP028 - no "yield from" in async code
@@ -291,6 +285,87 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         result: str = await self.run_django(lambda qs: qs.explain(format=format, **options))
         return result
 
+    def new(self, **kwargs: Any) -> T:
+        """Return an unsaved instance of the model, for this queryset's alias: ``M(**kwargs)``.
+
+        ``M(...)`` makes Django's own instance, whose ``save()`` is Django's; vinyl's
+        ``save()`` belongs to the instances vinyl makes.
+        """
+        cls = instance_class(self.model, VinylQuerySet)
+        obj: Any = cls(**kwargs)
+        obj._state.db = self.db
+        return obj  # type: ignore[no-any-return]
+
+    async def create(self, **kwargs: Any) -> T:
+        """Create and return a new object; as Django's ``create()``, without signals."""
+        reverse_one_to_one = frozenset(kwargs).intersection(
+            self.model._meta._reverse_one_to_one_field_names
+        )
+        if reverse_one_to_one:
+            raise ValueError(
+                f"The following fields do not exist in this model: {', '.join(reverse_one_to_one)}"
+            )
+        obj: Any = self.new(**kwargs)
+        await obj.save(force_insert=True, using=self.db)
+        return obj  # type: ignore[no-any-return]
+
+    async def get_or_create(  # type: ignore[override,unused-ignore]
+        self, defaults: dict[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[T, bool]:
+        """Return ``(object, created)``: the object matching *kwargs*, created if missing.
+
+        As Django: the create runs in a savepoint, and when it fails with
+        ``IntegrityError`` (a concurrent create won) the object is read again.
+        """
+        try:
+            return await self.get(**kwargs), False
+        except self.model.DoesNotExist:
+            params = self._extract_model_params(defaults, **kwargs)  # type: ignore[attr-defined]
+        try:
+            async with transaction(using=self.db):
+                return await self.create(**dict(resolve_callables(params))), True
+        except IntegrityError:
+            try:
+                return await self.get(**kwargs), False
+            except self.model.DoesNotExist:
+                pass
+            raise
+
+    async def update_or_create(  # type: ignore[override,unused-ignore]
+        self,
+        defaults: dict[str, Any] | None = None,
+        create_defaults: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> tuple[T, bool]:
+        """Return ``(object, created)``: the object matching *kwargs* updated, or created.
+
+        As Django: in one transaction, the row locked (``select_for_update()``) first.
+        """
+        update_defaults = defaults or {}
+        if create_defaults is None:
+            create_defaults = update_defaults
+        async with transaction(using=self.db):
+            obj: Any
+            obj, created = await self.select_for_update().get_or_create(create_defaults, **kwargs)
+            if created:
+                return obj, created
+            for name, value in resolve_callables(update_defaults):
+                setattr(obj, name, value)
+            update_fields = set(update_defaults)
+            meta: Any = self.model._meta
+            if meta._non_pk_concrete_field_names.issuperset(update_fields):
+                # Fields set by pre_save() (auto_now) are saved too, as Django does.
+                for field in meta.local_concrete_fields:
+                    if field in meta.pk_fields or type(field).pre_save is Field.pre_save:
+                        continue
+                    update_fields.add(field.name)
+                    if field.name != field.attname:
+                        update_fields.add(field.attname)
+                await obj.save(using=self.db, update_fields=update_fields)
+            else:
+                await obj.save(using=self.db)
+        return obj, False
+
     def iterator(self, chunk_size: int | None = None) -> Any:
         """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
         raise NotSupportedError(no_chunked_fetching("iterator"))
@@ -328,9 +403,6 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         method.__doc__ = f"Raise ``NotSupportedError``: {message(name)}"
         return method
 
-    create = _refused("create", reads_only)
-    get_or_create = _refused("get_or_create", reads_only)
-    update_or_create = _refused("update_or_create", reads_only)
     bulk_create = _refused("bulk_create", reads_only)
     bulk_update = _refused("bulk_update", reads_only)
     update = _refused("update", reads_only)

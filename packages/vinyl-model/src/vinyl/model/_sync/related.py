@@ -55,13 +55,21 @@ class _Wrapping:
         return getattr(self.django, name)
 
 
-class ForwardRelation(_Wrapping):
-    """``book.author``: query the object a foreign key or one-to-one field points to."""
+class _OneObject(_Wrapping):
+    """A relation to one object: ``obj.<name>`` returns ``fetch(obj)``, which queries it."""
 
     def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
         if instance is None:
             return self
         return self.fetch(instance)
+
+    def fetch(self, instance: Model) -> Model | None:
+        """Return the related object, read from the database now."""
+        raise NotImplementedError
+
+
+class ForwardRelation(_OneObject):
+    """``book.author``: query the object a foreign key or one-to-one field points to."""
 
     def fetch(self, instance: Model) -> Model | None:
         """Return the related object, read from the database now (``None`` for a null key)."""
@@ -81,13 +89,8 @@ class ForwardRelation(_Wrapping):
         return result
 
 
-class ReverseOneRelation(_Wrapping):
+class ReverseOneRelation(_OneObject):
     """``author.profile``: query the object whose one-to-one field points here."""
-
-    def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
-        if instance is None:
-            return self
-        return self.fetch(instance)
 
     def fetch(self, instance: Model) -> Model:
         """Return the related object, read now; raise ``RelatedObjectDoesNotExist`` if none."""
@@ -108,13 +111,8 @@ class ReverseOneRelation(_Wrapping):
         return result
 
 
-class GenericObject(_Wrapping):
+class GenericObject(_OneObject):
     """``item.content_object``: query the object a generic foreign key points to."""
-
-    def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
-        if instance is None:
-            return self
-        return self.fetch(instance)
 
     def fetch(self, instance: Model) -> Model | None:
         """Return the object, read now (``None`` when the content type or id is null)."""
