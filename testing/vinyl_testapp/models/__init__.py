@@ -1,6 +1,11 @@
 """The test app's models, one module per area (each helper adds its own module here)."""
 
-from vinyl_testapp.models import custom, library, seed  # noqa: F401 - the model layer's models
+from vinyl_testapp.models import (  # noqa: F401 - the model layer's models
+    custom,
+    library,
+    seed,
+    writes,
+)
 from vinyl_testapp.models.pg_types import PgTypes
 from vinyl_testapp.models.query import QAuthor, QBook
 from vinyl_testapp.models.smoke import Note

@@ -1,0 +1,510 @@
+"""Models for the differential write suite (issue 15): every ``on_delete``, inheritance,
+database defaults, generated and auto-set fields, unique constraints, M2M and generic
+relations.
+
+Each model has Django's ``objects`` (the oracle) and both vinyl flavors (``avinyl`` /
+``vinyl``), as in ``library``. The suite seeds these tables through ``objects`` with fixed
+primary keys 1, 2, 3, ... (sequences are reset before each seed), so the defaults below
+may name a row by its primary key.
+
+Django 6.1's database-level variants (``DB_CASCADE``, ``DB_SET_NULL``, ``DB_SET_DEFAULT``)
+exist only when ``django.VERSION >= (6, 1)``. They live in a cluster of their own
+(``WDbTarget`` and its children): Django refuses a model, or a chain of references, that
+mixes database-level and Python-level variants. MySQL/MariaDB has no ``ON DELETE SET
+DEFAULT``, so ``WDbSetDefault`` requires ``supports_on_delete_db_default`` and exists on
+PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import django
+import vinyl_async
+import vinyl_sync
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import F
+
+__all__ = [
+    "WArticle",
+    "WByline",
+    "WCascade",
+    "WChainA",
+    "WChainB",
+    "WChainC",
+    "WChainD",
+    "WChainGuard",
+    "WChainPin",
+    "WDefaults",
+    "WDoNothing",
+    "WItalian",
+    "WMenu",
+    "WNote",
+    "WPlace",
+    "WPlaceProxy",
+    "WProtect",
+    "WRestaurant",
+    "WRestrict",
+    "WSetCallable",
+    "WSetDefault",
+    "WSetNull",
+    "WSetValue",
+    "WSlot",
+    "WStock",
+    "WTarget",
+    "WTopic",
+    "WWriter",
+    "sentinel_target",
+]
+
+#: The primary key of the target rows the SET_DEFAULT / SET(...) variants point at.
+DEFAULT_TARGET = 1
+SET_VALUE_TARGET = 2
+SENTINEL_TARGET = 3
+
+
+def sentinel_target() -> int:
+    """Return the target that ``WSetCallable`` rows get when theirs is deleted."""
+    return SENTINEL_TARGET
+
+
+def default_code() -> str:
+    """Return ``WDefaults.code``'s default (a callable default)."""
+    return "made-by-callable"
+
+
+class WTarget(models.Model):
+    """The row every Python-level ``on_delete`` variant points at."""
+
+    name = models.CharField(max_length=50)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WCascade(models.Model):
+    name = models.CharField(max_length=50)
+    target = models.ForeignKey(WTarget, models.CASCADE, related_name="cascades")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WProtect(models.Model):
+    name = models.CharField(max_length=50)
+    target = models.ForeignKey(WTarget, models.PROTECT, related_name="protects")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WRestrict(models.Model):
+    """RESTRICT: deleting the target fails unless the row goes too through ``via``'s cascade."""
+
+    name = models.CharField(max_length=50)
+    target = models.ForeignKey(WTarget, models.RESTRICT, related_name="restricts")
+    via = models.ForeignKey(WCascade, models.CASCADE, null=True, related_name="restricts")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WSetNull(models.Model):
+    name = models.CharField(max_length=50)
+    target = models.ForeignKey(WTarget, models.SET_NULL, null=True, related_name="set_nulls")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WSetDefault(models.Model):
+    name = models.CharField(max_length=50)
+    target = models.ForeignKey(
+        WTarget, models.SET_DEFAULT, default=DEFAULT_TARGET, related_name="set_defaults"
+    )
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WSetCallable(models.Model):
+    name = models.CharField(max_length=50)
+    target = models.ForeignKey(WTarget, models.SET(sentinel_target), related_name="set_callables")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WSetValue(models.Model):
+    name = models.CharField(max_length=50)
+    target = models.ForeignKey(WTarget, models.SET(SET_VALUE_TARGET), related_name="set_values")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WDoNothing(models.Model):
+    """DO_NOTHING twice: without a database constraint (the row dangles) and with one (the
+    delete fails with IntegrityError, on PostgreSQL at commit: Django's constraints there
+    are deferred)."""
+
+    name = models.CharField(max_length=50)
+    loose = models.ForeignKey(
+        WTarget, models.DO_NOTHING, null=True, db_constraint=False, related_name="+"
+    )
+    strict = models.ForeignKey(WTarget, models.DO_NOTHING, null=True, related_name="+")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+# A four-table cascade chain: A ← B ← C ← D, each CASCADE.
+
+
+class WChainA(models.Model):
+    name = models.CharField(max_length=50)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WChainB(models.Model):
+    name = models.CharField(max_length=50)
+    a = models.ForeignKey(WChainA, models.CASCADE, related_name="bs")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WChainC(models.Model):
+    name = models.CharField(max_length=50)
+    b = models.ForeignKey(WChainB, models.CASCADE, related_name="cs")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WChainD(models.Model):
+    name = models.CharField(max_length=50)
+    c = models.ForeignKey(WChainC, models.CASCADE, related_name="ds")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WChainPin(models.Model):
+    """Makes a cascade delete of ``WChainA`` fail half-way: a database constraint that
+    Django does not collect (DO_NOTHING) on the chain's root, which is deleted last."""
+
+    name = models.CharField(max_length=50)
+    a = models.ForeignKey(WChainA, models.DO_NOTHING, related_name="pins")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WChainGuard(models.Model):
+    """Protects a row at the end of the chain: deleting its root raises ProtectedError."""
+
+    name = models.CharField(max_length=50)
+    d = models.ForeignKey(WChainD, models.PROTECT, related_name="guards")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+# Multi-table inheritance on two levels, a proxy, and a foreign key to the middle level.
+
+
+class WPlace(models.Model):
+    name = models.CharField(max_length=50)
+    city = models.CharField(max_length=50, default="Oslo")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WRestaurant(WPlace):
+    seats = models.IntegerField(default=10)
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WItalian(WRestaurant):
+    pizza = models.BooleanField(default=True)
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WPlaceProxy(WPlace):
+    class Meta:
+        proxy = True
+        app_label = "vinyl_testapp"
+
+
+class WMenu(models.Model):
+    dish = models.CharField(max_length=50)
+    restaurant = models.ForeignKey(WRestaurant, models.CASCADE, related_name="menus")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WDefaults(models.Model):
+    """Values the database or Django fills in: ``db_default``, a callable default, a stored
+    generated column, ``auto_now_add`` and ``auto_now``."""
+
+    name = models.CharField(max_length=50)
+    counter = models.IntegerField(db_default=42)
+    label = models.CharField(max_length=20, db_default="fresh")
+    code = models.CharField(max_length=30, default=default_code)
+    doubled = models.GeneratedField(
+        expression=F("counter") * 2, output_field=models.IntegerField(), db_persist=True
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WStock(models.Model):
+    """A unique field, for ``bulk_create``'s conflict options and unique violations."""
+
+    code = models.CharField(max_length=20, unique=True)
+    qty = models.IntegerField()
+    note = models.CharField(max_length=50, default="")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WSlot(models.Model):
+    """A unique constraint on two columns."""
+
+    shelf = models.CharField(max_length=20)
+    position = models.IntegerField()
+    item = models.CharField(max_length=50)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+        constraints = [
+            models.UniqueConstraint(fields=["shelf", "position"], name="wslot_shelf_position")
+        ]
+
+
+# M2M with an automatic through table and with a custom one; a generic relation.
+
+
+class WTopic(models.Model):
+    name = models.CharField(max_length=50)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WWriter(models.Model):
+    name = models.CharField(max_length=50)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WNote(models.Model):
+    text = models.CharField(max_length=50)
+    content_type = models.ForeignKey(ContentType, models.CASCADE, related_name="+")
+    object_id = models.PositiveIntegerField()
+    content_object = GenericForeignKey("content_type", "object_id")
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WArticle(models.Model):
+    title = models.CharField(max_length=50)
+    topics = models.ManyToManyField(WTopic, related_name="articles", blank=True)
+    writers = models.ManyToManyField(
+        WWriter, through="WByline", related_name="articles", blank=True
+    )
+    notes = GenericRelation(WNote)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+class WByline(models.Model):
+    article = models.ForeignKey(WArticle, models.CASCADE, related_name="bylines")
+    writer = models.ForeignKey(WWriter, models.CASCADE, related_name="bylines")
+    role = models.CharField(max_length=20)
+
+    objects = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+
+
+if django.VERSION >= (6, 1):
+    # Django 6.1's database-level variants: the database does the work, Django collects
+    # nothing. A cluster of their own (see the module docstring).
+
+    class WDbTarget(models.Model):
+        name = models.CharField(max_length=50)
+
+        objects = models.Manager()
+        avinyl = vinyl_async.VinylManager()
+        vinyl = vinyl_sync.VinylManager()
+
+        class Meta:
+            app_label = "vinyl_testapp"
+
+    class WDbCascade(models.Model):
+        name = models.CharField(max_length=50)
+        target = models.ForeignKey(
+            WDbTarget,
+            models.DB_CASCADE,  # type: ignore[attr-defined,unused-ignore]
+            related_name="db_cascades",
+        )
+
+        objects = models.Manager()
+        avinyl = vinyl_async.VinylManager()
+        vinyl = vinyl_sync.VinylManager()
+
+        class Meta:
+            app_label = "vinyl_testapp"
+
+    class WDbSetNull(models.Model):
+        name = models.CharField(max_length=50)
+        target = models.ForeignKey(
+            WDbTarget,
+            models.DB_SET_NULL,  # type: ignore[attr-defined,unused-ignore]
+            null=True,
+            related_name="db_set_nulls",
+        )
+
+        objects = models.Manager()
+        avinyl = vinyl_async.VinylManager()
+        vinyl = vinyl_sync.VinylManager()
+
+        class Meta:
+            app_label = "vinyl_testapp"
+
+    class WDbSetDefault(models.Model):
+        """PostgreSQL only: MySQL/MariaDB has no ``ON DELETE SET DEFAULT``."""
+
+        name = models.CharField(max_length=50)
+        target = models.ForeignKey(
+            WDbTarget,
+            models.DB_SET_DEFAULT,  # type: ignore[attr-defined,unused-ignore]
+            db_default=DEFAULT_TARGET,
+            related_name="db_set_defaults",
+        )
+
+        objects = models.Manager()
+        avinyl = vinyl_async.VinylManager()
+        vinyl = vinyl_sync.VinylManager()
+
+        class Meta:
+            app_label = "vinyl_testapp"
+            required_db_features = {"supports_on_delete_db_default"}
+
+    __all__ += ["WDbCascade", "WDbSetDefault", "WDbSetNull", "WDbTarget"]
