@@ -9,6 +9,7 @@ __all__ = [
     "not_evaluated",
     "not_loaded",
     "not_fetched",
+    "no_alias",
     "no_chunked_fetching",
     "reads_only",
 ]
@@ -65,4 +66,13 @@ def reads_only(name: str) -> str:
     return (
         f"{name}() is not available through vinyl yet: this vinyl-model release runs reads "
         f"only. Write with Django's own manager (M.objects) for now."
+    )
+
+
+def no_alias(instance: Model, operation: str) -> str:
+    """Return the message for a write on an instance that names no vinyl alias."""
+    model = type(instance).__name__
+    return (
+        f"{operation}() of this {model} has no database alias: it was not read through vinyl "
+        f"nor made by {model}.vinyl.new(). Pass using='<vinyl alias>'."
     )

@@ -14,9 +14,11 @@ from typing import Any, ClassVar
 from django.apps import apps
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
+from vinyl.model import _saving
+from vinyl.model._async import write
 from vinyl.model._async.related import relation_descriptor
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
-from vinyl.model._messages import reads_only
+from vinyl.model._messages import no_alias, reads_only
 
 __all__ = ["VinylInstance", "instance_class", "to_vinyl", "unpickle"]
 
@@ -52,9 +54,33 @@ class VinylInstance:
             lambda twin: Model.refresh_from_db(instance, fields=field_list, from_queryset=twin)
         )
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Raise ``NotSupportedError``: vinyl does not write instances yet."""
-        raise NotSupportedError(reads_only("save"))
+    async def save(
+        self,
+        *,
+        force_insert: bool | tuple[type[Model], ...] = False,
+        force_update: bool = False,
+        using: str | None = None,
+        update_fields: Iterable[str] | None = None,
+    ) -> None:
+        """Save the instance: Django's ``save()``, its decisions and errors, without signals.
+
+        The instance is saved on *using*, else on the alias it was read from (or made for
+        by ``M.vinyl.new()``). A multi-table child's rows are saved in one transaction.
+        """
+        instance: Model = self  # type: ignore[assignment]
+        alias = using or instance._state.db
+        if alias is None:
+            raise ValueError(no_alias(instance, "save"))
+        save = _saving.prepare_save(
+            instance,
+            alias,
+            force_insert=force_insert,
+            force_update=force_update,
+            update_fields=update_fields,
+        )
+        if save is not None:
+            plan = _saving.save_plan(save)
+            await write.run(alias, plan, self._vinyl_queryset, atomic=save.atomic)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         """Raise ``NotSupportedError``: vinyl does not delete instances yet."""

@@ -1,0 +1,71 @@
+"""The write path: every write of vinyl-model ends in :func:`run`.
+
+A write is planned without I/O (``vinyl.model._writes``: a generator that yields the steps
+it needs); :func:`run` performs those steps in order and sends each result back. A write
+of one statement outside a ``transaction()`` block runs as that statement alone (the
+server's autocommit makes it atomic, with no ``BEGIN``/``COMMIT`` round trips); a write
+that may need more (a save with parents, a cascading delete, several batches) runs in a
+block of its own, or joins the caller's block (ARCHITECTURE §3.4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vinyl.model import _replay
+from vinyl.model._writes import Execute, Insert, Plan, Read, Step
+from vinyl.query._async import connection, get_pool, transaction
+from vinyl.query.compiler import prepare
+from vinyl.query.databases import get_backend
+
+__all__ = ["run"]
+
+
+async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic: bool) -> T:
+    """Perform the steps of *plan* on the vinyl alias *alias*; return what *plan* returns.
+
+    With *atomic*, every step runs in one transaction: a ``transaction(savepoint=False)``
+    block, so inside the caller's block an error rolls the caller's block back, as
+    Django's ``atomic(savepoint=False)`` around its own multi-statement writes does. Reads
+    are performed by *queryset_class*, the flavor's queryset.
+    """
+    backend = get_backend(alias)
+    # The server's capabilities (RETURNING on MariaDB) are known once its pool has started.
+    await get_pool(backend)
+    if not atomic:
+        return await _perform_all(alias, plan, queryset_class)
+    async with transaction(using=alias, savepoint=False):
+        return await _perform_all(alias, plan, queryset_class)
+
+
+async def _perform_all[T](alias: str, plan: Plan[T], queryset_class: type[Any]) -> T:
+    result: Any = None
+    try:
+        while True:
+            step = plan.send(result)
+            result = await _perform(alias, step, queryset_class)
+    except StopIteration as stop:
+        value: T = stop.value
+        return value
+    finally:
+        plan.close()
+
+
+async def _perform(alias: str, step: Step, queryset_class: type[Any]) -> Any:
+    if isinstance(step, Read):
+        queryset = queryset_class.from_django(step.queryset, alias)
+        if not step.terminal:
+            return await queryset._evaluate()
+        return await getattr(queryset, step.terminal)(*step.args, **step.kwargs)
+    if isinstance(step, _replay.Statement):
+        sql, params = prepare(get_backend(alias).dialect, step.sql, step.params)
+        async with connection(alias) as conn:
+            return await conn.fetch(sql, params)
+    sql, params = prepare(get_backend(alias).dialect, step.sql, step.params)
+    async with connection(alias) as conn:
+        if isinstance(step, Insert):
+            return await conn.execute_insert(sql, params)
+        assert isinstance(step, Execute)
+        if step.returning:
+            return await conn.fetch(sql, params)
+        return await conn.execute(sql, params)

@@ -1,0 +1,357 @@
+"""Plan ``save()``: Django's insert-or-update decision, as a plan of steps, with no signals.
+
+Django's ``Model.save()`` checks its arguments, saves the parents of a multi-table child
+first, then updates the model's own row and inserts it when the update found none
+(``save_base()``, ``_save_parents()``, ``_save_table()``). :func:`save_plan` makes the same
+decisions, in the same order, with the same messages, but yields its statements
+(``vinyl.model._writes``) instead of running them, and sends no ``pre_save``/``post_save``
+(ARCHITECTURE §3.2). Django's own helpers that do no I/O (``_validate_force_insert()``,
+``_assign_returned_values()``, ``Field.pre_save()``...) are called as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError
+from django.db.models import Field, IntegerField, Max, Model, Value
+from django.db.models.expressions import DatabaseDefault, ExpressionWrapper
+from django.db.models.functions import Coalesce
+from django.db.models.sql import UpdateQuery
+from vinyl.model import _replay
+from vinyl.model._writes import Execute, Plan, Read, compile_with_reads, convert_returned, insert
+
+__all__ = ["Save", "check_related", "prepare_save", "save_plan"]
+
+#: Django 6.0 reads back what an UPDATE computed (expressions, generated fields) and
+#: raises ``Model.NotUpdated``; Django 5.2 leaves them as they were and raises DatabaseError.
+_RETURNING_UPDATES = hasattr(Model, "NotUpdated")
+
+
+@dataclass(frozen=True, slots=True)
+class Save:
+    """A ``save()`` whose arguments Django accepts: what :func:`save_plan` runs."""
+
+    obj: Model
+    using: str
+    force_insert: tuple[type[Model], ...]
+    force_update: bool
+    update_fields: frozenset[str] | None
+
+    @property
+    def atomic(self) -> bool:
+        """Return whether the save may take more than one statement that writes.
+
+        A child of multi-table inheritance saves its parents' rows first. A plain model's
+        UPDATE that finds no row is followed by an INSERT, but the UPDATE changed nothing:
+        the server's autocommit runs each alone, as Django does.
+        """
+        concrete: Any = self.obj._meta.concrete_model
+        return bool(concrete._meta.parents)
+
+
+def prepare_save(
+    obj: Model,
+    using: str,
+    *,
+    force_insert: bool | tuple[type[Model], ...] = False,
+    force_update: bool = False,
+    update_fields: Iterable[str] | None = None,
+) -> Save | None:
+    """Check the arguments of ``obj.save()`` as Django does; ``None`` when there is nothing to save.
+
+    Raise Django's ``ValueError``/``TypeError`` for arguments it refuses, before any I/O.
+    """
+    check_related(obj, "save")
+    if force_insert and (force_update or update_fields):
+        raise ValueError("Cannot force both insert and updating in model saving.")
+    meta: Any = obj._meta
+    instance: Any = obj
+    deferred = {
+        f.attname
+        for f in meta.concrete_fields
+        if f.attname not in obj.__dict__ and f.generated is False
+    }
+    fields: frozenset[str] | None = None
+    if update_fields is not None:
+        # An empty update_fields saves nothing (Django skips even its signals).
+        if not update_fields:
+            return None
+        fields = frozenset(update_fields)
+        unknown = fields.difference(meta._non_pk_concrete_field_names)
+        if unknown:
+            raise ValueError(
+                "The following fields do not exist in this model, are m2m fields, primary "
+                f"keys, or are non-concrete fields: {', '.join(unknown)}"
+            )
+    elif not force_insert and deferred and using == obj._state.db and instance._is_pk_set():
+        # An instance read with only()/defer() saves the fields it has, as in Django.
+        loaded = {
+            f.attname
+            for f in meta.concrete_fields
+            if f not in meta.pk_fields and not hasattr(f, "through")
+        }.difference(deferred)
+        if loaded:
+            fields = frozenset(loaded)
+    model: Any = meta.model
+    return Save(
+        obj=obj,
+        using=using,
+        force_insert=model._validate_force_insert(force_insert),
+        force_update=force_update,
+        update_fields=fields,
+    )
+
+
+def check_related(
+    obj: Model, operation: str, fields: Iterable[Field[Any, Any]] | None = None
+) -> None:
+    """Refuse to save *obj* while a related object it holds is unsaved; as Django.
+
+    Django's ``_prepare_related_fields_for_save()``, reading the related objects from the
+    instance's cache (vinyl's relation attributes query instead of reading it).
+    """
+    only = None if fields is None else set(fields)
+    meta: Any = obj._meta
+    field: Any
+    for field in meta.concrete_fields:
+        if only is not None and field not in only:
+            continue
+        if not (field.is_relation and field.is_cached(obj)):
+            continue
+        related = field.get_cached_value(obj)
+        if not related:
+            continue
+        if not related._is_pk_set():
+            if not field.remote_field.multiple:
+                field.remote_field.delete_cached_value(related)
+            raise ValueError(
+                f"{operation}() prohibited to prevent data loss due to unsaved related "
+                f"object '{field.name}'."
+            )
+        target = field.target_field.attname
+        if getattr(obj, field.attname) in field.empty_values:
+            # The related object was saved after it was assigned: take its key now.
+            setattr(obj, field.name, related)
+        if getattr(related, target) != getattr(obj, field.attname):
+            field.delete_cached_value(obj)
+    for field in meta.private_fields:
+        if only is not None and field not in only:
+            continue
+        if field.is_relation and field.is_cached(obj) and hasattr(field, "fk_field"):
+            related = field.get_cached_value(obj, default=None)
+            if related and not related._is_pk_set():
+                raise ValueError(
+                    f"{operation}() prohibited to prevent data loss due to unsaved related "
+                    f"object '{field.name}'."
+                )
+
+
+def save_plan(save: Save) -> Plan[bool]:
+    """Save ``save.obj`` (its parents' rows first); return whether its own row was updated."""
+    obj = save.obj
+    concrete: Any = obj._meta.concrete_model
+    cls: type[Model] = concrete
+    parent_inserted = yield from _save_parents(save, cls, {})
+    updated = yield from _save_table(save, cls, bool(save.force_insert) or parent_inserted)
+    obj._state.db = save.using
+    obj._state.adding = False
+    return updated
+
+
+def _save_parents(
+    save: Save, cls: type[Model], updated_parents: dict[type[Model], bool]
+) -> Plan[bool]:
+    """Save the parent rows of *cls* from ``save.obj``; return whether one was inserted."""
+    obj: Any = save.obj
+    inserted = False
+    parents: dict[Any, Any] = cls._meta.parents
+    for parent, link in parents.items():
+        # Keep the link and the parent's primary key in step, as Django does.
+        if (
+            link
+            and getattr(obj, parent._meta.pk.attname) is None
+            and getattr(obj, link.attname) is not None
+        ):
+            setattr(obj, parent._meta.pk.attname, getattr(obj, link.attname))
+        parent_updated = updated_parents.get(parent)
+        if parent_updated is None:
+            grand_inserted = yield from _save_parents(save, parent, updated_parents)
+            forced = grand_inserted or issubclass(parent, save.force_insert)
+            updated = yield from _save_table(save, parent, forced, parent=True)
+            if not updated:
+                inserted = True
+            updated_parents[parent] = updated
+        elif not parent_updated:
+            inserted = True
+        if link:
+            setattr(obj, link.attname, obj._get_pk_val(parent._meta))
+            if link.is_cached(obj):
+                link.delete_cached_value(obj)
+    return inserted
+
+
+def _save_table(
+    save: Save, cls: type[Model], force_insert: bool, *, parent: bool = False
+) -> Plan[bool]:
+    """Update the row of *cls* holding ``save.obj``, or insert it; return whether it updated.
+
+    A parent's row is saved with the save's ``update_fields`` but never forced to update.
+    """
+    obj: Any = save.obj
+    using, update_fields = save.using, save.update_fields
+    force_update = save.force_update and not parent
+    meta: Any = cls._meta
+    pk_fields = meta.pk_fields
+    writable = [f for f in meta.local_concrete_fields if f not in pk_fields and not f.generated]
+    if update_fields:
+        writable = [f for f in writable if f.name in update_fields or f.attname in update_fields]
+    if not obj._is_pk_set(meta) and not isinstance(getattr(obj, meta.pk.attname), DatabaseDefault):
+        setattr(obj, meta.pk.attname, meta.pk.get_pk_value_on_save(obj))
+    pk_set = obj._is_pk_set(meta)
+    if not pk_set and (force_update or update_fields):
+        raise ValueError("Cannot force an update in save() with no primary key.")
+    if (
+        not force_insert
+        and not force_update
+        and obj._state.adding
+        and all(f.has_default() or f.has_db_default() for f in pk_fields)
+    ):
+        # A new instance whose key has a default is inserted without trying an UPDATE.
+        force_insert = True
+    if pk_set and not force_insert:
+        values = [(f, None, f.pre_save(obj, False)) for f in writable]
+        returning = _update_returning(meta, writable, values, update_fields)
+        rows = yield from _update(save, cls, values, returning, bool(update_fields or force_update))
+        if rows:
+            _assign_returned(obj, rows[0], returning)
+            return True
+        not_updated: Any = getattr(cls, "NotUpdated", DatabaseError)
+        if force_update:
+            raise not_updated("Forced update did not affect any rows.")
+        if update_fields:
+            raise not_updated("Save with update_fields did not affect any rows.")
+    if meta.order_with_respect_to:
+        # Append to the end of the ordering, as Django numbers ``_order``.
+        related: Any = meta.order_with_respect_to
+        filtered = cls._base_manager.using(using).filter(
+            **related.get_filter_kwargs_for_object(obj)
+        )
+        next_order = Coalesce(
+            ExpressionWrapper(Max("_order") + Value(1), output_field=IntegerField()), Value(0)
+        )
+        aggregated = yield Read(filtered, "aggregate", kwargs={"_order__max": next_order})
+        obj._order = aggregated["_order__max"]
+    insert_fields = [
+        f
+        for f in meta.local_concrete_fields
+        if not f.generated and (pk_set or f is not meta.auto_field)
+    ]
+    returning = list(meta.db_returning_fields)
+    can_return = _features(using).can_return_columns_from_insert
+    for f in insert_fields:
+        value = f.pre_save(obj, add=True)
+        if hasattr(value, "resolve_expression"):
+            if f not in returning:
+                returning.append(f)
+        elif (
+            _RETURNING_UPDATES
+            and f.db_returning
+            and not can_return
+            and not (pk_set and f is meta.auto_field)
+        ):
+            returning.remove(f)
+    rows = yield from insert(using, cls, [obj], insert_fields, returning)
+    if rows:
+        _assign_returned(obj, rows[0], returning)
+    return False
+
+
+def _update_returning(
+    meta: Any,
+    writable: list[Field[Any, Any]],
+    values: list[tuple[Any, ...]],
+    update_fields: frozenset[str] | None,
+) -> list[Field[Any, Any]]:
+    """Return the fields an UPDATE reads back: generated ones it changes, expressions it sets."""
+    if not _RETURNING_UPDATES:
+        return []
+    returning = [
+        f
+        for f in meta.local_concrete_fields
+        if f.generated and f.referenced_fields.intersection(writable)
+    ]
+    for f, _model, value in values:
+        if (update_fields is None or f.name in update_fields) and hasattr(
+            value, "resolve_expression"
+        ):
+            returning.append(f)
+    return returning
+
+
+def _update(
+    save: Save,
+    cls: type[Model],
+    values: list[tuple[Any, ...]],
+    returning: list[Field[Any, Any]],
+    forced: bool,
+) -> Plan[list[tuple[Any, ...]]]:
+    """Update the row of *cls* with *values*; return one row per row updated, as Django.
+
+    A row holds the *returning* fields when the server returns them from an UPDATE.
+    """
+    obj: Any = save.obj
+    filtered: Any = cls._base_manager.using(save.using).filter(pk=obj._get_pk_val(cls._meta))
+    if not values:
+        # Nothing of this table to write (update_fields names a parent's field only, or
+        # the model is its primary key alone): the row must exist, unless update_fields.
+        if save.update_fields is not None or (yield Read(filtered, "exists")):
+            return [()]
+        return []
+    if getattr(cls._meta, "select_on_save", False) and not forced:
+        if not (yield Read(filtered, "exists")):
+            return []
+        rows = yield from _run_update(save.using, filtered, values, returning)
+        if rows:
+            return rows
+        return [()] if (yield Read(filtered, "exists")) else []
+    return (yield from _run_update(save.using, filtered, values, returning))
+
+
+def _run_update(
+    using: str, filtered: Any, values: list[tuple[Any, ...]], returning: list[Field[Any, Any]]
+) -> Plan[list[tuple[Any, ...]]]:
+    can_return = bool(returning) and getattr(_features(using), "can_return_rows_from_update", False)
+
+    def build(compile_alias: str) -> Any:
+        query = filtered.query.chain(UpdateQuery)
+        query.add_update_fields(values)
+        query.annotations = {}
+        compiler = query.get_compiler(compile_alias)
+        if can_return:
+            compiler.returning_fields = returning
+        return compiler
+
+    compiler, (sql, params) = yield from compile_with_reads(using, build)
+    if not sql:
+        return []
+    if can_return:
+        rows = yield Execute(sql, params, returning=True)
+        return convert_returned(compiler, filtered.model, returning, rows)
+    count: int = yield Execute(sql, params)
+    return [()] * count
+
+
+def _assign_returned(obj: Any, row: tuple[Any, ...], fields: list[Field[Any, Any]]) -> None:
+    """Set what the server returned; forget the fields it should have returned but did not."""
+    for value, f in zip(row, fields, strict=False):
+        setattr(obj, f.attname, value)
+    if _RETURNING_UPDATES:
+        for f in fields[len(row) :]:
+            obj.__dict__.pop(f.attname, None)
+
+
+def _features(using: str) -> Any:
+    return _replay.compile_wrapper(using).features

@@ -1,0 +1,172 @@
+"""What a write asks of the database, planned without I/O.
+
+A write (``save()``, ``delete()``, ``update()``, ``bulk_create()``...) is planned by a
+generator, a :data:`Plan`: it yields one :data:`Step` at a time — a statement to run, or a
+read — and is sent back that step's result (a row count, rows, an inserted id, a list).
+Deciding what to do next (insert or update, which rows a cascade reaches) stays in plain
+code that never awaits; ``vinyl.model._async.write.run()`` (and its sync twin) only performs
+the steps, in order, on the alias's connection. The statements are written by Django's own
+compilers (``InsertQuery``, ``UpdateQuery``, ``DeleteQuery``) on the alias's compile-only
+wrapper, so their SQL is Django's, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Field, Model, QuerySet
+from django.db.models.sql import InsertQuery
+from django.db.models.sql.compiler import SQLCompiler
+from vinyl.model import _replay
+
+__all__ = [
+    "Execute",
+    "Insert",
+    "Plan",
+    "Read",
+    "Step",
+    "compile_with_reads",
+    "convert_returned",
+    "insert",
+    "run_compiler",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Execute:
+    """Run one statement (Django's ``%s`` paramstyle); the plan gets its row count.
+
+    With *returning*, the statement returns rows (``RETURNING``): the plan gets them.
+    """
+
+    sql: str
+    params: Sequence[Any]
+    returning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """Run one INSERT without ``RETURNING``; the plan gets the id the server assigned."""
+
+    sql: str
+    params: Sequence[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """Read *queryset* through vinyl; the plan gets what ``terminal`` returns.
+
+    ``terminal`` names the queryset method that ends the read (``""`` for the list of
+    results itself, else ``"exists"``, ``"aggregate"``...), called with *args* and *kwargs*.
+    """
+
+    queryset: QuerySet[Any]
+    terminal: str = ""
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+#: One thing a plan asks for. A :class:`vinyl.model._replay.Statement` is a read Django's
+#: compiler asked for while writing SQL (the rows of an UPDATE's pre-select); the plan gets
+#: its rows.
+Step = Execute | Insert | Read | _replay.Statement
+
+#: A write planned without I/O: it yields steps, is sent their results, returns *T*.
+type Plan[T] = Generator[Step, Any, T]
+
+
+def compile_with_reads[C: SQLCompiler](
+    alias: str, build: Callable[[str], C]
+) -> Generator[Step, Any, tuple[C, Any]]:
+    """Return ``(compiler, compiler.as_sql())`` for the compiler ``build(compile_alias)`` makes.
+
+    Most compilers write their SQL without I/O. Django's update compiler reads the primary
+    keys first when the update touches a parent table or the server cannot select from the
+    table it updates (MySQL); that read is yielded as a step, and the compiler, made anew
+    by *build*, writes its SQL again with the rows recorded (``vinyl.model._replay``).
+    """
+    compile_alias = _replay.replay_alias(alias)
+    results: list[Any] = []
+    while True:
+        compiler = build(compile_alias)
+        try:
+            with _replay.session(results):
+                return compiler, compiler.as_sql()
+        except _replay.Captured as captured:
+            read = captured.read
+        # Only a statement: a compiler reads through its cursor, never through a queryset.
+        assert isinstance(read, _replay.Statement)
+        results.append((yield read))
+
+
+def run_compiler(alias: str, build: Callable[[str], SQLCompiler]) -> Plan[int]:
+    """Run the one statement of the compiler *build* makes; return its row count.
+
+    An empty statement (Django proved it changes no row, or there is nothing to set) runs
+    nothing and counts 0.
+    """
+    _compiler, (sql, params) = yield from compile_with_reads(alias, build)
+    if not sql:
+        return 0
+    count: int = yield Execute(sql, params)
+    return count
+
+
+def insert(
+    alias: str,
+    model: type[Model],
+    objs: Sequence[Model],
+    fields: Sequence[Field[Any, Any]],
+    returning_fields: Sequence[Field[Any, Any]] = (),
+    **options: Any,
+) -> Plan[list[tuple[Any, ...]]]:
+    """Insert *objs* (one statement per batch Django writes); return the returned rows.
+
+    As Django's ``SQLInsertCompiler.execute_sql()``: the rows hold *returning_fields*,
+    converted to Python, when the server returns columns from an INSERT; otherwise the id
+    of a single row comes from the server's last insert id when the first returning field
+    is an ``AutoField``, and there are no rows at all when neither is possible. *options*
+    are ``InsertQuery``'s (``on_conflict``, ``update_fields``, ``unique_fields``).
+    """
+
+    def build(compile_alias: str) -> SQLCompiler:
+        query = InsertQuery(model, **options)
+        query.insert_values(list(fields), list(objs))
+        compiler: Any = query.get_compiler(compile_alias)
+        compiler.returning_fields = list(returning_fields) or None
+        return compiler  # type: ignore[no-any-return]
+
+    compiler = build(_replay.replay_alias(alias))
+    statements: list[tuple[str, Sequence[Any]]] = compiler.as_sql()  # type: ignore[assignment]
+    features = compiler.connection.features
+    returned = bool(returning_fields) and (
+        (features.can_return_rows_from_bulk_insert and len(objs) > 1)
+        or (features.can_return_columns_from_insert and len(objs) == 1)
+    )
+    if returned:
+        rows: list[tuple[Any, ...]] = []
+        for sql, params in statements:
+            rows.extend((yield Execute(sql, params, returning=True)))
+        return convert_returned(compiler, model, returning_fields, rows)
+    last_id = None
+    for sql, params in statements:
+        last_id = yield Insert(sql, params)
+    if returning_fields and returning_fields[0] is model._meta.auto_field and len(objs) == 1:
+        return convert_returned(compiler, model, returning_fields[:1], [(last_id,)])
+    return []
+
+
+def convert_returned(
+    compiler: SQLCompiler,
+    model: type[Model],
+    fields: Sequence[Field[Any, Any]],
+    rows: list[tuple[Any, ...]],
+) -> list[tuple[Any, ...]]:
+    """Return *rows* of *fields* as Python values, through Django's converters."""
+    columns = [f.get_col(model._meta.db_table) for f in fields]
+    converters = compiler.get_converters(columns)  # type: ignore[arg-type]
+    if converters:
+        return [tuple(row) for row in compiler.apply_converters(rows, converters)]
+    return [tuple(row) for row in rows]
