@@ -36,6 +36,8 @@ PAIRS: list[tuple[str, str]] = [
     ("packages/vinyl-mysql/tests/_async", "packages/vinyl-mysql/tests/_sync"),
     ("packages/vinyl-pg/tests/_async", "packages/vinyl-pg/tests/_sync"),
     ("testing/vinyl_testing/_async", "testing/vinyl_testing/_sync"),
+    # The meta-packages: the same public names, each from its flavor (STYLE §2.6).
+    ("packages/vinyl_async/src/vinyl_async", "packages/vinyl_sync/src/vinyl_sync"),
 ]
 
 #: Async name → sync name. Every entry must be used by some source (``--check``).

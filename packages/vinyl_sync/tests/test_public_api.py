@@ -2,9 +2,9 @@
 
 import inspect
 
+import vinyl.model._sync as model
+import vinyl.query._sync as query
 import vinyl_sync
-from vinyl.model._sync import VinylManager
-from vinyl.query._sync import close_pools, on_commit, transaction
 
 
 def test_exports_exactly_the_public_names() -> None:
@@ -19,9 +19,7 @@ def test_exports_exactly_the_public_names() -> None:
 
 
 def test_every_name_is_the_sync_flavors() -> None:
-    assert vinyl_sync.VinylManager is VinylManager
-    assert vinyl_sync.transaction is transaction
-    assert vinyl_sync.on_commit is on_commit
-    assert vinyl_sync.close_pools is close_pools
+    flavor = {**vars(model), **vars(query)}
+    assert all(getattr(vinyl_sync, name) is flavor[name] for name in vinyl_sync.__all__)
     assert not inspect.iscoroutinefunction(vinyl_sync.close_pools)
     assert hasattr(vinyl_sync.transaction(using="vinyl_pg"), "__enter__")

@@ -1,7 +1,7 @@
-"""vinyl's public async API: ``VinylManager`` and transactions, read on the event loop.
+"""vinyl's public API in one flavor: ``VinylManager`` and transactions.
 
-``from vinyl_async import VinylManager, transaction, on_commit, close_pools``
-(``vinyl_sync`` exports the same names for sync code).
+``from vinyl_async import VinylManager, transaction, on_commit, close_pools`` reads on the
+event loop; ``vinyl_sync``, generated from this module, exports the same names for sync code.
 """
 
 from vinyl.model._async import VinylManager, VinylQuerySet, prefetch_related_objects
