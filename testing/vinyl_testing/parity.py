@@ -8,7 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import JSONField, Model, Value
 from django.db.models.sql import InsertQuery
 from vinyl.query.databases import Backend
 
@@ -88,4 +88,48 @@ def every_type_values() -> dict[str, Any]:
         "json": {"a": [1, None, "x"]},
         "binary": b"\x00\xff",
         "ip": "::1",
+    }
+
+
+def portable_samples(**server_values: Any) -> dict[str, dict[str, Any]]:
+    """Return the ``AllTypes`` samples of the type-parity tests, by name.
+
+    *server_values* replace the portable values where the servers' ranges differ (unsigned
+    integers on MySQL, its dates from year 1000).
+    """
+    values = {
+        "char": "ça % _ 'quoted' 🎵",
+        "text": "line\nbreak \\ backslash",
+        "small": -32768,
+        "integer": 2147483647,
+        "big": -(2**63),
+        "positive": 0,
+        "positive_small": 32767,
+        "positive_big": 2**63 - 1,
+        "decimal": Decimal("-12345678901234.123456"),
+        "float": 1.0e-300,
+        "boolean": False,
+        "date": datetime.date(1, 1, 1),
+        "datetime": datetime.datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+        "time": datetime.time(0, 0, 0, 1),
+        "duration": datetime.timedelta(days=-1, microseconds=1),
+        "uuid": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "json": {"nested": {"list": [1, 2.5, "x", None, True]}, "empty": {}},
+        "binary": b"\x00\xff\x00'binary\\",
+        "ip": "2001:db8::1",
+    }
+    return {
+        "values": values | server_values,
+        "nulls": {},
+        "json_null": {"json": Value(None, output_field=JSONField())},
+        "json_scalars": {"json": [None, "null", 0, False, ""], "ip": "127.0.0.1"},
+        "extremes": {
+            "datetime": datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC),
+            "date": datetime.date(9999, 12, 31),
+            "time": datetime.time(23, 59, 59, 999999),
+            "duration": datetime.timedelta(days=999999, seconds=86399),
+            "boolean": True,
+            "binary": b"",
+            "char": "",
+        },
     }

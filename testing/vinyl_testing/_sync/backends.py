@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 from django.db.models import Model
+from django.test import override_settings
 from vinyl.query._sync import connection, fetch_queryset, fetch_sql
 from vinyl.query.backend import Connection, Pool, PoolConfig
 from vinyl.query.compiler import prepare
 from vinyl.query.databases import Backend
+from vinyl_testapp.models import AllTypes
 
 from vinyl_testing.parity import assert_same, field_values, insert_sql
 from vinyl_testing.plugin import DB
@@ -278,3 +280,31 @@ def check_parity(
     assert_same(field_values(vinyl_read), oracle)
     assert_same(field_values(vinyl_reads_django), oracle)
     assert_same(field_values(django_reads_vinyl), oracle)
+
+
+def check_portable_types(
+    backend: Backend, db: DB, values: dict[str, Any], *, use_tz: bool, returning: bool
+) -> None:
+    """Check ``check_parity`` of an ``AllTypes`` row of *values* with ``USE_TZ=use_tz``.
+
+    Without ``USE_TZ`` the datetime is written naive, as Django wants it then.
+    """
+    values = dict(values)
+    if not use_tz and "datetime" in values:
+        values["datetime"] = values["datetime"].replace(tzinfo=None)
+    with override_settings(USE_TZ=use_tz, TIME_ZONE="America/Chicago"):
+        check_parity(backend, db, AllTypes, values, returning=returning)
+
+
+def check_read_with_owner(db: DB, item_pk: Any) -> None:
+    """Check that vinyl reads ``AllTypes`` row *item_pk* and its owner as Django, int keys."""
+    [item] = fetch_queryset(
+        AllTypes.objects.using(db.vinyl).select_related("owner").filter(pk=item_pk)
+    )
+    expected = AllTypes.objects.using(db.django).select_related("owner").get(pk=item_pk)
+    assert (item.pk, item.owner.pk, item.owner.name) == (
+        expected.pk,
+        expected.owner.pk,
+        expected.owner.name,
+    )
+    assert isinstance(item.pk, int) and isinstance(item.owner.pk, int)
