@@ -3,6 +3,7 @@
 from vinyl_testapp.models import (  # noqa: F401 - the model layer's models
     custom,
     library,
+    overrides,
     seed,
     writes,
 )

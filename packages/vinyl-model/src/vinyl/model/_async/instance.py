@@ -19,6 +19,7 @@ from vinyl.model._async import write
 from vinyl.model._async.related import relation_descriptor
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
 from vinyl.model._messages import no_alias, reads_only
+from vinyl.model._overrides import warn_if_overridden
 
 __all__ = ["VinylInstance", "instance_class", "to_vinyl", "unpickle"]
 
@@ -66,8 +67,10 @@ class VinylInstance:
 
         The instance is saved on *using*, else on the alias it was read from (or made for
         by ``M.vinyl.new()``). A multi-table child's rows are saved in one transaction.
+        A ``save()`` the model overrides is not run (``vinyl.model._overrides``).
         """
         instance: Model = self  # type: ignore[assignment]
+        warn_if_overridden(instance._meta.model, "save")  # type: ignore[arg-type]
         alias = using or instance._state.db
         if alias is None:
             raise ValueError(no_alias(instance, "save"))

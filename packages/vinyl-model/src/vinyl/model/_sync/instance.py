@@ -20,6 +20,7 @@ from django.db.models import Model, QuerySet
 from vinyl.model import _saving
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
 from vinyl.model._messages import no_alias, reads_only
+from vinyl.model._overrides import warn_if_overridden
 from vinyl.model._sync import write
 from vinyl.model._sync.related import relation_descriptor
 
@@ -69,8 +70,10 @@ class VinylInstance:
 
         The instance is saved on *using*, else on the alias it was read from (or made for
         by ``M.vinyl.new()``). A multi-table child's rows are saved in one transaction.
+        A ``save()`` the model overrides is not run (``vinyl.model._overrides``).
         """
         instance: Model = self  # type: ignore[assignment]
+        warn_if_overridden(instance._meta.model, "save")  # type: ignore[arg-type]
         alias = using or instance._state.db
         if alias is None:
             raise ValueError(no_alias(instance, "save"))

@@ -1,0 +1,138 @@
+"""save() and create() through vinyl: the seed's example, concurrency, overridden save()."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import threading
+import warnings
+from collections.abc import Iterator
+
+import pytest
+from django.db import connections
+from vinyl.model import _overrides
+from vinyl_testing.concurrency import agather
+from vinyl_testing.plugin import DB
+
+JOINED = datetime.datetime(2021, 3, 4, 5, 6, 7, tzinfo=datetime.UTC)
+
+
+async def test_the_seeds_example_through_objects(library: DB) -> None:
+    """``objects = VinylManager()``: get, reassign a relation, save — twice, new values."""
+    from vinyl_testapp.models.library import Author
+    from vinyl_testapp.models.seed import AsyncMemo
+
+    # Read through vinyl: Django refuses a relation between objects of two aliases.
+    authors = await Author.avinyl.using(library.vinyl).order_by("pk")
+    for round_, (first, other) in enumerate([(authors[0], authors[1]), (authors[2], authors[0])]):
+        memo = await AsyncMemo.objects.using(library.vinyl).create(text=f"m{round_}", author=first)
+        ob = await AsyncMemo.objects.using(library.vinyl).get(pk=memo.pk)
+        ob.author = other
+        ob.text = f"moved {round_}"
+        await ob.save()
+        stored = AsyncMemo._default_manager.using(library.django).get(pk=memo.pk)
+        assert (stored.author_id, stored.text) == (other.pk, f"moved {round_}")
+        assert ob._state.db == library.vinyl and not ob._state.adding
+
+
+async def test_new_then_save_inserts_and_then_updates(db: DB) -> None:
+    from vinyl_testapp.models.library import Author
+
+    for round_ in range(2):
+        author = Author.avinyl.using(db.vinyl).new(name=f"new {round_}", age=round_, joined=JOINED)
+        assert author._state.adding
+        await author.save()
+        assert not author._state.adding
+        author.age = 40 + round_
+        await author.save()
+        stored = Author.objects.using(db.django).get(pk=author.pk)
+        assert (stored.name, stored.age) == (f"new {round_}", 40 + round_)
+    assert Author.objects.using(db.django).count() == 2
+
+
+async def test_concurrent_creates_and_saves_on_a_pool_of_five(db: DB) -> None:
+    """300 tasks (threads in the sync flavor), each writing its own row: none lost.
+
+    The server never sees more than the pool's 5 connections (``pool_max_size`` in
+    ``vinyl_testing.settings``), counted from another connection while the tasks run.
+    """
+    from vinyl_testapp.models.library import Author
+
+    async def write(i: int) -> None:
+        author = await Author.avinyl.using(db.vinyl).create(name=f"c{i}", age=0, joined=JOINED)
+        author.age = i
+        await author.save(update_fields=["age"])
+        author.name = f"c{i} saved"
+        await author.save()
+
+    with _connections_counted(db) as peak:
+        await agather(*(functools.partial(write, i) for i in range(300)))
+    rows = dict(Author.objects.using(db.django).values_list("name", "age"))
+    assert rows == {f"c{i} saved": i for i in range(300)}
+    assert 1 <= peak[0] <= 5
+
+
+@pytest.fixture
+def _warn_again() -> Iterator[None]:
+    # The warning is once per model and flavor; each test wants to see it.
+    _overrides._warned.clear()
+    yield
+    _overrides._warned.clear()
+
+
+@pytest.mark.usefixtures("_warn_again")
+async def test_an_overridden_save_is_not_run_and_warns_once(db: DB) -> None:
+    from vinyl_testapp.models.overrides import Stamped
+
+    with pytest.warns(_overrides.OverriddenMethodWarning, match=r"Stamped overrides save\(\)"):
+        stamped = await Stamped.avinyl.using(db.vinyl).create(name="first")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stamped.name = "second"
+        await stamped.save()
+    stored = Stamped.objects.using(db.django).get(pk=stamped.pk)
+    assert (stored.name, stored.saves) == ("second", 0)
+
+
+def _backends(db: DB) -> set[int]:
+    """Return the ids of the server's connections to the test database."""
+    connection = connections[db.django]
+    name = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        if db.vendor == "postgresql":
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
+        else:
+            cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", [name])
+        return {row[0] for row in cursor.fetchall()}
+
+
+class _connections_counted:  # noqa: N801 - used as a with-block, like a function
+    """Count, every 5 ms from a thread, the connections opened since the block began.
+
+    Those open before it (Django's own, of this thread and others) are not counted; the
+    pools of earlier tests were closed when they ended.
+    """
+
+    def __init__(self, db: DB) -> None:
+        self.db = db
+        self.peak = [0]
+        self.done = threading.Event()
+        self.before = _backends(db)
+        self.thread = threading.Thread(target=self._watch)
+
+    def _watch(self) -> None:
+        try:
+            while not self.done.wait(0.005):
+                # The watcher's own connection is one of them: not counted.
+                opened = _backends(self.db) - self.before
+                self.peak[0] = max(self.peak[0], len(opened) - 1)
+        finally:
+            connections[self.db.django].close()
+
+    def __enter__(self) -> list[int]:
+        self.thread.start()
+        return self.peak
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
