@@ -9,7 +9,6 @@ import vinyl_sync
 
 
 def test_exports_the_names_vinyl_sync_exports() -> None:
-    # vinyl_sync's own test lists them.
     assert vinyl_async.__all__ == vinyl_sync.__all__
 
 
