@@ -9,7 +9,7 @@ A server that cannot be reached fails the session with a message naming
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -118,6 +118,21 @@ def db(request: pytest.FixtureRequest) -> Iterator[DB]:
     """Run the test once per server; empty the test app's tables afterwards."""
     yield request.param
     flush(request.param.django)
+
+
+@pytest.fixture
+async def fresh_pools() -> AsyncIterator[None]:
+    """Close vinyl's pools of both flavors before the test and after it.
+
+    For a test that changes settings: the pools it opens read them.
+    """
+    from vinyl.query import _async, _sync
+
+    await _async.close_pools()
+    _sync.close_pools()
+    yield
+    await _async.close_pools()
+    _sync.close_pools()
 
 
 def flush(alias: str) -> None:

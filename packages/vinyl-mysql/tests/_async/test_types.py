@@ -10,10 +10,8 @@ must read the other's row the same way. Datetimes are checked with ``USE_TZ`` on
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator
 
 import pytest
-from vinyl.query._async import close_pools
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, TypesOwner
 from vinyl_testing._async.backends import (
@@ -31,14 +29,6 @@ SAMPLES = portable_samples(
     positive_big=2**64 - 1,
     date=datetime.date(1000, 1, 1),
 )
-
-
-@pytest.fixture
-async def fresh_pools(backend: Backend) -> AsyncIterator[None]:
-    """Open pools inside the test (after its settings change) and close them after it."""
-    await close_pools()
-    yield
-    await close_pools()
 
 
 @pytest.mark.parametrize("sample", list(SAMPLES))

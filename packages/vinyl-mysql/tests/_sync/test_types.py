@@ -13,10 +13,8 @@ must read the other's row the same way. Datetimes are checked with ``USE_TZ`` on
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 
 import pytest
-from vinyl.query._sync import close_pools
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, TypesOwner
 from vinyl_testing._sync.backends import (
@@ -34,14 +32,6 @@ SAMPLES = portable_samples(
     positive_big=2**64 - 1,
     date=datetime.date(1000, 1, 1),
 )
-
-
-@pytest.fixture
-def fresh_pools(backend: Backend) -> Iterator[None]:
-    """Open pools inside the test (after its settings change) and close them after it."""
-    close_pools()
-    yield
-    close_pools()
 
 
 @pytest.mark.parametrize("sample", list(SAMPLES))

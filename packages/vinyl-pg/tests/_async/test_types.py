@@ -10,13 +10,11 @@ Datetimes are checked with ``USE_TZ`` on and off.
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db.backends.postgresql.psycopg_any import DateRange, DateTimeTZRange, NumericRange
-from vinyl.query._async import close_pools
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import AllTypes, PgTypes, TypesOwner
 from vinyl_testing._async.backends import (
@@ -50,14 +48,6 @@ PG_SAMPLES: dict[str, dict[str, Any]] = {
     },
     "empty_and_nulls": {"ints": [], "texts": [], "int_range": NumericRange(empty=True)},
 }
-
-
-@pytest.fixture
-async def fresh_pools(backend: Backend) -> AsyncIterator[None]:
-    """Open pools inside the test (after its settings change) and close them after it."""
-    await close_pools()
-    yield
-    await close_pools()
 
 
 @pytest.mark.parametrize("sample", list(ALL_TYPES_SAMPLES))
