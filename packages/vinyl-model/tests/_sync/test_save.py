@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connections
 from vinyl.model import _overrides
+from vinyl_sync import OverriddenMethodWarning
 from vinyl_testing.concurrency import gather
 from vinyl_testing.plugin import DB
 
@@ -87,7 +88,7 @@ def _warn_again() -> Iterator[None]:
 def test_an_overridden_save_is_not_run_and_warns_once(db: DB) -> None:
     from vinyl_testapp.models.overrides import Stamped
 
-    with pytest.warns(_overrides.OverriddenMethodWarning, match=r"Stamped overrides save\(\)"):
+    with pytest.warns(OverriddenMethodWarning, match=r"Stamped overrides save\(\)"):
         stamped = Stamped.vinyl.using(db.vinyl).create(name="first")
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -7,10 +7,16 @@
 event loop; ``vinyl_sync``, generated from this module, exports the same names for sync code.
 """
 
-from vinyl.model._sync import VinylManager, VinylQuerySet, prefetch_related_objects
+from vinyl.model._sync import (
+    OverriddenMethodWarning,
+    VinylManager,
+    VinylQuerySet,
+    prefetch_related_objects,
+)
 from vinyl.query._sync import close_pools, on_commit, transaction
 
 __all__ = [
+    "OverriddenMethodWarning",
     "VinylManager",
     "VinylQuerySet",
     "close_pools",

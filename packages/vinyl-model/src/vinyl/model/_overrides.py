@@ -18,7 +18,10 @@ __all__ = ["OverriddenMethodWarning", "warn_if_overridden"]
 
 
 class OverriddenMethodWarning(RuntimeWarning):
-    """A model overrides ``save()`` or ``delete()``, which vinyl's write does not run."""
+    """A model overrides ``save()`` or ``delete()``, which vinyl's write does not run.
+
+    The same class in both flavors, exported by ``vinyl_async`` and ``vinyl_sync``.
+    """
 
 
 _warned: set[tuple[type[Model], str]] = set()

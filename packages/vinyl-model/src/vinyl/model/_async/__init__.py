@@ -3,5 +3,12 @@
 from vinyl.model._async.manager import VinylManager
 from vinyl.model._async.queryset import VinylQuerySet, prefetch_related_objects
 from vinyl.model._async.related import RelatedManager
+from vinyl.model._overrides import OverriddenMethodWarning
 
-__all__ = ["RelatedManager", "VinylManager", "VinylQuerySet", "prefetch_related_objects"]
+__all__ = [
+    "OverriddenMethodWarning",
+    "RelatedManager",
+    "VinylManager",
+    "VinylQuerySet",
+    "prefetch_related_objects",
+]

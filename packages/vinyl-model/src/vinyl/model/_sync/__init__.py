@@ -3,8 +3,15 @@
 # `python tools/unasync.py --check` fails when this file and its source disagree.
 """vinyl's async model layer (``vinyl.model._sync`` is the generated sync twin)."""
 
+from vinyl.model._overrides import OverriddenMethodWarning
 from vinyl.model._sync.manager import VinylManager
 from vinyl.model._sync.queryset import VinylQuerySet, prefetch_related_objects
 from vinyl.model._sync.related import RelatedManager
 
-__all__ = ["RelatedManager", "VinylManager", "VinylQuerySet", "prefetch_related_objects"]
+__all__ = [
+    "OverriddenMethodWarning",
+    "RelatedManager",
+    "VinylManager",
+    "VinylQuerySet",
+    "prefetch_related_objects",
+]
