@@ -8,12 +8,12 @@ so that each has its signature and return type (``await Author.vinyl.get(pk=1)``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
-from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
+from vinyl.model._messages import django_async_method, no_chunked_fetching
 
 if TYPE_CHECKING:
     from vinyl.model._async.queryset import VinylQuerySet
@@ -213,13 +213,29 @@ class ManagerMethods[M: Model]:
         """Return ``(object, created)``: the object matching *kwargs* updated, or created."""
         return await self.get_queryset().update_or_create(defaults, create_defaults, **kwargs)
 
-    def bulk_create(self, objs: Iterable[M], **kwargs: Any) -> NoReturn:
-        """Raise ``NotSupportedError``: vinyl does not write yet."""
-        raise NotSupportedError(reads_only("bulk_create"))
+    async def update(self, **kwargs: Any) -> int:
+        """Update every object; return the number of rows matched."""
+        return await self.get_queryset().update(**kwargs)
 
-    def bulk_update(self, objs: Iterable[M], fields: Any, **kwargs: Any) -> NoReturn:
-        """Raise ``NotSupportedError``: vinyl does not write yet."""
-        raise NotSupportedError(reads_only("bulk_update"))
+    async def bulk_create(
+        self,
+        objs: Iterable[M],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Sequence[str] | None = None,
+        unique_fields: Sequence[str] | None = None,
+    ) -> list[M]:
+        """Insert *objs* in batches, without signals; return them."""
+        return await self.get_queryset().bulk_create(
+            objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
+        )
+
+    async def bulk_update(
+        self, objs: Iterable[M], fields: Sequence[str], batch_size: int | None = None
+    ) -> int:
+        """Update *fields* of each of *objs* in batches; return the number of rows matched."""
+        return await self.get_queryset().bulk_update(objs, fields, batch_size)
 
     if not TYPE_CHECKING:
 

@@ -19,8 +19,8 @@ from django.db import IntegrityError, NotSupportedError
 from django.db.models import Field, Model, Prefetch, QuerySet
 from django.db.models.sql import Query
 from django.db.models.utils import resolve_callables
-from vinyl.model import _replay
-from vinyl.model._async import prefetch
+from vinyl.model import _bulk, _replay
+from vinyl.model._async import prefetch, write
 from vinyl.model._async.fetch import fetch, run_django
 from vinyl.model._async.instance import VinylInstance, instance_class
 from vinyl.model._async.raw import VinylRawQuerySet, vinyl_raw_queryset
@@ -366,6 +366,70 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
                 await obj.save(using=self.db)
         return obj, False
 
+    async def update(self, **kwargs: Any) -> int:  # type: ignore[override,unused-ignore]
+        """Update every object of the queryset; return the number of rows matched.
+
+        As Django's ``update()``. A field of a multi-table parent is set by a statement of
+        its own: the statements run in one transaction.
+        """
+        query = _bulk.update_query(self, kwargs)
+        plan = _bulk.update_plan(self.db, query)
+        atomic = _bulk.is_multi_statement([query])
+        count = await write.run(self.db, plan, VinylQuerySet, atomic=atomic)
+        self._result_cache = None
+        return count
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    async def bulk_create(  # type: ignore[override,unused-ignore]
+        self,
+        objs: Iterable[T],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Sequence[str] | None = None,
+        unique_fields: Sequence[str] | None = None,
+    ) -> list[T]:
+        """Insert *objs* (Django's or vinyl's instances) in batches; return them.
+
+        As Django's ``bulk_create()``, without signals: the primary keys and
+        ``db_returning`` fields are set where the server returns them (PostgreSQL, MariaDB
+        10.5+). Several batches run in one transaction.
+        """
+        bulk = _bulk.prepare_bulk_create(
+            self,
+            objs,  # type: ignore[arg-type]
+            batch_size,
+            ignore_conflicts,
+            update_conflicts,
+            update_fields,
+            unique_fields,
+        )
+        if bulk is None:
+            # Nothing to insert: Django hands back what it was given.
+            return objs  # type: ignore[return-value]
+        plan = _bulk.bulk_create_plan(bulk)
+        created: list[T] = await write.run(self.db, plan, VinylQuerySet, atomic=bulk.atomic)  # type: ignore[arg-type]
+        return created
+
+    bulk_create.alters_data = True  # type: ignore[attr-defined]
+
+    async def bulk_update(  # type: ignore[override,unused-ignore]
+        self, objs: Iterable[T], fields: Sequence[str], batch_size: int | None = None
+    ) -> int:
+        """Update *fields* of each of *objs* in batches; return the number of rows matched.
+
+        As Django's ``bulk_update()``. Several batches run in one transaction.
+        """
+        queries = _bulk.bulk_update_queries(self, objs, fields, batch_size)  # type: ignore[arg-type]
+        if not queries:
+            return 0
+        plan = _bulk.updates_plan(self.db, queries)
+        atomic = _bulk.is_multi_statement(queries)
+        return await write.run(self.db, plan, VinylQuerySet, atomic=atomic)
+
+    bulk_update.alters_data = True  # type: ignore[attr-defined]
+
     def iterator(self, chunk_size: int | None = None) -> Any:
         """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
         raise NotSupportedError(no_chunked_fetching("iterator"))
@@ -403,9 +467,6 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         method.__doc__ = f"Raise ``NotSupportedError``: {message(name)}"
         return method
 
-    bulk_create = _refused("bulk_create", reads_only)
-    bulk_update = _refused("bulk_update", reads_only)
-    update = _refused("update", reads_only)
     delete = _refused("delete", reads_only)
     aiterator = _refused("aiterator", django_async_method)
     aaggregate = _refused("aaggregate", django_async_method)
