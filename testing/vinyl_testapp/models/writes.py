@@ -59,7 +59,7 @@ __all__ = [
 
 #: The primary key of the target rows the SET_DEFAULT / SET(...) variants point at.
 DEFAULT_TARGET = 1
-SET_VALUE_TARGET = 2
+SET_VALUE_TARGET = 5
 SENTINEL_TARGET = 3
 
 
@@ -505,6 +505,6 @@ if django.VERSION >= (6, 1):
 
         class Meta:
             app_label = "vinyl_testapp"
-            required_db_features = {"supports_on_delete_db_default"}
+            required_db_features = ["supports_on_delete_db_default"]
 
     __all__ += ["WDbCascade", "WDbSetDefault", "WDbSetNull", "WDbTarget"]

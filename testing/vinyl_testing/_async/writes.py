@@ -1,0 +1,225 @@
+"""The differential write suite's interpreter: one scenario, through Django and through vinyl.
+
+Written async; ``tools/unasync.py`` generates the sync twin in ``_sync/`` (``avinyl`` →
+``vinyl``). Django's side runs the same interpreter: its calls return values, never
+awaitables, so :func:`resolved` passes them through.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vinyl_testing.plugin import DB
+from vinyl_testing.writes import (
+    BulkCreate,
+    BulkUpdate,
+    Create,
+    Delete,
+    Get,
+    New,
+    Op,
+    Query,
+    Ref,
+    Refresh,
+    Save,
+    Set,
+    Window,
+    plain,
+    record_signals,
+    reset,
+    seed_writes,
+    snapshot,
+    stamped,
+    table_differences,
+)
+
+__all__ = ["Run", "Scenario", "Side", "check_scenario", "interpret", "run", "unchanged"]
+
+#: A scenario: the operations of one round (0 or 1; each round uses other values).
+Scenario = Callable[[int], list[Op]]
+
+
+@dataclass(frozen=True)
+class Side:
+    """Who performs the operations: Django (the oracle) or vinyl, on *alias*."""
+
+    alias: str
+    vinyl: bool
+
+    def manager(self, model: Any) -> Any:
+        """Return the model's manager for this side, on this side's alias."""
+        if self.vinyl:
+            return model.avinyl.using(self.alias)
+        return model.objects.using(self.alias)
+
+
+async def resolved(value: Any) -> Any:
+    """Return *value*, awaited when it is awaitable (vinyl_async's writes)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _values(value: Any, env: dict[str, Any]) -> Any:
+    """Return *value* with every :class:`Ref` replaced by the object it names."""
+    if isinstance(value, Ref):
+        return env[value.var]
+    if isinstance(value, dict):
+        return {key: _values(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_values(item, env) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_values(item, env) for item in value)
+    return value
+
+
+async def perform(op: Op, side: Side, env: dict[str, Any]) -> Any:
+    """Perform *op* on *side*; return what to compare (plain data)."""
+    if isinstance(op, Create):
+        obj = await resolved(side.manager(op.model).create(**_values(op.values, env)))
+        env[op.var] = obj
+        return plain(obj)
+    if isinstance(op, New):
+        values = _values(op.values, env)
+        if side.vinyl:
+            obj = side.manager(op.model).new(**values)
+        else:
+            obj = op.model(**values)
+        env[op.var] = obj
+        return plain(obj)
+    if isinstance(op, Get):
+        obj = await resolved(side.manager(op.model).get(**_values(op.lookup, env)))
+        env[op.var] = obj
+        return plain(obj)
+    if isinstance(op, Set):
+        obj = env[op.var]
+        for name, value in _values(op.values, env).items():
+            setattr(obj, name, value)
+        return None
+    if isinstance(op, Save):
+        obj = env[op.var]
+        options = _values(op.options, env)
+        if op.using or not side.vinyl:
+            options["using"] = side.alias
+        try:
+            result = await resolved(obj.save(**options))
+        finally:
+            # What the failed or successful save left on the instance is compared too.
+            env["_last"] = plain(obj)
+        return (plain(result), env["_last"])
+    if isinstance(op, Delete):
+        obj = env[op.var]
+        options = dict(op.options)
+        if not side.vinyl:
+            options["using"] = side.alias
+        result = await resolved(obj.delete(**options))
+        return (plain(result), plain(obj))
+    if isinstance(op, Refresh):
+        obj = env[op.var]
+        await resolved(obj.refresh_from_db(fields=op.fields))
+        return plain(obj)
+    if isinstance(op, Query):
+        queryset = op.build(side.manager(op.model))
+        method = getattr(queryset, op.method)
+        result = await resolved(method(*_values(op.args, env), **_values(op.kwargs, env)))
+        if op.var is not None:
+            env[op.var] = result[0] if isinstance(result, tuple) else result
+        return plain(result)
+    if isinstance(op, BulkCreate):
+        objs = [op.model(**_values(row, env)) for row in op.rows]
+        for index, obj in enumerate(objs):
+            env[f"{op.prefix}{index}"] = obj
+        result = await resolved(side.manager(op.model).bulk_create(objs, **op.options))
+        return (plain(result), plain(objs))
+    if isinstance(op, BulkUpdate):
+        objs = [env[var] for var in op.vars]
+        result = await resolved(side.manager(op.model).bulk_update(objs, op.fields, **op.options))
+        return (plain(result), plain(objs))
+    raise TypeError(f"not an operation: {op!r}")
+
+
+async def interpret(ops: list[Op], side: Side) -> list[Any]:
+    """Perform *ops* in order on *side*; return each one's result or exception, as data."""
+    env: dict[str, Any] = {}
+    results = []
+    for op in ops:
+        try:
+            result = await perform(op, side, env)
+        except Exception as error:
+            result = plain(error)
+        results.append((type(op).__name__, result))
+    return results
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one interpretation left: results, tables, and the signals a receiver heard."""
+
+    results: list[Any]
+    tables: dict[str, list[dict[str, Any]]]
+    signals: list[tuple[str, str]]
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+async def run(db: DB, ops: list[Op], round_: int, *, vinyl: bool) -> Run:
+    """Reset and seed *db*, perform *ops* through Django or vinyl, and snapshot every table."""
+    reset(db.django)
+    seed_writes(db.django, round_)
+    side = Side(alias=db.vinyl if vinyl else db.django, vinyl=vinyl)
+    start = _now()
+    with record_signals() as heard:
+        results = await interpret(ops, side)
+    window = Window(start, _now())
+    return Run(
+        results=stamped(results, window),
+        tables=stamped(snapshot(db.django), window),
+        signals=list(heard),
+    )
+
+
+async def check_scenario(db: DB, scenario: Scenario) -> None:
+    """Assert that *scenario* leaves the same tables and results through vinyl as Django.
+
+    Twice, with other values: the second round goes through whatever the first one cached.
+    """
+    for round_ in (0, 1):
+        ops = scenario(round_)
+        expected = await run(db, ops, round_, vinyl=False)
+        actual = await run(db, ops, round_, vinyl=True)
+        assert actual.signals == [], f"vinyl sent signals: {actual.signals}"
+        for index, (op, want, got) in enumerate(
+            zip(ops, expected.results, actual.results, strict=True)
+        ):
+            assert got == want, f"round {round_}, operation {index}: {op!r}"
+        differences = table_differences(expected.tables, actual.tables)
+        assert not differences, f"round {round_}: the tables differ\n{differences}"
+
+
+async def unchanged(db: DB, ops: list[Op], round_: int = 0) -> tuple[Any, Any]:
+    """Perform *ops* (reads, then one failing write) through Django and through vinyl on
+    the seeded database; assert that neither changed a table.
+
+    Return (Django's result, vinyl's result) of the last operation: the plain exception.
+    """
+    results = []
+    for vinyl in (False, True):
+        reset(db.django)
+        seed_writes(db.django, round_)
+        before = snapshot(db.django)
+        side = Side(alias=db.vinyl if vinyl else db.django, vinyl=vinyl)
+        with record_signals() as heard:
+            performed = await interpret(ops, side)
+        differences = table_differences(before, snapshot(db.django))
+        who = "vinyl" if vinyl else "Django"
+        assert not differences, f"{who} changed the tables (before/after):\n{differences}"
+        if vinyl:
+            assert heard == [], f"vinyl sent signals: {heard}"
+        results.append(performed[-1][1])
+    return results[0], results[1]
