@@ -233,8 +233,9 @@ async def test_deferred_field_is_never_fetched_implicitly(library: DB) -> None:
         book.price  # noqa: B018
     assert str(raised.value) == (
         "Book.price was not fetched (only()/defer() left it out) and vinyl never loads a "
-        "field behind your back: call refresh_from_db(fields=['price']) first (awaited in "
-        "vinyl_async), or include it in only()/drop it from defer()."
+        "field behind your back: call 'await obj.refresh_from_db(fields=['price'])' "
+        "(vinyl_async) / 'obj.refresh_from_db(fields=['price'])' (vinyl_sync) first, or "
+        "include it in only()/drop it from defer()."
     )
     await book.refresh_from_db(fields=["price"])
     assert book.price == Book.objects.using(library.django).get(title="Aleph").price
@@ -301,21 +302,6 @@ async def test_iterator_is_not_supported(library: DB) -> None:
         "Evaluate the queryset ('await qs' / 'list(qs)'), or slice it "
         "(qs[offset:offset + n]) to page through a large table."
     )
-
-
-async def test_writes_say_they_are_not_available_yet(library: DB) -> None:
-    with pytest.raises(NotSupportedError, match=r"update\(\) is not available through vinyl yet"):
-        Book.avinyl.using(library.vinyl).update(pages=1)
-    with pytest.raises(NotSupportedError, match=r"create\(\) is not available through vinyl yet"):
-        Book.avinyl.using(library.vinyl).create(title="x")
-
-
-async def test_instances_do_not_write_through_django(library: DB) -> None:
-    book = await Book.avinyl.using(library.vinyl).get(title="Boy")
-    with pytest.raises(NotSupportedError, match=r"save\(\) is not available through vinyl yet"):
-        book.save()
-    with pytest.raises(NotSupportedError, match=r"delete\(\) is not available through vinyl yet"):
-        book.delete()
 
 
 async def test_raw_takes_params_as_a_list_or_a_dict(library: DB) -> None:

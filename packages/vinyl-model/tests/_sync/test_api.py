@@ -234,8 +234,9 @@ def test_deferred_field_is_never_fetched_implicitly(library: DB) -> None:
         book.price  # noqa: B018
     assert str(raised.value) == (
         "Book.price was not fetched (only()/defer() left it out) and vinyl never loads a "
-        "field behind your back: call refresh_from_db(fields=['price']) first (awaited in "
-        "vinyl_async), or include it in only()/drop it from defer()."
+        "field behind your back: call 'await obj.refresh_from_db(fields=['price'])' "
+        "(vinyl_async) / 'obj.refresh_from_db(fields=['price'])' (vinyl_sync) first, or "
+        "include it in only()/drop it from defer()."
     )
     book.refresh_from_db(fields=["price"])
     assert book.price == Book.objects.using(library.django).get(title="Aleph").price

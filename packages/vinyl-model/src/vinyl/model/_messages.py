@@ -21,18 +21,24 @@ def not_loaded(instance: Model, name: str) -> str:
     return (
         f"{model}[{name!r}] was not loaded: add select_related({name!r}) or "
         f"prefetch_related({name!r}) to the queryset that loaded this {model}, or query it "
-        f"now with 'await obj.{name}' (vinyl_async) / 'obj.{name}' (vinyl_sync)."
+        f"now with {_in_each_flavor(f'obj.{name}')}."
     )
 
 
 def not_fetched(instance: Model, attname: str) -> str:
     """Return the message for reading a field that only()/defer() left out."""
     model = type(instance).__name__
+    refresh = _in_each_flavor(f"obj.refresh_from_db(fields=[{attname!r}])")
     return (
         f"{model}.{attname} was not fetched (only()/defer() left it out) and vinyl never "
-        f"loads a field behind your back: call refresh_from_db(fields=[{attname!r}]) first "
-        f"(awaited in vinyl_async), or include it in only()/drop it from defer()."
+        f"loads a field behind your back: call {refresh} first, or include it in only()/drop "
+        f"it from defer()."
     )
+
+
+def _in_each_flavor(call: str) -> str:
+    """Return how to make *call* in each flavor: awaited in vinyl_async, plain in vinyl_sync."""
+    return f"'await {call}' (vinyl_async) / '{call}' (vinyl_sync)"
 
 
 def not_evaluated(queryset_repr: str) -> str:
