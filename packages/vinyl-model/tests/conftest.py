@@ -26,21 +26,11 @@ async def _close_pools() -> AsyncIterator[None]:
 def library(db: DB) -> DB:
     """Seed a small library on *db* through ``M.objects`` (the oracle writes it)."""
     # Imported here: conftest modules load before Django's app registry is ready.
-    from vinyl_testapp.models.library import (
-        Author,
-        AuthorProfile,
-        Book,
-        Place,
-        Publisher,
-        Restaurant,
-        Review,
-        Tag,
-        TaggedItem,
-    )
+    from vinyl_testapp.models import library as lib
 
     using = db.django
-    acme = Publisher.objects.using(using).create(name="Acme", country="US")
-    nord = Publisher.objects.using(using).create(name="Nord", country="SE")
+    acme = lib.Publisher.objects.using(using).create(name="Acme", country="US")
+    nord = lib.Publisher.objects.using(using).create(name="Nord", country="SE")
     people = [
         ("Ada", 36, acme, {"genre": "math", "langs": ["en", "fr"], "rank": 1}, 2001),
         ("Borges", 86, nord, {"genre": "fiction", "langs": ["es"], "rank": 2}, 1999),
@@ -48,7 +38,7 @@ def library(db: DB) -> DB:
         ("Dahl", 74, None, None, 2015),
     ]
     authors = [
-        Author.objects.using(using).create(
+        lib.Author.objects.using(using).create(
             name=name,
             age=age,
             publisher=publisher,
@@ -57,11 +47,11 @@ def library(db: DB) -> DB:
         )
         for name, age, publisher, data, year in people
     ]
-    AuthorProfile.objects.using(using).create(author=authors[0], bio="Analyst", website="")
-    AuthorProfile.objects.using(using).create(
+    lib.AuthorProfile.objects.using(using).create(author=authors[0], bio="Analyst", website="")
+    lib.AuthorProfile.objects.using(using).create(
         author=authors[1], bio="Librarian", website="https://example.org"
     )
-    tags = [Tag.objects.using(using).create(name=name) for name in ("classic", "short", "long")]
+    tags = [lib.Tag.objects.using(using).create(name=name) for name in ("classic", "short", "long")]
     specs = [
         ("Notes", 0, None, (1843, 7, 1), "12.50", 120, 4.5, [0, 1]),
         ("Ficciones", 1, 2, (1944, 1, 1), "9.99", 200, 4.9, [0, 1]),
@@ -71,7 +61,7 @@ def library(db: DB) -> DB:
         ("Boy", 3, 0, (1984, 1, 1), "5.00", 176, None, [1]),
     ]
     for index, (title, author, coauthor, day, price, pages, rating, tag_ids) in enumerate(specs):
-        book = Book.objects.using(using).create(
+        book = lib.Book.objects.using(using).create(
             title=title,
             author=authors[author],
             coauthor=None if coauthor is None else authors[coauthor],
@@ -83,12 +73,12 @@ def library(db: DB) -> DB:
         )
         book.tags.set([tags[i] for i in tag_ids])
         for stars in range(index % 3 + 1):
-            Review.objects.using(using).create(book=book, stars=stars + 2)
+            lib.Review.objects.using(using).create(book=book, stars=stars + 2)
         if index % 2 == 0:
-            TaggedItem.objects.using(using).create(label=f"item-{index}", content_object=book)
-    TaggedItem.objects.using(using).create(label="on-author", content_object=authors[0])
-    Place.objects.using(using).create(name="Park", address="1 Main St")
-    Restaurant.objects.using(using).create(
+            lib.TaggedItem.objects.using(using).create(label=f"item-{index}", content_object=book)
+    lib.TaggedItem.objects.using(using).create(label="on-author", content_object=authors[0])
+    lib.Place.objects.using(using).create(name="Park", address="1 Main St")
+    lib.Restaurant.objects.using(using).create(
         name="Trattoria", address="2 Main St", serves_pizza=True, seats=40
     )
     return db
