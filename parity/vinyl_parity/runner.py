@@ -88,6 +88,23 @@ def empty_tables(self: TransactionTestCase) -> None:
                     cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
 
 
+def reset_evidence() -> None:
+    """Forget the previous test's evidence (mode 3; see ``vinylize.evidence``)."""
+    if MODE == "vinyl":
+        from vinyl_parity import vinylize
+
+        vinylize.reset_evidence()
+
+
+def with_evidence(text: str) -> str:
+    """Return a failure's *text* with what the runner observed during the test appended."""
+    if MODE != "vinyl":
+        return text
+    from vinyl_parity import vinylize
+
+    return text + vinylize.evidence_line()
+
+
 def _init_worker(*args: Any, **kwargs: Any) -> None:
     django_runner._init_worker(*args, **kwargs)
     point_vinyl_at_test_databases()
@@ -108,7 +125,11 @@ class PoolClosingResult(django_runner.RemoteTestResult):
         if err is None:
             return None
         text = unittest.TestResult._exc_info_to_string(self, err, test)
-        return (RemoteError, RemoteError(text), None)
+        return (RemoteError, RemoteError(with_evidence(text)), None)
+
+    def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        reset_evidence()
+        super().startTest(test)
 
     def stopTest(self, test: unittest.TestCase) -> None:  # noqa: N802
         close_vinyl()
@@ -148,6 +169,12 @@ class RecordingResult(unittest.TextTestResult):
         if err is not None and "message" not in entry:
             entry["message"] = _describe(err, self, test)
 
+    def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        # A run in this process (--parallel=1); in a parallel run the workers record the
+        # evidence and this process's stays empty.
+        reset_evidence()
+        super().startTest(test)
+
     def stopTest(self, test: unittest.TestCase) -> None:  # noqa: N802
         close_vinyl()
         super().stopTest(test)
@@ -183,16 +210,28 @@ class RecordingResult(unittest.TextTestResult):
             self._record(test, "fail", err)
 
 
+#: A failure's message is kept to its first and last characters: the error's first line
+#: (assertNumQueries' "5 != 2 : ...") comes before a long list of queries, the evidence last.
+MESSAGE_HEAD = 3000
+MESSAGE_TAIL = 3000
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= MESSAGE_HEAD + MESSAGE_TAIL:
+        return text
+    return text[:MESSAGE_HEAD] + "\n[...]\n" + text[-MESSAGE_TAIL:]
+
+
 def _describe(err: Any, result: Any, test: Any) -> str:
     if isinstance(err, str):
         return err
     if isinstance(err[1], RemoteError):
-        return str(err[1])[-4000:]
+        return _shorten(str(err[1]))
     try:
         text: str = result._exc_info_to_string(err, test)
     except Exception:  # a traceback that cannot be formatted still says what it was
         text = "".join(traceback.format_exception_only(err[0], err[1]))
-    return text[-4000:]
+    return _shorten(with_evidence(text))
 
 
 class ParityRunner(django_runner.DiscoverRunner):

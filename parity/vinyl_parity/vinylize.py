@@ -22,8 +22,11 @@ always go through vinyl. The write issues remove this fallback app by app.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import types
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from django.apps import apps
@@ -64,6 +67,38 @@ RELATED_WRITES = (
 fallback_calls: dict[str, int] = {}
 #: Managers that could not be rebuilt as the user's class, with why.
 translation_notes: list[str] = []
+#: What the running test did that vinyl does differently on purpose, or that only the
+#: runner's fallback causes: event -> how many times. The test runner empties it before each
+#: test and appends it to a failing test's message (``EVIDENCE_PREFIX``), where
+#: ``parity/classify.py`` reads it. Only facts the runner observed go in.
+evidence: Counter[str] = Counter()
+EVIDENCE_PREFIX = "parity-evidence: "
+#: Event keys (classify.py matches them).
+REQUERIED = "difference-1: a relation Django would read from its cache was queried"
+STALE_READ = "writes: vinyl read while Django's connection held uncommitted fallback writes"
+FALLBACK_READ = "writes: the fallback's Django code read a relation through vinyl's descriptor"
+#: Depth of fallback writes running (Django's code reading vinyl's descriptors is theirs).
+_in_fallback = [0]
+#: Aliases on which the fallback wrote inside a transaction of Django's connection.
+_written_in_transaction: set[str] = set()
+#: Forward relations already read in this test: Django caches them on the instance.
+_read_relations: set[tuple[int, str, tuple[Any, ...]]] = set()
+
+
+def reset_evidence() -> None:
+    """Forget what the previous test did (called before each test)."""
+    evidence.clear()
+    _written_in_transaction.clear()
+    _read_relations.clear()
+
+
+def evidence_line() -> str:
+    """Return ``parity-evidence: {...}`` for a failing test's message, or ``""``."""
+    if not evidence:
+        return ""
+    import json
+
+    return "\n" + EVIDENCE_PREFIX + json.dumps(dict(sorted(evidence.items()))) + "\n"
 
 
 def install() -> None:
@@ -71,6 +106,7 @@ def install() -> None:
     from vinyl_sync import VinylManager
 
     _install_write_fallback()
+    _install_evidence()
     replaced = 0
     for model in apps.get_models():
         if model.__module__.startswith(CONTRIB):
@@ -163,6 +199,143 @@ def _rebind(value: Any, old: type, new: type) -> Any:
 
 def _counted(name: str) -> None:
     fallback_calls[name] = fallback_calls.get(name, 0) + 1
+    # A write inside a transaction of Django's connection stays invisible to vinyl's own
+    # connections until it commits; remember it, so a vinyl read can check (_stale_read).
+    from django.db import connections
+
+    for alias in connections:
+        connection = connections[alias]
+        if connection.connection is not None and not connection.autocommit:
+            _written_in_transaction.add(alias)
+
+
+@contextlib.contextmanager
+def _fallback() -> Iterator[None]:
+    _in_fallback[0] += 1
+    try:
+        yield
+    finally:
+        _in_fallback[0] -= 1
+
+
+def _uncommitted_writes(alias: str) -> bool:
+    """Return whether Django's connection on *alias* holds uncommitted writes now.
+
+    Asked of the server on the raw DB-API connection, so Django's query log does not see
+    it (a test's assertNumQueries stays as it was).
+    """
+    from django.db import connections
+
+    connection = connections[alias]
+    raw = connection.connection
+    if raw is None or connection.autocommit:
+        return False
+    if connection.vendor == "postgresql":
+        sql = "SELECT txid_current_if_assigned() IS NOT NULL"
+    else:
+        sql = (
+            "SELECT COALESCE(SUM(trx_rows_modified), 0) > 0 FROM information_schema.innodb_trx"
+            " WHERE trx_mysql_thread_id = CONNECTION_ID()"
+        )
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(sql)
+            row = cursor.fetchone()
+    except Exception:  # an aborted transaction: no evidence either way
+        return False
+    return bool(row and row[0])
+
+
+def _install_evidence() -> None:
+    """Record, per test, what explains a difference: see ``evidence``."""
+    from vinyl.model._sync import fetch as fetch_module
+    from vinyl.model._sync.related import (
+        ForwardRelation,
+        GenericObject,
+        RelatedManager,
+        ReverseOneRelation,
+    )
+
+    def checked(read: Any) -> Any:
+        def wrapper(alias: str, *args: Any, **kwargs: Any) -> Any:
+            if alias in _written_in_transaction and _uncommitted_writes(alias):
+                evidence[STALE_READ] += 1
+            return read(alias, *args, **kwargs)
+
+        return wrapper
+
+    fetch_module.fetch_rows = checked(fetch_module.fetch_rows)
+    fetch_module.fetch_with_columns = checked(fetch_module.fetch_with_columns)
+
+    def one_object(descriptor_class: type[Any], cached: Any) -> None:
+        fetch = descriptor_class.fetch
+
+        def wrapper(self: Any, instance: Model) -> Any:
+            # Django answers from the instance's cache: what select_related() loaded, or
+            # what an earlier access read (vinyl queries every time: difference 1).
+            name = self.django.__class__.__name__
+            if _in_fallback[0]:
+                evidence[FALLBACK_READ] += 1
+                return fetch(self, instance)
+            key = (id(instance), f"{name}.{_relation_name(self)}", _key_values(self, instance))
+            if cached(self, instance) or key in _read_relations:
+                evidence[REQUERIED] += 1
+            _read_relations.add(key)
+            return fetch(self, instance)
+
+        descriptor_class.fetch = wrapper  # type: ignore[method-assign]
+
+    one_object(ForwardRelation, lambda self, obj: self.django.field.is_cached(obj))
+    one_object(ReverseOneRelation, lambda self, obj: self.django.related.is_cached(obj))
+    one_object(GenericObject, lambda self, obj: _generic_cached(self, obj))
+
+    for method_name in ("all", "count", "exists"):
+        method = getattr(RelatedManager, method_name)
+
+        def many(self: Any, *args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            # Django's related manager returns what prefetch_related() loaded; vinyl's
+            # queries (difference 1).
+            if _in_fallback[0]:
+                evidence[FALLBACK_READ] += 1
+            elif _prefetched(self):
+                evidence[REQUERIED] += 1
+            return _method(self, *args, **kwargs)
+
+        many.__name__ = method_name
+        setattr(RelatedManager, method_name, many)
+
+
+def _relation_name(descriptor: Any) -> str:
+    django = descriptor.django
+    field = getattr(django, "field", None) or getattr(django, "related", None)
+    return str(getattr(field, "name", None) or getattr(django, "name", "?"))
+
+
+def _key_values(descriptor: Any, instance: Model) -> tuple[Any, ...]:
+    """The values an access depends on (a changed foreign key is a new read in Django)."""
+    field = getattr(descriptor.django, "field", None)
+    if field is not None and hasattr(field, "get_local_related_value"):
+        return tuple(field.get_local_related_value(instance))
+    return (instance.pk,)
+
+
+def _generic_cached(descriptor: Any, instance: Model) -> bool:
+    from vinyl.model._descriptors_compat import generic_foreign_key
+
+    gfk = generic_foreign_key(descriptor.django)
+    return bool(gfk is not None and gfk.is_cached(instance))
+
+
+def _prefetched(manager: Any) -> bool:
+    """Return whether Django's related manager would answer from ``prefetch_related()``."""
+    if not getattr(manager.instance, "_prefetched_objects_cache", None):
+        return False
+    try:
+        django_manager = manager.descriptor.related_manager_cls(manager.instance)
+        result = django_manager.get_queryset()
+    except Exception:  # Django's manager refuses the instance (unsaved...): it would too
+        return False
+    return isinstance(result, list) or getattr(result, "_result_cache", None) is not None
 
 
 def _install_write_fallback() -> None:
@@ -188,7 +361,8 @@ def _install_write_fallback() -> None:
             _counted(f"QuerySet.{name}")
             django_queryset = QuerySet(model=self.model, query=self.query.chain(), using=self._db)
             django_queryset._for_write = self._for_write
-            return as_vinyl(django_method(django_queryset, *args, **kwargs))
+            with _fallback():
+                return as_vinyl(django_method(django_queryset, *args, **kwargs))
 
         method.__name__ = name
         return method
@@ -204,18 +378,21 @@ def _install_write_fallback() -> None:
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             _counted(f"RelatedManager.{name}")
             django_manager = self.descriptor.related_manager_cls(self.instance)
-            return as_vinyl(getattr(django_manager, name)(*args, **kwargs))
+            with _fallback():
+                return as_vinyl(getattr(django_manager, name)(*args, **kwargs))
 
         method.__name__ = name
         return method
 
     def save(self: Any, *args: Any, **kwargs: Any) -> None:
         _counted("Model.save")
-        Model.save(self, *args, **kwargs)
+        with _fallback():
+            Model.save(self, *args, **kwargs)
 
     def delete(self: Any, *args: Any, **kwargs: Any) -> Any:
         _counted("Model.delete")
-        return Model.delete(self, *args, **kwargs)
+        with _fallback():
+            return Model.delete(self, *args, **kwargs)
 
     for name in QUERYSET_WRITES:
         setattr(VinylQuerySet, name, queryset_write(name))
