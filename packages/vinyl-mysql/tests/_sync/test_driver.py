@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import time
+import warnings
 from typing import Any
 
 import pymysql
@@ -53,6 +54,20 @@ def test_execute_insert_returns_the_id_django_then_reads(backend: Backend) -> No
         second = connection.execute_insert(sql, ("second", CREATED))
     assert first is not None and second == first + 1
     assert Note.objects.using("mysql").get(pk=second).text == "second"
+
+
+def test_a_statement_with_server_warnings_runs_alone_and_warns_nothing(
+    backend: Backend,
+) -> None:
+    # Django's bulk_create(ignore_conflicts=True) is an INSERT IGNORE: the server answers
+    # with warnings, which neither Django's driver nor PyMySQL turns into Python warnings.
+    sql = "INSERT IGNORE INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        connection.execute(sql, (7, "first", CREATED))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert connection.execute(sql, (7, "again", CREATED)) == 0
+    assert Note.objects.using("mysql").get(pk=7).text == "first"
 
 
 def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Backend) -> None:

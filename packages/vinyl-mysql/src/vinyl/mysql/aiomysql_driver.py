@@ -36,6 +36,18 @@ __all__ = ["AiomysqlConnection", "AiomysqlDriver", "AiomysqlPool"]
 _CONNECT_PARAMETERS = frozenset(inspect.signature(aiomysql.connect).parameters)
 
 
+class _Cursor(aiomysql.Cursor):  # type: ignore[misc]
+    """aiomysql's cursor, minus its ``SHOW WARNINGS`` after a statement the server warned about.
+
+    aiomysql runs that extra round trip and turns each warning into a Python ``Warning``
+    (an ``INSERT IGNORE`` that skipped a duplicate, say). PyMySQL 1.x and Django's own
+    mysqlclient do neither, so vinyl's two MySQL drivers behave like Django's.
+    """
+
+    async def _show_warnings(self, conn: aiomysql.Connection) -> None:
+        return None
+
+
 class AiomysqlConnection(PooledConnection[aiomysql.Connection]):
     """One aiomysql connection, used by one task at a time; unusable once released."""
 
@@ -52,7 +64,7 @@ class AiomysqlConnection(PooledConnection[aiomysql.Connection]):
             for value in params
         )
         with running(self):
-            cursor = await raw.cursor()
+            cursor = await raw.cursor(_Cursor)
             await cursor.execute(query)
         return cursor
 
