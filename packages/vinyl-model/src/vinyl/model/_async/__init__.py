@@ -2,7 +2,7 @@
 
 from vinyl.model._async.manager import VinylManager
 from vinyl.model._async.queryset import VinylQuerySet, prefetch_related_objects
-from vinyl.model._async.related import RelatedManager
+from vinyl.model._async.related_managers import RelatedManager
 from vinyl.model._overrides import OverriddenMethodWarning
 
 __all__ = [

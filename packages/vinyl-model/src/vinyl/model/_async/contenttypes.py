@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Model
 
-__all__ = ["content_type", "content_types"]
+__all__ = ["content_type", "content_type_for_model", "content_types"]
 
 
 async def content_types(
@@ -50,3 +50,24 @@ async def content_type(queryset_class: type[Any], alias: str, ct_id: int) -> Any
         raise ContentType.DoesNotExist(
             f"ContentType matching query does not exist (id={ct_id!r} on {alias!r})."
         ) from None
+
+
+async def content_type_for_model(queryset_class: type[Any], alias: str, model: type[Model]) -> Any:
+    """Return the content type of *model* on *alias*, created if missing.
+
+    As Django's ``ContentType.objects.get_for_model()``, for the model given: the caller
+    passes the concrete model where Django would.
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    opts = model._meta
+    key = (opts.app_label, opts.model_name)
+    manager: Any = ContentType.objects.db_manager(alias)
+    await content_types(queryset_class, alias)
+    found = manager._cache[alias].get(key)
+    if found is None:
+        found, _created = await queryset_class(ContentType, using=alias).get_or_create(
+            app_label=opts.app_label, model=opts.model_name
+        )
+        manager._add_to_cache(alias, found)
+    return found

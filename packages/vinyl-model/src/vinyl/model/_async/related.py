@@ -1,9 +1,10 @@
-"""Eager relation descriptors and related managers of vinyl instances (ARCHITECTURE §3.1).
+"""Eager relation descriptors of vinyl instances (ARCHITECTURE §3.1).
 
 ``obj.author`` always queries (an awaitable in the async flavor): it never reads what
 ``select_related()`` cached, which ``obj["author"]`` returns instead. The descriptors
 wrap Django's own, which keep assignment (``obj.author = a``) and the class-level API
-(``Book.author.field``, ``Author.profile.RelatedObjectDoesNotExist``).
+(``Book.author.field``, ``Author.profile.RelatedObjectDoesNotExist``). A many-valued
+relation returns a related manager (``vinyl.model._async.related_managers``).
 
 They read through the flavor's queryset class, which the instance's class carries
 (``vinyl.model._async.instance``).
@@ -11,30 +12,24 @@ They read through the flavor's queryset class, which the instance's class carrie
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.db.models.fields.related_descriptors import (
     ForwardManyToOneDescriptor,
     ReverseManyToOneDescriptor,
     ReverseOneToOneDescriptor,
 )
 from vinyl.model._async.contenttypes import content_type
-from vinyl.model._async.manager_methods import ManagerMethods
-from vinyl.model._custom import queryset_methods
+from vinyl.model._async.related_managers import queryset_class_of, related_manager
 from vinyl.model._descriptors_compat import generic_foreign_key
 from vinyl.model._instances import alias_of
-
-if TYPE_CHECKING:
-    from vinyl.model._async.queryset import VinylQuerySet
 
 __all__ = [
     "ForwardRelation",
     "GenericObject",
     "ManyRelation",
-    "RelatedManager",
     "ReverseOneRelation",
-    "custom_queryset_class",
     "relation_descriptor",
 ]
 
@@ -77,7 +72,7 @@ class ForwardRelation(_OneObject):
             raise self.django.RelatedObjectDoesNotExist(
                 f"{field.model.__name__} has no {field.name}."
             )
-        related = _queryset_class(instance)(field.remote_field.model, using=instance._state.db)
+        related = queryset_class_of(instance)(field.remote_field.model, using=instance._state.db)
         result: Model = await related.get(field.get_reverse_related_filter(instance))
         if not field.remote_field.multiple:
             # A one-to-one's object knows the instance it was read from, as in Django:
@@ -97,7 +92,7 @@ class ReverseOneRelation(_OneObject):
         )
         if instance.pk is None:
             raise missing
-        queryset = _queryset_class(instance)(related.related_model, using=instance._state.db)
+        queryset = queryset_class_of(instance)(related.related_model, using=instance._state.db)
         lookup = related.field.get_forward_related_filter(instance)
         try:
             result: Model = await queryset.get(**lookup)
@@ -120,7 +115,7 @@ class GenericObject(_OneObject):
         if ct_id is None or pk_val is None:
             return None
         alias = alias_of(instance)
-        queryset_class = _queryset_class(instance)
+        queryset_class = queryset_class_of(instance)
         found = await content_type(queryset_class, alias, ct_id)
         model = found.model_class()
         result: Model = await queryset_class(model, using=alias).get(pk=pk_val)
@@ -133,125 +128,7 @@ class ManyRelation(_Wrapping):
     def __get__(self, instance: Model | None, owner: type[Model] | None = None) -> Any:
         if instance is None:
             return self
-        return RelatedManager(instance, self.django)
-
-
-class RelatedManager(ManagerMethods[Any]):
-    """The manager of a reverse foreign key, a many-to-many or a generic relation.
-
-    Every method returns or runs a vinyl queryset of the related objects, on the alias
-    the instance was read from. It never returns what ``prefetch_related()`` loaded:
-    read that with ``obj[name]``.
-    """
-
-    def __init__(self, instance: Model, descriptor: ReverseManyToOneDescriptor[Any]) -> None:
-        self.instance = instance
-        self.descriptor = descriptor
-        rel = descriptor.rel
-        # A reverse foreign key or many-to-many relates to the model holding the field; the
-        # forward side of a many-to-many (reverse=False) and a GenericRelation to its target.
-        forward = _is_generic(rel.field) or not getattr(descriptor, "reverse", True)
-        self.model: type[Model] = rel.model if forward else rel.related_model
-
-    def get_queryset(self) -> VinylQuerySet[Any]:
-        """Return a vinyl queryset of the objects related to the instance.
-
-        Its class is the related model's custom queryset class, when the model has a
-        ``VinylManager.from_queryset()`` manager of this flavor (Django's related managers
-        take their model's default manager's).
-        """
-        queryset_class = custom_queryset_class(self.model, _queryset_class(self.instance))
-        return self._related(queryset_class(self.model, using=self.instance._state.db))
-
-    if not TYPE_CHECKING:
-
-        def __getattr__(self, name: str) -> Any:
-            # The related model's custom queryset methods, as on Django's related managers.
-            if name not in ("instance", "descriptor", "model"):
-                flavor = _queryset_class(self.instance)
-                if name in queryset_methods(custom_queryset_class(self.model, flavor), flavor):
-                    return getattr(self.get_queryset(), name)
-            return super().__getattr__(name)
-
-    def _apply_rel_filters(self, queryset: QuerySet[Any]) -> VinylQuerySet[Any]:
-        """Return *queryset* as a vinyl queryset of the objects related to the instance.
-
-        Django's ``prefetch_related_objects()`` calls it to store a ``Prefetch`` queryset.
-        """
-        db = self.instance._state.db
-        return self._related(_queryset_class(self.instance).from_django(queryset, db))
-
-    def _related(self, base: VinylQuerySet[Any]) -> VinylQuerySet[Any]:
-        """Return *base* filtered to the objects related to the instance."""
-        rel: Any = self.descriptor.rel
-        if _is_generic(rel.field):
-            generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
-            return generic
-        # Django's related manager only builds filters here; it does no I/O.
-        django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
-        filtered: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
-        return filtered
-
-    def get_prefetch_querysets(
-        self, instances: list[Model], querysets: list[Any] | None = None
-    ) -> tuple[Any, ...]:
-        """Return Django's prefetch plan for this relation (``prefetch_related()`` runs it).
-
-        Without *querysets*, the related objects are read through vinyl, where Django's
-        plan would read them through Django's default manager.
-        """
-        if not querysets:
-            alias = self.instance._state.db
-            querysets = [_queryset_class(self.instance)(self.model, using=alias)]
-        django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
-        plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
-        return plan
-
-
-_custom_classes: dict[tuple[type[Model], type[Any]], type[Any]] = {}
-
-
-def custom_queryset_class(model: type[Model], flavor: type[Any]) -> Any:
-    """Return the queryset class of *model*'s custom vinyl manager of the flavor *flavor*.
-
-    That is the one subclass of *flavor* (the flavor's ``VinylQuerySet``) that the vinyl
-    managers on *model* use; *flavor* itself when there is none, or several.
-    """
-    key = (model, flavor)
-    if key not in _custom_classes:
-        found = {
-            queryset_class
-            for klass in model.__mro__
-            for value in vars(klass).values()
-            if isinstance(queryset_class := getattr(type(value), "_queryset_class", None), type)
-            and queryset_class is not flavor
-            and issubclass(queryset_class, flavor)
-        }
-        _custom_classes[key] = found.pop() if len(found) == 1 else flavor
-    return _custom_classes[key]
-
-
-def _queryset_class(instance: Model) -> Any:
-    """Return the flavor's queryset class, which a vinyl instance's class carries."""
-    return type(instance)._vinyl_queryset  # type: ignore[attr-defined]
-
-
-def _is_generic(field: Any) -> bool:
-    # A GenericRelation, recognised without importing contenttypes (whose models module
-    # needs Django's app registry ready).
-    return hasattr(field, "object_id_field_name") and hasattr(field, "content_type_field_name")
-
-
-def _generic_filter(field: Any, instance: Model) -> dict[str, Any]:
-    # Filtering on the content type's natural key avoids ContentType.objects, whose cache
-    # fills itself with sync queries.
-    model = instance._meta.concrete_model if field.for_concrete_model else type(instance)
-    opts = model._meta  # type: ignore[union-attr]
-    return {
-        f"{field.content_type_field_name}__app_label": opts.app_label,
-        f"{field.content_type_field_name}__model": opts.model_name,
-        field.object_id_field_name: instance.pk,
-    }
+        return related_manager(instance, self.django)
 
 
 def relation_descriptor(attribute: Any) -> Any:

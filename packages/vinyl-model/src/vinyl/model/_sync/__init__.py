@@ -6,7 +6,7 @@
 from vinyl.model._overrides import OverriddenMethodWarning
 from vinyl.model._sync.manager import VinylManager
 from vinyl.model._sync.queryset import VinylQuerySet, prefetch_related_objects
-from vinyl.model._sync.related import RelatedManager
+from vinyl.model._sync.related_managers import RelatedManager
 
 __all__ = [
     "OverriddenMethodWarning",

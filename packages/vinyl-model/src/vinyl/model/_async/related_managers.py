@@ -1,0 +1,540 @@
+"""Related managers of vinyl instances: ``author.books``, ``book.tags``, ``book.items``.
+
+Each reads through a vinyl queryset of the related objects, on the alias the instance was
+read from, and writes natively, with Django's checks, messages and order of statements
+but without ``m2m_changed`` (ARCHITECTURE §3.2). Each write is all-or-nothing: one
+statement, or a ``transaction(savepoint=False)`` block around several. Django's own
+related manager is made for what it computes without I/O (filters, the ids to add, the
+remove filter); vinyl performs the reads and writes it would run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import router
+from django.db.models import Model, QuerySet
+from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
+from django.db.models.utils import resolve_callables
+from vinyl.model import _replay
+from vinyl.model._async.contenttypes import content_type_for_model
+from vinyl.model._async.manager_methods import ManagerMethods
+from vinyl.model._custom import queryset_methods
+from vinyl.query._async import transaction
+
+if TYPE_CHECKING:
+    from vinyl.model._async.queryset import VinylQuerySet
+
+__all__ = [
+    "GenericRelatedManager",
+    "ManyToManyManager",
+    "RelatedManager",
+    "ReverseForeignKeyManager",
+    "custom_queryset_class",
+    "queryset_class_of",
+    "related_manager",
+]
+
+
+class RelatedManager(ManagerMethods[Any]):
+    """The manager of a reverse foreign key, a many-to-many or a generic relation.
+
+    Every method returns or runs a vinyl queryset of the related objects, on the alias
+    the instance was read from. It never returns what ``prefetch_related()`` loaded:
+    read that with ``obj[name]``.
+    """
+
+    def __init__(self, instance: Model, descriptor: ReverseManyToOneDescriptor[Any]) -> None:
+        self.instance = instance
+        self.descriptor = descriptor
+        rel = descriptor.rel
+        # A reverse foreign key or many-to-many relates to the model holding the field; the
+        # forward side of a many-to-many (reverse=False) and a GenericRelation to its target.
+        forward = _is_generic(rel.field) or not getattr(descriptor, "reverse", True)
+        self.model: type[Model] = rel.model if forward else rel.related_model
+
+    def get_queryset(self) -> VinylQuerySet[Any]:
+        """Return a vinyl queryset of the objects related to the instance.
+
+        Its class is the related model's custom queryset class, when the model has a
+        ``VinylManager.from_queryset()`` manager of this flavor (Django's related managers
+        take their model's default manager's).
+        """
+        queryset_class = custom_queryset_class(self.model, queryset_class_of(self.instance))
+        return self._related(queryset_class(self.model, using=self.instance._state.db))
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # The related model's custom queryset methods, as on Django's related managers.
+            if name not in ("instance", "descriptor", "model"):
+                flavor = queryset_class_of(self.instance)
+                if name in queryset_methods(custom_queryset_class(self.model, flavor), flavor):
+                    return getattr(self.get_queryset(), name)
+            return super().__getattr__(name)
+
+    def _apply_rel_filters(self, queryset: QuerySet[Any]) -> VinylQuerySet[Any]:
+        """Return *queryset* as a vinyl queryset of the objects related to the instance.
+
+        Django's ``prefetch_related_objects()`` calls it to store a ``Prefetch`` queryset.
+        """
+        db = self.instance._state.db
+        return self._related(queryset_class_of(self.instance).from_django(queryset, db))
+
+    def _related(self, base: VinylQuerySet[Any]) -> VinylQuerySet[Any]:
+        """Return *base* filtered to the objects related to the instance."""
+        rel: Any = self.descriptor.rel
+        if _is_generic(rel.field):
+            generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
+            return generic
+        # Django's related manager only builds filters here; it does no I/O.
+        django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
+        filtered: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
+        return filtered
+
+    def get_prefetch_querysets(
+        self, instances: list[Model], querysets: list[Any] | None = None
+    ) -> tuple[Any, ...]:
+        """Return Django's prefetch plan for this relation (``prefetch_related()`` runs it).
+
+        Without *querysets*, the related objects are read through vinyl, where Django's
+        plan would read them through Django's default manager.
+        """
+        if not querysets:
+            alias = self.instance._state.db
+            querysets = [queryset_class_of(self.instance)(self.model, using=alias)]
+        django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
+        plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
+        return plan
+
+    def _db(self) -> str:
+        """Return the alias this relation writes on: the instance's (Django's router's)."""
+        alias: str = router.db_for_write(self.model, instance=self.instance)
+        return alias
+
+    def _all_of(self, model: type[Model]) -> VinylQuerySet[Any]:
+        """Return a vinyl queryset of every row of *model*, on the relation's alias."""
+        base: VinylQuerySet[Any] = queryset_class_of(self.instance)(model, using=self._db())
+        return base
+
+    def _django(self) -> Any:
+        """Return Django's related manager for the instance: what it computes, without I/O."""
+        return self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
+
+    def _check_model(self, obj: Any) -> None:
+        if not isinstance(obj, self.model):
+            raise TypeError(f"'{self.model._meta.object_name}' instance expected, got {obj!r}")
+
+
+class ReverseForeignKeyManager(RelatedManager):
+    """``author.books``: the objects whose foreign key points to the instance."""
+
+    def _field(self) -> Any:
+        return self.descriptor.rel.field
+
+    async def add(self, *objs: Model, bulk: bool = True) -> None:
+        """Point the foreign key of *objs* to the instance; as Django's ``add()``.
+
+        With ``bulk`` one UPDATE (the objects must be saved), else each object is saved.
+        """
+        django = self._django()
+        django._check_fk_val()
+        django._remove_prefetched_objects()
+        field, db = self._field(), self._db()
+        for obj in objs:
+            self._check_model(obj)
+            setattr(obj, field.name, self.instance)
+            if bulk and (obj._state.adding or obj._state.db != db):
+                raise ValueError(
+                    f"{obj!r} instance isn't saved. Use bulk=False or save the object first."
+                )
+        if bulk:
+            pks = [obj.pk for obj in objs]
+            await self._all_of(self.model).filter(pk__in=pks).update(**{field.name: self.instance})
+            return
+        async with transaction(using=db, savepoint=False):
+            for obj in objs:
+                vinyl_obj: Any = obj
+                await vinyl_obj.save()
+
+    async def create(self, **kwargs: Any) -> Any:
+        """Create an object related to the instance; as Django's ``create()``."""
+        django = self._django()
+        django._check_fk_val()
+        django._remove_prefetched_objects()
+        kwargs[self._field().name] = self.instance
+        return await self._all_of(self.model).create(**kwargs)
+
+    async def get_or_create(
+        self, defaults: dict[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[Any, bool]:
+        """Return ``(object, created)`` among the instance's related objects."""
+        self._django()._check_fk_val()
+        kwargs[self._field().name] = self.instance
+        return await self._all_of(self.model).get_or_create(defaults, **kwargs)
+
+    async def update_or_create(
+        self,
+        defaults: dict[str, Any] | None = None,
+        create_defaults: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> tuple[Any, bool]:
+        """Return ``(object, created)`` among the instance's related objects, updated."""
+        self._django()._check_fk_val()
+        kwargs[self._field().name] = self.instance
+        return await self._all_of(self.model).update_or_create(defaults, create_defaults, **kwargs)
+
+    async def set(self, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
+        """Make *objs* the instance's related objects; as Django's ``set()``."""
+        self._django()._check_fk_val()
+        objs = tuple(objs)
+        await self.add(*objs, bulk=bulk)
+
+
+class NullableReverseForeignKeyManager(ReverseForeignKeyManager):
+    """``author.cowritten``: a nullable foreign key, so objects can also be removed."""
+
+    async def remove(self, *objs: Model, bulk: bool = True) -> None:
+        """Set the foreign key of *objs* to ``NULL``; they must be related to the instance."""
+        if not objs:
+            return
+        self._django()._check_fk_val()
+        field = self._field()
+        value = field.get_foreign_related_value(self.instance)
+        old_ids = set()
+        for obj in objs:
+            self._check_model(obj)
+            if field.get_local_related_value(obj) != value:
+                raise field.remote_field.model.DoesNotExist(
+                    f"{obj!r} is not related to {self.instance!r}."
+                )
+            old_ids.add(obj.pk)
+        await self._clear(self.get_queryset().filter(pk__in=old_ids), bulk)
+
+    async def clear(self, *, bulk: bool = True) -> None:
+        """Set the foreign key of every related object to ``NULL``."""
+        self._django()._check_fk_val()
+        await self._clear(self.get_queryset(), bulk)
+
+    async def _clear(self, queryset: VinylQuerySet[Any], bulk: bool) -> None:
+        self._django()._remove_prefetched_objects()
+        name = self._field().name
+        if bulk:
+            await queryset.update(**{name: None})
+            return
+        async with transaction(using=self._db(), savepoint=False):
+            for obj in await queryset._evaluate():
+                setattr(obj, name, None)
+                await obj.save(update_fields=[name])
+
+    async def set(self, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
+        """Make *objs* the instance's related objects; as Django's ``set()``."""
+        self._django()._check_fk_val()
+        objs = tuple(objs)
+        async with transaction(using=self._db(), savepoint=False):
+            if clear:
+                await self.clear(bulk=bulk)
+                await self.add(*objs, bulk=bulk)
+                return
+            old_objs = set(await self.get_queryset()._evaluate())
+            new_objs = []
+            for obj in objs:
+                if obj in old_objs:
+                    old_objs.remove(obj)
+                else:
+                    new_objs.append(obj)
+            await self.remove(*old_objs, bulk=bulk)
+            await self.add(*new_objs, bulk=bulk)
+
+
+class ManyToManyManager(RelatedManager):
+    """``book.tags`` / ``tag.books``: rows of the through table link the two sides."""
+
+    async def add(self, *objs: Any, through_defaults: dict[str, Any] | None = None) -> None:
+        """Link *objs* (instances or primary keys); as Django's ``add()``, no m2m_changed."""
+        django = self._django()
+        django._remove_prefetched_objects()
+        async with transaction(using=self._db(), savepoint=False):
+            await self._add_items(
+                django, django.source_field_name, django.target_field_name, objs, through_defaults
+            )
+            if django.symmetrical:
+                # A symmetrical relation to self has the mirror row too.
+                await self._add_items(
+                    django,
+                    django.target_field_name,
+                    django.source_field_name,
+                    objs,
+                    through_defaults,
+                )
+
+    async def _add_items(
+        self,
+        django: Any,
+        source: str,
+        target: str,
+        objs: tuple[Any, ...],
+        through_defaults: dict[str, Any] | None,
+    ) -> None:
+        if not objs:
+            return
+        defaults = dict(resolve_callables(through_defaults or {}))
+        target_ids = django._get_target_ids(target, objs)
+        through, db = django.through, self._db()
+        rows = self._all_of(through)
+        # Only the pair can collide in an auto-created through table: conflicts are ignored
+        # (vinyl sends no m2m_changed, so it always takes Django's fast path there).
+        can_ignore = (
+            through._meta.auto_created is not False
+            and _replay.compile_wrapper(db).features.supports_ignore_conflicts
+        )
+        if not can_ignore:
+            present = rows.filter(**{source: django.related_val[0], f"{target}__in": target_ids})
+            target_ids = target_ids.difference(
+                await present.values_list(target, flat=True)._evaluate()
+            )
+        await rows.bulk_create(
+            [
+                through(
+                    **defaults, **{f"{source}_id": django.related_val[0], f"{target}_id": target_id}
+                )
+                for target_id in target_ids
+            ],
+            ignore_conflicts=can_ignore,
+        )
+
+    async def remove(self, *objs: Any) -> None:
+        """Unlink *objs* (instances or primary keys); as Django's ``remove()``."""
+        django = self._django()
+        django._remove_prefetched_objects()
+        await self._remove_items(django, objs)
+
+    async def _remove_items(self, django: Any, objs: Any) -> None:
+        if not objs:
+            return
+        old_ids = {
+            django.target_field.get_foreign_related_value(obj)[0]
+            if isinstance(obj, self.model)
+            else obj
+            for obj in objs
+        }
+        await self._all_of(django.through).filter(django._build_remove_filters(old_ids)).delete()
+
+    async def clear(self) -> None:
+        """Unlink every related object."""
+        django = self._django()
+        django._remove_prefetched_objects()
+        filters = django._build_remove_filters(self._all_of(self.model))
+        await self._all_of(django.through).filter(filters).delete()
+
+    async def set(
+        self, objs: Any, *, clear: bool = False, through_defaults: dict[str, Any] | None = None
+    ) -> None:
+        """Make *objs* the related objects: add the missing, remove the others, as Django."""
+        objs = tuple(objs)
+        django = self._django()
+        async with transaction(using=self._db(), savepoint=False):
+            django._remove_prefetched_objects()
+            if clear:
+                await self.clear()
+                await self.add(*objs, through_defaults=through_defaults)
+                return
+            attname = django.target_field.target_field.attname
+            old_ids = set(await self.get_queryset().values_list(attname, flat=True)._evaluate())
+            new_objs = []
+            for obj in objs:
+                if isinstance(obj, self.model):
+                    key = django.target_field.get_foreign_related_value(obj)[0]
+                else:
+                    key = django.target_field.get_prep_value(obj)
+                if key in old_ids:
+                    old_ids.remove(key)
+                else:
+                    new_objs.append(obj)
+            await self._remove_items(django, tuple(old_ids))
+            await self.add(*new_objs, through_defaults=through_defaults)
+
+    async def create(self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Create an object and link it; one transaction (Django runs two)."""
+        async with transaction(using=self._db(), savepoint=False):
+            obj = await self._all_of(self.model).create(**kwargs)
+            await self.add(obj, through_defaults=through_defaults)
+        return obj
+
+    async def get_or_create(  # type: ignore[override]
+        self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[Any, bool]:
+        """Return ``(object, created)``; a created object is linked."""
+        async with transaction(using=self._db(), savepoint=False):
+            obj, created = await self._all_of(self.model).get_or_create(**kwargs)
+            if created:
+                await self.add(obj, through_defaults=through_defaults)
+        return obj, created
+
+    async def update_or_create(  # type: ignore[override]
+        self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[Any, bool]:
+        """Return ``(object, created)``, updated; a created object is linked."""
+        async with transaction(using=self._db(), savepoint=False):
+            obj, created = await self._all_of(self.model).update_or_create(**kwargs)
+            if created:
+                await self.add(obj, through_defaults=through_defaults)
+        return obj, created
+
+
+class GenericRelatedManager(RelatedManager):
+    """``book.items``: the objects whose generic foreign key points to the instance."""
+
+    def _fields(self) -> tuple[str, str]:
+        field = self.descriptor.rel.field
+        return field.content_type_field_name, field.object_id_field_name  # type: ignore[attr-defined]
+
+    async def _link(self) -> dict[str, Any]:
+        """Return the values that point a generic foreign key to the instance."""
+        field: Any = self.descriptor.rel.field
+        meta = self.instance._meta
+        model: Any = meta.concrete_model if field.for_concrete_model else meta.model
+        ct_field, id_field = self._fields()
+        found = await content_type_for_model(queryset_class_of(self.instance), self._db(), model)
+        return {ct_field: found, id_field: self.instance.pk}
+
+    def _forget_prefetched(self) -> None:
+        cache = getattr(self.instance, "_prefetched_objects_cache", {})
+        cache.pop(self.descriptor.rel.field.attname, None)
+
+    async def add(self, *objs: Model, bulk: bool = True) -> None:
+        """Point the generic foreign key of *objs* to the instance; as Django's ``add()``."""
+        self._forget_prefetched()
+        db, link = self._db(), await self._link()
+        for obj in objs:
+            if bulk and (obj._state.adding or obj._state.db != db):
+                raise ValueError(
+                    f"{obj!r} instance isn't saved. Use bulk=False or save the object first."
+                )
+            self._check_model(obj)
+            for name, value in link.items():
+                setattr(obj, name, value)
+        if bulk:
+            await self._all_of(self.model).filter(pk__in=[obj.pk for obj in objs]).update(**link)
+            return
+        async with transaction(using=db, savepoint=False):
+            for obj in objs:
+                vinyl_obj: Any = obj
+                await vinyl_obj.save()
+
+    async def remove(self, *objs: Model, bulk: bool = True) -> None:
+        """Delete *objs* among the related objects (a generic key has no NULL to set)."""
+        if objs:
+            await self._clear(self.get_queryset().filter(pk__in=[obj.pk for obj in objs]), bulk)
+
+    async def clear(self, *, bulk: bool = True) -> None:
+        """Delete every related object."""
+        await self._clear(self.get_queryset(), bulk)
+
+    async def _clear(self, queryset: VinylQuerySet[Any], bulk: bool) -> None:
+        self._forget_prefetched()
+        if bulk:
+            await queryset.delete()
+            return
+        async with transaction(using=self._db(), savepoint=False):
+            for obj in await queryset._evaluate():
+                await obj.delete()
+
+    async def set(self, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
+        """Make *objs* the related objects; as Django's ``set()``."""
+        objs = tuple(objs)
+        async with transaction(using=self._db(), savepoint=False):
+            if clear:
+                await self.clear()
+                await self.add(*objs, bulk=bulk)
+                return
+            old_objs = set(await self.get_queryset()._evaluate())
+            new_objs = []
+            for obj in objs:
+                if obj in old_objs:
+                    old_objs.remove(obj)
+                else:
+                    new_objs.append(obj)
+            await self.remove(*old_objs)
+            await self.add(*new_objs, bulk=bulk)
+
+    async def create(self, **kwargs: Any) -> Any:
+        """Create an object whose generic foreign key points to the instance."""
+        self._forget_prefetched()
+        kwargs.update(await self._link())
+        return await self._all_of(self.model).create(**kwargs)
+
+    async def get_or_create(
+        self, defaults: dict[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[Any, bool]:
+        """Return ``(object, created)`` among the related objects."""
+        kwargs.update(await self._link())
+        return await self._all_of(self.model).get_or_create(defaults, **kwargs)
+
+    async def update_or_create(
+        self,
+        defaults: dict[str, Any] | None = None,
+        create_defaults: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> tuple[Any, bool]:
+        """Return ``(object, created)`` among the related objects, updated."""
+        kwargs.update(await self._link())
+        return await self._all_of(self.model).update_or_create(defaults, create_defaults, **kwargs)
+
+
+def related_manager(instance: Model, descriptor: ReverseManyToOneDescriptor[Any]) -> RelatedManager:
+    """Return the manager of the many-valued relation *descriptor* on *instance*."""
+    rel: Any = descriptor.rel
+    if _is_generic(rel.field):
+        return GenericRelatedManager(instance, descriptor)
+    if rel.many_to_many:
+        return ManyToManyManager(instance, descriptor)
+    if rel.field.null:
+        return NullableReverseForeignKeyManager(instance, descriptor)
+    return ReverseForeignKeyManager(instance, descriptor)
+
+
+_custom_classes: dict[tuple[type[Model], type[Any]], type[Any]] = {}
+
+
+def custom_queryset_class(model: type[Model], flavor: type[Any]) -> Any:
+    """Return the queryset class of *model*'s custom vinyl manager of the flavor *flavor*.
+
+    That is the one subclass of *flavor* (the flavor's ``VinylQuerySet``) that the vinyl
+    managers on *model* use; *flavor* itself when there is none, or several.
+    """
+    key = (model, flavor)
+    if key not in _custom_classes:
+        found = {
+            queryset_class
+            for klass in model.__mro__
+            for value in vars(klass).values()
+            if isinstance(queryset_class := getattr(type(value), "_queryset_class", None), type)
+            and queryset_class is not flavor
+            and issubclass(queryset_class, flavor)
+        }
+        _custom_classes[key] = found.pop() if len(found) == 1 else flavor
+    return _custom_classes[key]
+
+
+def queryset_class_of(instance: Model) -> Any:
+    """Return the flavor's queryset class, which a vinyl instance's class carries."""
+    return type(instance)._vinyl_queryset  # type: ignore[attr-defined]
+
+
+def _is_generic(field: Any) -> bool:
+    # A GenericRelation, recognised without importing contenttypes (whose models module
+    # needs Django's app registry ready).
+    return hasattr(field, "object_id_field_name") and hasattr(field, "content_type_field_name")
+
+
+def _generic_filter(field: Any, instance: Model) -> dict[str, Any]:
+    # Filtering on the content type's natural key avoids ContentType.objects, whose cache
+    # fills itself with sync queries.
+    model = instance._meta.concrete_model if field.for_concrete_model else type(instance)
+    opts = model._meta  # type: ignore[union-attr]
+    return {
+        f"{field.content_type_field_name}__app_label": opts.app_label,
+        f"{field.content_type_field_name}__model": opts.model_name,
+        field.object_id_field_name: instance.pk,
+    }
