@@ -302,21 +302,6 @@ def test_iterator_is_not_supported(library: DB) -> None:
     )
 
 
-def test_writes_say_they_are_not_available_yet(library: DB) -> None:
-    with pytest.raises(NotSupportedError, match=r"update\(\) is not available through vinyl yet"):
-        Book.vinyl.using(library.vinyl).update(pages=1)
-    with pytest.raises(NotSupportedError, match=r"create\(\) is not available through vinyl yet"):
-        Book.vinyl.using(library.vinyl).create(title="x")
-
-
-def test_instances_do_not_write_through_django(library: DB) -> None:
-    book = Book.vinyl.using(library.vinyl).get(title="Boy")
-    with pytest.raises(NotSupportedError, match=r"save\(\) is not available through vinyl yet"):
-        book.save()
-    with pytest.raises(NotSupportedError, match=r"delete\(\) is not available through vinyl yet"):
-        book.delete()
-
-
 def test_raw_takes_params_as_a_list_or_a_dict(library: DB) -> None:
     sql = (
         "SELECT * FROM vinyl_testapp_book WHERE title = %(title)s OR pages > %(pages)s "
