@@ -76,6 +76,9 @@ REASONS: dict[str, str] = {
     "GenericRelation's related_query_name is not resolved in a prefetch)",
     "raw-queryset": "issue 14, open: VinylRawQuerySet is not Django's RawQuerySet (its repr "
     "names VinylRawQuerySet; raw().query does not open a cursor when built)",
+    "related-writes": "issue 15, open: vinyl's native related-manager writes (4015e73) differ "
+    "from Django's: remove()/clear() ignore the related model's default manager filter; "
+    "get_or_create() through a many-to-many raises no IntegrityError",
     "in-bulk-order": "issue 14, open: in_bulk(id_list, batch_size=) returns Django's keys in "
     "another order",
     "custom-iterable": "issue 14, open: a queryset with a custom iterable class "
@@ -154,6 +157,20 @@ CURATED: dict[str, str] = {
     "prefetch_related.tests.GenericRelationTests.test_reverse_generic_relation": (
         "related-managers"
     ),
+    # Counter({'Bugs': 1}) != Counter({'Bugs': 1, 'Droopy': 1}): removal through a related
+    # manager removed what its default manager's filter leaves out.
+    "custom_managers.tests.CustomManagerTests.test_removal_through_default_fk_related_manager": (
+        "related-writes"
+    ),
+    "custom_managers.tests.CustomManagerTests.test_removal_through_default_gfk_related_manager": (
+        "related-writes"
+    ),
+    "custom_managers.tests.CustomManagerTests."
+    "test_slow_removal_through_default_fk_related_manager": "related-writes",
+    "custom_managers.tests.CustomManagerTests."
+    "test_slow_removal_through_default_gfk_related_manager": "related-writes",
+    # IntegrityError not raised by get_or_create() through a many-to-many manager.
+    "get_or_create.tests.GetOrCreateThroughManyToMany.test_something": "related-writes",
     # A custom QuerySet.__init__ signature: AttributeError 'str' ... 'filter_is_sticky'.
     "custom_managers.tests.CustomManagersRegressTestCase.test_queryset_with_custom_init": (
         "custom-managers"
@@ -276,7 +293,7 @@ RULES: list[tuple[str, Rule]] = [
         "manager-methods",
         lambda failure: (
             (_missing_method(failure) or "") in DJANGO_QUERYSET_METHODS
-            or "'RelatedManager' object is not callable" in failure.message
+            or re.search(r"'\w*Manager' object is not callable", failure.message) is not None
         ),
     ),
     (

@@ -249,12 +249,9 @@ def _uncommitted_writes(alias: str) -> bool:
 def _install_evidence() -> None:
     """Record, per test, what explains a difference: see ``evidence``."""
     from vinyl.model._sync import fetch as fetch_module
-    from vinyl.model._sync.related import (
-        ForwardRelation,
-        GenericObject,
-        RelatedManager,
-        ReverseOneRelation,
-    )
+    from vinyl.model._sync.related import ForwardRelation, GenericObject, ReverseOneRelation
+
+    RelatedManager, _ = _related_manager_class()
 
     def checked(read: Any) -> Any:
         def wrapper(alias: str, *args: Any, **kwargs: Any) -> Any:
@@ -338,11 +335,27 @@ def _prefetched(manager: Any) -> bool:
     return isinstance(result, list) or getattr(result, "_result_cache", None) is not None
 
 
+def _related_manager_class() -> tuple[type[Any], bool]:
+    """Return vinyl_sync's related manager base class, and whether it writes natively.
+
+    Since vinyl-model's related managers write (``related_managers`` module: ``add``,
+    ``remove``, ``set``, ``clear``, ``create``...), the fallback leaves them alone.
+    """
+    try:
+        from vinyl.model._sync.related_managers import RelatedManager
+    except ImportError:  # before the related managers wrote natively
+        from vinyl.model._sync.related import RelatedManager  # type: ignore[attr-defined,no-redef]
+
+        return RelatedManager, False
+    return RelatedManager, True
+
+
 def _install_write_fallback() -> None:
     from vinyl.model._sync.instance import VinylInstance, to_vinyl
     from vinyl.model._sync.manager_methods import ManagerMethods
     from vinyl.model._sync.queryset import VinylQuerySet
-    from vinyl.model._sync.related import RelatedManager
+
+    RelatedManager, related_writes_native = _related_manager_class()
 
     def as_vinyl(result: Any) -> Any:
         # A vinyl write would return vinyl instances; Django's code returned its own.
@@ -398,7 +411,8 @@ def _install_write_fallback() -> None:
         setattr(VinylQuerySet, name, queryset_write(name))
     for name in MANAGER_WRITES:
         setattr(ManagerMethods, name, manager_write(name))
-    for name in RELATED_WRITES:
-        setattr(RelatedManager, name, related_write(name))
+    if not related_writes_native:
+        for name in RELATED_WRITES:
+            setattr(RelatedManager, name, related_write(name))
     VinylInstance.save = save  # type: ignore[method-assign]
     VinylInstance.delete = delete  # type: ignore[method-assign]
