@@ -109,18 +109,21 @@ def perform(op: Op, side: Side, env: dict[str, Any]) -> Any:
         if op.using or not side.vinyl:
             options["using"] = side.alias
         try:
-            result = resolved(obj.save(**options))
-        finally:
-            # What the failed or successful save left on the instance is compared too.
-            env["_last"] = plain(obj)
-        return (plain(result), env["_last"])
+            result = plain(resolved(obj.save(**options)))
+        except Exception as error:
+            result = plain(error)
+        # What the save left on the instance is compared too, after a failure as well.
+        return (result, plain(obj))
     if isinstance(op, Delete):
         obj = env[op.var]
         options = dict(op.options)
         if not side.vinyl:
             options["using"] = side.alias
-        result = resolved(obj.delete(**options))
-        return (plain(result), plain(obj))
+        try:
+            result = plain(resolved(obj.delete(**options)))
+        except Exception as error:
+            result = plain(error)
+        return (result, plain(obj))
     if isinstance(op, Refresh):
         obj = env[op.var]
         resolved(obj.refresh_from_db(fields=op.fields))
@@ -200,7 +203,9 @@ def check_scenario(db: DB, scenario: Scenario) -> None:
         for index, (op, want, got) in enumerate(
             zip(ops, expected.results, actual.results, strict=True)
         ):
-            assert got == want, f"round {round_}, operation {index}: {op!r}"
+            assert got == want, (
+                f"round {round_}, operation {index}: {op!r}\n  Django: {want}\n  vinyl:  {got}"
+            )
         differences = table_differences(expected.tables, actual.tables)
         assert not differences, f"round {round_}: the tables differ\n{differences}"
 

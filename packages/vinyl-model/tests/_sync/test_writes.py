@@ -125,7 +125,7 @@ def _new_and_save(r: int) -> list[Any]:
         New("p", WPlaceProxy, {"name": "px"}),
         Save("p"),
         # A child over an existing parent row: the parent is updated, the child inserted.
-        New("ri", WRestaurant, {"place_ptr_id": 1, "name": "diner now", "seats": 9 + r}),
+        New("ri", WRestaurant, {"wplace_ptr_id": 1, "name": "diner now", "seats": 9 + r}),
         Save("ri"),
         Get("g", WDefaults, {"pk": 2}),
         Set("g", {"counter": 9 + r}),
