@@ -37,7 +37,7 @@ from vinyl_testing.writes import (
     table_differences,
 )
 
-__all__ = ["Run", "Scenario", "Side", "check_scenario", "interpret", "run", "unchanged"]
+__all__ = ["Run", "Scenario", "Side", "check_scenario", "failure", "interpret", "run", "unchanged"]
 
 #: A scenario: the operations of one round (0 or 1; each round uses other values).
 Scenario = Callable[[int], list[Op]]
@@ -207,11 +207,19 @@ async def check_scenario(db: DB, scenario: Scenario) -> None:
         assert not differences, f"round {round_}: the tables differ\n{differences}"
 
 
+def failure(result: Any) -> Any:
+    """Return the plain exception in *result* (``unchanged()``'s), or *result* itself."""
+    if isinstance(result, tuple) and len(result) == 2 and result[0] != "error":
+        return result[0]
+    return result
+
+
 async def unchanged(db: DB, ops: list[Op], round_: int = 0) -> tuple[Any, Any]:
     """Perform *ops* (reads, then one failing write) through Django and through vinyl on
     the seeded database; assert that neither changed a table.
 
-    Return (Django's result, vinyl's result) of the last operation: the plain exception.
+    Return (Django's result, vinyl's result) of the last operation, as plain data: the
+    exception, or for save()/delete() the exception and the instance it left.
     """
     results = []
     for vinyl in (False, True):

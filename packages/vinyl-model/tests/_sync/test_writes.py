@@ -51,7 +51,7 @@ from vinyl_testapp.models.writes import (
     WTopic,
     WWriter,
 )
-from vinyl_testing._sync.writes import Scenario, check_scenario, unchanged
+from vinyl_testing._sync.writes import Scenario, check_scenario, failure, unchanged
 from vinyl_testing.plugin import DB
 from vinyl_testing.writes import (
     BulkCreate,
@@ -624,22 +624,22 @@ def test_seed_flow_create_modify_save_delete_cascading_four_tables(db: DB) -> No
 def test_cascade_delete_failing_half_way_leaves_every_table_unchanged(db: DB) -> None:
     # a3's chain is deleted from D up to A; A's row is held by a constraint Django does not
     # collect (DO_NOTHING), so the last DELETE fails after three tables were emptied.
-    django_error, vinyl_error = unchanged(db, [Get("a3", WChainA, {"pk": 3}), Delete("a3")])
-    assert django_error[:2] == ("error", IntegrityError)
-    assert vinyl_error == django_error
+    django_result, vinyl_result = unchanged(db, [Get("a3", WChainA, {"pk": 3}), Delete("a3")])
+    assert failure(django_result)[:2] == ("error", IntegrityError)
+    assert vinyl_result == django_result
 
 
 def test_protected_cascade_leaves_every_table_unchanged(db: DB) -> None:
-    django_error, vinyl_error = unchanged(db, [Get("a4", WChainA, {"pk": 4}), Delete("a4")])
-    assert django_error[:2] == ("error", ProtectedError)
-    assert vinyl_error == django_error
+    django_result, vinyl_result = unchanged(db, [Get("a4", WChainA, {"pk": 4}), Delete("a4")])
+    assert failure(django_result)[:2] == ("error", ProtectedError)
+    assert vinyl_result == django_result
 
 
 def test_queryset_delete_failing_half_way_leaves_every_table_unchanged(db: DB) -> None:
     op = Query(WChainA, "delete", build=lambda m: m.filter(pk__in=[1, 2, 3]))
-    django_error, vinyl_error = unchanged(db, [op])
-    assert django_error[:2] == ("error", IntegrityError)
-    assert vinyl_error == django_error
+    django_result, vinyl_result = unchanged(db, [op])
+    assert failure(django_result)[:2] == ("error", IntegrityError)
+    assert vinyl_result == django_result
 
 
 def test_two_batch_bulk_create_failing_on_its_last_row_leaves_every_table_unchanged(
@@ -647,9 +647,9 @@ def test_two_batch_bulk_create_failing_on_its_last_row_leaves_every_table_unchan
 ) -> None:
     rows = [{"code": f"new{i}", "qty": i} for i in range(3)] + [{"code": "A-0", "qty": 9}]
     op = BulkCreate(WStock, rows, {"batch_size": 2})
-    django_error, vinyl_error = unchanged(db, [op])
-    assert django_error[:2] == ("error", IntegrityError)
-    assert vinyl_error == django_error
+    django_result, vinyl_result = unchanged(db, [op])
+    assert failure(django_result)[:2] == ("error", IntegrityError)
+    assert vinyl_result == django_result
 
 
 # --- No signals ---------------------------------------------------------------------------
@@ -698,9 +698,13 @@ def test_no_vinyl_write_sends_a_signal(db: DB) -> None:
 
 
 def test_unknown_field_name_in_create(db: DB) -> None:
-    django_error, vinyl_error = unchanged(db, [Create("x", WStock, {"nope": 1})])
-    assert django_error == ("error", TypeError, "WStock() got unexpected keyword arguments: 'nope'")
-    assert vinyl_error == django_error
+    django_result, vinyl_result = unchanged(db, [Create("x", WStock, {"nope": 1})])
+    assert failure(django_result) == (
+        "error",
+        TypeError,
+        "WStock() got unexpected keyword arguments: 'nope'",
+    )
+    assert vinyl_result == django_result
 
 
 def test_wrong_type_for_a_field(db: DB) -> None:
@@ -712,9 +716,13 @@ def test_wrong_type_for_a_field(db: DB) -> None:
         "price": Decimal("1.00"),
         "pages": "abc",
     }
-    django_error, vinyl_error = unchanged(db, [Create("b", Book, values)])
-    assert django_error == ("error", ValueError, "Field 'pages' expected a number but got 'abc'.")
-    assert vinyl_error == django_error
+    django_result, vinyl_result = unchanged(db, [Create("b", Book, values)])
+    assert failure(django_result) == (
+        "error",
+        ValueError,
+        "Field 'pages' expected a number but got 'abc'.",
+    )
+    assert vinyl_result == django_result
 
 
 def test_saving_with_an_unsaved_related_object(db: DB) -> None:
@@ -722,34 +730,34 @@ def test_saving_with_an_unsaved_related_object(db: DB) -> None:
         New("t", WTarget, {"name": "unsaved"}),
         Create("c", WCascade, {"name": "c", "target": Ref("t")}),
     ]
-    django_error, vinyl_error = unchanged(db, ops)
-    assert django_error == (
+    django_result, vinyl_result = unchanged(db, ops)
+    assert failure(django_result) == (
         "error",
         ValueError,
         "save() prohibited to prevent data loss due to unsaved related object 'target'.",
     )
-    assert vinyl_error == django_error
+    assert vinyl_result == django_result
 
 
 def test_foreign_key_to_a_missing_row(db: DB) -> None:
     op = Create("c", WCascade, {"name": "c", "target_id": 999})
-    django_error, vinyl_error = unchanged(db, [op])
-    assert django_error[:2] == ("error", IntegrityError)
-    assert vinyl_error == django_error
+    django_result, vinyl_result = unchanged(db, [op])
+    assert failure(django_result)[:2] == ("error", IntegrityError)
+    assert vinyl_result == django_result
 
 
 def test_unique_violation(db: DB) -> None:
-    django_error, vinyl_error = unchanged(db, [Create("s", WStock, {"code": "A-0", "qty": 1})])
-    assert django_error[:2] == ("error", IntegrityError)
-    assert vinyl_error == django_error
+    django_result, vinyl_result = unchanged(db, [Create("s", WStock, {"code": "A-0", "qty": 1})])
+    assert failure(django_result)[:2] == ("error", IntegrityError)
+    assert vinyl_result == django_result
 
 
 def test_a_multi_table_save_failing_on_a_child_table_writes_no_parent(db: DB) -> None:
     # WPlace's row is inserted, then WRestaurant's fails (seats out of range): none remains.
     ops: list[Op] = [New("i", WItalian, {"name": "big", "seats": 10**12}), Save("i")]
-    django_error, vinyl_error = unchanged(db, ops)
-    assert django_error[:2] == ("error", DataError)
-    assert vinyl_error == django_error
+    django_result, vinyl_result = unchanged(db, ops)
+    assert failure(django_result)[:2] == ("error", DataError)
+    assert vinyl_result == django_result
 
 
 def test_the_harness_compares_driver_errors_by_their_first_line() -> None:
