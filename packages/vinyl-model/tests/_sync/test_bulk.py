@@ -12,7 +12,6 @@ vinyl's own instances, statement counts, a caller's transaction, the managers.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import pytest
@@ -33,7 +32,14 @@ from vinyl_testapp.models.writes import (
     WTarget,
     WTopic,
 )
-from vinyl_testing._sync.writes import Scenario, Side, check_scenario, interpret, unchanged
+from vinyl_testing._sync.writes import (
+    Scenario,
+    Side,
+    check_scenario,
+    interpret,
+    resolved,
+    unchanged,
+)
 from vinyl_testing.plugin import DB
 from vinyl_testing.writes import (
     BulkCreate,
@@ -442,9 +448,7 @@ def test_one_statement_runs_alone_several_in_one_transaction(db: DB) -> None:
         reset(db.django)
         seed_writes(db.django, 0)
         with CaptureQueriesContext(connections[alias]) as captured:
-            result = write()
-            if inspect.isawaitable(result):
-                result
+            resolved(write())
         return [query["sql"].split()[0] for query in captured]
 
     def writes(manager: Any) -> list[Any]:
