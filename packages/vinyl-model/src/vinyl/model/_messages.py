@@ -11,7 +11,6 @@ __all__ = [
     "not_fetched",
     "no_alias",
     "no_chunked_fetching",
-    "reads_only",
 ]
 
 
@@ -64,14 +63,6 @@ def django_async_method(name: str) -> str:
     return (
         f"{name}() is Django's thread-based async API and is not available on a vinyl "
         f"queryset: call {name[1:]}() (awaited in vinyl_async, plain in vinyl_sync)."
-    )
-
-
-def reads_only(name: str) -> str:
-    """Return the message for a write method that vinyl's model layer does not run yet."""
-    return (
-        f"{name}() is not available through vinyl yet: this vinyl-model release runs reads "
-        f"only. Write with Django's own manager (M.objects) for now."
     )
 
 

@@ -19,13 +19,13 @@ from django.db import IntegrityError, NotSupportedError
 from django.db.models import Field, Model, Prefetch, QuerySet
 from django.db.models.sql import Query
 from django.db.models.utils import resolve_callables
-from vinyl.model import _bulk, _replay
-from vinyl.model._async import prefetch, write
+from vinyl.model import _bulk, _deletion, _replay
+from vinyl.model._async import deletion, prefetch, write
 from vinyl.model._async.fetch import fetch, run_django
 from vinyl.model._async.instance import VinylInstance, instance_class
 from vinyl.model._async.raw import VinylRawQuerySet, vinyl_raw_queryset
 from vinyl.model._compat import AsyncEvaluation
-from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
+from vinyl.model._messages import django_async_method, no_chunked_fetching
 from vinyl.model._plans import filter_shape, plannable
 from vinyl.model._templates import TEMPLATES
 from vinyl.query._async import transaction
@@ -430,6 +430,19 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
 
     bulk_update.alters_data = True  # type: ignore[attr-defined]
 
+    async def delete(self) -> tuple[int, dict[str, int]]:  # type: ignore[override,unused-ignore]
+        """Delete the rows and what cascades from them; return ``(count, {label: count})``.
+
+        Django's ``delete()`` (its refusals, its ``Collector``), without signals.
+        """
+        result = await deletion.delete(_deletion.queryset_deletion(self), VinylQuerySet)
+        # As Django: a queryset used again reads again.
+        self._result_cache = None
+        return result
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
     def iterator(self, chunk_size: int | None = None) -> Any:
         """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
         raise NotSupportedError(no_chunked_fetching("iterator"))
@@ -467,7 +480,6 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         method.__doc__ = f"Raise ``NotSupportedError``: {message(name)}"
         return method
 
-    delete = _refused("delete", reads_only)
     aiterator = _refused("aiterator", django_async_method)
     aaggregate = _refused("aaggregate", django_async_method)
     acount = _refused("acount", django_async_method)

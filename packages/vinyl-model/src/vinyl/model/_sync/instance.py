@@ -15,13 +15,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from django.apps import apps
-from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
-from vinyl.model import _saving
+from vinyl.model import _deletion, _saving
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
-from vinyl.model._messages import no_alias, reads_only
+from vinyl.model._messages import no_alias
 from vinyl.model._overrides import warn_if_overridden
 from vinyl.model._sync import write
+from vinyl.model._sync.deletion import delete
 from vinyl.model._sync.related import relation_descriptor
 
 __all__ = ["VinylInstance", "instance_class", "to_vinyl", "unpickle"]
@@ -73,7 +73,7 @@ class VinylInstance:
         A ``save()`` the model overrides is not run (``vinyl.model._overrides``).
         """
         instance: Model = self  # type: ignore[assignment]
-        warn_if_overridden(instance._meta.model, "save")  # type: ignore[arg-type]
+        warn_if_overridden(instance._meta.model, "save")
         alias = using or instance._state.db
         if alias is None:
             raise ValueError(no_alias(instance, "save"))
@@ -88,9 +88,20 @@ class VinylInstance:
             plan = _saving.save_plan(save)
             write.run(alias, plan, self._vinyl_queryset, atomic=save.atomic)
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        """Raise ``NotSupportedError``: vinyl does not delete instances yet."""
-        raise NotSupportedError(reads_only("delete"))
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        """Delete the instance and what cascades from it; return ``(count, {label: count})``.
+
+        Django's ``delete()`` (its ``Collector``: ``on_delete``, parents, generic relations,
+        its errors), without signals. The instance is deleted on *using*, else on the
+        alias it was read from. A ``delete()`` the model overrides is not run
+        (``vinyl.model._overrides``).
+        """
+        instance: Model = self  # type: ignore[assignment]
+        warn_if_overridden(instance._meta.model, "delete")
+        deletion = _deletion.instance_deletion(instance, using, keep_parents)
+        return delete(deletion, self._vinyl_queryset)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Django's reduce names the model; unpickling must give a vinyl instance back.

@@ -22,11 +22,11 @@ from django.db import IntegrityError, NotSupportedError
 from django.db.models import Field, Model, Prefetch, QuerySet
 from django.db.models.sql import Query
 from django.db.models.utils import resolve_callables
-from vinyl.model import _bulk, _replay
+from vinyl.model import _bulk, _deletion, _replay
 from vinyl.model._compat import SyncEvaluation
-from vinyl.model._messages import django_async_method, no_chunked_fetching, reads_only
+from vinyl.model._messages import django_async_method, no_chunked_fetching
 from vinyl.model._plans import filter_shape, plannable
-from vinyl.model._sync import prefetch, write
+from vinyl.model._sync import deletion, prefetch, write
 from vinyl.model._sync.fetch import fetch, run_django
 from vinyl.model._sync.instance import VinylInstance, instance_class
 from vinyl.model._sync.raw import VinylRawQuerySet, vinyl_raw_queryset
@@ -433,6 +433,19 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
 
     bulk_update.alters_data = True  # type: ignore[attr-defined]
 
+    def delete(self) -> tuple[int, dict[str, int]]:  # type: ignore[override,unused-ignore]
+        """Delete the rows and what cascades from them; return ``(count, {label: count})``.
+
+        Django's ``delete()`` (its refusals, its ``Collector``), without signals.
+        """
+        result = deletion.delete(_deletion.queryset_deletion(self), VinylQuerySet)
+        # As Django: a queryset used again reads again.
+        self._result_cache = None
+        return result
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
     def iterator(self, chunk_size: int | None = None) -> Any:
         """Raise ``NotSupportedError``: vinyl fetches results whole (ARCHITECTURE §3.3)."""
         raise NotSupportedError(no_chunked_fetching("iterator"))
@@ -470,7 +483,6 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
         method.__doc__ = f"Raise ``NotSupportedError``: {message(name)}"
         return method
 
-    delete = _refused("delete", reads_only)
     aiterator = _refused("aiterator", django_async_method)
     aaggregate = _refused("aaggregate", django_async_method)
     acount = _refused("acount", django_async_method)
