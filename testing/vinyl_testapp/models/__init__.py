@@ -1,6 +1,7 @@
 """The test app's models, one module per area (each helper adds its own module here)."""
 
 from vinyl_testapp.models import (  # noqa: F401 - the model layer's models
+    bulk,
     custom,
     library,
     overrides,

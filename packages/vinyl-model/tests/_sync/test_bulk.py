@@ -20,6 +20,7 @@ from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Concat
 from django.test.utils import CaptureQueriesContext
 from vinyl_sync import transaction
+from vinyl_testapp.models.bulk import BStep
 from vinyl_testapp.models.writes import (
     WCascade,
     WDefaults,
@@ -177,6 +178,15 @@ def _bulk_create_defaults(r: int) -> list[Op]:
     ]
 
 
+def _bulk_create_ordered(r: int) -> list[Op]:
+    # order_with_respect_to: Django 6 reads each target's largest ``_order`` first.
+    rows = [{"name": f"s{i}{r}", "target_id": 1 + i % 2} for i in range(3)]
+    return [
+        BulkCreate(BStep, rows, prefix="a"),
+        BulkCreate(BStep, [*rows, {"name": "set", "target_id": 3, "_order": 7}], prefix="b"),
+    ]
+
+
 def _bulk_create_refusals(r: int) -> list[Op]:
     return [
         BulkCreate(WRestaurant, [{"name": f"mti{r}"}]),
@@ -321,6 +331,7 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("update_refusals", _update_refusals),
     ("bulk_create_batches", _bulk_create_batches),
     ("bulk_create_defaults", _bulk_create_defaults),
+    ("bulk_create_ordered", _bulk_create_ordered),
     ("bulk_create_refusals", _bulk_create_refusals),
     ("bulk_update", _bulk_update),
     ("bulk_update_refusals", _bulk_update_refusals),
