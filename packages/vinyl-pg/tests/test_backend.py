@@ -109,6 +109,9 @@ def test_migrate_through_the_vinyl_engine_creates_djangos_tables(extra_alias: An
         recreate_database(name)
     try:
         for alias in ("migrate_django", "migrate_vinyl"):
+            # contenttypes first: syncdb creates the test app's tables, some with foreign
+            # keys to django_content_type, before it applies migrations.
+            call_command("migrate", "contenttypes", database=alias, verbosity=0)
             call_command("migrate", database=alias, run_syncdb=True, verbosity=0)
         through_django, through_vinyl = schema("migrate_django"), schema("migrate_vinyl")
     finally:

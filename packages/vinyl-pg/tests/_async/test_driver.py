@@ -159,6 +159,13 @@ ERROR_CASES = {
     ),
     "too long": ([], NOTE_INSERT, (1, "x" * 101, CREATED), "22001"),
     "division by zero": ([], "SELECT 1 / %s", (0,), "22012"),
+    # asyncpg checks an integer argument's range before sending it: the server's message.
+    "integer out of range": (
+        [],
+        'INSERT INTO vinyl_testapp_alltypes ("integer") VALUES (%s)',
+        (10**12,),
+        "22003",
+    ),
     "syntax": ([], "SELEC %s", (1,), "42601"),
     "no table": ([], "SELECT * FROM vinyl_testapp_missing WHERE 1 = %s", (1,), "42P01"),
     "no column": ([], "SELECT missing FROM vinyl_testapp_note WHERE 1 = %s", (1,), "42703"),

@@ -9,6 +9,8 @@ the driver's exception type. Only the drivers' ``execute``/``fetch`` apply this 
 
 from __future__ import annotations
 
+import re
+
 import asyncpg
 import psycopg2
 from django.db import utils
@@ -58,6 +60,15 @@ _BY_CLASS: dict[str, type[utils.Error]] = {
     "XX": utils.InternalError,
 }
 
+#: asyncpg checks an integer argument's range itself, before sending it; the server (so
+#: psycopg2, and Django) reports the same value as SQLSTATE 22003 with these messages.
+_ARGUMENT_RANGE = re.compile(r"\(value out of (int16|int32|int64) range\)")
+_SERVER_RANGE_MESSAGES = {
+    "int16": "smallint out of range",
+    "int32": "integer out of range",
+    "int64": "bigint out of range",
+}
+
 #: Errors without a SQLSTATE that mean the connection is gone.
 _CONNECTION_LOST = (
     asyncpg.ConnectionDoesNotExistError,
@@ -89,6 +100,12 @@ def django_error(exc: BaseException) -> utils.Error:
         sqlstate = exc.pgcode
         cls = exception_class(sqlstate) if sqlstate else _dbapi_class(exc)
         message = str(exc)
+    elif (found := _ARGUMENT_RANGE.search(str(exc))) is not None:
+        # The server's error for the same value, so both drivers raise the same one; the
+        # driver's own message stays on the chained exception.
+        sqlstate = "22003"
+        cls = utils.DataError
+        message = _SERVER_RANGE_MESSAGES[found.group(1)]
     else:
         sqlstate = None
         cls = _client_error_class(exc)
