@@ -27,7 +27,8 @@ __all__ = ["Save", "check_related", "prepare_save", "save_plan"]
 
 #: Django 6.0 reads back what an UPDATE computed (expressions, generated fields) and
 #: raises ``Model.NotUpdated``; Django 5.2 leaves them as they were and raises DatabaseError.
-_RETURNING_UPDATES = hasattr(Model, "NotUpdated")
+#: (``NotUpdated`` itself exists only on concrete models, so look for its helper.)
+_RETURNING_UPDATES = hasattr(Model, "_assign_returned_values")
 
 
 @dataclass(frozen=True, slots=True)
