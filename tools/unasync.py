@@ -56,6 +56,8 @@ NAME_MAP: dict[str, str] = {
     "ashield": "shield",
     "acurrent_owner": "current_owner",
     "arunning_loop": "running_loop",
+    "acall_callback": "call_callback",
+    "acheck_callback": "check_callback",
     # Test concurrency, paired in testing/vinyl_testing/concurrency.py.
     "agather": "gather",
     "AEvent": "Event",

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,11 @@ async def agather(*funcs: Callable[[], Awaitable[Any]]) -> list[Any]:
 
 
 def gather(*funcs: Callable[[], Any]) -> list[Any]:
-    """Run every ``func()`` in a thread of its own (at most 64 at once); return their results."""
+    """Run every ``func()`` in a thread of its own (at most 64 at once); return their results.
+
+    Each runs in a copy of the caller's context, as ``asyncio.gather`` runs each task: inside
+    a vinyl ``transaction()`` block, the threads join the block as the tasks do.
+    """
     with ThreadPoolExecutor(max_workers=min(len(funcs), 64)) as executor:
-        futures = [executor.submit(func) for func in funcs]
+        futures = [executor.submit(contextvars.copy_context().run, func) for func in funcs]
         return [future.result() for future in futures]

@@ -9,12 +9,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
 
 import pytest
 from django.db.transaction import TransactionManagementError
 from vinyl.query import get_backend
-from vinyl.query._async import close_pools, connection, fetch_sql, transaction
+from vinyl.query._async import (
+    close_pools,
+    connection,
+    execute_sql,
+    fetch_sql,
+    on_commit,
+    transaction,
+)
 from vinyl.query.compiler import prepare
+from vinyl_testapp.models import QAuthor
 from vinyl_testing.plugin import DB
 
 SLEEP = {"postgresql": "SELECT pg_sleep(30)", "mysql": "SELECT SLEEP(30)"}
@@ -86,9 +96,196 @@ async def test_tasks_started_inside_a_block_share_its_connection(db: DB) -> None
         pids = await asyncio.gather(*(fetch_sql(db.vinyl, pid_sql[db.vendor]) for _ in range(10)))
         assert pids == [[(block_pid,)]] * 10
 
-        async def nested() -> None:
+        async def nested() -> list[Any]:
             async with transaction(db.vinyl):
-                pass
+                return await fetch_sql(db.vinyl, pid_sql[db.vendor])
 
-        with pytest.raises(TransactionManagementError, match="started inside another task"):
-            await asyncio.create_task(nested())
+        # A task's own block nests in the block it was started in, on its connection.
+        assert await asyncio.create_task(nested()) == [(block_pid,)]
+
+
+async def insert(alias: str, name: str) -> None:
+    """Insert one author through vinyl's raw SQL."""
+    table = get_backend(alias).wrapper.ops.quote_name(QAuthor._meta.db_table)
+    await execute_sql(alias, f"INSERT INTO {table} (name, age, rating) VALUES (%s, 0, 0)", [name])
+
+
+def django_names(db: DB) -> list[str]:
+    """Return the authors' names as Django's own connection sees them (committed rows)."""
+    return list(QAuthor.objects.using(db.django).order_by("name").values_list("name", flat=True))
+
+
+OUTLIVED = (
+    r"^A transaction\(using='{alias}'\) block ended while 1 task\(s\) started inside it "
+    r"and using it were still running, so it was rolled back: nothing of the block, or of "
+    r"those tasks, was committed. Wait for every task started inside a block before the "
+    r"block ends: await asyncio.gather\(...\) or use an asyncio.TaskGroup inside the block"
+)
+ENDED = (
+    r"^This task \(or thread\) joined a transaction\(using='{alias}'\) block that has "
+    r"ended, so its statement cannot run in that block, and vinyl will not run it outside."
+)
+
+
+async def test_a_task_outliving_its_block_rolls_the_block_back(db: DB) -> None:
+    wrote, finish = asyncio.Event(), asyncio.Event()
+
+    async def child() -> None:
+        await insert(db.vinyl, "child, first")
+        wrote.set()
+        await finish.wait()
+        await insert(db.vinyl, "child, second")
+
+    with pytest.raises(TransactionManagementError, match=OUTLIVED.format(alias=db.vinyl)):
+        async with transaction(db.vinyl):
+            await insert(db.vinyl, "owner")
+            task = asyncio.create_task(child())
+            await wrote.wait()
+    finish.set()
+    with pytest.raises(TransactionManagementError, match=ENDED.format(alias=db.vinyl)):
+        await task
+    assert django_names(db) == []
+    # The connection went back to the pool clean.
+    await insert(db.vinyl, "after")
+    assert django_names(db) == ["after"]
+
+
+async def test_a_task_outliving_a_nested_block_rolls_the_savepoint_back(db: DB) -> None:
+    wrote, finish = asyncio.Event(), asyncio.Event()
+
+    async def child() -> None:
+        await insert(db.vinyl, "child")
+        wrote.set()
+        await finish.wait()
+        await insert(db.vinyl, "child, late")
+
+    async with transaction(db.vinyl):
+        await insert(db.vinyl, "outer")
+        with pytest.raises(TransactionManagementError, match=OUTLIVED.format(alias=db.vinyl)):
+            async with transaction(db.vinyl):
+                task = asyncio.create_task(child())
+                await wrote.wait()
+        finish.set()
+        with pytest.raises(TransactionManagementError, match=ENDED.format(alias=db.vinyl)):
+            await task
+    assert django_names(db) == ["outer"]
+
+
+async def test_a_task_that_starts_after_its_block_ended_runs_nothing(db: DB) -> None:
+    async with transaction(db.vinyl):
+        await insert(db.vinyl, "owner")
+        # Not yet started when the block ends: the block cannot know it, and commits.
+        task = asyncio.create_task(insert(db.vinyl, "late"))
+    with pytest.raises(TransactionManagementError, match=ENDED.format(alias=db.vinyl)):
+        await task
+    assert django_names(db) == ["owner"]
+
+
+async def test_a_task_waiting_for_a_nested_block_runs_after_it(db: DB) -> None:
+    """The owner waits for its tasks holding nothing; two tasks' blocks take turns."""
+    order: list[str] = []
+    inside = asyncio.Event()
+
+    async def first() -> None:
+        async with transaction(db.vinyl):
+            await insert(db.vinyl, "first")
+            inside.set()
+            # The other task is ready to run a statement: it waits for this block's end.
+            await asyncio.sleep(0.05)
+            order.append("first ends")
+
+    async def second() -> None:
+        await inside.wait()
+        async with transaction(db.vinyl):
+            order.append("second begins")
+            await insert(db.vinyl, "second")
+
+    async with transaction(db.vinyl):
+        async with asyncio.TaskGroup() as group:
+            group.create_task(first())
+            group.create_task(second())
+    assert order == ["first ends", "second begins"]
+    assert django_names(db) == ["first", "second"]
+
+
+async def test_a_cancelled_task_inside_a_block_rolls_its_savepoint_back(db: DB) -> None:
+    started = asyncio.Event()
+
+    async def child() -> None:
+        async with transaction(db.vinyl):
+            await insert(db.vinyl, "cancelled")
+            started.set()
+            await asyncio.sleep(30)
+
+    async with transaction(db.vinyl):
+        await insert(db.vinyl, "owner")
+        task = asyncio.create_task(child())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The savepoint was rolled back; the block goes on with its connection.
+        assert [row[0] for row in await fetch_sql(db.vinyl, "SELECT 1")] == [1]
+    assert django_names(db) == ["owner"]
+
+
+async def test_on_commit_awaits_coroutine_functions_in_order_with_plain_ones(db: DB) -> None:
+    calls: list[str] = []
+
+    async def later(name: str) -> None:
+        await asyncio.sleep(0)
+        calls.append(name)
+
+    async with transaction(db.vinyl):
+        on_commit(partial(later, "first"), using=db.vinyl)
+        on_commit(partial(calls.append, "second"), using=db.vinyl)
+        async with transaction(db.vinyl):
+            on_commit(partial(later, "third"), using=db.vinyl)
+        with pytest.raises(ZeroDivisionError):
+            async with transaction(db.vinyl):
+                on_commit(partial(later, "rolled back"), using=db.vinyl)
+                1 / 0  # noqa: B018
+        # Returning an awaitable is enough, as a coroutine function's call does.
+        on_commit(lambda: later("fourth"), using=db.vinyl)
+        assert calls == []
+    assert calls == ["first", "second", "third", "fourth"]
+    with pytest.raises(ZeroDivisionError):
+        async with transaction(db.vinyl):
+            on_commit(partial(later, "never"), using=db.vinyl)
+            1 / 0  # noqa: B018
+    assert calls == ["first", "second", "third", "fourth"]
+
+
+async def test_a_robust_coroutine_callback_logs_its_error(
+    db: DB, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[str] = []
+
+    async def fails() -> None:
+        await asyncio.sleep(0)
+        raise ValueError("no mail server")
+
+    with caplog.at_level(logging.ERROR, logger="vinyl.query.transaction"):
+        async with transaction(db.vinyl):
+            on_commit(fails, using=db.vinyl, robust=True)
+            on_commit(partial(calls.append, "after"), using=db.vinyl)
+    assert calls == ["after"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "Error calling test_a_robust_coroutine_callback_logs_its_error.<locals>.fails in "
+        "on_commit() (no mail server)."
+    ]
+
+
+async def test_on_commit_refuses_a_coroutine_function_outside_a_block(db: DB) -> None:
+    async def send() -> None:
+        pass
+
+    with pytest.raises(TypeError) as raised:
+        on_commit(send, using=db.vinyl)
+    name = "test_on_commit_refuses_a_coroutine_function_outside_a_block.<locals>.send"
+    assert str(raised.value) == (
+        f"on_commit() got the coroutine function {name} outside any transaction(using="
+        f"'{db.vinyl}') block. There, on_commit() runs its callback at once, as Django's "
+        f"does, but on_commit() is a plain function and cannot await it: await {name}() "
+        f"yourself, or call on_commit() inside the block whose commit it should follow."
+    )

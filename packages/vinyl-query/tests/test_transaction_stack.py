@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from django.db.transaction import TransactionManagementError
-from vinyl.query.transaction import TransactionStack, TransactionState, run_callbacks
+from vinyl.query.transaction import TransactionStack, TransactionState, call_now
 
 
 def state_of(stack: TransactionStack) -> TransactionState:
@@ -78,15 +78,47 @@ def test_a_broken_connection_sends_nothing_more() -> None:
     assert stack.take_callbacks() == []
 
 
-def test_robust_callbacks_log_their_errors(caplog: pytest.LogCaptureFixture) -> None:
-    calls: list[str] = []
-
+def test_a_callback_run_now_logs_its_error_when_robust(caplog: pytest.LogCaptureFixture) -> None:
     def fails() -> None:
         raise ValueError("nope")
 
     with caplog.at_level(logging.ERROR):
-        run_callbacks([(fails, True), (lambda: calls.append("after"), False)])
-    assert calls == ["after"]
-    assert "Error calling" in caplog.text and "nope" in caplog.text
+        call_now(fails, robust=True, alias="vinyl_pg")
+    assert [r.getMessage() for r in caplog.records] == [
+        "Error calling test_a_callback_run_now_logs_its_error_when_robust.<locals>.fails in "
+        "on_commit() (nope)."
+    ]
     with pytest.raises(ValueError, match="nope"):
-        run_callbacks([(fails, False)])
+        call_now(fails, robust=False, alias="vinyl_pg")
+
+
+def test_a_callback_run_now_cannot_return_an_awaitable() -> None:
+    async def later() -> None:
+        pass
+
+    with pytest.raises(TypeError, match=r"outside any transaction\(using='vinyl_pg'\) block"):
+        call_now(lambda: later(), robust=True, alias="vinyl_pg")
+
+
+def test_callbacks_belong_to_the_block_of_the_task_that_registered_them() -> None:
+    stack = TransactionStack()
+    stack.begin()
+    stack.add_callback(lambda: "outer, first")
+    # A task's savepoint is open; a sibling task, in the outermost block, registers.
+    stack.begin()
+    stack.add_callback(lambda: "savepoint")
+    stack.add_callback(lambda: "sibling", level=0)
+    assert stack.end(failed=True) == "ROLLBACK TO SAVEPOINT vinyl_s1"
+    stack.begin()
+    stack.add_callback(lambda: "released")
+    stack.add_callback(lambda: "sibling, later", level=0)
+    stack.end(failed=False)
+    stack.add_callback(lambda: "outer, last")
+    assert stack.end(failed=False) == "COMMIT"
+    assert [func() for func, _ in stack.take_callbacks()] == [
+        "outer, first",
+        "sibling",
+        "released",
+        "sibling, later",
+        "outer, last",
+    ]

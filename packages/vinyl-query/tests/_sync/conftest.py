@@ -6,9 +6,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import override_settings
 from vinyl.query._sync import close_pools
+from vinyl_testing.plugin import DB
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +20,20 @@ def _fresh_pools() -> Iterator[None]:
     """Close this flavor's pools after each test, so no test sees another's connections."""
     yield
     close_pools()
+
+
+@pytest.fixture
+def extra_alias(db: DB) -> Iterator[Any]:
+    """Yield a function adding a copy of the vinyl alias with other settings to DATABASES."""
+    overrides: list[Any] = []
+
+    def add(name: str, **changes: Any) -> str:
+        entry = {**settings.DATABASES[db.vinyl], **changes}
+        override = override_settings(DATABASES={**settings.DATABASES, name: entry})
+        override.enable()
+        overrides.append(override)
+        return name
+
+    yield add
+    for override in reversed(overrides):
+        override.disable()

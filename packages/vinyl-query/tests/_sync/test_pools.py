@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, ProgrammingError, connections
-from django.test import override_settings
 from vinyl.query import get_backend
 from vinyl.query._sync import connection, fetch_sql, get_pool, transaction
 from vinyl.query.compiler import prepare
@@ -50,23 +47,6 @@ def kill(db: DB, pid: Any) -> None:
     while oracle(db, ALIVE[db.vendor], (pid,)) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not oracle(db, ALIVE[db.vendor], (pid,))
-
-
-@pytest.fixture
-def extra_alias(db: DB) -> Iterator[Any]:
-    """Yield a function adding a copy of the vinyl alias with other settings to DATABASES."""
-    overrides: list[Any] = []
-
-    def add(name: str, **changes: Any) -> str:
-        entry = {**settings.DATABASES[db.vinyl], **changes}
-        override = override_settings(DATABASES={**settings.DATABASES, name: entry})
-        override.enable()
-        overrides.append(override)
-        return name
-
-    yield add
-    for override in reversed(overrides):
-        override.disable()
 
 
 RELEASED = (

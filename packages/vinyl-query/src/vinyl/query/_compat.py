@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -21,9 +22,13 @@ __all__ = [
     "Lock",
     "Result",
     "Semaphore",
+    "acall_callback",
+    "acheck_callback",
     "acurrent_owner",
     "arunning_loop",
     "ashield",
+    "call_callback",
+    "check_callback",
     "current_owner",
     "running_loop",
     "shield",
@@ -107,3 +112,38 @@ def arunning_loop() -> asyncio.AbstractEventLoop | None:
 def running_loop() -> asyncio.AbstractEventLoop | None:
     """Return ``None``: sync pools belong to no event loop."""
     return None
+
+
+def acheck_callback(func: Callable[[], object]) -> None:
+    """Accept any callable as an ``on_commit()`` callback: coroutine functions are awaited."""
+
+
+def check_callback(func: Callable[[], object]) -> None:
+    """Refuse a coroutine function as an ``on_commit()`` callback: nothing would await it."""
+    if inspect.iscoroutinefunction(func):
+        raise TypeError(
+            f"vinyl_sync's on_commit() cannot run the coroutine function "
+            f"{getattr(func, '__qualname__', func)}: nothing would await it. Pass a plain "
+            f"function, or use vinyl_async's on_commit() and transaction()."
+        )
+
+
+async def acall_callback(func: Callable[[], object]) -> None:
+    """Call an ``on_commit()`` callback; await what it returns if that is awaitable."""
+    result = func()
+    if inspect.isawaitable(result):
+        await result
+
+
+def call_callback(func: Callable[[], object]) -> None:
+    """Call an ``on_commit()`` callback; raise ``TypeError`` if it returns an awaitable."""
+    result = func()
+    if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            # Closed, so Python does not also warn that it was never awaited.
+            result.close()
+        raise TypeError(
+            f"The on_commit() callback {getattr(func, '__qualname__', func)} returned an "
+            f"awaitable, which vinyl_sync cannot await. Pass a plain function, or use "
+            f"vinyl_async's on_commit() and transaction()."
+        )

@@ -42,6 +42,7 @@ Deliberate deviations from the style guide, and why:
 from __future__ import annotations
 
 import enum
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ __all__ = [
     "AsyncPool",
     "Connection",
     "Dialect",
+    "DjangoAtomic",
     "Driver",
     "Pool",
     "PoolConfig",
@@ -351,6 +353,35 @@ def _debug_changed(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_debug_changed)
 
 
+class DjangoAtomic:
+    """Whether Django's ``transaction.atomic()`` may be open on a vinyl alias, in one read.
+
+    vinyl never runs its statements on Django's connection (``connections[alias]``), so a
+    vinyl statement inside Django's ``atomic(using=vinyl_alias)`` would run, and commit,
+    outside that block: vinyl refuses it (``vinyl.query._async.scope``). Asking
+    ``connections[alias].in_atomic_block`` costs a thread-local lookup per statement; vinyl
+    asks only while :attr:`possible` is true, which the ENGINE wrappers'
+    ``in_atomic_block`` setter keeps up to date.
+    """
+
+    #: False: no ENGINE wrapper of a vinyl alias is inside Django's ``atomic()``.
+    possible: ClassVar[bool] = False
+    #: The ENGINE wrappers inside Django's ``atomic()``.
+    inside: ClassVar[weakref.WeakSet[object]] = weakref.WeakSet()
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def set(cls, wrapper: object, value: bool) -> None:
+        """Record whether *wrapper* is inside Django's ``atomic()``."""
+        # Under a lock: two threads entering and leaving must not leave a stale False.
+        with cls._lock:
+            if value:
+                cls.inside.add(wrapper)
+            else:
+                cls.inside.discard(wrapper)
+            cls.possible = bool(cls.inside)
+
+
 class VinylDatabaseWrapperMixin:
     """Mixed into a Django ``DatabaseWrapper`` to make its ENGINE a vinyl backend.
 
@@ -366,6 +397,21 @@ class VinylDatabaseWrapperMixin:
     _vinyl_connected_fact: Any = None
 
     _vinyl_force_debug_cursor = False
+    _vinyl_in_atomic_block = False
+
+    @property
+    def in_atomic_block(self) -> bool:
+        """Return Django's flag: Django's ``atomic()`` is open on this connection.
+
+        Django's ``Atomic`` sets it; vinyl reads it to refuse running its own statements
+        outside that block (:class:`DjangoAtomic`).
+        """
+        return self._vinyl_in_atomic_block
+
+    @in_atomic_block.setter
+    def in_atomic_block(self, value: bool) -> None:
+        self._vinyl_in_atomic_block = value
+        DjangoAtomic.set(self, value)
 
     @property
     def force_debug_cursor(self) -> bool:

@@ -5,18 +5,32 @@ opens and when it closes (``BEGIN``, ``SAVEPOINT``, ``RELEASE SAVEPOINT``,
 ``ROLLBACK TO SAVEPOINT``, ``COMMIT``, ``ROLLBACK``) and keeps the ``on_commit()``
 callbacks until the outermost block commits. The flavors' ``transaction()`` only send
 those statements (``vinyl.query._async.transaction``).
+
+Tasks started inside a block share its connection, so callbacks are kept per block, not in
+one list: a task registers into the block it runs in (``level``), which need not be the
+innermost one open on the connection (a sibling task's savepoint may be), and a rolled-back
+savepoint drops only its own. Each callback keeps its registration number, so the
+committed ones run in the order they were registered, whichever blocks they went through.
 """
 
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.transaction import TransactionManagementError
 
-__all__ = ["Callback", "TransactionStack", "TransactionState", "run_callbacks"]
+__all__ = [
+    "Callback",
+    "TransactionStack",
+    "TransactionState",
+    "call_now",
+    "coroutine_callback_error",
+    "log_callback_error",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +56,8 @@ class TransactionState(enum.Enum):
 @dataclass(slots=True)
 class _Block:
     savepoint: str | None
-    #: How many callbacks were registered before this block opened.
-    callbacks_before: int
+    #: The ``on_commit()`` callbacks registered in this block, with their registration number.
+    callbacks: list[tuple[int, Callback]] = field(default_factory=list)
 
 
 class TransactionStack:
@@ -56,13 +70,18 @@ class TransactionStack:
     (→ ``ACTIVE``), or, for a block without one, leaves ``NEEDS_ROLLBACK`` for the
     enclosing block to act on; the outermost rolls back → ``IDLE``. ``broken()`` → ``BROKEN``
     from any state: only discarding the connection ends it.
+
+    Callbacks: a block that commits (releases its savepoint) hands its callbacks to the
+    enclosing block; one that rolls back drops them; the outermost block's commit makes
+    them ready for :meth:`take_callbacks`, in registration order.
     """
 
-    __slots__ = ("_blocks", "_callbacks", "_savepoints", "state")
+    __slots__ = ("_blocks", "_committed", "_registered", "_savepoints", "state")
 
     def __init__(self) -> None:
         self._blocks: list[_Block] = []
-        self._callbacks: list[Callback] = []
+        self._committed: list[tuple[int, Callback]] = []
+        self._registered = 0
         self._savepoints = 0
         self.state = TransactionState.IDLE
 
@@ -83,15 +102,15 @@ class TransactionStack:
             )
         self.check_usable()
         if not self._blocks:
-            self._blocks.append(_Block(None, 0))
+            self._blocks.append(_Block(None))
             self.state = TransactionState.ACTIVE
             return "BEGIN"
         if not savepoint:
-            self._blocks.append(_Block(None, len(self._callbacks)))
+            self._blocks.append(_Block(None))
             return None
         self._savepoints += 1
         name = f"vinyl_s{self._savepoints}"
-        self._blocks.append(_Block(name, len(self._callbacks)))
+        self._blocks.append(_Block(name))
         return f"SAVEPOINT {name}"
 
     def end(self, *, failed: bool) -> str | None:
@@ -104,20 +123,24 @@ class TransactionStack:
         roll_back = failed or self.state is not TransactionState.ACTIVE
         if not self._blocks:
             if self.state is TransactionState.BROKEN:
-                # Closing the connection is the rollback: the server ends the transaction.
-                self._callbacks.clear()
+                # Closing the connection is the rollback: the server ends the transaction,
+                # and its callbacks never run.
                 return None
             self.state = TransactionState.IDLE
             if roll_back:
-                self._callbacks.clear()
+                # Callbacks never run after a rollback (Django drops them too).
                 return "ROLLBACK"
+            self._committed = block.callbacks
             return "COMMIT"
         if not roll_back:
+            # The enclosing block now answers for this block's work, callbacks included.
+            self._blocks[-1].callbacks.extend(block.callbacks)
             return f"RELEASE SAVEPOINT {block.savepoint}" if block.savepoint else None
+        # Callbacks registered inside a rolled-back block never run (Django drops them too):
+        # the block's list goes with it.
         if self.state is TransactionState.BROKEN:
+            # Nothing to send: the outermost block discards the connection.
             return None
-        # Callbacks registered inside a rolled-back block never run (Django drops them too).
-        del self._callbacks[block.callbacks_before :]
         if block.savepoint is None:
             # Nothing to roll back to here: the enclosing block must roll back.
             self.state = TransactionState.NEEDS_ROLLBACK
@@ -142,24 +165,64 @@ class TransactionStack:
                 "until the end of the 'transaction' block."
             )
 
-    def add_callback(self, func: Callable[[], object], *, robust: bool = False) -> None:
-        """Keep *func* to run after the outermost block commits."""
-        self._callbacks.append((func, robust))
+    def add_callback(
+        self, func: Callable[[], object], *, robust: bool = False, level: int | None = None
+    ) -> None:
+        """Keep *func* to run after the outermost block commits.
+
+        *level* is the block it belongs to (0: the outermost), by default the innermost:
+        if that block rolls back, *func* is dropped.
+        """
+        self._registered += 1
+        block = self._blocks[-1 if level is None else level]
+        block.callbacks.append((self._registered, (func, robust)))
 
     def take_callbacks(self) -> list[Callback]:
-        """Return the callbacks to run now that the outermost block committed, and forget them."""
-        callbacks, self._callbacks = self._callbacks, []
-        return callbacks
+        """Return the callbacks to run now that the outermost block committed, and forget them.
+
+        They come in the order they were registered in, whichever blocks they went through.
+        """
+        committed, self._committed = self._committed, []
+        committed.sort(key=lambda numbered: numbered[0])
+        return [callback for _, callback in committed]
 
 
-def run_callbacks(callbacks: list[Callback]) -> None:
-    """Run ``on_commit()`` callbacks in order; a robust one's error is logged, not raised."""
-    for func, robust in callbacks:
+def callback_name(func: Callable[..., object]) -> str:
+    """Return the name of *func* as Django's ``on_commit()`` messages show it."""
+    return str(getattr(func, "__qualname__", func))
+
+
+def log_callback_error(func: Callable[..., object], exc: Exception) -> None:
+    """Log the error of a robust ``on_commit()`` callback, with Django's message."""
+    logger.exception("Error calling %s in on_commit() (%s).", callback_name(func), exc)
+
+
+def coroutine_callback_error(func: Callable[..., object], alias: str) -> TypeError:
+    """Return the error for a coroutine function given to ``on_commit()`` outside any block."""
+    name = callback_name(func)
+    return TypeError(
+        f"on_commit() got the coroutine function {name} outside any transaction(using="
+        f"{alias!r}) block. There, on_commit() runs its callback at once, as Django's does, "
+        f"but on_commit() is a plain function and cannot await it: await {name}() "
+        f"yourself, or call on_commit() inside the block whose commit it should follow."
+    )
+
+
+def call_now(func: Callable[[], object], *, robust: bool, alias: str) -> None:
+    """Run *func* at once, as ``on_commit()`` does outside any block.
+
+    A robust *func*'s error is logged, not raised. An awaitable returned by *func* (a
+    coroutine function in disguise) cannot be awaited here: it raises ``TypeError``.
+    """
+    try:
+        result = func()
+    except Exception as exc:
         if not robust:
-            func()
-            continue
-        try:
-            func()
-        except Exception as exc:
-            name = getattr(func, "__qualname__", func)
-            logger.exception("Error calling %s in on_commit() (%s).", name, exc)
+            raise
+        log_callback_error(func, exc)
+        return
+    if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            # Closed, so Python does not also warn that it was never awaited.
+            result.close()
+        raise coroutine_callback_error(func, alias)

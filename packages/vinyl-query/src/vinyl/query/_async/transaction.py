@@ -10,24 +10,41 @@ well as savepoints (``debug_transaction``), so counts agree with Django's ``atom
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.transaction import TransactionManagementError
 from vinyl.query._async.pools import get_pool
 from vinyl.query._async.scope import (
     Scope,
+    ScopeState,
+    block_ended_error,
     current_scope,
     enter_scope,
     leave_scope,
     logged,
+    outlived_error,
+    refuse_inside_django_atomic,
     release,
     unknown_state,
 )
-from vinyl.query._compat import ALock, AResult, acurrent_owner
+from vinyl.query._compat import (
+    ALock,
+    AResult,
+    acall_callback,
+    acheck_callback,
+    acurrent_owner,
+)
 from vinyl.query.databases import get_backend
-from vinyl.query.transaction import TransactionStack, TransactionState, run_callbacks
+from vinyl.query.transaction import (
+    Callback,
+    TransactionStack,
+    TransactionState,
+    call_now,
+    coroutine_callback_error,
+    log_callback_error,
+)
 
 __all__ = ["Transaction", "on_commit", "transaction"]
 
@@ -44,16 +61,27 @@ class Transaction:
     ``RELEASE SAVEPOINT`` or ``ROLLBACK TO SAVEPOINT``. The exception that ended a block
     always propagates; an error while rolling back is logged and marks the connection
     ``BROKEN``, so the outermost block discards it instead of pooling it.
+
+    A block opened by a task started inside another task's block (``asyncio.gather`` in
+    the block) nests in that block the same way, on its connection. An inner block holds
+    the enclosing level's statement lock from its ``SAVEPOINT`` to its end: the other
+    tasks sharing the connection wait meanwhile, so blocks of two tasks never interleave.
+    Do not wait, inside an inner block, for a task started outside it that still has a
+    statement to run: that task waits for the block to end (a deadlock). A block that ends
+    while tasks started inside it and using it still run rolls back and raises
+    ``TransactionManagementError``; those tasks get the same error on their next statement.
     """
 
-    __slots__ = ("_outermost", "_scope", "durable", "savepoint", "using")
+    __slots__ = ("_parent", "_scope", "durable", "savepoint", "using")
 
     def __init__(self, using: str | None, savepoint: bool, durable: bool) -> None:
         self.using = using or DEFAULT_DB_ALIAS
         self.savepoint = savepoint
         self.durable = durable
+        #: The level this block made: the outermost's, or a nested block's own.
         self._scope: Scope | None = None
-        self._outermost = False
+        #: The level a nested block was opened in (``None`` for the outermost block).
+        self._parent: Scope | None = None
 
     def __call__[**P, R](self, func: Callable[P, AResult[R]]) -> Callable[P, AResult[R]]:
         """Return *func* running each call in its own block with these settings (a decorator)."""
@@ -66,28 +94,27 @@ class Transaction:
         return in_transaction
 
     async def __aenter__(self) -> None:
-        scope = current_scope(self.using)
-        if scope is None:
+        parent = current_scope(self.using)
+        if parent is None:
+            # No block of this task (or of the task that started it): the outermost block.
             await self._open()
             return
-        if scope.owner is not acurrent_owner():
-            raise TransactionManagementError(
-                f"transaction(using={self.using!r}) was opened in a task started inside "
-                f"another task's transaction block on the same alias. Open the block in the "
-                f"task that owns the transaction, or start the task outside the block."
-            )
-        await scope.take()
+        # Held until this block ends: no other task's statement or block runs inside it.
+        await parent.take()
         try:
-            sql = scope.stack.begin(savepoint=self.savepoint, durable=self.durable)
+            sql = parent.stack.begin(savepoint=self.savepoint, durable=self.durable)
             if sql is not None:
                 try:
-                    await logged(self.using, scope.connection).execute(sql)
+                    await logged(self.using, parent.connection).execute(sql)
                 except BaseException:
-                    scope.stack.begin_failed()
+                    parent.stack.begin_failed()
                     raise
-        finally:
-            scope.give_back()
-        self._scope = scope
+        except BaseException:
+            parent.give_back()
+            raise
+        self._parent = parent
+        self._scope = parent.nested(parent.stack.depth - 1)
+        enter_scope(self._scope)
 
     async def _open(self) -> None:
         backend = get_backend(self.using)
@@ -102,7 +129,6 @@ class Transaction:
             await release(pool, conn, self.using, f"BEGIN failed: {exc!r}", exc)
             raise
         self._scope = Scope(backend, pool, conn, stack, acurrent_owner(), ALock())
-        self._outermost = True
         enter_scope(self._scope)
 
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
@@ -114,10 +140,14 @@ class Transaction:
         if reason is not None:
             stack.broken()
         committed = False
+        running = 0
         try:
+            # Waits for the statement of a task started inside the block, if one runs.
             await scope.take()
             try:
-                sql = stack.end(failed=exc is not None)
+                running = scope.end()
+                # Tasks still running inside the block: none of their work may commit.
+                sql = stack.end(failed=exc is not None or running > 0)
                 if sql is not None:
                     try:
                         await logged(self.using, scope.connection).execute(sql)
@@ -135,14 +165,22 @@ class Transaction:
             await self._leave(end_reason or reason, end_exc)
             raise
         await self._leave(reason, exc)
+        if running and exc is None:
+            # The exception that ended the block, if any, says more; otherwise say this.
+            raise outlived_error(self.using, running)
         if committed:
-            run_callbacks(stack.take_callbacks())
+            await _run_committed(stack.take_callbacks())
 
     async def _leave(self, reason: str | None, handling: BaseException | None) -> None:
-        """Give the outermost block's connection back (discarded if ``BROKEN``)."""
+        """Give the enclosing level back, or the outermost block's connection (discarded if
+        ``BROKEN``)."""
         scope = self._scope
         assert scope is not None
-        if not self._outermost:
+        # Also when the end was cut short: no task may run a statement in this block now.
+        scope.end()
+        if self._parent is not None:
+            enter_scope(self._parent)
+            self._parent.give_back()
             return
         leave_scope(scope)
         if scope.stack.state is TransactionState.BROKEN:
@@ -169,6 +207,21 @@ class Transaction:
         )
 
 
+async def _run_committed(callbacks: list[Callback]) -> None:
+    """Run the committed block's ``on_commit()`` callbacks in order.
+
+    A robust one's error is logged, not raised; another's propagates and the callbacks
+    after it do not run (as Django's).
+    """
+    for func, robust in callbacks:
+        try:
+            await acall_callback(func)
+        except Exception as exc:
+            if not robust:
+                raise
+            log_callback_error(func, exc)
+
+
 def transaction(
     using: str | None = None, *, savepoint: bool = True, durable: bool = False
 ) -> Transaction:
@@ -178,6 +231,11 @@ def transaction(
     ``savepoint=False``), an exception rolls the block back and propagates,
     ``durable=True`` raises ``RuntimeError`` when nested, and the block also decorates a
     function (``@transaction(using=...)``) to run each call in a block of its own.
+
+    A task started inside a block joins it (its statements run in the block, one at a
+    time on its connection), and its own ``transaction()`` nests in the block. Every such
+    task must finish before the block ends: otherwise the block rolls back and raises
+    ``TransactionManagementError``.
     """
     return Transaction(using, savepoint, durable)
 
@@ -185,15 +243,30 @@ def transaction(
 def on_commit(func: Callable[[], object], using: str | None = None, robust: bool = False) -> None:
     """Run *func* after the outermost open block on *using* commits, or now outside any block.
 
-    *func* is dropped if its block rolls back. With ``robust=True`` its errors are logged
-    instead of raised, as Django's ``on_commit()``.
+    *func* is dropped if its block rolls back (a savepoint included). With ``robust=True``
+    its errors are logged instead of raised, as Django's ``on_commit()``. Callbacks run in
+    the order they were registered in.
+
+    The async flavor also takes a coroutine function (or any callable returning an
+    awaitable): the block's exit awaits it, in order with the others. Outside any block
+    ``on_commit()`` runs its callback at once, as Django's, but cannot await: a coroutine
+    function raises ``TypeError`` there (await it yourself). The sync flavor refuses
+    coroutine functions. While Django's own ``atomic()`` is open on *using* (and no
+    vinyl block is), ``TransactionManagementError``: vinyl does not see Django's commit.
     """
     if not callable(func):
         raise TypeError("on_commit()'s callback must be a callable.")
+    acheck_callback(func)
     alias = using or DEFAULT_DB_ALIAS
     scope = current_scope(alias)
     if scope is None:
         get_backend(alias)
-        run_callbacks([(func, robust)])
+        refuse_inside_django_atomic(alias)
+        if inspect.iscoroutinefunction(func):
+            raise coroutine_callback_error(func, alias)
+        call_now(func, robust=robust, alias=alias)
         return
-    scope.stack.add_callback(func, robust=robust)
+    if scope.state is not ScopeState.OPEN:
+        # A task outliving its block: its callback would belong to no block.
+        raise block_ended_error(alias)
+    scope.stack.add_callback(func, robust=robust, level=scope.level)

@@ -8,6 +8,18 @@ Inside a ``transaction()`` block the task holds one connection for the whole blo
 for itself alone and gives it back at its end. Nothing is kept on Django's
 ``connections[alias]``, which every coroutine of a thread shares.
 
+Tasks started inside a block (``asyncio.gather``, ``create_task``, ``TaskGroup``; in the
+sync flavor, a thread started in a copy of the block's context) inherit its scope and
+share its connection, one statement at a time. Each block is a level of scopes: a nested
+block holds its enclosing level's lock from its ``SAVEPOINT`` to its end, and the tasks
+it starts take turns on a lock of its own. So two tasks' savepoints never interleave,
+while a task waiting on the tasks it started holds nothing they need.
+
+Django's ``transaction.atomic(using=vinyl_alias)`` runs on Django's own connection, which
+vinyl never uses: a vinyl statement outside vinyl's own blocks while Django's block is
+open would commit outside it, so it raises ``TransactionManagementError`` instead
+(:func:`refuse_inside_django_atomic`).
+
 Query log: when Django would log a query on the alias (``connections[alias].queries_logged``:
 ``DEBUG``, or ``force_debug_cursor`` under ``CaptureQueriesContext``/``assertNumQueries``),
 each statement vinyl runs is appended to that wrapper's ``queries_log`` (``{"sql", "time"}``,
@@ -17,11 +29,13 @@ does. The SQL is the statement as sent, placeholders and all; the parameters go 
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -34,9 +48,10 @@ from django.db import (
     connections,
 )
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.transaction import TransactionManagementError
 from vinyl.query._compat import Lock, current_owner, shield
 from vinyl.query._sync.pools import get_pool
-from vinyl.query.backend import Connection, Pool, QueryLogging, Row
+from vinyl.query.backend import Connection, DjangoAtomic, Pool, QueryLogging, Row
 from vinyl.query.databases import Backend, get_backend
 from vinyl.query.transaction import TransactionStack
 
@@ -44,9 +59,11 @@ __all__ = [
     "ConnectionScope",
     "LoggedConnection",
     "Scope",
+    "ScopeState",
     "connection",
     "current_scope",
     "logged",
+    "refuse_inside_django_atomic",
     "unknown_state",
 ]
 
@@ -58,14 +75,32 @@ sql_logger = logging.getLogger("django.db.backends")
 _STATEMENT_ERRORS = (IntegrityError, DataError, ProgrammingError, NotSupportedError)
 
 
+class ScopeState(enum.Enum):
+    """Whether the block a scope belongs to still runs statements."""
+
+    #: The block is open: tasks sharing its connection take turns on it.
+    OPEN = "open"
+    #: The block ended: a task started inside it that runs a statement now gets
+    #: :func:`block_ended_error` instead of running it outside the block.
+    ENDED = "ended"
+
+
 @dataclass(slots=True, eq=False)
 class Scope:
-    """The connection one task holds for its outermost ``transaction()`` block on an alias.
+    """One level of an open ``transaction()`` block on an alias: the connection and its lock.
 
-    ``owner`` is the task that opened the block. Tasks it starts inside the block inherit
-    the scope (``contextvars`` are copied into new tasks) and share the connection:
-    :meth:`take` runs their statements one at a time. A task that already holds the
-    connection takes it again at once (``connection()`` inside ``connection()``).
+    The outermost block makes the first level: it holds the connection from the pool, and
+    ``owner`` is the task that opened it. Each nested block makes a level of its own on the
+    same connection and stack, owned by the task that opened it, with ``parent`` the level
+    it was opened in. Tasks started inside a level inherit it (``contextvars`` are copied
+    into new tasks) and share the connection: :meth:`take` lets one of them at a time send
+    statements. A task that already holds a level takes it again at once (``connection()``
+    inside ``connection()``).
+
+    States (:class:`ScopeState`): ``OPEN`` until the block's end takes the lock and calls
+    :meth:`end` → ``ENDED``; :meth:`take` then refuses every task with a clear error.
+    ``level`` is the index of the block in the ``TransactionStack`` (0: the outermost), the
+    block a task's ``on_commit()`` callbacks belong to.
     """
 
     backend: Backend
@@ -74,16 +109,39 @@ class Scope:
     stack: TransactionStack
     owner: object
     lock: Lock
+    level: int = 0
+    parent: Scope | None = None
     holder: object = None
     depth: int = 0
+    state: ScopeState = ScopeState.OPEN
+    #: Tasks (threads) other than the owner that took this level.
+    members: set[object] = field(default_factory=set)
+    #: Tasks (threads) waiting in :meth:`take` right now.
+    waiters: set[object] = field(default_factory=set)
 
     def take(self) -> None:
-        """Wait until the running task may send statements on the connection."""
+        """Wait until the running task may send statements on the connection.
+
+        Raise ``TransactionManagementError`` when the block ended (a task outliving it).
+        """
         current = current_owner()
-        if self.holder is not current:
+        if self.holder is current:
+            self.depth += 1
+            return
+        self.check_open()
+        if current is not self.owner:
+            self.members.add(current)
+        self.waiters.add(current)
+        try:
             self.lock.acquire()
-            self.holder = current
-        self.depth += 1
+        finally:
+            self.waiters.discard(current)
+        if self.state is ScopeState.ENDED:
+            # The block ended while this task waited: the connection is no longer its own.
+            self.lock.release()
+            raise block_ended_error(self.backend.alias)
+        self.holder = current
+        self.depth = 1
 
     def give_back(self) -> None:
         """Undo one :meth:`take`; the last one lets other tasks in."""
@@ -91,6 +149,80 @@ class Scope:
         if not self.depth:
             self.holder = None
             self.lock.release()
+
+    def check_open(self) -> None:
+        """Raise ``TransactionManagementError`` if the block of this level has ended."""
+        if self.state is ScopeState.ENDED:
+            raise block_ended_error(self.backend.alias)
+
+    def nested(self, level: int) -> Scope:
+        """Return the level a block nested in this one (opened by the running task) makes."""
+        return Scope(
+            self.backend,
+            self.pool,
+            self.connection,
+            self.stack,
+            current_owner(),
+            Lock(),
+            level=level,
+            parent=self,
+        )
+
+    def end(self) -> int:
+        """Mark the block ended (called holding its lock); return how many tasks still run.
+
+        Those are tasks started inside the block that took it and have not finished: one
+        waiting for the lock now, or a task (not a thread: a pooled thread outlives its
+        work) that is not done.
+        """
+        self.state = ScopeState.ENDED
+        current = current_owner()
+        running = {task for task in self.waiters if task is not current}
+        running.update(
+            task
+            for task in self.members
+            if task is not current and isinstance(task, asyncio.Task) and not task.done()
+        )
+        return len(running)
+
+
+def block_ended_error(alias: str) -> TransactionManagementError:
+    """Return the error for a task that runs a statement after its block ended."""
+    return TransactionManagementError(
+        f"This task (or thread) joined a transaction(using={alias!r}) block that has "
+        f"ended, so its statement cannot run in that block, and vinyl will not run it "
+        f"outside. Wait for every task started inside a block before the block ends: "
+        f"await asyncio.gather(...) or use an asyncio.TaskGroup inside the block (join a "
+        f"thread inside it)."
+    )
+
+
+def outlived_error(alias: str, running: int) -> TransactionManagementError:
+    """Return the error of a block that ended while tasks started inside it still ran."""
+    return TransactionManagementError(
+        f"A transaction(using={alias!r}) block ended while {running} task(s) started "
+        f"inside it and using it were still running, so it was rolled back: nothing of "
+        f"the block, or of those tasks, was committed. Wait for every task started inside "
+        f"a block before the block ends: await asyncio.gather(...) or use an "
+        f"asyncio.TaskGroup inside the block (join a thread inside it)."
+    )
+
+
+def refuse_inside_django_atomic(alias: str) -> None:
+    """Raise ``TransactionManagementError`` if Django's ``atomic()`` is open on *alias*.
+
+    vinyl runs outside Django's connection: a statement here would commit outside that
+    block, silently. Costs one attribute read while no Django block is open on a vinyl
+    alias (``DjangoAtomic``).
+    """
+    if DjangoAtomic.possible and connections[alias].in_atomic_block:
+        raise TransactionManagementError(
+            f"Django's transaction.atomic(using={alias!r}) is open, but vinyl does not run "
+            f"on Django's connection: this operation would run, and commit, outside that "
+            f"block. Use vinyl's transaction(using={alias!r}) around vinyl's operations "
+            f"instead (for tests, TransactionTestCase rather than TestCase, which wraps each "
+            f"test in atomic(); and no ATOMIC_REQUESTS on a vinyl alias)."
+        )
 
 
 class LoggedConnection:
@@ -184,7 +316,7 @@ def current_scope(alias: str) -> Scope | None:
 
 
 def enter_scope(scope: Scope) -> None:
-    """Make *scope* the current task's connection for its alias."""
+    """Make *scope* the current task's connection for its alias (back to it, after a nest)."""
     _scopes.set({**_scopes.get(), scope.backend.alias: scope})
 
 
@@ -201,16 +333,20 @@ def unknown_state(exc: BaseException | None, *, statement: bool) -> str | None:
     With *statement*, *exc* came out of statements sent to the driver (the body of a
     ``connection()`` block): anything but a statement error (integrity, data, programming)
     may have cut a statement or the link short. Otherwise *exc* ended a block's body, where
-    the statements already answered for themselves: only a cancellation (or any other
-    ``BaseException``) or a connection-level database error leaves the state unknown.
+    the statements already answered for themselves (a statement cut short by a
+    cancellation marked the block ``BROKEN`` in its ``connection()`` block): only a
+    connection-level database error leaves the state unknown. A cancellation between two
+    statements does not: the block rolls back as for any other exception, so a task
+    cancelled inside a nested block (a ``TaskGroup`` cancelling its other tasks) leaves the
+    enclosing block usable.
     """
     if exc is None or isinstance(exc, _STATEMENT_ERRORS):
         return None
+    if not statement and not isinstance(exc, DatabaseError):
+        return None
     if not isinstance(exc, Exception):
         return f"interrupted by {type(exc).__name__}"
-    if statement or isinstance(exc, DatabaseError):
-        return f"{type(exc).__name__}: {exc}"
-    return None
+    return f"{type(exc).__name__}: {exc}"
 
 
 def release(
@@ -246,7 +382,8 @@ class ConnectionScope:
 
     Inside a ``transaction()`` block it is the block's connection (statements of tasks
     sharing it run one at a time). Outside, it is borrowed from the pool for the ``with``
-    body alone: the server's autocommit runs each statement atomically, with no ``BEGIN``.
+    body alone: the server's autocommit runs each statement atomically, with no ``BEGIN``
+    (refused while Django's ``atomic()`` is open on the alias: it would commit outside it).
     On the way out the connection goes back to the pool, or is discarded when an error or a
     cancellation left its state unknown.
     """
@@ -270,7 +407,9 @@ class ConnectionScope:
                 raise
             self._scope = scope
             return logged(self._alias, scope.connection)
-        self._pool = get_pool(get_backend(self._alias))
+        backend = get_backend(self._alias)
+        refuse_inside_django_atomic(self._alias)
+        self._pool = get_pool(backend)
         self._borrowed = self._pool.acquire()
         return logged(self._alias, self._borrowed)
 

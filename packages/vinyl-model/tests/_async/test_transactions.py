@@ -1,0 +1,110 @@
+"""vinyl-model's writes inside transaction() blocks: tasks sharing a block, Django's atomic().
+
+Each write that needs several statements (a multi-table save, a cascading delete) opens a
+``transaction(savepoint=False)`` block of its own, which nests in the caller's block, also
+when the write runs in a task (a thread in the sync flavor) started inside that block.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from django.db import transaction as django_transaction
+from django.db.transaction import TransactionManagementError
+from vinyl_async import transaction
+from vinyl_testapp.models.library import Book
+from vinyl_testapp.models.writes import WCascade, WItalian, WPlace, WTarget
+from vinyl_testing.concurrency import agather
+from vinyl_testing.plugin import DB
+
+
+class Boom(Exception):
+    """The error a test raises inside a block to make it roll back."""
+
+
+def seed(db: DB, count: int) -> list[int]:
+    """Create *count* targets, each with two cascading rows, through Django; return their pks."""
+    pks = []
+    for number in range(count):
+        target = WTarget.objects.using(db.django).create(name=f"t{number:02}")
+        for side in "ab":
+            WCascade.objects.using(db.django).create(name=f"c{number:02}{side}", target=target)
+        pks.append(target.pk)
+    return pks
+
+
+def tables(db: DB) -> tuple[list[str], list[str], list[str]]:
+    """Return the names in the written tables, as Django's own connection sees them."""
+    return (
+        sorted(WPlace.objects.using(db.django).values_list("name", flat=True)),
+        sorted(WTarget.objects.using(db.django).values_list("name", flat=True)),
+        sorted(WCascade.objects.using(db.django).values_list("name", flat=True)),
+    )
+
+
+async def write(db: DB, number: int, pk: int) -> int:
+    """Save a three-table object, or delete a target and its cascades; return places seen."""
+    if number % 2:
+        await WItalian.avinyl.using(db.vinyl).create(name=f"p{number:02}", seats=number)
+    else:
+        target = await WTarget.avinyl.using(db.vinyl).get(pk=pk)
+        await target.delete()
+    return await WPlace.avinyl.using(db.vinyl).count()
+
+
+async def test_twenty_gathered_multi_statement_writes_are_one_transaction(db: DB) -> None:
+    pks = seed(db, 20)
+    before = tables(db)
+    writes = [functools.partial(write, db, number, pk) for number, pk in enumerate(pks)]
+    with pytest.raises(Boom):
+        async with transaction(using=db.vinyl):
+            await agather(*writes)
+            assert await WPlace.avinyl.using(db.vinyl).count() == 10
+            assert await WCascade.avinyl.using(db.vinyl).count() == 20
+            raise Boom
+    assert tables(db) == before
+    async with transaction(using=db.vinyl):
+        seen = await agather(*writes)
+        # Each task read the block's rows, its own save included.
+        assert all(places >= 1 for number, places in enumerate(seen) if number % 2)
+        assert await WPlace.avinyl.using(db.vinyl).count() == 10
+        assert tables(db) == before
+    places, targets, cascades = tables(db)
+    assert places == [f"p{number:02}" for number in range(1, 20, 2)]
+    assert targets == [f"t{number:02}" for number in range(1, 20, 2)]
+    assert cascades == [f"c{number:02}{side}" for number in range(1, 20, 2) for side in "ab"]
+    assert WItalian.objects.using(db.django).count() == 10
+
+
+async def test_select_for_update_outside_a_block_raises_djangos_error(db: DB) -> None:
+    message = r"^select_for_update cannot be used outside of a transaction\.$"
+    with pytest.raises(TransactionManagementError, match=message):
+        await Book.avinyl.using(db.vinyl).select_for_update().filter(pk=1).first()
+    with pytest.raises(TransactionManagementError, match=message):
+        await Book.avinyl.using(db.vinyl).select_for_update(nowait=True).get(pk=1)
+    # Django's own atomic() is no transaction of vinyl's.
+    with django_transaction.atomic(using=db.vinyl):
+        with pytest.raises(TransactionManagementError, match=message):
+            await Book.avinyl.using(db.vinyl).select_for_update().filter(pk=1).first()
+    async with transaction(using=db.vinyl):
+        assert await Book.avinyl.using(db.vinyl).select_for_update().filter(pk=1).first() is None
+
+
+async def test_a_write_inside_djangos_own_atomic_block_raises(db: DB) -> None:
+    place = WPlace(name="never")
+    with django_transaction.atomic(using=db.vinyl):
+        with pytest.raises(TransactionManagementError) as raised:
+            await WPlace.avinyl.using(db.vinyl).create(name="never")
+        with pytest.raises(TransactionManagementError):
+            await WPlace.avinyl.using(db.vinyl).filter(name="never").update(city="Rome")
+        # vinyl's own block inside Django's is vinyl's transaction: asked for, it runs.
+        async with transaction(using=db.vinyl):
+            await WPlace.avinyl.using(db.vinyl).create(name="own block")
+    assert str(raised.value).startswith(
+        f"Django's transaction.atomic(using='{db.vinyl}') is open, but vinyl does not run on "
+        f"Django's connection: this operation would run, and commit, outside that block. "
+        f"Use vinyl's transaction(using='{db.vinyl}') around vinyl's operations instead"
+    )
+    assert place.pk is None
+    assert tables(db)[0] == ["own block"]
