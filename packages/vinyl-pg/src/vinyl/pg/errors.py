@@ -91,7 +91,15 @@ def django_error(exc: BaseException) -> utils.Error:
     result as ``sqlstate``.
     """
     sqlstate: str | None
-    if isinstance(exc, asyncpg.PostgresError):
+    found = _ARGUMENT_RANGE.search(str(exc)) if isinstance(exc, asyncpg.DataError) else None
+    if found is not None:
+        # asyncpg refused the argument client-side (its DataError is a PostgresError with
+        # no server behind it): the server's error for the same value, so both drivers
+        # raise the same one; asyncpg's own message stays on the chained exception.
+        sqlstate = "22003"
+        cls = utils.DataError
+        message = _SERVER_RANGE_MESSAGES[found.group(1)]
+    elif isinstance(exc, asyncpg.PostgresError):
         sqlstate = exc.sqlstate
         cls = exception_class(sqlstate)
         # asyncpg's text already carries the DETAIL and HINT lines, as psycopg2's does.
@@ -100,12 +108,6 @@ def django_error(exc: BaseException) -> utils.Error:
         sqlstate = exc.pgcode
         cls = exception_class(sqlstate) if sqlstate else _dbapi_class(exc)
         message = str(exc)
-    elif (found := _ARGUMENT_RANGE.search(str(exc))) is not None:
-        # The server's error for the same value, so both drivers raise the same one; the
-        # driver's own message stays on the chained exception.
-        sqlstate = "22003"
-        cls = utils.DataError
-        message = _SERVER_RANGE_MESSAGES[found.group(1)]
     else:
         sqlstate = None
         cls = _client_error_class(exc)
