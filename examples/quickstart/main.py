@@ -1,4 +1,4 @@
-"""vinyl's quickstart: the same reads through the async and the sync flavor.
+"""vinyl's quickstart: the same reads and writes through the async and the sync flavor.
 
 Run it with ``bash examples/quickstart/run.sh`` (it makes a virtualenv with the packages
 installed by ``pip install -e``). It uses PostgreSQL on ``VINYL_PG_HOST``/``PORT``/``USER``/
@@ -68,7 +68,7 @@ def create_database() -> None:
 
 
 async def async_demo() -> None:
-    """Read through the async flavor: every query awaits a real async driver."""
+    """Read and write through the async flavor: every query awaits a real async driver."""
     from shop.models import Author, Book
     from vinyl_async import close_pools
 
@@ -79,11 +79,18 @@ async def async_demo() -> None:
     print("async:", book.title, "by", book["author"].name)  # loaded: no query
     print("async:", (await book.author).name)  # always a query
     print("async: books by Alan:", await Book.avinyl.filter(author__name="Alan Turing").count())
+    # Writes: Django's semantics, no signals; the draft is gone again at the end.
+    draft = await Book.avinyl.create(title="A Draft", author=book["author"])
+    ada = await Author.avinyl.get(name="Ada Lovelace")
+    draft.author = ada
+    await draft.save(update_fields=["author"])
+    print("async: books by Ada:", await ada.book_set.count())
+    print("async: deleted:", await Book.avinyl.filter(title="A Draft").delete())
     await close_pools()
 
 
 def sync_demo() -> None:
-    """Read through the sync flavor: the same API without ``await``."""
+    """Read and write through the sync flavor: the same API without ``await``."""
     from shop.models import Author, Book
     from vinyl_sync import close_pools
 
@@ -94,6 +101,12 @@ def sync_demo() -> None:
     print("sync:", book.title, "by", book["author"].name)
     print("sync:", book.author.name)
     print("sync: books by Alan:", Book.vinyl.filter(author__name="Alan Turing").count())
+    draft = Book.vinyl.create(title="A Draft", author=book["author"])
+    ada = Author.vinyl.get(name="Ada Lovelace")
+    draft.author = ada
+    draft.save(update_fields=["author"])
+    print("sync: books by Ada:", ada.book_set.count())
+    print("sync: deleted:", Book.vinyl.filter(title="A Draft").delete())
     close_pools()
 
 

@@ -1,4 +1,5 @@
-"""The quickstart runs as the README says and prints what Django's data holds.
+"""The quickstart runs as the README says and prints what Django's data holds, before and
+after its writes.
 
 It also guards a user-facing promise: the example project does not install
 ``django.contrib.contenttypes``, and vinyl must work without it.
@@ -19,10 +20,12 @@ EXPECTED = """\
 {flavor}: On Computable Numbers by Alan Turing
 {flavor}: Alan Turing
 {flavor}: books by Alan: 2
+{flavor}: books by Ada: 2
+{flavor}: deleted: (1, {{'shop.Book': 1}})
 """
 
 
-def test_quickstart_prints_the_same_reads_in_both_flavors() -> None:
+def test_quickstart_prints_the_same_reads_and_writes_in_both_flavors() -> None:
     here = Path(__file__).resolve().parent
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
     # Absolute: Pants puts source roots on sys.path relative to its sandbox, and main.py

@@ -98,6 +98,19 @@ def test_an_overridden_save_is_not_run_and_warns_once(db: DB) -> None:
     assert (stored.name, stored.saves) == ("second", 0)
 
 
+@pytest.mark.usefixtures("_warn_again")
+def test_an_overridden_delete_is_not_run_and_warns(db: DB) -> None:
+    from vinyl_testapp.models.overrides import Stamped
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverriddenMethodWarning)
+        stamped = Stamped.vinyl.using(db.vinyl).create(name="doomed")
+    # Stamped.delete() raises: vinyl's delete() must not run it.
+    with pytest.warns(OverriddenMethodWarning, match=r"Stamped overrides delete\(\)"):
+        assert stamped.delete() == (1, {"vinyl_testapp.Stamped": 1})
+    assert not Stamped.objects.using(db.django).exists()
+
+
 def _backends(db: DB) -> set[int]:
     """Return the ids of the server's connections to the test database."""
     connection = connections[db.django]
