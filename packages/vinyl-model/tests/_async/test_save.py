@@ -73,6 +73,23 @@ async def test_concurrent_creates_and_saves_on_a_pool_of_five(db: DB) -> None:
     assert 1 <= peak[0] <= 5
 
 
+
+async def test_save_of_a_child_loaded_with_only_reads_the_parent_pk_from_its_link(db: DB) -> None:
+    """``only()`` on an MTI child leaves out the parent's pk; Django reads it from the parent
+    link (no query), so ``save()`` updates the loaded fields (Django's update_only_fields
+    ``test_update_fields_inheritance_defer``)."""
+    from vinyl_testapp.models.writes import WRestaurant
+
+    for round_ in range(2):
+        made = await WRestaurant.avinyl.using(db.vinyl).create(name=f"r{round_}", seats=round_)
+        child = await WRestaurant.avinyl.using(db.vinyl).only("name").get(pk=made.pk)
+        assert child.wplace_ptr_id == made.pk
+        assert child.id == made.pk
+        child.name = f"renamed {round_}"
+        await child.save()
+        stored = WRestaurant.objects.using(db.django).get(pk=made.pk)
+        assert (stored.name, stored.seats, stored.city) == (f"renamed {round_}", round_, "Oslo")
+
 @pytest.fixture
 def _warn_again() -> Iterator[None]:
     # The warning is once per model and flavor; each test wants to see it.

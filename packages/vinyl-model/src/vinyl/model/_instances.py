@@ -56,7 +56,14 @@ class FieldAttribute:
         try:
             return instance.__dict__[self.attname]
         except KeyError:
-            raise _not_loaded_error(instance)(not_fetched(instance, self.attname)) from None
+            pass
+        # A parent's primary key left out by only()/defer() is the child's parent link,
+        # which is loaded: Django reads it from there without a query, and so does vinyl.
+        value = self.django._check_parent_chain(instance)
+        if value is None:
+            raise _not_loaded_error(instance)(not_fetched(instance, self.attname))
+        instance.__dict__[self.attname] = value
+        return value
 
 
 class SettableFieldAttribute(FieldAttribute):
