@@ -29,6 +29,7 @@ __all__ = [
     "Query",
     "Ref",
     "Refresh",
+    "Related",
     "Save",
     "Set",
     "Window",
@@ -153,7 +154,28 @@ class BulkUpdate:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-Op = Create | New | Get | Set | Save | Delete | Refresh | Query | BulkCreate | BulkUpdate
+@dataclass(frozen=True)
+class Related:
+    """``getattr(obj, accessor).method(*args, **kwargs)`` on the related manager of the
+    object bound to *var*: ``add``, ``remove``, ``set``, ``clear``, ``create``... or a read.
+
+    ``manager`` calls ``obj.accessor(manager=manager)`` first (Django's related manager
+    of another of the related model's managers). A queryset in the result is read, in its
+    order; a model instance in the result (or the first item of ``(obj, created)``) is
+    bound to *result_var* when one is given. The instances passed in *args* are compared
+    after the call too: ``add()`` and ``remove()`` change them.
+    """
+
+    var: str
+    accessor: str
+    method: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    result_var: str | None = None
+    manager: str | None = None
+
+
+Op = Create | New | Get | Set | Save | Delete | Refresh | Query | BulkCreate | BulkUpdate | Related
 
 # --- Results as plain data ----------------------------------------------------------------
 

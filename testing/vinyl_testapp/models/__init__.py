@@ -5,6 +5,7 @@ from vinyl_testapp.models import (  # noqa: F401 - the model layer's models
     custom,
     library,
     overrides,
+    related_writes,
     seed,
     writes,
 )

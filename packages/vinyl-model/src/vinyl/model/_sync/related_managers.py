@@ -13,11 +13,12 @@ remove filter); vinyl performs the reads and writes it would run.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from django.db import router
-from django.db.models import Model, QuerySet
+from django.db.models import Manager, Model, QuerySet
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
+from django.db.models.manager import BaseManager
 from django.db.models.utils import resolve_callables
 from vinyl.model import _replay
 from vinyl.model._custom import queryset_methods
@@ -45,9 +46,18 @@ class RelatedManager(ManagerMethods[Any]):
     Every method returns or runs a vinyl queryset of the related objects, on the alias
     the instance was read from. It never returns what ``prefetch_related()`` loaded:
     read that with ``obj[name]``.
+
+    As Django's, it starts from the related model's default manager (``_default_manager``:
+    its ``get_queryset()`` filter applies to reads, ``remove()`` and ``clear()``), or from
+    the manager named by ``obj.rel(manager="name")``.
     """
 
-    def __init__(self, instance: Model, descriptor: ReverseManyToOneDescriptor[Any]) -> None:
+    def __init__(
+        self,
+        instance: Model,
+        descriptor: ReverseManyToOneDescriptor[Any],
+        manager: Any = None,
+    ) -> None:
         self.instance = instance
         self.descriptor = descriptor
         rel = descriptor.rel
@@ -55,6 +65,17 @@ class RelatedManager(ManagerMethods[Any]):
         # forward side of a many-to-many (reverse=False) and a GenericRelation to its target.
         forward = _is_generic(rel.field) or not getattr(descriptor, "reverse", True)
         self.model: type[Model] = rel.model if forward else rel.related_model
+        # The manager the relation starts from: the related model's default one, or the one
+        # obj.rel(manager="name") named (Django's or a vinyl manager of this flavor).
+        self.manager: Any = self.model._default_manager if manager is None else manager
+
+    def __call__(self, *, manager: str) -> Self:
+        """Return this relation's manager starting from the related model's *manager*.
+
+        As Django's ``obj.rel(manager="name")``: reads, ``remove()`` and ``clear()`` see the
+        objects that manager's ``get_queryset()`` returns.
+        """
+        return type(self)(self.instance, self.descriptor, getattr(self.model, manager))
 
     def get_queryset(self) -> VinylQuerySet[Any]:
         """Return a vinyl queryset of the objects related to the instance.
@@ -63,14 +84,30 @@ class RelatedManager(ManagerMethods[Any]):
         ``VinylManager.from_queryset()`` manager of this flavor (Django's related managers
         take their model's default manager's).
         """
-        queryset_class = custom_queryset_class(self.model, queryset_class_of(self.instance))
-        return self._related(queryset_class(self.model, using=self.instance._state.db))
+        return self._related(self._base(self.instance._state.db))
+
+    def _base(self, alias: str | None) -> VinylQuerySet[Any]:
+        """Return a vinyl queryset of the related model's objects the relation starts from,
+        on *alias*: every object, or those its manager's ``get_queryset()`` keeps."""
+        flavor = queryset_class_of(self.instance)
+        queryset_class = custom_queryset_class(self.model, flavor)
+        if isinstance(self.manager, ManagerMethods):
+            # A vinyl manager of this flavor (obj.rel(manager="vinyl")): its own queryset.
+            own: VinylQuerySet[Any] = self.manager.using(alias)
+            return own
+        if _plain(self.manager):
+            return queryset_class(self.model, using=alias)  # type: ignore[no-any-return]
+        # A Django manager of the user's: its get_queryset() (no I/O) as a vinyl queryset.
+        converted: VinylQuerySet[Any] = queryset_class.from_django(
+            self.manager.get_queryset(), alias
+        )
+        return converted
 
     if not TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> Any:
             # The related model's custom queryset methods, as on Django's related managers.
-            if name not in ("instance", "descriptor", "model"):
+            if name not in ("instance", "descriptor", "model", "manager"):
                 flavor = queryset_class_of(self.instance)
                 if name in queryset_methods(custom_queryset_class(self.model, flavor), flavor):
                     return getattr(self.get_queryset(), name)
@@ -104,8 +141,8 @@ class RelatedManager(ManagerMethods[Any]):
         plan would read them through Django's default manager.
         """
         if not querysets:
-            alias = self.instance._state.db
-            querysets = [queryset_class_of(self.instance)(self.model, using=alias)]
+            # Django's plan starts from the default manager's queryset: so does vinyl's.
+            querysets = [self._base(self.instance._state.db)]
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
         return plan
@@ -119,6 +156,12 @@ class RelatedManager(ManagerMethods[Any]):
         """Return a vinyl queryset of every row of *model*, on the relation's alias."""
         base: VinylQuerySet[Any] = queryset_class_of(self.instance)(model, using=self._db())
         return base
+
+    def _related_for_write(self) -> VinylQuerySet[Any]:
+        """Return the related objects on the relation's write alias: where Django's
+        ``get_or_create()``/``update_or_create()`` look (Django calls them on the related
+        manager, whose ``get_queryset()`` is filtered to the instance)."""
+        return self._related(self._base(self._db()))
 
     def _django(self) -> Any:
         """Return Django's related manager for the instance: what it computes, without I/O."""
@@ -134,6 +177,19 @@ class ReverseForeignKeyManager(RelatedManager):
 
     def _field(self) -> Any:
         return self.descriptor.rel.field
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ("remove", "clear") and not self.descriptor.rel.field.null:
+                # Django's related manager has no such method either: say why.
+                field = self.descriptor.rel.field
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}: {name}() needs "
+                    f"a nullable foreign key, and {field.model.__name__}.{field.name} is not "
+                    f"null=True."
+                )
+            return super().__getattr__(name)
 
     def add(self, *objs: Model, bulk: bool = True) -> None:
         """Point the foreign key of *objs* to the instance; as Django's ``add()``.
@@ -174,7 +230,7 @@ class ReverseForeignKeyManager(RelatedManager):
         """Return ``(object, created)`` among the instance's related objects."""
         self._django()._check_fk_val()
         kwargs[self._field().name] = self.instance
-        return self._all_of(self.model).get_or_create(defaults, **kwargs)
+        return self._related_for_write().get_or_create(defaults, **kwargs)
 
     def update_or_create(
         self,
@@ -185,7 +241,7 @@ class ReverseForeignKeyManager(RelatedManager):
         """Return ``(object, created)`` among the instance's related objects, updated."""
         self._django()._check_fk_val()
         kwargs[self._field().name] = self.instance
-        return self._all_of(self.model).update_or_create(defaults, create_defaults, **kwargs)
+        return self._related_for_write().update_or_create(defaults, create_defaults, **kwargs)
 
     def set(self, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
         """Make *objs* the instance's related objects; as Django's ``set()``."""
@@ -304,6 +360,41 @@ class ManyToManyManager(RelatedManager):
             ignore_conflicts=can_ignore,
         )
 
+    def count(self) -> int:
+        """Return the number of related objects; from the through table alone, as Django."""
+        target = self._constrained_target()
+        return (self.get_queryset() if target is None else target).count()
+
+    def exists(self) -> bool:
+        """Return whether there is any related object; from the through table alone, as
+        Django."""
+        target = self._constrained_target()
+        return (self.get_queryset() if target is None else target).exists()
+
+    def _constrained_target(self) -> VinylQuerySet[Any] | None:
+        """Return the instance's through rows when counting them counts the related
+        objects (Django's ``constrained_target``), else ``None``.
+
+        So when the database enforces the target's foreign key, and the relation starts
+        from a plain manager: a filter of the default manager's needs the JOIN.
+        """
+        django = self._django()
+        alias: str = router.db_for_read(django.through, instance=self.instance)
+        if (
+            type(self.manager) is not Manager
+            or custom_queryset_class(self.model, queryset_class_of(self.instance))
+            is not queryset_class_of(self.instance)
+            or not django.target_field.db_constraint
+            or not _replay.compile_wrapper(alias).features.supports_foreign_keys
+        ):
+            return None
+        filters = {django.source_field_name: django.related_val[0]}
+        if django.target_field.null:
+            # A null target would have been dropped by the INNER JOIN.
+            filters[f"{django.target_field_name}__isnull"] = False
+        rows: VinylQuerySet[Any] = queryset_class_of(self.instance)(django.through, using=alias)
+        return rows.filter(**filters)
+
     def remove(self, *objs: Any) -> None:
         """Unlink *objs* (instances or primary keys); as Django's ``remove()``."""
         django = self._django()
@@ -319,13 +410,18 @@ class ManyToManyManager(RelatedManager):
             else obj
             for obj in objs
         }
-        self._all_of(django.through).filter(django._build_remove_filters(old_ids)).delete()
+        # As Django: with a filtering default manager, only the objects it keeps are unlinked.
+        target = self._base(self._db())
+        old_vals: Any = old_ids
+        if target.query.has_filters():
+            old_vals = target.filter(**{f"{django.target_field.target_field.attname}__in": old_ids})
+        self._all_of(django.through).filter(django._build_remove_filters(old_vals)).delete()
 
     def clear(self) -> None:
         """Unlink every related object."""
         django = self._django()
         django._remove_prefetched_objects()
-        filters = django._build_remove_filters(self._all_of(self.model))
+        filters = django._build_remove_filters(self._base(self._db()))
         self._all_of(django.through).filter(filters).delete()
 
     def set(
@@ -367,7 +463,9 @@ class ManyToManyManager(RelatedManager):
     ) -> tuple[Any, bool]:
         """Return ``(object, created)``; a created object is linked."""
         with transaction(using=self._db(), savepoint=False):
-            obj, created = self._all_of(self.model).get_or_create(**kwargs)
+            # Looked up among the related objects only, as Django: an unrelated match is
+            # not found, and creating it can violate a unique constraint.
+            obj, created = self._related_for_write().get_or_create(**kwargs)
             if created:
                 self.add(obj, through_defaults=through_defaults)
         return obj, created
@@ -377,7 +475,7 @@ class ManyToManyManager(RelatedManager):
     ) -> tuple[Any, bool]:
         """Return ``(object, created)``, updated; a created object is linked."""
         with transaction(using=self._db(), savepoint=False):
-            obj, created = self._all_of(self.model).update_or_create(**kwargs)
+            obj, created = self._related_for_write().update_or_create(**kwargs)
             if created:
                 self.add(obj, through_defaults=through_defaults)
         return obj, created
@@ -470,7 +568,7 @@ class GenericRelatedManager(RelatedManager):
     ) -> tuple[Any, bool]:
         """Return ``(object, created)`` among the related objects."""
         kwargs.update(self._link())
-        return self._all_of(self.model).get_or_create(defaults, **kwargs)
+        return self._related_for_write().get_or_create(defaults, **kwargs)
 
     def update_or_create(
         self,
@@ -480,7 +578,7 @@ class GenericRelatedManager(RelatedManager):
     ) -> tuple[Any, bool]:
         """Return ``(object, created)`` among the related objects, updated."""
         kwargs.update(self._link())
-        return self._all_of(self.model).update_or_create(defaults, create_defaults, **kwargs)
+        return self._related_for_write().update_or_create(defaults, create_defaults, **kwargs)
 
 
 def related_manager(instance: Model, descriptor: ReverseManyToOneDescriptor[Any]) -> RelatedManager:
@@ -521,6 +619,13 @@ def custom_queryset_class(model: type[Model], flavor: type[Any]) -> Any:
 def queryset_class_of(instance: Model) -> Any:
     """Return the flavor's queryset class, which a vinyl instance's class carries."""
     return type(instance)._vinyl_queryset  # type: ignore[attr-defined]
+
+
+def _plain(manager: Any) -> bool:
+    """Return whether Django's *manager* returns every object, as a plain queryset would."""
+    return isinstance(manager, BaseManager) and (
+        type(manager).get_queryset is BaseManager.get_queryset
+    )
 
 
 def _is_generic(field: Any) -> bool:
