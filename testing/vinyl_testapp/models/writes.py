@@ -308,6 +308,13 @@ class WPlaceProxy(WPlace):
         app_label = "vinyl_testapp"
 
 
+class WPlaceSelectOnSave(WPlace):
+    class Meta:
+        proxy = True
+        select_on_save = True
+        app_label = "vinyl_testapp"
+
+
 class WMenu(models.Model):
     dish = models.CharField(max_length=50)
     restaurant = models.ForeignKey(WRestaurant, models.CASCADE, related_name="menus")

@@ -90,6 +90,25 @@ async def test_save_of_a_child_loaded_with_only_reads_the_parent_pk_from_its_lin
         stored = WRestaurant.objects.using(db.django).get(pk=made.pk)
         assert (stored.name, stored.seats, stored.city) == (f"renamed {round_}", round_, "Oslo")
 
+
+async def test_select_on_save_of_a_proxy_reads_before_it_updates(db: DB) -> None:
+    """``Meta.select_on_save`` of the saved model (here a proxy's) applies, as in Django:
+    SELECT then UPDATE (Django's basic ``SelectOnSaveTests.test_select_on_save``)."""
+    from django.test.utils import CaptureQueriesContext
+    from vinyl_testapp.models.writes import WPlaceSelectOnSave
+
+    for round_ in range(2):
+        place = await WPlaceSelectOnSave.avinyl.using(db.vinyl).create(name=f"p{round_}")
+        place.name = f"renamed {round_}"
+        with CaptureQueriesContext(connections[db.vinyl]) as captured:
+            await place.save()
+        assert [query["sql"].split()[0] for query in captured] == ["SELECT", "UPDATE"]
+        with CaptureQueriesContext(connections[db.vinyl]) as captured:
+            await place.save(force_update=True)
+        assert [query["sql"].split()[0] for query in captured] == ["UPDATE"]
+        stored = WPlaceSelectOnSave.objects.using(db.django).get(pk=place.pk)
+        assert stored.name == f"renamed {round_}"
+
 @pytest.fixture
 def _warn_again() -> Iterator[None]:
     # The warning is once per model and flavor; each test wants to see it.

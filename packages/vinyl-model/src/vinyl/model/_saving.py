@@ -311,7 +311,9 @@ def _update(
         if save.update_fields is not None or (yield Read(filtered, "exists")):
             return [()]
         return []
-    if getattr(cls._meta, "select_on_save", False) and not forced:
+    # The saved model's own Meta, as Django's (_do_update reads self._meta): a proxy's
+    # select_on_save applies to its concrete table, and a child's to its parents' tables.
+    if getattr(obj._meta, "select_on_save", False) and not forced:
         if not (yield Read(filtered, "exists")):
             return []
         rows = yield from _run_update(save.using, filtered, values, returning)
