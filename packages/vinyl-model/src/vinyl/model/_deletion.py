@@ -85,7 +85,10 @@ class Collector(deletion.Collector):
         """Ask for *objs* to be collected: what ``CASCADE`` (or a custom handler) calls.
 
         The collection runs as a plan as soon as the handler returns, inside the same
-        ``except ProtectedError`` as the handler, as Django's recursive call does.
+        ``except ProtectedError`` as the handler, as Django's recursive call does. What
+        the handler does after asking is recorded first: where constraints cannot be
+        deferred (MySQL), ``CASCADE``'s nulling of a nullable key is then updated before,
+        not after, the updates the collection adds; the rows end the same.
         """
         self._requested.append((objs, options))
 
@@ -130,6 +133,7 @@ class Collector(deletion.Collector):
         protected_objects: defaultdict[str, list[Model]] = defaultdict(list)
         related: Any
         for related in deletion.get_candidate_relations_to_delete(model._meta):
+            # Django 6.1's test; 5.2 compared related.model itself (a proxy of a parent).
             if keep_parents and related.model._meta.concrete_model in model._meta.all_parents:
                 continue
             field = related.field
@@ -250,7 +254,7 @@ class Collector(deletion.Collector):
         from django.contrib.contenttypes.models import ContentType
 
         manager: Any = ContentType.objects.db_manager(self.using)
-        opts = manager._get_opts(field.model, field.for_concrete_model)
+        opts = manager._get_opts(field.model, getattr(field, "for_concrete_model", True))
         try:
             manager._get_from_cache(opts)
         except KeyError:
