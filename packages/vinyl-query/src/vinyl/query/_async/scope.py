@@ -183,14 +183,20 @@ class Scope:
         return len(running)
 
 
+#: What both errors below tell the caller to do.
+_WAIT_FOR_TASKS = (
+    "Wait for every task started inside a block before the block ends: "
+    "await asyncio.gather(...) or use an asyncio.TaskGroup inside the block (join a "
+    "thread inside it)."
+)
+
+
 def block_ended_error(alias: str) -> TransactionManagementError:
     """Return the error for a task that runs a statement after its block ended."""
     return TransactionManagementError(
         f"This task (or thread) joined a transaction(using={alias!r}) block that has "
         f"ended, so its statement cannot run in that block, and vinyl will not run it "
-        f"outside. Wait for every task started inside a block before the block ends: "
-        f"await asyncio.gather(...) or use an asyncio.TaskGroup inside the block (join a "
-        f"thread inside it)."
+        f"outside. {_WAIT_FOR_TASKS}"
     )
 
 
@@ -199,9 +205,7 @@ def outlived_error(alias: str, running: int) -> TransactionManagementError:
     return TransactionManagementError(
         f"A transaction(using={alias!r}) block ended while {running} task(s) started "
         f"inside it and using it were still running, so it was rolled back: nothing of "
-        f"the block, or of those tasks, was committed. Wait for every task started inside "
-        f"a block before the block ends: await asyncio.gather(...) or use an "
-        f"asyncio.TaskGroup inside the block (join a thread inside it)."
+        f"the block, or of those tasks, was committed. {_WAIT_FOR_TASKS}"
     )
 
 
