@@ -20,14 +20,12 @@ receivers is fast-deleted wherever Django would fast-delete it without them.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial, reduce
 from itertools import chain
 from operator import attrgetter, or_
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
 from django.db.models import DO_NOTHING, Model, QuerySet, deletion
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.db.models.sql import DeleteQuery, UpdateQuery
@@ -370,7 +368,7 @@ class Collector(deletion.Collector):
             query.__class__ = DeleteQuery
             return query.get_compiler(compile_alias)
 
-        return (yield from self._run(build))
+        return (yield from run_compiler(self.using, build))
 
     def _delete_rows(self, model: Any, pks: list[Any]) -> Plan[int]:
         """Delete the rows of *model* with primary keys *pks*; Django's ``delete_batch()``."""
@@ -383,7 +381,7 @@ class Collector(deletion.Collector):
                 query.add_filter(f"{model._meta.pk.attname}__in", chunk)
                 return query.get_compiler(compile_alias)
 
-            count += yield from self._run(build)
+            count += yield from run_compiler(self.using, build)
         return count
 
     def _update_queryset(self, qs: QuerySet[Any], field: Any, value: Any) -> Plan[int]:
@@ -395,7 +393,7 @@ class Collector(deletion.Collector):
             query.clear_select_clause()
             return query.get_compiler(compile_alias)
 
-        return (yield from self._run(build))
+        return (yield from run_compiler(self.using, build))
 
     def _update_rows(self, model: Any, pks: list[Any], field: Any, value: Any) -> Plan[int]:
         """Set *field* to *value* on the rows of *model* with primary keys *pks*; Django's
@@ -410,19 +408,8 @@ class Collector(deletion.Collector):
                 query.add_filter("pk__in", chunk)
                 return query.get_compiler(compile_alias)
 
-            count += yield from self._run(build)
+            count += yield from run_compiler(self.using, build)
         return count
-
-    def _run(self, build: Callable[[str], Any]) -> Plan[int]:
-        """Run the statement of the compiler *build* makes; return its row count.
-
-        A query Django proves empty (``EmptyResultSet``) runs nothing, as in Django's
-        ``execute_sql()``.
-        """
-        try:
-            return (yield from run_compiler(self.using, build))
-        except EmptyResultSet:
-            return 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,8 @@ class FieldAttribute:
             pass
         # A parent's primary key left out by only()/defer() is the child's parent link,
         # which is loaded: Django reads it from there without a query, and so does vinyl.
-        value = self.django._check_parent_chain(instance)
+        django: Any = self.django  # _check_parent_chain is private: Django's stubs leave it out.
+        value = django._check_parent_chain(instance)
         if value is None:
             raise _not_loaded_error(instance)(not_fetched(instance, self.attname))
         instance.__dict__[self.attname] = value

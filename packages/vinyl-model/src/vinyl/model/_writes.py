@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Field, Model, QuerySet
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
@@ -104,10 +105,13 @@ def compile_with_reads[C: SQLCompiler](
 def run_compiler(alias: str, build: Callable[[str], SQLCompiler]) -> Plan[int]:
     """Run the one statement of the compiler *build* makes; return its row count.
 
-    An empty statement (Django proved it changes no row, or there is nothing to set) runs
-    nothing and counts 0.
+    A query Django proves matches no row (``EmptyResultSet``: ``filter(pk__in=[])``), or
+    a statement with nothing to set, runs nothing and counts 0, as Django's ``execute_sql()``.
     """
-    _compiler, (sql, params) = yield from compile_with_reads(alias, build)
+    try:
+        _compiler, (sql, params) = yield from compile_with_reads(alias, build)
+    except EmptyResultSet:
+        return 0
     if not sql:
         return 0
     count: int = yield Execute(sql, params)

@@ -91,6 +91,7 @@ def django_error(exc: BaseException) -> utils.Error:
     result as ``sqlstate``.
     """
     sqlstate: str | None
+    cls: type[utils.Error]
     found = _ARGUMENT_RANGE.search(str(exc)) if isinstance(exc, asyncpg.DataError) else None
     if found is not None:
         # asyncpg refused the argument client-side (its DataError is a PostgresError with
