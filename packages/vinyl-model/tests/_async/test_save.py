@@ -73,7 +73,6 @@ async def test_concurrent_creates_and_saves_on_a_pool_of_five(db: DB) -> None:
     assert 1 <= peak[0] <= 5
 
 
-
 async def test_save_of_a_child_loaded_with_only_reads_the_parent_pk_from_its_link(db: DB) -> None:
     """``only()`` on an MTI child leaves out the parent's pk; Django reads it from the parent
     link (no query), so ``save()`` updates the loaded fields (Django's update_only_fields
@@ -108,6 +107,7 @@ async def test_select_on_save_of_a_proxy_reads_before_it_updates(db: DB) -> None
         assert [query["sql"].split()[0] for query in captured] == ["UPDATE"]
         stored = WPlaceSelectOnSave.objects.using(db.django).get(pk=place.pk)
         assert stored.name == f"renamed {round_}"
+
 
 @pytest.fixture
 def _warn_again() -> Iterator[None]:
