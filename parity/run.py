@@ -10,7 +10,7 @@ Usage (from anywhere; stdlib only, any Python 3.12):
 Modes: ``django`` (1: Django's ENGINE and managers), ``engine`` (2: vinyl's ENGINE, Django's
 managers), ``control`` (vinyl's ENGINE, Django's managers, no per-test transaction) and
 ``vinyl`` (3: the control's set-up with every test model's managers replaced by vinyl_sync's
-``VinylManager``; writes fall back to Django, runner-only). See parity/README.md.
+``VinylManager``, reads and writes through vinyl). See parity/README.md.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ APPS = (
     "delete_regress model_inheritance select_related prefetch_related aggregation annotations "
     "expressions get_or_create update update_only_fields bulk_create defer custom_managers "
     "generic_relations known_related_objects raw_query select_for_update transactions "
-    "ordering proxy_models"
+    "ordering proxy_models custom_pk"
 ).split()
 VENDORS = {"postgresql": "PostgreSQL", "mysql": "MariaDB"}
 MODES = {

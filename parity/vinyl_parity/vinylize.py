@@ -11,22 +11,22 @@ subclassed by a copy of each of the user's own manager classes (their ``get_quer
 overrides and extra methods, ``super()`` pointing along the copy), built with the
 arguments the manager was built with.
 
-**Runner-only write fallback.** vinyl's model layer does not write yet (writes raise
-``NotSupportedError``). So that the tests can set up and change their data, this module
-patches vinyl_sync's classes *in this process only* so that writes run Django's own code on
-Django's connection: queryset ``create``, ``get_or_create``, ``update_or_create``,
-``bulk_create``, ``bulk_update``, ``update``, ``delete``; instance ``save`` and
-``delete``; related managers' ``add``, ``remove``, ``set``, ``clear``, ``create``... Reads
-always go through vinyl. The write issues remove this fallback app by app.
+**No write fallback.** Writes go through vinyl too (issue 15: ``save()``, ``delete()``,
+queryset ``create``/``get_or_create``/``update_or_create``/``bulk_create``/``bulk_update``/
+``update``/``delete``, the related managers' ``add``/``remove``/``set``/``clear``/``create``...),
+on vinyl's own connections, with vinyl's semantics (no signals, a model's own ``save()``/
+``delete()`` override not run). Until then this module patched vinyl_sync's write methods to run
+Django's own code on Django's connection; nothing of it is left, because vinyl now writes
+everywhere Django's managers do. Django's own code still writes where a test calls it
+directly (``M._default_manager``, ``Model.save()`` on an instance built with ``M(...)``: README
+difference 7) - that is the test's code, not a fallback.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import types
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 from django.apps import apps
@@ -35,52 +35,22 @@ from django.db.models import Manager, Model, QuerySet
 #: The Django test apps' models only; contrib apps (auth, contenttypes...) keep Django's.
 CONTRIB = ("django.",)
 
-QUERYSET_WRITES = (
-    "create",
-    "get_or_create",
-    "update_or_create",
-    "bulk_create",
-    "bulk_update",
-    "update",
-    "delete",
-)
-MANAGER_WRITES = (
-    "create",
-    "get_or_create",
-    "update_or_create",
-    "bulk_create",
-    "bulk_update",
-    "update",
-)
-RELATED_WRITES = (
-    "add",
-    "remove",
-    "set",
-    "clear",
-    "create",
-    "get_or_create",
-    "update_or_create",
-    "bulk_create",
-)
-
-#: What the fallback ran, by method, for the run's log.
-fallback_calls: dict[str, int] = {}
 #: Managers that could not be rebuilt as the user's class, with why.
 translation_notes: list[str] = []
-#: What the running test did that vinyl does differently on purpose, or that only the
-#: runner's fallback causes: event -> how many times. The test runner empties it before each
-#: test and appends it to a failing test's message (``EVIDENCE_PREFIX``), where
-#: ``parity/classify.py`` reads it. Only facts the runner observed go in.
+#: What the running test did that vinyl does differently on purpose: event -> how many
+#: times. The test runner empties it before each test and appends it to a failing test's
+#: message (``EVIDENCE_PREFIX``), where ``parity/classify.py`` reads it. Only facts the
+#: runner observed go in.
 evidence: Counter[str] = Counter()
 EVIDENCE_PREFIX = "parity-evidence: "
 #: Event keys (classify.py matches them).
 REQUERIED = "difference-1: a relation Django would read from its cache was queried"
-STALE_READ = "writes: vinyl read while Django's connection held uncommitted fallback writes"
-FALLBACK_READ = "writes: the fallback's Django code read a relation through vinyl's descriptor"
-#: Depth of fallback writes running (Django's code reading vinyl's descriptors is theirs).
-_in_fallback = [0]
-#: Aliases on which the fallback wrote inside a transaction of Django's connection.
-_written_in_transaction: set[str] = set()
+SIGNALLED = "difference-2: a vinyl write ran while a receiver was connected to a model signal"
+OVERRIDE = "difference-6: a vinyl save()/delete() skipped the model's own override"
+#: The signals Django's writes send and vinyl's do not (README difference 2), and the
+#: receivers each had when the running test started.
+_WRITE_SIGNALS = ("pre_save", "post_save", "pre_delete", "post_delete", "m2m_changed")
+_receivers_before: dict[str, set[Any]] = {name: set() for name in _WRITE_SIGNALS}
 #: Forward relations already read in this test: Django caches them on the instance.
 _read_relations: set[tuple[int, str, tuple[Any, ...]]] = set()
 
@@ -88,7 +58,12 @@ _read_relations: set[tuple[int, str, tuple[Any, ...]]] = set()
 def reset_evidence() -> None:
     """Forget what the previous test did (called before each test)."""
     evidence.clear()
-    _written_in_transaction.clear()
+    # Receivers connected before the test (Django's own, the apps' models modules, one an
+    # earlier test left connected) are not this test's: only one it connects counts.
+    from django.db.models import signals
+
+    for name in _WRITE_SIGNALS:
+        _receivers_before[name] = _receiver_keys(getattr(signals, name))
     _read_relations.clear()
 
 
@@ -102,10 +77,9 @@ def evidence_line() -> str:
 
 
 def install() -> None:
-    """Replace the test models' managers and install the write fallback."""
+    """Replace the test models' managers by vinyl's and start watching for evidence."""
     from vinyl_sync import VinylManager
 
-    _install_write_fallback()
     _install_evidence()
     replaced = 0
     for model in apps.get_models():
@@ -120,7 +94,7 @@ def install() -> None:
             replaced += 1
     print(
         f"parity: mode 3: {replaced} managers replaced by vinyl_sync.VinylManager; "
-        f"writes fall back to Django's own code (runner-only, see parity/README.md)",
+        f"reads and writes go through vinyl (no write fallback)",
         file=sys.stderr,
     )
     for note in sorted(set(translation_notes)):
@@ -197,72 +171,10 @@ def _rebind(value: Any, old: type, new: type) -> Any:
     return function
 
 
-def _counted(name: str) -> None:
-    fallback_calls[name] = fallback_calls.get(name, 0) + 1
-    # A write inside a transaction of Django's connection stays invisible to vinyl's own
-    # connections until it commits; remember it, so a vinyl read can check (_stale_read).
-    from django.db import connections
-
-    for alias in connections:
-        connection = connections[alias]
-        if connection.connection is not None and not connection.autocommit:
-            _written_in_transaction.add(alias)
-
-
-@contextlib.contextmanager
-def _fallback() -> Iterator[None]:
-    _in_fallback[0] += 1
-    try:
-        yield
-    finally:
-        _in_fallback[0] -= 1
-
-
-def _uncommitted_writes(alias: str) -> bool:
-    """Return whether Django's connection on *alias* holds uncommitted writes now.
-
-    Asked of the server on the raw DB-API connection, so Django's query log does not see
-    it (a test's assertNumQueries stays as it was).
-    """
-    from django.db import connections
-
-    connection = connections[alias]
-    raw = connection.connection
-    if raw is None or connection.autocommit:
-        return False
-    if connection.vendor == "postgresql":
-        sql = "SELECT txid_current_if_assigned() IS NOT NULL"
-    else:
-        sql = (
-            "SELECT COALESCE(SUM(trx_rows_modified), 0) > 0 FROM information_schema.innodb_trx"
-            " WHERE trx_mysql_thread_id = CONNECTION_ID()"
-        )
-    try:
-        with raw.cursor() as cursor:
-            cursor.execute(sql)
-            row = cursor.fetchone()
-    except Exception:  # an aborted transaction: no evidence either way
-        return False
-    return bool(row and row[0])
-
-
 def _install_evidence() -> None:
     """Record, per test, what explains a difference: see ``evidence``."""
-    from vinyl.model._sync import fetch as fetch_module
     from vinyl.model._sync.related import ForwardRelation, GenericObject, ReverseOneRelation
-
-    RelatedManager, _ = _related_manager_class()
-
-    def checked(read: Any) -> Any:
-        def wrapper(alias: str, *args: Any, **kwargs: Any) -> Any:
-            if alias in _written_in_transaction and _uncommitted_writes(alias):
-                evidence[STALE_READ] += 1
-            return read(alias, *args, **kwargs)
-
-        return wrapper
-
-    fetch_module.fetch_rows = checked(fetch_module.fetch_rows)
-    fetch_module.fetch_with_columns = checked(fetch_module.fetch_with_columns)
+    from vinyl.model._sync.related_managers import RelatedManager
 
     def one_object(descriptor_class: type[Any], cached: Any) -> None:
         fetch = descriptor_class.fetch
@@ -271,9 +183,6 @@ def _install_evidence() -> None:
             # Django answers from the instance's cache: what select_related() loaded, or
             # what an earlier access read (vinyl queries every time: difference 1).
             name = self.django.__class__.__name__
-            if _in_fallback[0]:
-                evidence[FALLBACK_READ] += 1
-                return fetch(self, instance)
             key = (id(instance), f"{name}.{_relation_name(self)}", _key_values(self, instance))
             if cached(self, instance) or key in _read_relations:
                 evidence[REQUERIED] += 1
@@ -292,14 +201,76 @@ def _install_evidence() -> None:
         def many(self: Any, *args: Any, _method: Any = method, **kwargs: Any) -> Any:
             # Django's related manager returns what prefetch_related() loaded; vinyl's
             # queries (difference 1).
-            if _in_fallback[0]:
-                evidence[FALLBACK_READ] += 1
-            elif _prefetched(self):
+            if _prefetched(self):
                 evidence[REQUERIED] += 1
             return _method(self, *args, **kwargs)
 
         many.__name__ = method_name
         setattr(RelatedManager, method_name, many)
+
+    _install_write_evidence(RelatedManager)
+
+
+def _install_write_evidence(related_manager: type[Any]) -> None:
+    """Record a vinyl write made while a test listens to Django's model signals (difference
+    2), and one that skipped a model's own ``save()``/``delete()`` (difference 6)."""
+    from django.db.models import signals
+    from vinyl.model._sync import instance as instance_module
+    from vinyl.model._sync.queryset import VinylQuerySet
+
+    def listened() -> bool:
+        return any(
+            _receiver_keys(getattr(signals, name)) - _receivers_before[name]
+            for name in _WRITE_SIGNALS
+        )
+
+    def watched(method: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if listened():
+                evidence[SIGNALLED] += 1
+            return method(*args, **kwargs)
+
+        wrapper.__name__ = method.__name__
+        wrapper.__qualname__ = method.__qualname__
+        return wrapper
+
+    classes = [instance_module.VinylInstance, VinylQuerySet, *_subclasses(related_manager)]
+    names = (
+        "save",
+        "delete",
+        "create",
+        "get_or_create",
+        "update_or_create",
+        "add",
+        "remove",
+        "set",
+        "clear",
+    )
+    for klass in classes:
+        for name in names:
+            if name in vars(klass):
+                setattr(klass, name, watched(vars(klass)[name]))
+
+    warn = instance_module.warn_if_overridden
+
+    def warn_if_overridden(model: type[Model], method: str) -> None:
+        owner = next(klass for klass in model.__mro__ if method in vars(klass))
+        if owner is not Model:
+            evidence[OVERRIDE] += 1
+        warn(model, method)
+
+    instance_module.warn_if_overridden = warn_if_overridden
+
+
+def _receiver_keys(signal: Any) -> set[Any]:
+    return {receiver[0] for receiver in signal.receivers}
+
+
+def _subclasses(klass: type[Any]) -> list[type[Any]]:
+    found = [klass]
+    for sub in klass.__subclasses__():
+        found += _subclasses(sub)
+    return found
 
 
 def _relation_name(descriptor: Any) -> str:
@@ -333,86 +304,3 @@ def _prefetched(manager: Any) -> bool:
     except Exception:  # Django's manager refuses the instance (unsaved...): it would too
         return False
     return isinstance(result, list) or getattr(result, "_result_cache", None) is not None
-
-
-def _related_manager_class() -> tuple[type[Any], bool]:
-    """Return vinyl_sync's related manager base class, and whether it writes natively.
-
-    Since vinyl-model's related managers write (``related_managers`` module: ``add``,
-    ``remove``, ``set``, ``clear``, ``create``...), the fallback leaves them alone.
-    """
-    try:
-        from vinyl.model._sync.related_managers import RelatedManager
-    except ImportError:  # before the related managers wrote natively
-        from vinyl.model._sync.related import RelatedManager  # type: ignore[attr-defined,no-redef]
-
-        return RelatedManager, False
-    return RelatedManager, True
-
-
-def _install_write_fallback() -> None:
-    from vinyl.model._sync.instance import VinylInstance, to_vinyl
-    from vinyl.model._sync.manager_methods import ManagerMethods
-    from vinyl.model._sync.queryset import VinylQuerySet
-
-    RelatedManager, related_writes_native = _related_manager_class()
-
-    def as_vinyl(result: Any) -> Any:
-        # A vinyl write would return vinyl instances; Django's code returned its own.
-        if isinstance(result, Model):
-            to_vinyl([result], VinylQuerySet)
-        elif isinstance(result, tuple) and result and isinstance(result[0], Model):
-            to_vinyl([result[0]], VinylQuerySet)
-        elif isinstance(result, list) and all(isinstance(obj, Model) for obj in result):
-            to_vinyl(result, VinylQuerySet)
-        return result
-
-    def queryset_write(name: str) -> Any:
-        django_method = getattr(QuerySet, name)
-
-        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-            _counted(f"QuerySet.{name}")
-            django_queryset = QuerySet(model=self.model, query=self.query.chain(), using=self._db)
-            django_queryset._for_write = self._for_write
-            with _fallback():
-                return as_vinyl(django_method(django_queryset, *args, **kwargs))
-
-        method.__name__ = name
-        return method
-
-    def manager_write(name: str) -> Any:
-        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return getattr(self.get_queryset(), name)(*args, **kwargs)
-
-        method.__name__ = name
-        return method
-
-    def related_write(name: str) -> Any:
-        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-            _counted(f"RelatedManager.{name}")
-            django_manager = self.descriptor.related_manager_cls(self.instance)
-            with _fallback():
-                return as_vinyl(getattr(django_manager, name)(*args, **kwargs))
-
-        method.__name__ = name
-        return method
-
-    def save(self: Any, *args: Any, **kwargs: Any) -> None:
-        _counted("Model.save")
-        with _fallback():
-            Model.save(self, *args, **kwargs)
-
-    def delete(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _counted("Model.delete")
-        with _fallback():
-            return Model.delete(self, *args, **kwargs)
-
-    for name in QUERYSET_WRITES:
-        setattr(VinylQuerySet, name, queryset_write(name))
-    for name in MANAGER_WRITES:
-        setattr(ManagerMethods, name, manager_write(name))
-    if not related_writes_native:
-        for name in RELATED_WRITES:
-            setattr(RelatedManager, name, related_write(name))
-    VinylInstance.save = save  # type: ignore[method-assign]
-    VinylInstance.delete = delete  # type: ignore[method-assign]
