@@ -11,9 +11,7 @@ in order) must be Django's, with no more reads. Each case runs twice, with other
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import django
@@ -54,6 +52,7 @@ from vinyl_testapp.models.writes import (
     WTopic,
     WWriter,
 )
+from vinyl_testing._async.writes import Side, resolved
 from vinyl_testing.plugin import DB, flush
 
 #: Django 6.1's database-level on_delete variants (DB_CASCADE...).
@@ -195,27 +194,6 @@ def outcome_of_error(exc: BaseException) -> tuple[Any, ...]:
     return (type(exc), str(exc))
 
 
-@dataclass(frozen=True)
-class Side:
-    """Who deletes: Django (the oracle) or vinyl, on *alias*."""
-
-    alias: str
-    vinyl: bool
-
-    def __call__(self, model: Any) -> Any:
-        """Return the model's queryset for this side."""
-        if self.vinyl:
-            return model.avinyl.using(self.alias)
-        return model.objects.using(self.alias)
-
-
-async def resolved(value: Any) -> Any:
-    """Return *value*, awaited when it is awaitable (vinyl_async's reads and deletes)."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
 #: A delete: given a side, return what must agree (it may raise).
 Case = Callable[[Side], Awaitable[Any]]
 
@@ -288,7 +266,7 @@ def delete_one(model: Any, keep_parents: bool = False, **lookup: Any) -> Case:
     """Return the case ``model.get(**lookup).delete(keep_parents=...)``, and the pk after."""
 
     async def case(side: Side) -> Any:
-        obj = await resolved(side(model).get(**lookup))
+        obj = await resolved(side.manager(model).get(**lookup))
         result = await resolved(obj.delete(keep_parents=keep_parents))
         return result, obj.pk
 
@@ -299,7 +277,7 @@ def delete_all(model: Any, *args: Any, **lookup: Any) -> Case:
     """Return the case ``model.filter(*args, **lookup).delete()``."""
 
     async def case(side: Side) -> Any:
-        return await resolved(side(model).filter(*args, **lookup).delete())
+        return await resolved(side.manager(model).filter(*args, **lookup).delete())
 
     return case
 
@@ -385,7 +363,7 @@ async def test_a_failed_delete_leaves_the_instances_primary_keys(db: DB) -> None
     # On PostgreSQL the pin's constraint fails at the commit: Django sets the primary keys
     # to None only once the delete has committed.
     async def case(side: Side) -> Any:
-        obj = await resolved(side(WChainA).get(name__startswith="pinned"))
+        obj = await resolved(side.manager(WChainA).get(name__startswith="pinned"))
         try:
             await resolved(obj.delete())
         except IntegrityError:
@@ -441,8 +419,8 @@ async def test_queryset_delete_with_filters_across_joins(db: DB) -> None:
 
 async def test_an_instance_already_deleted_counts_zero(db: DB) -> None:
     async def case(side: Side) -> Any:
-        obj = await resolved(side(WSetNull).get(pk=1))
-        await resolved(side(WSetNull).filter(pk=1).delete())
+        obj = await resolved(side.manager(WSetNull).get(pk=1))
+        await resolved(side.manager(WSetNull).filter(pk=1).delete())
         return await resolved(obj.delete())
 
     assert await check(db, case) == ("returned", (0, {"vinyl_testapp.WSetNull": 0}))
@@ -461,7 +439,7 @@ async def test_an_instance_already_deleted_counts_zero(db: DB) -> None:
 )
 async def test_queryset_delete_refusals(db: DB, build: Callable[[Any], Any]) -> None:
     async def case(side: Side) -> Any:
-        return await resolved(build(side(WSetNull).all()).delete())
+        return await resolved(build(side.manager(WSetNull).all()).delete())
 
     expected = await check(db, case)
     assert expected[0] == "raised"
@@ -469,7 +447,7 @@ async def test_queryset_delete_refusals(db: DB, build: Callable[[Any], Any]) -> 
 
 async def test_an_unsaved_instance_cannot_be_deleted(db: DB) -> None:
     async def case(side: Side) -> Any:
-        obj = side(WTarget).new(name="x") if side.vinyl else WTarget(name="x")
+        obj = side.manager(WTarget).new(name="x") if side.vinyl else WTarget(name="x")
         return await resolved(obj.delete())
 
     assert await check(db, case) == (

@@ -14,9 +14,7 @@ in order) must be Django's, with no more reads. Each case runs twice, with other
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import django
@@ -57,6 +55,7 @@ from vinyl_testapp.models.writes import (
     WTopic,
     WWriter,
 )
+from vinyl_testing._sync.writes import Side, resolved
 from vinyl_testing.plugin import DB, flush
 
 #: Django 6.1's database-level on_delete variants (DB_CASCADE...).
@@ -198,27 +197,6 @@ def outcome_of_error(exc: BaseException) -> tuple[Any, ...]:
     return (type(exc), str(exc))
 
 
-@dataclass(frozen=True)
-class Side:
-    """Who deletes: Django (the oracle) or vinyl, on *alias*."""
-
-    alias: str
-    vinyl: bool
-
-    def __call__(self, model: Any) -> Any:
-        """Return the model's queryset for this side."""
-        if self.vinyl:
-            return model.vinyl.using(self.alias)
-        return model.objects.using(self.alias)
-
-
-def resolved(value: Any) -> Any:
-    """Return *value*, awaited when it is awaitable (vinyl_async's reads and deletes)."""
-    if inspect.isawaitable(value):
-        return value
-    return value
-
-
 #: A delete: given a side, return what must agree (it may raise).
 Case = Callable[[Side], Awaitable[Any]]
 
@@ -291,7 +269,7 @@ def delete_one(model: Any, keep_parents: bool = False, **lookup: Any) -> Case:
     """Return the case ``model.get(**lookup).delete(keep_parents=...)``, and the pk after."""
 
     def case(side: Side) -> Any:
-        obj = resolved(side(model).get(**lookup))
+        obj = resolved(side.manager(model).get(**lookup))
         result = resolved(obj.delete(keep_parents=keep_parents))
         return result, obj.pk
 
@@ -302,7 +280,7 @@ def delete_all(model: Any, *args: Any, **lookup: Any) -> Case:
     """Return the case ``model.filter(*args, **lookup).delete()``."""
 
     def case(side: Side) -> Any:
-        return resolved(side(model).filter(*args, **lookup).delete())
+        return resolved(side.manager(model).filter(*args, **lookup).delete())
 
     return case
 
@@ -388,7 +366,7 @@ def test_a_failed_delete_leaves_the_instances_primary_keys(db: DB) -> None:
     # On PostgreSQL the pin's constraint fails at the commit: Django sets the primary keys
     # to None only once the delete has committed.
     def case(side: Side) -> Any:
-        obj = resolved(side(WChainA).get(name__startswith="pinned"))
+        obj = resolved(side.manager(WChainA).get(name__startswith="pinned"))
         try:
             resolved(obj.delete())
         except IntegrityError:
@@ -444,8 +422,8 @@ def test_queryset_delete_with_filters_across_joins(db: DB) -> None:
 
 def test_an_instance_already_deleted_counts_zero(db: DB) -> None:
     def case(side: Side) -> Any:
-        obj = resolved(side(WSetNull).get(pk=1))
-        resolved(side(WSetNull).filter(pk=1).delete())
+        obj = resolved(side.manager(WSetNull).get(pk=1))
+        resolved(side.manager(WSetNull).filter(pk=1).delete())
         return resolved(obj.delete())
 
     assert check(db, case) == ("returned", (0, {"vinyl_testapp.WSetNull": 0}))
@@ -464,7 +442,7 @@ def test_an_instance_already_deleted_counts_zero(db: DB) -> None:
 )
 def test_queryset_delete_refusals(db: DB, build: Callable[[Any], Any]) -> None:
     def case(side: Side) -> Any:
-        return resolved(build(side(WSetNull).all()).delete())
+        return resolved(build(side.manager(WSetNull).all()).delete())
 
     expected = check(db, case)
     assert expected[0] == "raised"
@@ -472,7 +450,7 @@ def test_queryset_delete_refusals(db: DB, build: Callable[[Any], Any]) -> None:
 
 def test_an_unsaved_instance_cannot_be_deleted(db: DB) -> None:
     def case(side: Side) -> Any:
-        obj = side(WTarget).new(name="x") if side.vinyl else WTarget(name="x")
+        obj = side.manager(WTarget).new(name="x") if side.vinyl else WTarget(name="x")
         return resolved(obj.delete())
 
     assert check(db, case) == (
