@@ -461,20 +461,22 @@ class ManyToManyManager(RelatedManager):
         self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any
     ) -> tuple[Any, bool]:
         """Return ``(object, created)``; a created object is linked."""
-        async with transaction(using=self._db(), savepoint=False):
-            # Looked up among the related objects only, as Django: an unrelated match is
-            # not found, and creating it can violate a unique constraint.
-            obj, created = await self._related_for_write().get_or_create(**kwargs)
-            if created:
-                await self.add(obj, through_defaults=through_defaults)
-        return obj, created
+        return await self._link_created("get_or_create", through_defaults, kwargs)
 
     async def update_or_create(  # type: ignore[override]
         self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any
     ) -> tuple[Any, bool]:
         """Return ``(object, created)``, updated; a created object is linked."""
+        return await self._link_created("update_or_create", through_defaults, kwargs)
+
+    async def _link_created(
+        self, method: str, through_defaults: dict[str, Any] | None, kwargs: dict[str, Any]
+    ) -> tuple[Any, bool]:
+        """Run the related queryset's *method* (``get_or_create``...); link what it created."""
         async with transaction(using=self._db(), savepoint=False):
-            obj, created = await self._related_for_write().update_or_create(**kwargs)
+            # Looked up among the related objects only, as Django: an unrelated match is
+            # not found, and creating it can violate a unique constraint.
+            obj, created = await getattr(self._related_for_write(), method)(**kwargs)
             if created:
                 await self.add(obj, through_defaults=through_defaults)
         return obj, created
