@@ -286,21 +286,7 @@ class NullableReverseForeignKeyManager(ReverseForeignKeyManager):
     async def set(self, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
         """Make *objs* the instance's related objects; as Django's ``set()``."""
         self._django()._check_fk_val()
-        objs = tuple(objs)
-        async with transaction(using=self._db(), savepoint=False):
-            if clear:
-                await self.clear(bulk=bulk)
-                await self.add(*objs, bulk=bulk)
-                return
-            old_objs = set(await self.get_queryset()._evaluate())
-            new_objs = []
-            for obj in objs:
-                if obj in old_objs:
-                    old_objs.remove(obj)
-                else:
-                    new_objs.append(obj)
-            await self.remove(*old_objs, bulk=bulk)
-            await self.add(*new_objs, bulk=bulk)
+        await _set(self, tuple(objs), bulk=bulk, clear=clear, removal_bulk=bulk)
 
 
 class ManyToManyManager(RelatedManager):
@@ -542,21 +528,8 @@ class GenericRelatedManager(RelatedManager):
 
     async def set(self, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
         """Make *objs* the related objects; as Django's ``set()``."""
-        objs = tuple(objs)
-        async with transaction(using=self._db(), savepoint=False):
-            if clear:
-                await self.clear()
-                await self.add(*objs, bulk=bulk)
-                return
-            old_objs = set(await self.get_queryset()._evaluate())
-            new_objs = []
-            for obj in objs:
-                if obj in old_objs:
-                    old_objs.remove(obj)
-                else:
-                    new_objs.append(obj)
-            await self.remove(*old_objs)
-            await self.add(*new_objs, bulk=bulk)
+        # Django's generic set() clears and removes with their default, bulk=True.
+        await _set(self, tuple(objs), bulk=bulk, clear=clear, removal_bulk=True)
 
     async def create(self, **kwargs: Any) -> Any:
         """Create an object whose generic foreign key points to the instance."""
@@ -645,3 +618,32 @@ def _generic_filter(field: Any, instance: Model) -> dict[str, Any]:
         f"{field.content_type_field_name}__model": opts.model_name,
         field.object_id_field_name: instance.pk,
     }
+
+
+async def _set(
+    manager: NullableReverseForeignKeyManager | GenericRelatedManager,
+    objs: tuple[Any, ...],
+    *,
+    bulk: bool,
+    clear: bool,
+    removal_bulk: bool,
+) -> None:
+    """Make *objs* the related objects of *manager*, in one transaction, as Django's ``set()``:
+    clear then add them, or remove the old objects not in *objs* and add the new ones.
+
+    *bulk* is passed to ``add()``, *removal_bulk* to ``clear()`` and ``remove()``.
+    """
+    async with transaction(using=manager._db(), savepoint=False):
+        if clear:
+            await manager.clear(bulk=removal_bulk)
+            await manager.add(*objs, bulk=bulk)
+            return
+        old_objs = set(await manager.get_queryset()._evaluate())
+        new_objs = []
+        for obj in objs:
+            if obj in old_objs:
+                old_objs.remove(obj)
+            else:
+                new_objs.append(obj)
+        await manager.remove(*old_objs, bulk=removal_bulk)
+        await manager.add(*new_objs, bulk=bulk)
