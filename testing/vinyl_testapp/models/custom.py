@@ -14,6 +14,8 @@ import vinyl_async
 import vinyl_sync
 from django.db import models
 
+from vinyl_testapp.models.base import AppModel
+
 
 class ShelfQuerySet(models.QuerySet[Any]):
     """A Django queryset with two builder methods, used by Django's and vinyl's managers."""
@@ -28,17 +30,10 @@ class ShelfQuerySet(models.QuerySet[Any]):
         return self
 
 
-class Room(models.Model):
+class Room(AppModel):
     """Related managers of Shelf and Bin: their custom queryset methods too."""
 
     name = models.CharField(max_length=50)
-
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
 
 
 class Shelf(models.Model):
@@ -83,15 +78,8 @@ class Bin(models.Model):
         app_label = "vinyl_testapp"
 
 
-class Document(models.Model):
+class Document(AppModel):
     """A file field: its attribute is a ``FieldFile``, as in Django."""
 
     name = models.CharField(max_length=50)
     file = models.FileField(null=True, db_column="file_field")
-
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"

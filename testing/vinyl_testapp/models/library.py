@@ -12,17 +12,12 @@ from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelatio
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from vinyl_testapp.models.base import AppModel
 
-class Publisher(models.Model):
+
+class Publisher(AppModel):
     name = models.CharField(max_length=100)
     country = models.CharField(max_length=2)
-
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
 
     def __str__(self) -> str:
         return self.name
@@ -50,31 +45,17 @@ class Author(models.Model):
         return self.name
 
 
-class AuthorProfile(models.Model):
+class AuthorProfile(AppModel):
     author = models.OneToOneField(Author, models.CASCADE, related_name="profile")
     bio = models.TextField()
     website = models.URLField(blank=True)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class Tag(models.Model):
+class Tag(AppModel):
     name = models.CharField(max_length=50)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class TaggedItem(models.Model):
+class TaggedItem(AppModel):
     label = models.CharField(max_length=50)
     # No database constraint: a test points a generic key at a content type that does not
     # exist, to check the error vinyl raises for it.
@@ -82,15 +63,8 @@ class TaggedItem(models.Model):
     object_id = models.PositiveIntegerField()
     content_object = GenericForeignKey("content_type", "object_id")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class Book(models.Model):
+class Book(AppModel):
     title = models.CharField(max_length=200, unique=True)
     author = models.ForeignKey(Author, models.CASCADE, related_name="books")
     coauthor = models.ForeignKey(
@@ -104,30 +78,18 @@ class Book(models.Model):
     rating = models.FloatField(null=True)
     items = GenericRelation(TaggedItem)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
+    class Meta(AppModel.Meta):
         get_latest_by = "published"
 
     def __str__(self) -> str:
         return self.title
 
 
-class Review(models.Model):
+class Review(AppModel):
     """A reverse foreign key without related_name (``book.review_set``)."""
 
     book = models.ForeignKey(Book, models.CASCADE)
     stars = models.SmallIntegerField()
-
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
 
 
 class CheapBook(Book):
@@ -138,16 +100,9 @@ class CheapBook(Book):
         app_label = "vinyl_testapp"
 
 
-class Place(models.Model):
+class Place(AppModel):
     name = models.CharField(max_length=50)
     address = models.CharField(max_length=80)
-
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
 
 
 class Restaurant(Place):

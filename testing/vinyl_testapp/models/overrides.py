@@ -1,21 +1,14 @@
 """A model that overrides ``save()`` and ``delete()``, which vinyl's writes do not run."""
 
-import vinyl_async
-import vinyl_sync
 from django.db import models
 
+from vinyl_testapp.models.base import AppModel
 
-class Stamped(models.Model):
+
+class Stamped(AppModel):
     name = models.CharField(max_length=50)
     #: What the overrides count: they run on Django's writes, never on vinyl's.
     saves = models.IntegerField(default=0)
-
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.saves += 1

@@ -19,32 +19,20 @@ from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelatio
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from vinyl_testapp.models.base import AppModel
+
 __all__ = ["RFan", "RPerson", "RTag"]
 
 
-class RTag(models.Model):
+class RTag(AppModel):
     name = models.CharField(max_length=50, unique=True)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class RPerson(models.Model):
+class RPerson(AppModel):
     name = models.CharField(max_length=50)
     friends = models.ManyToManyField("self", blank=True)
     tags = models.ManyToManyField(RTag, related_name="people", blank=True)
     fan_things = GenericRelation("RFan")
-
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
 
 
 class FunFans(models.Manager["RFan"]):

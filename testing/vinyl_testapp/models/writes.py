@@ -18,12 +18,12 @@ PostgreSQL only.
 from __future__ import annotations
 
 import django
-import vinyl_async
-import vinyl_sync
 from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import F
+
+from vinyl_testapp.models.base import AppModel
 
 __all__ = [
     "WArticle",
@@ -73,109 +73,53 @@ def default_code() -> str:
     return "made-by-callable"
 
 
-class WTarget(models.Model):
+class WTarget(AppModel):
     """The row every Python-level ``on_delete`` variant points at."""
 
     name = models.CharField(max_length=50)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WCascade(models.Model):
+class WCascade(AppModel):
     name = models.CharField(max_length=50)
     target = models.ForeignKey(WTarget, models.CASCADE, related_name="cascades")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WProtect(models.Model):
+class WProtect(AppModel):
     name = models.CharField(max_length=50)
     target = models.ForeignKey(WTarget, models.PROTECT, related_name="protects")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WRestrict(models.Model):
+class WRestrict(AppModel):
     """RESTRICT: deleting the target fails unless the row goes too through ``via``'s cascade."""
 
     name = models.CharField(max_length=50)
     target = models.ForeignKey(WTarget, models.RESTRICT, related_name="restricts")
     via = models.ForeignKey(WCascade, models.CASCADE, null=True, related_name="restricts")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WSetNull(models.Model):
+class WSetNull(AppModel):
     name = models.CharField(max_length=50)
     target = models.ForeignKey(WTarget, models.SET_NULL, null=True, related_name="set_nulls")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WSetDefault(models.Model):
+class WSetDefault(AppModel):
     name = models.CharField(max_length=50)
     target = models.ForeignKey(
         WTarget, models.SET_DEFAULT, default=DEFAULT_TARGET, related_name="set_defaults"
     )
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WSetCallable(models.Model):
+class WSetCallable(AppModel):
     name = models.CharField(max_length=50)
     target = models.ForeignKey(WTarget, models.SET(sentinel_target), related_name="set_callables")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WSetValue(models.Model):
+class WSetValue(AppModel):
     name = models.CharField(max_length=50)
     target = models.ForeignKey(WTarget, models.SET(SET_VALUE_TARGET), related_name="set_values")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WDoNothing(models.Model):
+class WDoNothing(AppModel):
     """DO_NOTHING twice: without a database constraint (the row dangles) and with one (the
     delete fails with IntegrityError, on PostgreSQL at commit: Django's constraints there
     are deferred)."""
@@ -186,106 +130,50 @@ class WDoNothing(models.Model):
     )
     strict = models.ForeignKey(WTarget, models.DO_NOTHING, null=True, related_name="+")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
-
 
 # A four-table cascade chain: A ← B ← C ← D, each CASCADE.
 
 
-class WChainA(models.Model):
+class WChainA(AppModel):
     name = models.CharField(max_length=50)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WChainB(models.Model):
+class WChainB(AppModel):
     name = models.CharField(max_length=50)
     a = models.ForeignKey(WChainA, models.CASCADE, related_name="bs")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WChainC(models.Model):
+class WChainC(AppModel):
     name = models.CharField(max_length=50)
     b = models.ForeignKey(WChainB, models.CASCADE, related_name="cs")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WChainD(models.Model):
+class WChainD(AppModel):
     name = models.CharField(max_length=50)
     c = models.ForeignKey(WChainC, models.CASCADE, related_name="ds")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WChainPin(models.Model):
+class WChainPin(AppModel):
     """Makes a cascade delete of ``WChainA`` fail half-way: a database constraint that
     Django does not collect (DO_NOTHING) on the chain's root, which is deleted last."""
 
     name = models.CharField(max_length=50)
     a = models.ForeignKey(WChainA, models.DO_NOTHING, related_name="pins")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WChainGuard(models.Model):
+class WChainGuard(AppModel):
     """Protects a row at the end of the chain: deleting its root raises ProtectedError."""
 
     name = models.CharField(max_length=50)
     d = models.ForeignKey(WChainD, models.PROTECT, related_name="guards")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
-
 
 # Multi-table inheritance on two levels, a proxy, and a foreign key to the middle level.
 
 
-class WPlace(models.Model):
+class WPlace(AppModel):
     name = models.CharField(max_length=50)
     city = models.CharField(max_length=50, default="Oslo")
-
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
 
 
 class WRestaurant(WPlace):
@@ -315,19 +203,12 @@ class WPlaceSelectOnSave(WPlace):
         app_label = "vinyl_testapp"
 
 
-class WMenu(models.Model):
+class WMenu(AppModel):
     dish = models.CharField(max_length=50)
     restaurant = models.ForeignKey(WRestaurant, models.CASCADE, related_name="menus")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WDefaults(models.Model):
+class WDefaults(AppModel):
     """Values the database or Django fills in: ``db_default``, a callable default, a stored
     generated column, ``auto_now_add`` and ``auto_now``."""
 
@@ -341,42 +222,23 @@ class WDefaults(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WStock(models.Model):
+class WStock(AppModel):
     """A unique field, for ``bulk_create``'s conflict options and unique violations."""
 
     code = models.CharField(max_length=20, unique=True)
     qty = models.IntegerField()
     note = models.CharField(max_length=50, default="")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WSlot(models.Model):
+class WSlot(AppModel):
     """A unique constraint on two columns."""
 
     shelf = models.CharField(max_length=20)
     position = models.IntegerField()
     item = models.CharField(max_length=50)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
+    class Meta(AppModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["shelf", "position"], name="wslot_shelf_position")
         ]
@@ -385,43 +247,22 @@ class WSlot(models.Model):
 # M2M with an automatic through table and with a custom one; a generic relation.
 
 
-class WTopic(models.Model):
+class WTopic(AppModel):
     name = models.CharField(max_length=50)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WWriter(models.Model):
+class WWriter(AppModel):
     name = models.CharField(max_length=50)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WNote(models.Model):
+class WNote(AppModel):
     text = models.CharField(max_length=50)
     content_type = models.ForeignKey(ContentType, models.CASCADE, related_name="+")
     object_id = models.PositiveIntegerField()
     content_object = GenericForeignKey("content_type", "object_id")
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WArticle(models.Model):
+class WArticle(AppModel):
     title = models.CharField(max_length=50)
     topics = models.ManyToManyField(WTopic, related_name="articles", blank=True)
     writers = models.ManyToManyField(
@@ -429,42 +270,21 @@ class WArticle(models.Model):
     )
     notes = GenericRelation(WNote)
 
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
 
-    class Meta:
-        app_label = "vinyl_testapp"
-
-
-class WByline(models.Model):
+class WByline(AppModel):
     article = models.ForeignKey(WArticle, models.CASCADE, related_name="bylines")
     writer = models.ForeignKey(WWriter, models.CASCADE, related_name="bylines")
     role = models.CharField(max_length=20)
-
-    objects = models.Manager()
-    avinyl = vinyl_async.VinylManager()
-    vinyl = vinyl_sync.VinylManager()
-
-    class Meta:
-        app_label = "vinyl_testapp"
 
 
 if django.VERSION >= (6, 1):
     # Django 6.1's database-level variants: the database does the work, Django collects
     # nothing. A cluster of their own (see the module docstring).
 
-    class WDbTarget(models.Model):
+    class WDbTarget(AppModel):
         name = models.CharField(max_length=50)
 
-        objects = models.Manager()
-        avinyl = vinyl_async.VinylManager()
-        vinyl = vinyl_sync.VinylManager()
-
-        class Meta:
-            app_label = "vinyl_testapp"
-
-    class WDbCascade(models.Model):
+    class WDbCascade(AppModel):
         name = models.CharField(max_length=50)
         target = models.ForeignKey(
             WDbTarget,
@@ -472,14 +292,7 @@ if django.VERSION >= (6, 1):
             related_name="db_cascades",
         )
 
-        objects = models.Manager()
-        avinyl = vinyl_async.VinylManager()
-        vinyl = vinyl_sync.VinylManager()
-
-        class Meta:
-            app_label = "vinyl_testapp"
-
-    class WDbSetNull(models.Model):
+    class WDbSetNull(AppModel):
         name = models.CharField(max_length=50)
         target = models.ForeignKey(
             WDbTarget,
@@ -488,14 +301,7 @@ if django.VERSION >= (6, 1):
             related_name="db_set_nulls",
         )
 
-        objects = models.Manager()
-        avinyl = vinyl_async.VinylManager()
-        vinyl = vinyl_sync.VinylManager()
-
-        class Meta:
-            app_label = "vinyl_testapp"
-
-    class WDbSetDefault(models.Model):
+    class WDbSetDefault(AppModel):
         """PostgreSQL only: MySQL/MariaDB has no ``ON DELETE SET DEFAULT``."""
 
         name = models.CharField(max_length=50)
@@ -506,12 +312,7 @@ if django.VERSION >= (6, 1):
             related_name="db_set_defaults",
         )
 
-        objects = models.Manager()
-        avinyl = vinyl_async.VinylManager()
-        vinyl = vinyl_sync.VinylManager()
-
-        class Meta:
-            app_label = "vinyl_testapp"
+        class Meta(AppModel.Meta):
             required_db_features = ["supports_on_delete_db_default"]
 
     __all__ += ["WDbCascade", "WDbSetDefault", "WDbSetNull", "WDbTarget"]
