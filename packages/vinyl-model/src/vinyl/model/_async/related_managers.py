@@ -169,7 +169,48 @@ class RelatedManager(ManagerMethods[Any]):
             raise TypeError(f"'{self.model._meta.object_name}' instance expected, got {obj!r}")
 
 
-class ReverseForeignKeyManager(RelatedManager):
+class _KeyedManager(RelatedManager):
+    """A relation whose objects point to the instance with a key of their own.
+
+    A reverse foreign key or a generic relation: creating among them sets that key
+    (``_link()``), which is all their ``create()``/``get_or_create()``/
+    ``update_or_create()`` add to the plain ones.
+    """
+
+    async def _link(self) -> dict[str, Any]:
+        """Return the values that point an object to the instance (after Django's checks)."""
+        raise NotImplementedError
+
+    def _forget_prefetched(self) -> None:
+        """Forget what ``prefetch_related()`` loaded for this relation, as Django does."""
+        raise NotImplementedError
+
+    async def create(self, **kwargs: Any) -> Any:
+        """Create an object related to the instance; as Django's ``create()``."""
+        link = await self._link()
+        self._forget_prefetched()
+        kwargs.update(link)
+        return await self._all_of(self.model).create(**kwargs)
+
+    async def get_or_create(
+        self, defaults: dict[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[Any, bool]:
+        """Return ``(object, created)`` among the instance's related objects."""
+        kwargs.update(await self._link())
+        return await self._related_for_write().get_or_create(defaults, **kwargs)
+
+    async def update_or_create(
+        self,
+        defaults: dict[str, Any] | None = None,
+        create_defaults: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> tuple[Any, bool]:
+        """Return ``(object, created)`` among the instance's related objects, updated."""
+        kwargs.update(await self._link())
+        return await self._related_for_write().update_or_create(defaults, create_defaults, **kwargs)
+
+
+class ReverseForeignKeyManager(_KeyedManager):
     """``author.books``: the objects whose foreign key points to the instance."""
 
     def _field(self) -> Any:
@@ -213,32 +254,12 @@ class ReverseForeignKeyManager(RelatedManager):
                 vinyl_obj: Any = obj
                 await vinyl_obj.save()
 
-    async def create(self, **kwargs: Any) -> Any:
-        """Create an object related to the instance; as Django's ``create()``."""
-        django = self._django()
-        django._check_fk_val()
-        django._remove_prefetched_objects()
-        kwargs[self._field().name] = self.instance
-        return await self._all_of(self.model).create(**kwargs)
-
-    async def get_or_create(
-        self, defaults: dict[str, Any] | None = None, **kwargs: Any
-    ) -> tuple[Any, bool]:
-        """Return ``(object, created)`` among the instance's related objects."""
+    async def _link(self) -> dict[str, Any]:
         self._django()._check_fk_val()
-        kwargs[self._field().name] = self.instance
-        return await self._related_for_write().get_or_create(defaults, **kwargs)
+        return {self._field().name: self.instance}
 
-    async def update_or_create(
-        self,
-        defaults: dict[str, Any] | None = None,
-        create_defaults: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> tuple[Any, bool]:
-        """Return ``(object, created)`` among the instance's related objects, updated."""
-        self._django()._check_fk_val()
-        kwargs[self._field().name] = self.instance
-        return await self._related_for_write().update_or_create(defaults, create_defaults, **kwargs)
+    def _forget_prefetched(self) -> None:
+        self._django()._remove_prefetched_objects()
 
     async def set(self, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
         """Make *objs* the instance's related objects; as Django's ``set()``."""
@@ -468,7 +489,7 @@ class ManyToManyManager(RelatedManager):
         return obj, created
 
 
-class GenericRelatedManager(RelatedManager):
+class GenericRelatedManager(_KeyedManager):
     """``book.items``: the objects whose generic foreign key points to the instance."""
 
     def _fields(self) -> tuple[str, str]:
@@ -530,29 +551,6 @@ class GenericRelatedManager(RelatedManager):
         """Make *objs* the related objects; as Django's ``set()``."""
         # Django's generic set() clears and removes with their default, bulk=True.
         await _set(self, tuple(objs), bulk=bulk, clear=clear, removal_bulk=True)
-
-    async def create(self, **kwargs: Any) -> Any:
-        """Create an object whose generic foreign key points to the instance."""
-        self._forget_prefetched()
-        kwargs.update(await self._link())
-        return await self._all_of(self.model).create(**kwargs)
-
-    async def get_or_create(
-        self, defaults: dict[str, Any] | None = None, **kwargs: Any
-    ) -> tuple[Any, bool]:
-        """Return ``(object, created)`` among the related objects."""
-        kwargs.update(await self._link())
-        return await self._related_for_write().get_or_create(defaults, **kwargs)
-
-    async def update_or_create(
-        self,
-        defaults: dict[str, Any] | None = None,
-        create_defaults: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> tuple[Any, bool]:
-        """Return ``(object, created)`` among the related objects, updated."""
-        kwargs.update(await self._link())
-        return await self._related_for_write().update_or_create(defaults, create_defaults, **kwargs)
 
 
 def related_manager(instance: Model, descriptor: ReverseManyToOneDescriptor[Any]) -> RelatedManager:
