@@ -1,6 +1,7 @@
 """The async connection scope, transactions and pool base (``vinyl.query._sync``: sync twin)."""
 
 from vinyl.query._async.execute import (
+    execute_insert_sql,
     execute_sql,
     fetch,
     fetch_queryset,
@@ -17,6 +18,7 @@ __all__ = [
     "BasePool",
     "close_pools",
     "connection",
+    "execute_insert_sql",
     "execute_sql",
     "fetch",
     "fetch_queryset",

@@ -4,6 +4,7 @@
 """The async connection scope, transactions and pool base (``vinyl.query._sync``: sync twin)."""
 
 from vinyl.query._sync.execute import (
+    execute_insert_sql,
     execute_sql,
     fetch,
     fetch_queryset,
@@ -20,6 +21,7 @@ __all__ = [
     "BasePool",
     "close_pools",
     "connection",
+    "execute_insert_sql",
     "execute_sql",
     "fetch",
     "fetch_queryset",

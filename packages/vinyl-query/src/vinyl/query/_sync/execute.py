@@ -62,3 +62,11 @@ def execute_sql(using: str, sql: str, params: Sequence[Any] = ()) -> int:
     sql, params = prepare(get_backend(using).dialect, sql, params)
     with connection(using) as conn:
         return conn.execute(sql, params)
+
+
+def execute_insert_sql(using: str, sql: str, params: Sequence[Any] = ()) -> int | None:
+    """Run an INSERT without RETURNING, in Django's paramstyle, on *using*; return the id the
+    server gave the row (MySQL's last insert id)."""
+    sql, params = prepare(get_backend(using).dialect, sql, params)
+    with connection(using) as conn:
+        return conn.execute_insert(sql, params)
