@@ -255,7 +255,7 @@ def prepare_bulk_create(
     )
     fields = [f for f in meta.concrete_fields if not f.generated]
     objs = list(objs)
-    with_pk, without_pk = _split(objs, _replay.compile_wrapper(queryset.db).features)
+    with_pk, without_pk = _split(objs, _replay.features(queryset.db))
     no_auto = [f for f in fields if not isinstance(f, AutoField)]
     return BulkCreate(
         queryset=queryset,
@@ -317,7 +317,7 @@ def bulk_create_plan(bulk: BulkCreate) -> Plan[list[Model]]:
         yield from _with_reads(queryset, lambda twin: twin._handle_order_with_respect_to(bulk.objs))
     returning = (
         meta.db_returning_fields
-        if _replay.compile_wrapper(alias).features.can_return_rows_from_bulk_insert
+        if _replay.features(alias).can_return_rows_from_bulk_insert
         and bulk.on_conflict in (None, OnConflict.UPDATE)
         else ()
     )

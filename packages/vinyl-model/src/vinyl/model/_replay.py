@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.base.features import BaseDatabaseFeatures
 from django.db.models import QuerySet
 from vinyl.query.databases import get_backend
 
@@ -142,6 +143,14 @@ def compile_wrapper(alias: str) -> BaseDatabaseWrapper:
     """
     wrapper: BaseDatabaseWrapper = connections[replay_alias(alias)]
     return wrapper
+
+
+def features(alias: str) -> BaseDatabaseFeatures:
+    """Return the features of the vinyl alias *alias* as Django's compilers see them.
+
+    The server's own ones (RETURNING on MariaDB) once its pool has started.
+    """
+    return compile_wrapper(alias).features
 
 
 def replay_alias(alias: str) -> str:

@@ -251,7 +251,7 @@ def _save_table(
         if not f.generated and (pk_set or f is not meta.auto_field)
     ]
     returning = list(meta.db_returning_fields)
-    can_return = _features(using).can_return_columns_from_insert
+    can_return = _replay.features(using).can_return_columns_from_insert
     for f in insert_fields:
         value = f.pre_save(obj, add=True)
         if hasattr(value, "resolve_expression"):
@@ -326,7 +326,8 @@ def _update(
 def _run_update(
     using: str, filtered: Any, values: list[tuple[Any, ...]], returning: list[Field[Any, Any]]
 ) -> Plan[list[tuple[Any, ...]]]:
-    can_return = bool(returning) and getattr(_features(using), "can_return_rows_from_update", False)
+    features = _replay.features(using)
+    can_return = bool(returning) and getattr(features, "can_return_rows_from_update", False)
 
     def build(compile_alias: str) -> Any:
         query = filtered.query.chain(UpdateQuery)
@@ -354,7 +355,3 @@ def _assign_returned(obj: Any, row: tuple[Any, ...], fields: list[Field[Any, Any
     if _RETURNING_UPDATES:
         for f in fields[len(row) :]:
             obj.__dict__.pop(f.attname, None)
-
-
-def _features(using: str) -> Any:
-    return _replay.compile_wrapper(using).features

@@ -352,7 +352,7 @@ class ManyToManyManager(RelatedManager):
         # (vinyl sends no m2m_changed, so it always takes Django's fast path there).
         can_ignore = (
             through._meta.auto_created is not False
-            and _replay.compile_wrapper(db).features.supports_ignore_conflicts
+            and _replay.features(db).supports_ignore_conflicts
         )
         if not can_ignore:
             present = rows.filter(**{source: django.related_val[0], f"{target}__in": target_ids})
@@ -392,7 +392,7 @@ class ManyToManyManager(RelatedManager):
             or custom_queryset_class(self.model, queryset_class_of(self.instance))
             is not queryset_class_of(self.instance)
             or not django.target_field.db_constraint
-            or not _replay.compile_wrapper(alias).features.supports_foreign_keys
+            or not _replay.features(alias).supports_foreign_keys
         ):
             return None
         filters = {django.source_field_name: django.related_val[0]}

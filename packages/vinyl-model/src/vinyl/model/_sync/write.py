@@ -16,9 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from vinyl.model import _replay
-from vinyl.model._writes import Execute, Insert, Plan, Read, Step
-from vinyl.query._sync import connection, get_pool, transaction
-from vinyl.query.compiler import prepare
+from vinyl.model._writes import Insert, Plan, Read, Step
+from vinyl.query._sync import execute_insert_sql, execute_sql, fetch_sql, get_pool, transaction
 from vinyl.query.databases import get_backend
 
 __all__ = ["run"]
@@ -60,15 +59,9 @@ def _perform(alias: str, step: Step, queryset_class: type[Any]) -> Any:
         if not step.terminal:
             return queryset._evaluate()
         return getattr(queryset, step.terminal)(*step.args, **step.kwargs)
-    if isinstance(step, _replay.Statement):
-        sql, params = prepare(get_backend(alias).dialect, step.sql, step.params)
-        with connection(alias) as conn:
-            return conn.fetch(sql, params)
-    sql, params = prepare(get_backend(alias).dialect, step.sql, step.params)
-    with connection(alias) as conn:
-        if isinstance(step, Insert):
-            return conn.execute_insert(sql, params)
-        assert isinstance(step, Execute)
-        if step.returning:
-            return conn.fetch(sql, params)
-        return conn.execute(sql, params)
+    if isinstance(step, Insert):
+        return execute_insert_sql(alias, step.sql, step.params)
+    # A compiler's own statement (_replay.Statement: the rows it reads first) returns rows.
+    if isinstance(step, _replay.Statement) or step.returning:
+        return fetch_sql(alias, step.sql, step.params)
+    return execute_sql(alias, step.sql, step.params)
