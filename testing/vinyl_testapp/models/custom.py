@@ -1,5 +1,5 @@
 """Models for issue 14's gaps: custom querysets and managers (``from_queryset()`` in each
-flavor), and a file field.
+flavor), a base manager that filters, and a file field.
 
 ``Shelf`` carries one Django ``QuerySet`` subclass for Django's manager (the oracle) and for
 both vinyl flavors (``avinyl`` / ``vinyl``, as in ``library``); ``Bin`` carries a subclass of
@@ -12,6 +12,7 @@ from typing import Any
 
 import vinyl_async
 import vinyl_sync
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 
 from vinyl_testapp.models.base import AppModel
@@ -83,3 +84,36 @@ class Document(AppModel):
 
     name = models.CharField(max_length=50)
     file = models.FileField(null=True, db_column="file_field")
+
+
+class VisibleClubs(models.Manager["Club"]):
+    def get_queryset(self) -> models.QuerySet[Any]:
+        return super().get_queryset().filter(visible=True)
+
+
+class Club(models.Model):
+    """Its base manager filters (``Meta.base_manager_name``, as Django's ``many_to_one``
+    School in its test): a relation to a hidden club finds nothing, in Django and in vinyl.
+    """
+
+    visible = models.BooleanField()
+    founder = models.OneToOneField("Member", models.SET_NULL, null=True, related_name="founded")
+    objects = VisibleClubs()
+    everyone = models.Manager()
+    avinyl = vinyl_async.VinylManager()
+    vinyl = vinyl_sync.VinylManager()
+
+    class Meta:
+        app_label = "vinyl_testapp"
+        base_manager_name = "objects"
+
+
+class Member(AppModel):
+    """Reaches a club three ways: a foreign key, a reverse one-to-one, a generic key."""
+
+    club = models.ForeignKey(Club, models.SET_NULL, null=True, related_name="+")
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", models.CASCADE, null=True, related_name="+"
+    )
+    object_id = models.PositiveIntegerField(null=True)
+    favourite = GenericForeignKey("content_type", "object_id")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import vinyl_sync
 from django.db import models
-from vinyl_testapp.models.custom import Bin, Room, Shelf, ShelfQuerySet
+from vinyl_testapp.models.custom import Bin, Club, Member, Room, Shelf, ShelfQuerySet
 from vinyl_testing.plugin import DB
 
 SHELVES = [("Atlas", 420), ("Aleph", 150), ("Bestiary", 310), ("Cosmos", 396), ("Dune", 80)]
@@ -104,3 +104,40 @@ def test_from_queryset_refuses_what_is_not_a_queryset() -> None:
         vinyl_sync.VinylManager.from_queryset(dict)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"from_queryset\(\w*BinQuerySet\)\(\)"):
         type(Bin.vinyl.using("vinyl_pg")).as_manager()
+
+
+def django_outcome(obj: models.Model, name: str) -> Any:
+    """Return what Django's ``obj.<name>`` gives: the related pk, ``None``, or the error's class."""
+    try:
+        found = getattr(obj, name)
+    except Exception as exc:
+        return type(exc)
+    return None if found is None else found.pk
+
+
+def vinyl_outcome(obj: models.Model, name: str) -> Any:
+    """Return what vinyl's ``await obj.<name>`` gives, as :func:`django_outcome`."""
+    try:
+        found = getattr(obj, name)
+    except Exception as exc:
+        return type(exc)
+    return None if found is None else found.pk
+
+
+def test_relations_read_through_the_related_models_base_manager(db: DB) -> None:
+    """Club's base manager hides clubs with ``visible=False``: Django's descriptors read
+    through it, so a foreign key, a reverse one-to-one and a generic key to a hidden club
+    find nothing (DoesNotExist, RelatedObjectDoesNotExist, None); vinyl's too. A visible
+    club is found. Twice each, with new rows."""
+    for visible in (True, False, True, False):
+        member = Member.objects.using(db.django).create()
+        club = Club.everyone.using(db.django).create(visible=visible, founder=member)
+        member.club = club
+        member.favourite = club
+        member.save()
+        django_member = Member.objects.using(db.django).get(pk=member.pk)
+        vinyl_member = Member.vinyl.using(db.vinyl).get(pk=member.pk)
+        for name in ("club", "founded", "favourite"):
+            want = django_outcome(django_member, name)
+            assert (want == club.pk) is visible, (name, want)
+            assert vinyl_outcome(vinyl_member, name) == want, (name, visible)

@@ -21,7 +21,11 @@ from django.db.models.fields.related_descriptors import (
     ReverseOneToOneDescriptor,
 )
 from vinyl.model._async.contenttypes import content_type
-from vinyl.model._async.related_managers import queryset_class_of, related_manager
+from vinyl.model._async.related_managers import (
+    managed_queryset,
+    queryset_class_of,
+    related_manager,
+)
 from vinyl.model._descriptors_compat import generic_foreign_key
 from vinyl.model._instances import alias_of
 
@@ -72,7 +76,9 @@ class ForwardRelation(_OneObject):
             raise self.django.RelatedObjectDoesNotExist(
                 f"{field.model.__name__} has no {field.name}."
             )
-        related = queryset_class_of(instance)(field.remote_field.model, using=instance._state.db)
+        # Through the related model's base manager, as Django's descriptor reads.
+        model = field.remote_field.model
+        related = managed_queryset(instance, model, model._base_manager, instance._state.db)
         result: Model = await related.get(field.get_reverse_related_filter(instance))
         if not field.remote_field.multiple:
             # A one-to-one's object knows the instance it was read from, as in Django:
@@ -92,7 +98,8 @@ class ReverseOneRelation(_OneObject):
         )
         if instance.pk is None:
             raise missing
-        queryset = queryset_class_of(instance)(related.related_model, using=instance._state.db)
+        model = related.related_model
+        queryset = managed_queryset(instance, model, model._base_manager, instance._state.db)
         lookup = related.field.get_forward_related_filter(instance)
         try:
             result: Model = await queryset.get(**lookup)
@@ -107,7 +114,8 @@ class GenericObject(_OneObject):
     """``item.content_object``: query the object a generic foreign key points to."""
 
     async def fetch(self, instance: Model) -> Model | None:
-        """Return the object, read now (``None`` when the content type or id is null)."""
+        """Return the object, read now (``None`` when the content type or id is null, or when
+        no such object is found)."""
         gfk = generic_foreign_key(self.django)
         assert gfk is not None
         ct_id = getattr(instance, gfk.model._meta.get_field(gfk.ct_field).attname)
@@ -118,7 +126,11 @@ class GenericObject(_OneObject):
         queryset_class = queryset_class_of(instance)
         found = await content_type(queryset_class, alias, ct_id)
         model = found.model_class()
-        result: Model = await queryset_class(model, using=alias).get(pk=pk_val)
+        objects = managed_queryset(instance, model, model._base_manager, alias)
+        try:
+            result: Model = await objects.get(pk=pk_val)
+        except model.DoesNotExist:
+            return None  # As Django's: a generic key to no object (or a hidden one) is None.
         return result
 
 

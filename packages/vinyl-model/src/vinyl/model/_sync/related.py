@@ -26,7 +26,11 @@ from django.db.models.fields.related_descriptors import (
 from vinyl.model._descriptors_compat import generic_foreign_key
 from vinyl.model._instances import alias_of
 from vinyl.model._sync.contenttypes import content_type
-from vinyl.model._sync.related_managers import queryset_class_of, related_manager
+from vinyl.model._sync.related_managers import (
+    managed_queryset,
+    queryset_class_of,
+    related_manager,
+)
 
 __all__ = [
     "ForwardRelation",
@@ -75,7 +79,9 @@ class ForwardRelation(_OneObject):
             raise self.django.RelatedObjectDoesNotExist(
                 f"{field.model.__name__} has no {field.name}."
             )
-        related = queryset_class_of(instance)(field.remote_field.model, using=instance._state.db)
+        # Through the related model's base manager, as Django's descriptor reads.
+        model = field.remote_field.model
+        related = managed_queryset(instance, model, model._base_manager, instance._state.db)
         result: Model = related.get(field.get_reverse_related_filter(instance))
         if not field.remote_field.multiple:
             # A one-to-one's object knows the instance it was read from, as in Django:
@@ -95,7 +101,8 @@ class ReverseOneRelation(_OneObject):
         )
         if instance.pk is None:
             raise missing
-        queryset = queryset_class_of(instance)(related.related_model, using=instance._state.db)
+        model = related.related_model
+        queryset = managed_queryset(instance, model, model._base_manager, instance._state.db)
         lookup = related.field.get_forward_related_filter(instance)
         try:
             result: Model = queryset.get(**lookup)
@@ -110,7 +117,8 @@ class GenericObject(_OneObject):
     """``item.content_object``: query the object a generic foreign key points to."""
 
     def fetch(self, instance: Model) -> Model | None:
-        """Return the object, read now (``None`` when the content type or id is null)."""
+        """Return the object, read now (``None`` when the content type or id is null, or when
+        no such object is found)."""
         gfk = generic_foreign_key(self.django)
         assert gfk is not None
         ct_id = getattr(instance, gfk.model._meta.get_field(gfk.ct_field).attname)
@@ -121,7 +129,11 @@ class GenericObject(_OneObject):
         queryset_class = queryset_class_of(instance)
         found = content_type(queryset_class, alias, ct_id)
         model = found.model_class()
-        result: Model = queryset_class(model, using=alias).get(pk=pk_val)
+        objects = managed_queryset(instance, model, model._base_manager, alias)
+        try:
+            result: Model = objects.get(pk=pk_val)
+        except model.DoesNotExist:
+            return None  # As Django's: a generic key to no object (or a hidden one) is None.
         return result
 
 

@@ -89,19 +89,7 @@ class RelatedManager(ManagerMethods[Any]):
     def _base(self, alias: str | None) -> VinylQuerySet[Any]:
         """Return a vinyl queryset of the related model's objects the relation starts from,
         on *alias*: every object, or those its manager's ``get_queryset()`` keeps."""
-        flavor = queryset_class_of(self.instance)
-        queryset_class = custom_queryset_class(self.model, flavor)
-        if isinstance(self.manager, ManagerMethods):
-            # A vinyl manager of this flavor (obj.rel(manager="vinyl")): its own queryset.
-            own: VinylQuerySet[Any] = self.manager.using(alias)
-            return own
-        if _plain(self.manager):
-            return queryset_class(self.model, using=alias)  # type: ignore[no-any-return]
-        # A Django manager of the user's: its get_queryset() (no I/O) as a vinyl queryset.
-        converted: VinylQuerySet[Any] = queryset_class.from_django(
-            self.manager.get_queryset(), alias
-        )
-        return converted
+        return managed_queryset(self.instance, self.model, self.manager, alias)
 
     if not TYPE_CHECKING:
 
@@ -592,6 +580,24 @@ def custom_queryset_class(model: type[Model], flavor: type[Any]) -> Any:
 def queryset_class_of(instance: Model) -> Any:
     """Return the flavor's queryset class, which a vinyl instance's class carries."""
     return type(instance)._vinyl_queryset  # type: ignore[attr-defined]
+
+
+def managed_queryset(
+    instance: Model, model: type[Model], manager: Any, alias: str | None
+) -> VinylQuerySet[Any]:
+    """Return a vinyl queryset, in *instance*'s flavor, of the *model* objects *manager*
+    returns, on *alias*: every object for a plain manager, else those its ``get_queryset()``
+    keeps (``Meta.base_manager_name``, ``obj.rel(manager="name")``)."""
+    queryset_class = custom_queryset_class(model, queryset_class_of(instance))
+    if isinstance(manager, ManagerMethods):
+        # A vinyl manager of this flavor (obj.rel(manager="vinyl")): its own queryset.
+        own: VinylQuerySet[Any] = manager.using(alias)
+        return own
+    if _plain(manager):
+        return queryset_class(model, using=alias)  # type: ignore[no-any-return]
+    # A Django manager of the user's: its get_queryset() (no I/O) as a vinyl queryset.
+    converted: VinylQuerySet[Any] = queryset_class.from_django(manager.get_queryset(), alias)
+    return converted
 
 
 def _plain(manager: Any) -> bool:
