@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pytest
 
@@ -136,29 +137,106 @@ async def fresh_pools() -> AsyncIterator[None]:
 
 
 def flush(alias: str) -> None:
-    """Delete every row of the test app's tables through Django's connection *alias*."""
+    """Empty the test app's tables on Django's connection *alias* and restart their sequences.
+
+    What Django's ``flush`` does for these tables, at a fraction of its cost: ``TRUNCATE``
+    of ~70 tables costs 0.2 s on an idle machine and about a second under CI's load, and the
+    write suites reset their tables before every run of every scenario. One query finds the
+    tables that hold rows or whose sequence has moved; only those are emptied (foreign key
+    checks off: every table that holds rows is emptied), on PostgreSQL with ``DELETE`` and
+    ``setval()``, on MariaDB with ``TRUNCATE``.
+    """
+    from django.db import connections, transaction
+
+    connection = connections[alias]
+    tables = app_tables(alias)
+    names = [table.name for table in tables]
+    quote = connection.ops.quote_name
+    holding = " UNION ALL ".join(
+        f"SELECT %s WHERE EXISTS (SELECT 1 FROM {quote(name)})" for name in names
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sequenced = [table for table in tables if table.sequence]
+            cursor.execute(
+                f"{holding} UNION ALL SELECT table_name FROM ("
+                f"SELECT %s::text[] AS tables, %s::text[] AS sequences) AS known, "
+                "unnest(known.tables, known.sequences) AS t(table_name, sequence_name) "
+                "JOIN pg_sequences s ON s.schemaname || '.' || s.sequencename = sequence_name "
+                "WHERE s.last_value IS NOT NULL",
+                [*names, [t.name for t in sequenced], [t.sequence for t in sequenced]],
+            )
+            dirty = {table for (table,) in cursor.fetchall()}
+            if not dirty:
+                return
+            statements = ["SET LOCAL session_replication_role = replica"]
+            statements += [f"DELETE FROM {quote(table)}" for table in sorted(dirty)]
+            restarts = ", ".join(
+                f"setval('{t.sequence}', 1, false)" for t in sequenced if t.name in dirty
+            )
+            if restarts:
+                statements.append(f"SELECT {restarts}")
+            with transaction.atomic(using=alias):
+                cursor.execute("; ".join(statements))
+        else:
+            cursor.execute(
+                f"{holding} UNION ALL SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND auto_increment > 1",
+                names,
+            )
+            dirty = {name for (name,) in cursor.fetchall() if name in names}
+            if not dirty:
+                return
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            try:
+                for table in sorted(dirty):
+                    # TRUNCATE restarts AUTO_INCREMENT; DELETE + ALTER TABLE costs 6x more.
+                    cursor.execute(f"TRUNCATE TABLE {quote(table)}")
+            finally:
+                cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+
+
+class AppTable(NamedTuple):
+    """A test app table: its name, its primary key column, its sequence (PostgreSQL)."""
+
+    name: str
+    pk: str
+    sequence: str | None
+
+
+_APP_TABLES: dict[str, list[AppTable]] = {}
+
+
+def app_tables(alias: str) -> list[AppTable]:
+    """Return each test app table on *alias*, M2M tables included, by name.
+
+    Worked out once per alias: the tables do not change during a session.
+    """
+    if alias in _APP_TABLES:
+        return _APP_TABLES[alias]
     from django.apps import apps
     from django.db import connections, router
 
     connection = connections[alias]
-    models = [
-        m
-        for m in apps.get_app_config("vinyl_testapp").get_models()
+    metas = {
+        model._meta.db_table: model._meta
+        for model in apps.get_app_config("vinyl_testapp").get_models(include_auto_created=True)
+        if not model._meta.proxy
+        and model._meta.managed
+        and router.allow_migrate_model(alias, model)
         # can_migrate(): a model whose Meta.required_db_features the server lacks has no table.
-        if router.allow_migrate_model(alias, m) and m._meta.can_migrate(connection)
-    ]
-    tables = [m._meta.db_table for m in models]
-    tables += [
-        f.remote_field.through._meta.db_table
-        for m in models
-        for f in m._meta.local_many_to_many
-        if f.remote_field.through._meta.auto_created
-    ]
-    sql = connection.ops.sql_flush(no_style(), tables, reset_sequences=True, allow_cascade=True)
-    connection.ops.execute_sql_flush(sql)
-
-
-def no_style():  # noqa: ANN201 - Django's own helper, imported lazily after set-up
-    from django.core.management.color import no_style as _no_style
-
-    return _no_style()
+        and model._meta.can_migrate(connection)
+    }
+    found = []
+    with connection.cursor() as cursor:
+        for name, meta in sorted(metas.items()):
+            pk = meta.pk.column or meta.pk.attname
+            sequence = None
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT pg_get_serial_sequence(%s, %s)", [connection.ops.quote_name(name), pk]
+                )
+                sequence = cursor.fetchone()[0]
+            found.append(AppTable(name, pk, sequence))
+    _APP_TABLES[alias] = found
+    return found

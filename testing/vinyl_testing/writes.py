@@ -14,8 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, connections, router
+from django.db import DatabaseError, connections
 from django.db.models import Model
+
+from vinyl_testing.plugin import app_tables, flush
 
 __all__ = [
     "NOW",
@@ -243,32 +245,16 @@ def stamped(data: Any, window: Window) -> Any:
 # --- Tables -------------------------------------------------------------------------------
 
 
-def _tables(alias: str) -> list[tuple[str, str]]:
-    """Return (table, primary key column) of every test app table on *alias*, M2M too."""
-    from django.apps import apps
-
-    connection = connections[alias]
-    tables = []
-    for model in apps.get_app_config("vinyl_testapp").get_models(include_auto_created=True):
-        opts = model._meta
-        if opts.proxy or not opts.managed:
-            continue
-        if not router.allow_migrate_model(alias, model) or not opts.can_migrate(connection):
-            continue
-        tables.append((opts.db_table, opts.pk.column or opts.pk.attname))
-    return sorted(tables)
-
-
 def snapshot(alias: str) -> dict[str, list[dict[str, Any]]]:
     """Return every row, every column, of every test app table on *alias*, by primary key."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     tables: dict[str, list[dict[str, Any]]] = {}
     with connection.cursor() as cursor:
-        for table, pk in _tables(alias):
-            cursor.execute(f"SELECT * FROM {quote(table)} ORDER BY {quote(pk)}")
+        for table in app_tables(alias):
+            cursor.execute(f"SELECT * FROM {quote(table.name)} ORDER BY {quote(table.pk)}")
             columns = [column[0] for column in cursor.description]
-            tables[table] = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            tables[table.name] = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     return tables
 
 
@@ -288,10 +274,8 @@ def reset(alias: str) -> None:
     """Empty every test app table on *alias* and reset its sequences (``plugin.flush``).
 
     A lock timeout first: a vinyl connection left inside a transaction would otherwise make
-    TRUNCATE wait forever instead of failing the test.
+    the emptying wait forever instead of failing the test.
     """
-    from vinyl_testing.plugin import flush
-
     connection = connections[alias]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

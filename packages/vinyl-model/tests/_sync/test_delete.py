@@ -20,9 +20,8 @@ from typing import Any
 import django
 import pytest
 import vinyl_sync
-from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, connections, router
+from django.db import IntegrityError, connections
 from django.db.models import signals
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.test.utils import CaptureQueriesContext
@@ -57,11 +56,12 @@ from vinyl_testapp.models.writes import (
 )
 from vinyl_testing._sync.writes import Side, resolved
 from vinyl_testing.plugin import DB, flush
+from vinyl_testing.writes import snapshot
 
 #: Django 6.1's database-level on_delete variants (DB_CASCADE...).
 DB_VARIANTS = django.VERSION >= (6, 1)
 
-# --- Seed, snapshot, outcome ---------------------------------------------------------------
+# --- Seed, outcome ---------------------------------------------------------------
 
 
 def seed(alias: str, n: int) -> None:
@@ -153,31 +153,6 @@ def seed(alias: str, n: int) -> None:
         for model in db_target._meta.related_objects:
             if model.related_model._meta.can_migrate(connection):
                 model.related_model.objects.using(alias).create(name=f"x-{n}", target=victim)
-
-
-def write_tables(alias: str) -> list[tuple[str, str]]:
-    """Return ``(table, primary key column)`` of each write model's table on *alias*."""
-    connection = connections[alias]
-    tables = []
-    for model in apps.get_app_config("vinyl_testapp").get_models(include_auto_created=True):
-        meta = model._meta
-        if meta.proxy or model.__module__ != writes.__name__:
-            continue
-        if router.allow_migrate_model(alias, model) and meta.can_migrate(connection):
-            tables.append((meta.db_table, meta.pk.column))
-    return sorted(tables)
-
-
-def snapshot(alias: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Return every row, every column, of every write table on *alias*, by primary key."""
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    rows = {}
-    with connection.cursor() as cursor:
-        for table, pk in write_tables(alias):
-            cursor.execute(f"SELECT * FROM {quote(table)} ORDER BY {quote(pk)}")
-            rows[table] = [tuple(row) for row in cursor.fetchall()]
-    return rows
 
 
 def objects_of(objs: Any) -> list[tuple[str, Any]]:
