@@ -10,6 +10,7 @@ import pytest
 import vinyl_async
 from django.db import models
 from vinyl_testapp.models.custom import Bin, Club, Member, Room, Shelf, ShelfQuerySet
+from vinyl_testing._async.writes import resolved
 from vinyl_testing.plugin import DB
 
 SHELVES = [("Atlas", 420), ("Aleph", 150), ("Bestiary", 310), ("Cosmos", 396), ("Dune", 80)]
@@ -105,19 +106,11 @@ def test_from_queryset_refuses_what_is_not_a_queryset() -> None:
         type(Bin.avinyl.using("vinyl_pg")).as_manager()
 
 
-def django_outcome(obj: models.Model, name: str) -> Any:
-    """Return what Django's ``obj.<name>`` gives: the related pk, ``None``, or the error's class."""
+async def outcome(obj: models.Model, name: str) -> Any:
+    """Return what ``obj.<name>`` gives (awaited for vinyl_async): the related object's pk,
+    ``None``, or the class of the error it raises."""
     try:
-        found = getattr(obj, name)
-    except Exception as exc:
-        return type(exc)
-    return None if found is None else found.pk
-
-
-async def vinyl_outcome(obj: models.Model, name: str) -> Any:
-    """Return what vinyl's ``await obj.<name>`` gives, as :func:`django_outcome`."""
-    try:
-        found = await getattr(obj, name)
+        found = await resolved(getattr(obj, name))
     except Exception as exc:
         return type(exc)
     return None if found is None else found.pk
@@ -137,6 +130,6 @@ async def test_relations_read_through_the_related_models_base_manager(db: DB) ->
         django_member = Member.objects.using(db.django).get(pk=member.pk)
         vinyl_member = await Member.avinyl.using(db.vinyl).get(pk=member.pk)
         for name in ("club", "founded", "favourite"):
-            want = django_outcome(django_member, name)
+            want = await outcome(django_member, name)
             assert (want == club.pk) is visible, (name, want)
-            assert await vinyl_outcome(vinyl_member, name) == want, (name, visible)
+            assert await outcome(vinyl_member, name) == want, (name, visible)

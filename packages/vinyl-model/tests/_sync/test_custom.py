@@ -13,6 +13,7 @@ import pytest
 import vinyl_sync
 from django.db import models
 from vinyl_testapp.models.custom import Bin, Club, Member, Room, Shelf, ShelfQuerySet
+from vinyl_testing._sync.writes import resolved
 from vinyl_testing.plugin import DB
 
 SHELVES = [("Atlas", 420), ("Aleph", 150), ("Bestiary", 310), ("Cosmos", 396), ("Dune", 80)]
@@ -106,19 +107,11 @@ def test_from_queryset_refuses_what_is_not_a_queryset() -> None:
         type(Bin.vinyl.using("vinyl_pg")).as_manager()
 
 
-def django_outcome(obj: models.Model, name: str) -> Any:
-    """Return what Django's ``obj.<name>`` gives: the related pk, ``None``, or the error's class."""
+def outcome(obj: models.Model, name: str) -> Any:
+    """Return what ``obj.<name>`` gives (awaited for vinyl_async): the related object's pk,
+    ``None``, or the class of the error it raises."""
     try:
-        found = getattr(obj, name)
-    except Exception as exc:
-        return type(exc)
-    return None if found is None else found.pk
-
-
-def vinyl_outcome(obj: models.Model, name: str) -> Any:
-    """Return what vinyl's ``await obj.<name>`` gives, as :func:`django_outcome`."""
-    try:
-        found = getattr(obj, name)
+        found = resolved(getattr(obj, name))
     except Exception as exc:
         return type(exc)
     return None if found is None else found.pk
@@ -138,6 +131,6 @@ def test_relations_read_through_the_related_models_base_manager(db: DB) -> None:
         django_member = Member.objects.using(db.django).get(pk=member.pk)
         vinyl_member = Member.vinyl.using(db.vinyl).get(pk=member.pk)
         for name in ("club", "founded", "favourite"):
-            want = django_outcome(django_member, name)
+            want = outcome(django_member, name)
             assert (want == club.pk) is visible, (name, want)
-            assert vinyl_outcome(vinyl_member, name) == want, (name, visible)
+            assert outcome(vinyl_member, name) == want, (name, visible)
