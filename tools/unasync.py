@@ -61,6 +61,8 @@ NAME_MAP: dict[str, str] = {
     # Test concurrency, paired in testing/vinyl_testing/concurrency.py.
     "agather": "gather",
     "AEvent": "Event",
+    "asleep": "sleep",
+    "ablocking": "blocking",
     # Python's async protocols and types.
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",

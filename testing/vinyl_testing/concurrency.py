@@ -6,29 +6,60 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["AEvent", "Event", "agather", "gather"]
+__all__ = ["AEvent", "Event", "ablocking", "agather", "asleep", "blocking", "gather", "sleep"]
 
 AEvent = asyncio.Event
 Event = threading.Event
 
+#: Wait a while: the task lets the others run; the thread just waits.
+asleep = asyncio.sleep
+sleep = time.sleep
 
-async def agather(*funcs: Callable[[], Awaitable[Any]]) -> list[Any]:
-    """Run every ``func()`` as a task at once; return their results in order."""
-    return list(await asyncio.gather(*(func() for func in funcs)))
+
+# A timeout parameter, not asyncio.timeout() around the call: the sync twin has the same
+# signature, so that a test written once calls both alike.
+async def agather(
+    *funcs: Callable[[], Awaitable[Any]],
+    timeout: float | None = None,  # noqa: ASYNC109
+) -> list[Any]:
+    """Run every ``func()`` as a task at once; return their results in order.
+
+    With *timeout*, a hang guard: ``TimeoutError`` if they have not all ended by then (the
+    tasks still running are cancelled).
+    """
+    return list(await asyncio.wait_for(asyncio.gather(*(func() for func in funcs)), timeout))
 
 
-def gather(*funcs: Callable[[], Any]) -> list[Any]:
+def gather(*funcs: Callable[[], Any], timeout: float | None = None) -> list[Any]:
     """Run every ``func()`` in a thread of its own (at most 64 at once); return their results.
 
     Each runs in a copy of the caller's context, as ``asyncio.gather`` runs each task: inside
-    a vinyl ``transaction()`` block, the threads join the block as the tasks do.
+    a vinyl ``transaction()`` block, the threads join the block as the tasks do. With
+    *timeout*, a hang guard: ``TimeoutError`` if they have not all ended by then (a thread
+    cannot be stopped: the ones still running are left behind).
     """
-    with ThreadPoolExecutor(max_workers=min(len(funcs), 64)) as executor:
-        futures = [executor.submit(contextvars.copy_context().run, func) for func in funcs]
-        return [future.result() for future in futures]
+    executor = ThreadPoolExecutor(max_workers=min(len(funcs), 64))
+    futures = [executor.submit(contextvars.copy_context().run, func) for func in funcs]
+    _, running = concurrent.futures.wait(futures, timeout)
+    executor.shutdown(wait=not running, cancel_futures=True)
+    if running:
+        raise TimeoutError(f"{len(running)} of {len(funcs)} threads still ran after {timeout}s")
+    return [future.result() for future in futures]
+
+
+async def ablocking[T](func: Callable[..., T], /, *args: Any) -> T:
+    """Return ``func(*args)``, a blocking call, run in a thread while the other tasks go on."""
+    return await asyncio.to_thread(func, *args)
+
+
+def blocking[T](func: Callable[..., T], /, *args: Any) -> T:
+    """Return ``func(*args)``: the other threads go on meanwhile anyway."""
+    return func(*args)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 from django.db.transaction import TransactionManagementError
 from vinyl.query import get_backend
+from vinyl.query._compat import Semaphore
 from vinyl.query._sync import close_pools, connection, execute_sql, on_commit, transaction
 from vinyl.query._sync.scope import current_scope
 from vinyl_testapp.models import QAuthor
@@ -115,3 +116,22 @@ def test_on_commit_refuses_coroutine_functions(db: DB) -> None:
             on_commit(lambda: send(), using=db.vinyl)
     # The error comes from the callback, after the commit.
     assert django_names(db) == ["committed"]
+
+
+def test_a_released_pool_slot_goes_to_the_waiting_thread_not_back_to_the_releaser() -> None:
+    """A thread that gives a slot back and asks again at once queues behind the waiters.
+
+    With ``threading``'s semaphore it took the slot back before the waiter woke: under load
+    a few threads kept the pool while the others waited until ``pool_timeout``.
+    """
+    slots = Semaphore(1)
+    assert slots.acquire()
+    waiter = threading.Thread(target=slots.acquire)
+    waiter.start()
+    while not slots._waiters:
+        time.sleep(0.001)
+    slots.release()
+    assert not slots.acquire(timeout=0.01)
+    waiter.join()
+    slots.release()
+    assert slots.acquire(timeout=0)

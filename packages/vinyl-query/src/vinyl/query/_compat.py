@@ -7,6 +7,7 @@ renames it to its twin when it writes ``_sync/``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import threading
@@ -75,8 +76,52 @@ class ASemaphore:
         self._semaphore.release()
 
 
-#: The slots of a sync pool.
-Semaphore = threading.BoundedSemaphore
+class Semaphore:
+    """The slots of a sync pool: a bounded semaphore that serves its waiters in turn.
+
+    ``threading``'s semaphore lets a thread that just released a slot take it back before
+    the waiter it woke runs (a release and the next acquire hold the GIL in between): under
+    load a few threads kept a pool's slots while the others waited until ``pool_timeout``.
+    Here a release hands its slot to the longest waiter directly, as ``asyncio``'s does.
+    """
+
+    __slots__ = ("_lock", "_size", "_value", "_waiters")
+
+    def __init__(self, value: int) -> None:
+        self._lock = threading.Lock()
+        self._size = value
+        self._value = value
+        #: One locked lock per waiting thread, oldest first; releasing it hands the slot over.
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Take a slot, waiting at most *timeout* seconds; return whether one was taken."""
+        with self._lock:
+            if self._value and not self._waiters:
+                self._value -= 1
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=-1 if timeout is None else timeout):
+            return True
+        with self._lock:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                # A release handed the slot over between the timeout and now: it is ours.
+                return True
+        return False
+
+    def release(self) -> None:
+        """Give a slot back, to the longest waiter if there is one (never blocks long)."""
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().release()
+                return
+            if self._value >= self._size:
+                raise ValueError("Semaphore released too many times")
+            self._value += 1
 
 
 async def ashield[T](
