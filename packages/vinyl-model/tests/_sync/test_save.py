@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import threading
 import warnings
 from collections.abc import Iterator
 
@@ -17,6 +16,7 @@ from vinyl.model import _overrides
 from vinyl_sync import OverriddenMethodWarning
 from vinyl_testing.concurrency import gather
 from vinyl_testing.plugin import DB
+from vinyl_testing.sessions import connections_counted
 
 JOINED = datetime.datetime(2021, 3, 4, 5, 6, 7, tzinfo=datetime.UTC)
 
@@ -69,7 +69,7 @@ def test_concurrent_creates_and_saves_on_a_pool_of_five(db: DB) -> None:
         author.name = f"c{i} saved"
         author.save()
 
-    with _connections_counted(db) as peak:
+    with connections_counted(db) as peak:
         gather(*(functools.partial(write, i) for i in range(300)))
     rows = dict(Author.objects.using(db.django).values_list("name", "age"))
     assert rows == {f"c{i} saved": i for i in range(300)}
@@ -145,47 +145,3 @@ def test_an_overridden_delete_is_not_run_and_warns(db: DB) -> None:
     with pytest.warns(OverriddenMethodWarning, match=r"Stamped overrides delete\(\)"):
         assert stamped.delete() == (1, {"vinyl_testapp.Stamped": 1})
     assert not Stamped.objects.using(db.django).exists()
-
-
-def _backends(db: DB) -> set[int]:
-    """Return the ids of the server's connections to the test database."""
-    connection = connections[db.django]
-    name = connection.settings_dict["NAME"]
-    with connection.cursor() as cursor:
-        if db.vendor == "postgresql":
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
-        else:
-            cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", [name])
-        return {row[0] for row in cursor.fetchall()}
-
-
-class _connections_counted:  # noqa: N801 - used as a with-block, like a function
-    """Count, every 5 ms from a thread, the connections opened since the block began.
-
-    Those open before it (Django's own, of this thread and others) are not counted; the
-    pools of earlier tests were closed when they ended.
-    """
-
-    def __init__(self, db: DB) -> None:
-        self.db = db
-        self.peak = [0]
-        self.done = threading.Event()
-        self.before = _backends(db)
-        self.thread = threading.Thread(target=self._watch)
-
-    def _watch(self) -> None:
-        try:
-            while not self.done.wait(0.005):
-                # The watcher's own connection is one of them: not counted.
-                opened = _backends(self.db) - self.before
-                self.peak[0] = max(self.peak[0], len(opened) - 1)
-        finally:
-            connections[self.db.django].close()
-
-    def __enter__(self) -> list[int]:
-        self.thread.start()
-        return self.peak
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.thread.join()
