@@ -17,3 +17,19 @@ def test_every_name_is_the_async_flavors() -> None:
     assert all(getattr(vinyl_async, name) is flavor[name] for name in vinyl_async.__all__)
     assert inspect.iscoroutinefunction(vinyl_async.close_pools)
     assert hasattr(vinyl_async.transaction(using="vinyl_pg"), "__aenter__")
+
+
+def test_testing_modules_export_vinyls_test_case_and_fixtures() -> None:
+    import vinyl.query.pytest_plugin
+    import vinyl.query.testing
+    import vinyl_async.pytest_plugin
+    import vinyl_async.testing
+
+    assert vinyl_async.testing.__all__ == ["TestCase"]
+    assert vinyl_async.testing.TestCase is vinyl.query.testing.TestCase
+    assert vinyl_async.pytest_plugin.__all__ == ["avinyl_db", "vinyl_db", "vinyl_test_databases"]
+    plugin = vars(vinyl.query.pytest_plugin)
+    assert all(
+        getattr(vinyl_async.pytest_plugin, name) is plugin[name]
+        for name in vinyl_async.pytest_plugin.__all__
+    )

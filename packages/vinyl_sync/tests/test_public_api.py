@@ -19,3 +19,19 @@ def test_every_name_is_the_sync_flavors() -> None:
     assert all(getattr(vinyl_sync, name) is flavor[name] for name in vinyl_sync.__all__)
     assert not inspect.iscoroutinefunction(vinyl_sync.close_pools)
     assert hasattr(vinyl_sync.transaction(using="vinyl_pg"), "__enter__")
+
+
+def test_testing_modules_are_vinyl_asyncs() -> None:
+    # The same TestCase and fixtures: they serve both flavors.
+    import vinyl_async.pytest_plugin
+    import vinyl_async.testing
+    import vinyl_sync.pytest_plugin
+    import vinyl_sync.testing
+
+    assert vinyl_sync.testing.__all__ == vinyl_async.testing.__all__
+    assert vinyl_sync.testing.TestCase is vinyl_async.testing.TestCase
+    assert vinyl_sync.pytest_plugin.__all__ == vinyl_async.pytest_plugin.__all__
+    assert all(
+        getattr(vinyl_sync.pytest_plugin, name) is getattr(vinyl_async.pytest_plugin, name)
+        for name in vinyl_sync.pytest_plugin.__all__
+    )

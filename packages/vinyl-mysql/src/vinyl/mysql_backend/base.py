@@ -15,6 +15,8 @@ What differs from Django's:
   server, else :data:`vinyl.mysql.server.DEFAULT_SERVER`. A connected wrapper (Django's
   own) reads them from its connection, once. ``features`` follow these values when they
   change, instead of keeping what they computed first.
+- An alias on the same database as one of Django's is that alias's test mirror
+  (``creation.DatabaseCreation``), so ``manage.py test`` makes one test database.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from vinyl.mysql.aiomysql_driver import AiomysqlDriver
 from vinyl.mysql.dialect import MySQLDialect
 from vinyl.mysql.pymysql_driver import PyMySQLDriver
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
+from vinyl.mysql_backend.creation import DatabaseCreation
 from vinyl.query.backend import VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
 
@@ -72,6 +75,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, MySQLDatabaseWrapper):
     vinyl_dialect = _ServerDialect()
     vinyl_async_driver = AiomysqlDriver()
     vinyl_sync_driver = PyMySQLDriver()
+    creation_class = DatabaseCreation
 
     #: Set on a wrapper that must describe a given server whatever it is connected to
     #: (``vinyl.mysql.to_sql(queryset, server_version=...)``).

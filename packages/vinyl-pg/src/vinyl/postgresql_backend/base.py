@@ -14,6 +14,8 @@ unchanged. What differs from Django's:
 - Django's own wrapper compiles with Django's compilers, unchanged; the private wrappers
   vinyl compiles with use ``vinyl.postgresql_backend.compiler``, which types bare values
   for asyncpg (``vinyl_compiles_for_drivers``).
+- An alias on the same database as one of Django's is that alias's test mirror
+  (``creation.DatabaseCreation``), so ``manage.py test`` makes one test database.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from vinyl.pg import server
 from vinyl.pg.asyncpg_driver import AsyncpgDriver
 from vinyl.pg.dialect import PSYCOPG2
 from vinyl.pg.psycopg2_driver import Psycopg2Driver
+from vinyl.postgresql_backend.creation import DatabaseCreation
 from vinyl.postgresql_backend.operations import DatabaseOperations
 from vinyl.query import databases
 from vinyl.query.backend import VinylDatabaseWrapperMixin
@@ -44,6 +47,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
     vinyl_async_driver = AsyncpgDriver()
     vinyl_sync_driver = Psycopg2Driver()
     ops_class = DatabaseOperations
+    creation_class = DatabaseCreation
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
         options = settings_dict.get("OPTIONS") or {}

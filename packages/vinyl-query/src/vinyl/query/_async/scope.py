@@ -221,8 +221,9 @@ def refuse_inside_django_atomic(alias: str) -> None:
             f"Django's transaction.atomic(using={alias!r}) is open, but vinyl does not run "
             f"on Django's connection: this operation would run, and commit, outside that "
             f"block. Use vinyl's transaction(using={alias!r}) around vinyl's operations "
-            f"instead (for tests, TransactionTestCase rather than TestCase, which wraps each "
-            f"test in atomic(); and no ATOMIC_REQUESTS on a vinyl alias)."
+            f"instead (in tests, vinyl_async.testing.TestCase or vinyl_sync.testing.TestCase "
+            f"rather than Django's TestCase, which wraps each test in atomic(); and no "
+            f"ATOMIC_REQUESTS on a vinyl alias)."
         )
 
 

@@ -1,0 +1,41 @@
+"""``manage.py test books.tests``: vinyl's ``TestCase``, through Django's ``objects`` and vinyl.
+
+Each test asserts exactly the rows it wrote: whichever runs second sees none of the first's.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from vinyl_async.testing import TestCase
+
+from books.models import Author, Book
+
+
+class BooksTests(TestCase):
+    ada: Author
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.ada = Author.objects.create(name="Ada")
+
+    def test_sync_writes_through_objects_and_vinyl(self) -> None:
+        Author.vinyl.create(name="Bob")
+        Book.objects.create(title="Notes", author=self.ada)
+        Book.vinyl.create(title="Sketches", author=self.ada)
+        self.assertEqual(sorted(Author.objects.values_list("name", flat=True)), ["Ada", "Bob"])
+        self.assertEqual(sorted(a.name for a in Author.vinyl.all()), ["Ada", "Bob"])
+        self.assertEqual(sorted(Book.vinyl.values_list("title", flat=True)), ["Notes", "Sketches"])
+        self.assertEqual(Book.objects.count(), 2)
+        # The migrations' rows came back after the previous test emptied the tables.
+        self.assertEqual(ContentType.objects.filter(app_label="books").count(), 2)
+        with self.assertNumQueries(1, using="vinyl"):
+            Author.vinyl.count()
+
+    async def test_async_writes_through_objects_and_vinyl(self) -> None:
+        await Author.avinyl.create(name="Cy")
+        await Book.objects.acreate(title="Poems", author=self.ada)
+        await Book.avinyl.create(title="Letters", author=self.ada)
+        self.assertEqual(sorted([a.name async for a in Author.objects.all()]), ["Ada", "Cy"])
+        self.assertEqual(sorted(a.name for a in await Author.avinyl.all()), ["Ada", "Cy"])
+        titles = await Book.avinyl.values_list("title", flat=True)
+        self.assertEqual(sorted(titles), ["Letters", "Poems"])
+        self.assertEqual(await Book.objects.acount(), 2)
+        self.assertEqual(await ContentType.objects.filter(app_label="books").acount(), 2)
