@@ -28,7 +28,8 @@ def run(vendor: str, *args: str) -> subprocess.CompletedProcess[str]:
     server: Server = SERVERS[vendor]
     environment = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(PROJECT), *sys.path]),
+        # Absolute: under Pants, sys.path names the source roots relative to the sandbox.
+        "PYTHONPATH": os.pathsep.join([str(PROJECT), *map(os.path.abspath, sys.path)]),
         "DJANGO_SETTINGS_MODULE": "shop.settings",
         "SHOP_VENDOR": vendor,
         "SHOP_HOST": server.host,

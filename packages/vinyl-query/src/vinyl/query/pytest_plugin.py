@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from asgiref.sync import sync_to_async
+from asgiref.sync import sync_to_async  # pants: no-infer-dep
 from django.db import connections
 from django.test.utils import (
     setup_databases,
@@ -45,8 +45,9 @@ def vinyl_test_databases() -> Iterator[None]:
     old_config = setup_databases(verbosity=0, interactive=False)
     yield
     _sync.close_pools()
-    # Django's a-methods called from async tests ran in asgiref's worker thread, on a
-    # connection of that thread: close it too, or its test database cannot be dropped.
+    # Django's a-methods called from async tests ran in asgiref's worker thread (asgiref
+    # comes with Django: no-infer-dep above, for Pants), on a connection of that thread:
+    # close it too, or the test database cannot be dropped.
     asyncio.run(sync_to_async(connections.close_all)())
     teardown_databases(old_config, verbosity=0)
     teardown_test_environment()
