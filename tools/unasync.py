@@ -35,6 +35,7 @@ PAIRS: list[tuple[str, str]] = [
     ("packages/vinyl-model/tests/_async", "packages/vinyl-model/tests/_sync"),
     ("packages/vinyl-mysql/tests/_async", "packages/vinyl-mysql/tests/_sync"),
     ("packages/vinyl-pg/tests/_async", "packages/vinyl-pg/tests/_sync"),
+    ("packages/vinyl-sqlite/tests/_async", "packages/vinyl-sqlite/tests/_sync"),
     ("testing/vinyl_testing/_async", "testing/vinyl_testing/_sync"),
     # The meta-packages: the same public names, each from its flavor (STYLE §2.6).
     ("packages/vinyl_async/src/vinyl_async", "packages/vinyl_sync/src/vinyl_sync"),
@@ -63,6 +64,7 @@ NAME_MAP: dict[str, str] = {
     "AEvent": "Event",
     "asleep": "sleep",
     "ablocking": "blocking",
+    "AWRITERS": "WRITERS",
     # Python's async protocols and types.
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",

@@ -14,7 +14,23 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["AEvent", "Event", "ablocking", "agather", "asleep", "blocking", "gather", "sleep"]
+__all__ = [
+    "AEvent",
+    "AWRITERS",
+    "Event",
+    "WRITERS",
+    "ablocking",
+    "agather",
+    "asleep",
+    "blocking",
+    "gather",
+    "sleep",
+]
+
+#: How many writers the concurrent-write tests run at once: tasks are cheap, threads are not
+#: (100 tasks through vinyl_async, 10 threads through vinyl_sync: issue 18).
+AWRITERS = 100
+WRITERS = 10
 
 AEvent = asyncio.Event
 Event = threading.Event

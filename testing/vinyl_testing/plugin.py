@@ -3,7 +3,9 @@
 At session start each server's test database is dropped and created anew, and the test
 app's tables are created through Django's own backends (``migrate --run-syncdb``).
 A server that cannot be reached fails the session with a message naming
-``scripts/services.sh``.
+``scripts/services.sh``. The SQLite database (a file of the process's own, no server) is
+made the same way, but only for a session with a test that asks for it
+(:func:`sqlite_database`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class DB:
 
 PG = DB(vendor="postgresql", django="default", vinyl="vinyl_pg")
 MYSQL = DB(vendor="mysql", django="mysql", vinyl="vinyl_mysql")
+SQLITE = DB(vendor="sqlite", django="sqlite", vinyl="vinyl_sqlite")
 
 
 def _recreate_postgresql() -> None:
@@ -114,6 +117,35 @@ def _databases() -> Iterator[None]:
     connections.close_all()
 
 
+def _remove_sqlite_files(name: str) -> None:
+    # The database and the journal files WAL mode keeps beside it.
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.remove(name + suffix)
+        except FileNotFoundError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def sqlite_database() -> Iterator[str]:
+    """Create the SQLite test database, with the test app's tables; return its path.
+
+    Made for the first test that asks for it, removed at the end of the session.
+    """
+    from django.core.management import call_command
+    from django.db import connections
+
+    from vinyl_testing.settings import SQLITE_NAME
+
+    _remove_sqlite_files(SQLITE_NAME)
+    call_command("migrate", "contenttypes", database=SQLITE.django, verbosity=0)
+    call_command("migrate", database=SQLITE.django, run_syncdb=True, verbosity=0)
+    yield SQLITE_NAME
+    for alias in (SQLITE.django, SQLITE.vinyl):
+        connections[alias].close()
+    _remove_sqlite_files(SQLITE_NAME)
+
+
 @pytest.fixture(params=[PG, MYSQL], ids=["pg", "mysql"])
 def db(request: pytest.FixtureRequest) -> Iterator[DB]:
     """Run the test once per server; empty the test app's tables afterwards."""
@@ -144,7 +176,8 @@ def flush(alias: str) -> None:
     write suites reset their tables before every run of every scenario. One query finds the
     tables that hold rows or whose sequence has moved; only those are emptied (foreign key
     checks off: every table that holds rows is emptied), on PostgreSQL with ``DELETE`` and
-    ``setval()``, on MariaDB with ``TRUNCATE``.
+    ``setval()``, on MariaDB with ``TRUNCATE``, on SQLite with ``DELETE`` (and its rows of
+    ``sqlite_sequence``).
     """
     from django.db import connections, transaction
 
@@ -178,6 +211,26 @@ def flush(alias: str) -> None:
                 statements.append(f"SELECT {restarts}")
             with transaction.atomic(using=alias):
                 cursor.execute("; ".join(statements))
+        elif connection.vendor == "sqlite":
+            cursor.execute(
+                f"{holding} UNION ALL SELECT name FROM sqlite_sequence WHERE seq > 0", names
+            )
+            dirty = {name for (name,) in cursor.fetchall() if name in names}
+            if not dirty:
+                return
+            # Off outside a transaction only (SQLite ignores it inside one).
+            cursor.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with transaction.atomic(using=alias):
+                    for table in sorted(dirty):
+                        cursor.execute(f"DELETE FROM {quote(table)}")
+                    # Restart AUTOINCREMENT keys, as TRUNCATE and setval() do on the others.
+                    marks = ", ".join(["%s"] * len(dirty))
+                    cursor.execute(
+                        f"DELETE FROM sqlite_sequence WHERE name IN ({marks})", sorted(dirty)
+                    )
+            finally:
+                cursor.execute("PRAGMA foreign_keys = ON")
         else:
             cursor.execute(
                 f"{holding} UNION ALL SELECT table_name FROM information_schema.tables "

@@ -7,6 +7,7 @@ in parallel and sets ``TEST_EXECUTION_SLOT``), so concurrent test processes neve
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 
 SERVICES_SCRIPT = "scripts/services.sh"
@@ -61,3 +62,13 @@ def mysql() -> Server:
         password=os.environ.get("VINYL_MYSQL_PASSWORD", ""),
         name=_database_name("VINYL_MYSQL", "vinyl_test"),
     )
+
+
+def sqlite_path() -> str:
+    """Return the path of this test process's SQLite database file (``VINYL_SQLITE_NAME``).
+
+    By default a file of the process's own in the temporary folder: two test processes, or
+    two people running tests on one machine, never share it.
+    """
+    default = os.path.join(tempfile.gettempdir(), f"vinyl_test_{os.getpid()}.sqlite3")
+    return os.environ.get("VINYL_SQLITE_NAME", default)

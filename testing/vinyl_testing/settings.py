@@ -1,8 +1,10 @@
 """Django settings for vinyl's tests.
 
-Four aliases on two servers: ``default`` and ``mysql`` are Django's own backends (the
-oracle every vinyl result is compared with); ``vinyl_pg`` and ``vinyl_mysql`` are the same
-databases through vinyl's ENGINEs.
+Six aliases on three databases: ``default``, ``mysql`` and ``sqlite`` are Django's own
+backends (the oracle every vinyl result is compared with); ``vinyl_pg``, ``vinyl_mysql`` and
+``vinyl_sqlite`` are the same databases through vinyl's ENGINEs. The SQLite database is a
+file of this test process's own in the temporary folder, created (and migrated) only when a
+test asks for it (the plugin's ``sqlite_database`` fixture).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ pymysql.install_as_MySQLdb()
 
 PG = servers.postgresql()
 MYSQL = servers.mysql()
+SQLITE_NAME = servers.sqlite_path()
 
 
 def _database(engine: str, server: servers.Server, **options: object) -> dict[str, object]:
@@ -36,6 +39,13 @@ DATABASES = {
     "vinyl_pg": _database("vinyl.postgresql_backend", PG, pool_max_size=5),
     "mysql": _database("django.db.backends.mysql", MYSQL, charset="utf8mb4"),
     "vinyl_mysql": _database("vinyl.mysql_backend", MYSQL, pool_max_size=5, charset="utf8mb4"),
+    "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": SQLITE_NAME, "TEST": {}},
+    "vinyl_sqlite": {
+        "ENGINE": "vinyl.sqlite3_backend",
+        "NAME": SQLITE_NAME,
+        "OPTIONS": {"pool_max_size": 5},
+        "TEST": {},
+    },
 }
 
 INSTALLED_APPS = [

@@ -14,6 +14,7 @@ import re
 import asyncpg
 import psycopg2
 from django.db import utils
+from vinyl.query.backend import dbapi_error_class
 
 __all__ = ["django_error", "exception_class", "lost_error"]
 
@@ -107,7 +108,9 @@ def django_error(exc: BaseException) -> utils.Error:
         message = str(exc)
     elif isinstance(exc, psycopg2.Error):
         sqlstate = exc.pgcode
-        cls = exception_class(sqlstate) if sqlstate else _dbapi_class(exc)
+        # Without a SQLSTATE (e.g. "server closed the connection unexpectedly") psycopg2's
+        # own DB-API class is the classification.
+        cls = exception_class(sqlstate) if sqlstate else dbapi_error_class(exc)
         message = str(exc)
     else:
         sqlstate = None
@@ -125,16 +128,6 @@ def lost_error(exc: BaseException) -> utils.OperationalError:
         f"or ended it (pg_terminate_backend). vinyl discards it and the next operation "
         f"opens a new one."
     )
-
-
-def _dbapi_class(exc: psycopg2.Error) -> type[utils.Error]:
-    # Without a SQLSTATE (e.g. "server closed the connection unexpectedly") psycopg2's own
-    # DB-API class is the classification; Django's exceptions have the same names.
-    for cls in type(exc).__mro__:
-        found = getattr(utils, cls.__name__, None)
-        if isinstance(found, type) and issubclass(found, utils.Error):
-            return found
-    return utils.DatabaseError
 
 
 def _client_error_class(exc: BaseException) -> type[utils.Error]:

@@ -50,7 +50,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, utils
 
 __all__ = [
     "AsyncConnection",
@@ -68,6 +68,7 @@ __all__ = [
     "Row",
     "VinylDatabaseWrapperMixin",
     "closed_error",
+    "dbapi_error_class",
     "exhausted_error",
     "foreign_connection_error",
     "other_loop_error",
@@ -149,6 +150,19 @@ def released_error() -> InterfaceError:
         "acquire() and release() (inside its connection() or transaction() block), and "
         "acquire a new one for more work."
     )
+
+
+def dbapi_error_class(exc: BaseException) -> type[utils.Error]:
+    """Return Django's exception class for a DB-API error *exc* that carries no error code.
+
+    Django's ``DatabaseErrorWrapper`` rule: the Django class named as *exc*'s DB-API class
+    (``IntegrityError``...), the nearest one in its MRO; ``DatabaseError`` if none is.
+    """
+    for cls in type(exc).__mro__:
+        found = getattr(utils, cls.__name__, None)
+        if isinstance(found, type) and issubclass(found, utils.Error):
+            return found
+    return utils.DatabaseError
 
 
 class PoolState(enum.Enum):
@@ -430,6 +444,14 @@ class VinylDatabaseWrapperMixin:
         else:
             QueryLogging.forced.discard(self)
         QueryLogging.refresh()
+
+    def vinyl_begin_sql(self) -> str:
+        """Return the statement that opens a transaction on this alias: ``BEGIN``.
+
+        A backend whose plain ``BEGIN`` would leave writers to fight over a lock later
+        overrides it (SQLite's ``BEGIN IMMEDIATE``).
+        """
+        return "BEGIN"
 
     def vinyl_server_fact[T](
         self, override: T | None, known: Callable[[str], T], read: Callable[[Any], T]

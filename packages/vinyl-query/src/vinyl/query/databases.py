@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: The ENGINEs vinyl ships, named in the error raised for a non-vinyl alias.
-VINYL_ENGINES: Final = ("vinyl.postgresql_backend", "vinyl.mysql_backend")
+VINYL_ENGINES: Final = ("vinyl.postgresql_backend", "vinyl.mysql_backend", "vinyl.sqlite3_backend")
 
 #: The ``OPTIONS`` keys vinyl interprets itself; a backend's ``DatabaseWrapper`` removes
 #: them before handing ``OPTIONS`` to Django's own driver (migrations, ``dbshell``).
@@ -73,6 +73,8 @@ class Backend:
     async_driver: AsyncDriver
     sync_driver: Driver
     wrapper: BaseDatabaseWrapper
+    #: The statement that opens a transaction on the alias (``wrapper.vinyl_begin_sql()``).
+    begin_sql: str = "BEGIN"
 
 
 _backends: dict[str, Backend] = {}
@@ -114,13 +116,16 @@ def _build_backend(alias: str) -> Backend:
             f"{', '.join(map(repr, VINYL_ENGINES))} (or another backend whose "
             f"DatabaseWrapper mixes in vinyl.query.backend.VinylDatabaseWrapperMixin)."
         )
+    config = read_pool_config(alias, settings_dict)
+    wrapper = wrapper_class(settings_dict, alias)
     return Backend(
         alias=alias,
-        config=read_pool_config(alias, settings_dict),
+        config=config,
         dialect=wrapper_class.vinyl_dialect,
         async_driver=wrapper_class.vinyl_async_driver,
         sync_driver=wrapper_class.vinyl_sync_driver,
-        wrapper=wrapper_class(settings_dict, alias),
+        wrapper=wrapper,
+        begin_sql=wrapper.vinyl_begin_sql(),
     )
 
 

@@ -64,7 +64,8 @@ class TransactionStack:
     """The open ``transaction()`` blocks of one connection, outermost first.
 
     States (``TransactionState``): ``IDLE`` → ``begin()`` of the outermost block sends
-    ``BEGIN`` → ``ACTIVE``. Inner blocks send ``SAVEPOINT`` (or nothing with
+    *begin_sql* (``BEGIN``; the backend's own, such as SQLite's ``BEGIN IMMEDIATE``) →
+    ``ACTIVE``. Inner blocks send ``SAVEPOINT`` (or nothing with
     ``savepoint=False``). ``end(failed=False)`` releases a savepoint or, for the outermost
     block, commits → ``IDLE``. ``end(failed=True)`` rolls back to the block's savepoint
     (→ ``ACTIVE``), or, for a block without one, leaves ``NEEDS_ROLLBACK`` for the
@@ -76,9 +77,10 @@ class TransactionStack:
     them ready for :meth:`take_callbacks`, in registration order.
     """
 
-    __slots__ = ("_blocks", "_committed", "_registered", "_savepoints", "state")
+    __slots__ = ("_begin_sql", "_blocks", "_committed", "_registered", "_savepoints", "state")
 
-    def __init__(self) -> None:
+    def __init__(self, begin_sql: str = "BEGIN") -> None:
+        self._begin_sql = begin_sql
         self._blocks: list[_Block] = []
         self._committed: list[tuple[int, Callback]] = []
         self._registered = 0
@@ -104,7 +106,7 @@ class TransactionStack:
         if not self._blocks:
             self._blocks.append(_Block(None))
             self.state = TransactionState.ACTIVE
-            return "BEGIN"
+            return self._begin_sql
         if not savepoint:
             self._blocks.append(_Block(None))
             return None

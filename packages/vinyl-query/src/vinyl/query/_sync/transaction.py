@@ -57,7 +57,8 @@ logger = logging.getLogger(__name__)
 class Transaction:
     """One ``transaction()`` block on one alias; blocks nest with savepoints.
 
-    The outermost block takes a connection from the pool, sends ``BEGIN``, and holds the
+    The outermost block takes a connection from the pool, sends ``BEGIN`` (the backend's
+    ``begin_sql``: SQLite's takes the write lock up front), and holds the
     connection in the task's scope until it exits: ``COMMIT`` when its body ends normally,
     ``ROLLBACK`` when it raises, and then the connection goes back to the pool. An inner
     block sends ``SAVEPOINT`` (nothing with ``savepoint=False``) and, on exit,
@@ -123,7 +124,7 @@ class Transaction:
         backend = get_backend(self.using)
         pool = get_pool(backend)
         conn = pool.acquire()
-        stack = TransactionStack()
+        stack = TransactionStack(backend.begin_sql)
         begin = stack.begin(savepoint=self.savepoint, durable=self.durable)
         assert begin is not None, "the outermost block always sends BEGIN"
         try:
