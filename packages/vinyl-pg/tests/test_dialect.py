@@ -60,6 +60,17 @@ def test_psycopg2_adapters_become_plain_values_for_asyncpg() -> None:
     assert PSYCOPG2.prepare_params(params) is params
 
 
+def test_a_column_of_values_is_unwrapped_only_where_it_holds_adapters() -> None:
+    """A list parameter (a bulk insert's ``UNNEST`` column): every adapter in it unwrapped,
+    wherever it sits among plain values and ``None``, nested lists included."""
+    column = [None, 1, Json({"b": 2}), None]
+    nested = [[Inet("10.0.0.3")], [], None]
+    plain = [1, 2, None, 3]
+    prepared = ASYNCPG.prepare_params([column, nested, plain])
+    assert prepared == [[None, 1, '{"b": 2}', None], [["10.0.0.3"], [], None], [1, 2, None, 3]]
+    assert prepared[2] is plain
+
+
 def test_plain_params_are_passed_as_they_are() -> None:
     params = (1, "a", None)
     assert ASYNCPG.prepare_params(params) is params

@@ -325,8 +325,7 @@ def bulk_create_plan(bulk: BulkCreate) -> Plan[list[Model]]:
     kept = [f for f in returning if _DJANGO_6 or f is not meta.pk]
     objs = [obj for batch in bulk.with_pk for obj in batch]
     rows = yield from _inserts(bulk, bulk.with_pk, bulk.fields, returning)
-    for obj, row in zip(objs, rows, strict=False):
-        _assign(obj, row, returning, kept)
+    _assign(objs, rows, _kept_attnames(returning, kept))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = alias
@@ -334,8 +333,8 @@ def bulk_create_plan(bulk: BulkCreate) -> Plan[list[Model]]:
     fields = [f for f in bulk.fields if not isinstance(f, AutoField)]
     rows = yield from _inserts(bulk, bulk.without_pk, fields, returning)
     # As Django: only the objects the server returned a row for are marked saved.
-    for obj, row in zip(objs, rows, strict=False):
-        _assign(obj, row, returning, returning)
+    _assign(objs, rows, _kept_attnames(returning, returning))
+    for obj, _row in zip(objs, rows, strict=False):
         obj._state.adding = False
         obj._state.db = alias
     return bulk.objs
@@ -363,15 +362,21 @@ def _inserts(
     return rows
 
 
+def _kept_attnames(
+    returning: Sequence[Field[Any, Any]], kept: Sequence[Field[Any, Any]]
+) -> list[tuple[int, str]]:
+    """Return the position in a returned row and the attribute of each field of *kept*."""
+    return [(index, field.attname) for index, field in enumerate(returning) if field in kept]
+
+
 def _assign(
-    obj: Model,
-    row: tuple[Any, ...],
-    returning: Sequence[Field[Any, Any]],
-    kept: Sequence[Field[Any, Any]],
+    objs: list[Model], rows: list[tuple[Any, ...]], attnames: list[tuple[int, str]]
 ) -> None:
-    for value, field in zip(row, returning, strict=False):
-        if field in kept:
-            setattr(obj, field.attname, value)
+    """Set on each object the values the server returned in its row (*attnames*' columns)."""
+    for obj, row in zip(objs, rows, strict=False):
+        for index, attname in attnames:
+            if index < len(row):
+                setattr(obj, attname, row[index])
 
 
 def _with_reads[T](queryset: QuerySet[Any], method: Callable[[Any], T]) -> Plan[T]:

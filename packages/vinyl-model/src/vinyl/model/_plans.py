@@ -43,6 +43,7 @@ from vinyl.query.decode import Decoder
 
 __all__ = [
     "PLANS",
+    "SCALARS",
     "Condition",
     "Plan",
     "Plans",
@@ -58,7 +59,7 @@ Shape = tuple[Any, ...]
 #: The types of filter values a plan can bind: plain values that Django turns into one
 #: parameter through the field (and lists of them, one each). Anything else (``None``,
 #: expressions, instances) changes the SQL Django writes, so its queryset has no shape.
-_SCALARS = frozenset(
+SCALARS = frozenset(
     {
         bool,
         int,
@@ -117,11 +118,11 @@ def _kind(value: Any) -> Any:
     :meth:`Plan.bind` notices.
     """
     kind = type(value)
-    if kind in _SCALARS:
+    if kind in SCALARS:
         return kind
     if kind is list or kind is tuple:
         items = tuple(map(type, value))
-        if _SCALARS.issuperset(items):
+        if SCALARS.issuperset(items):
             return kind, items
     return None
 

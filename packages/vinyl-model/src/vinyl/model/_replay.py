@@ -141,7 +141,13 @@ def compile_wrapper(alias: str) -> BaseDatabaseWrapper:
     Unlike the backend's own wrapper it knows whether a vinyl transaction is open, which
     Django's compiler asks before writing ``SELECT ... FOR UPDATE``.
     """
-    wrapper: BaseDatabaseWrapper = connections[replay_alias(alias)]
+    name = alias + _SUFFIX
+    try:
+        # One lookup when the thread has it: Django's ``connections`` costs a few
+        # microseconds a lookup, and every write asks.
+        wrapper: BaseDatabaseWrapper = connections[name]
+    except Exception:  # Django raises ConnectionDoesNotExist for an unregistered name.
+        wrapper = connections[replay_alias(alias)]
     return wrapper
 
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError
-from django.db.models import Field, IntegerField, Max, Model, Value
+from django.db.models import Field, IntegerField, Max, Model, QuerySet, Value
 from django.db.models.expressions import DatabaseDefault, ExpressionWrapper
 from django.db.models.functions import Coalesce
 from django.db.models.sql import UpdateQuery
 from vinyl.model import _replay
+from vinyl.model._statements import STATEMENTS
 from vinyl.model._writes import Execute, Plan, Read, compile_with_reads, convert_returned, insert
 
 __all__ = ["Save", "check_related", "prepare_save", "save_plan"]
@@ -117,10 +118,10 @@ def check_related(
     only = None if fields is None else set(fields)
     meta: Any = obj._meta
     field: Any
-    for field in meta.concrete_fields:
+    for field in _relations(meta):
         if only is not None and field not in only:
             continue
-        if not (field.is_relation and field.is_cached(obj)):
+        if not field.is_cached(obj):
             continue
         related = field.get_cached_value(obj)
         if not related:
@@ -148,6 +149,24 @@ def check_related(
                     f"{operation}() prohibited to prevent data loss due to unsaved related "
                     f"object '{field.name}'."
                 )
+
+
+def _relations(meta: Any) -> tuple[Any, ...]:
+    """Return the relation fields among the concrete fields of *meta*.
+
+    The fields :func:`check_related` looks at, found once per model rather than once per
+    object (``bulk_create()`` checks every object). Found again whenever Django makes the
+    model's ``concrete_fields`` anew (a field added at run time).
+    """
+    concrete = meta.concrete_fields
+    found = _relation_fields.get(meta)
+    if found is None or found[0] is not concrete:
+        found = (concrete, tuple(field for field in concrete if field.is_relation))
+        _relation_fields[meta] = found
+    return found[1]
+
+
+_relation_fields: dict[Any, tuple[Any, tuple[Any, ...]]] = {}
 
 
 def save_plan(save: Save) -> Plan[bool]:
@@ -252,8 +271,13 @@ def _save_table(
     ]
     returning = list(meta.db_returning_fields)
     can_return = _replay.features(using).can_return_columns_from_insert
+    # One column of one value per field, handed to the INSERT's compiler. Django's save()
+    # calls pre_save(add=False) here and its compiler pre_save(add=True) again; the value
+    # written is the add=True one, which vinyl computes once (auto_now: one timestamp).
+    columns: list[list[Any]] = []
     for f in insert_fields:
         value = f.pre_save(obj, add=True)
+        columns.append([value])
         if hasattr(value, "resolve_expression"):
             if f not in returning:
                 returning.append(f)
@@ -264,7 +288,7 @@ def _save_table(
             and not (pk_set and f is meta.auto_field)
         ):
             returning.remove(f)
-    rows = yield from insert(using, cls, [obj], insert_fields, returning)
+    rows = yield from insert(using, cls, [obj], insert_fields, returning, values=columns)
     if rows:
         _assign_returned(obj, rows[0], returning)
     return False
@@ -304,33 +328,58 @@ def _update(
     A row holds the *returning* fields when the server returns them from an UPDATE.
     """
     obj: Any = save.obj
-    filtered: Any = cls._base_manager.using(save.using).filter(pk=obj._get_pk_val(cls._meta))
+    key = obj._get_pk_val(cls._meta)
     if not values:
         # Nothing of this table to write (update_fields names a parent's field only, or
         # the model is its primary key alone): the row must exist, unless update_fields.
-        if save.update_fields is not None or (yield Read(filtered, "exists")):
+        if save.update_fields is not None or (yield Read(_by_key(save, cls, key), "exists")):
             return [()]
         return []
     # The saved model's own Meta, as Django's (_do_update reads self._meta): a proxy's
     # select_on_save applies to its concrete table, and a child's to its parents' tables.
     if getattr(obj._meta, "select_on_save", False) and not forced:
+        filtered = _by_key(save, cls, key)
         if not (yield Read(filtered, "exists")):
             return []
-        rows = yield from _run_update(save.using, filtered, values, returning)
+        rows = yield from _run_update(save, cls, key, values, returning)
         if rows:
             return rows
         return [()] if (yield Read(filtered, "exists")) else []
-    return (yield from _run_update(save.using, filtered, values, returning))
+    return (yield from _run_update(save, cls, key, values, returning))
+
+
+def _by_key(save: Save, cls: type[Model], key: Any) -> QuerySet[Any]:
+    """Return ``cls._base_manager.using(...).filter(pk=key)``: the row Django's save updates."""
+    manager: Any = cls._base_manager
+    filtered: QuerySet[Any] = manager.using(save.using).filter(pk=key)
+    return filtered
 
 
 def _run_update(
-    using: str, filtered: Any, values: list[tuple[Any, ...]], returning: list[Field[Any, Any]]
+    save: Save,
+    cls: type[Model],
+    key: Any,
+    values: list[tuple[Any, ...]],
+    returning: list[Field[Any, Any]],
 ) -> Plan[list[tuple[Any, ...]]]:
-    features = _replay.features(using)
+    """Run the UPDATE of the row of *cls* whose primary key is *key*.
+
+    Without *returning*, an UPDATE of a shape seen before with plain values reuses its SQL
+    (``vinyl.model._statements``): the key is bound through the condition ``filter(pk=)``
+    made, the values prepared as Django's compiler prepares them.
+    """
+    using = save.using
+    connection = _replay.compile_wrapper(using)
+    binding = None if returning else STATEMENTS.bind_update(cls, connection, key, values)
+    if binding is not None and binding.sql is not None:
+        count: int = yield Execute(binding.sql, binding.params)
+        return [()] * count
+    filtered = _by_key(save, cls, key)
+    features = connection.features
     can_return = bool(returning) and getattr(features, "can_return_rows_from_update", False)
 
     def build(compile_alias: str) -> Any:
-        query = filtered.query.chain(UpdateQuery)
+        query: Any = filtered.query.chain(UpdateQuery)
         query.add_update_fields(values)
         query.annotations = {}
         compiler = query.get_compiler(compile_alias)
@@ -343,8 +392,10 @@ def _run_update(
         return []
     if can_return:
         rows = yield Execute(sql, params, returning=True)
-        return convert_returned(compiler, filtered.model, returning, rows)
-    count: int = yield Execute(sql, params)
+        return convert_returned(connection, filtered.model, returning, rows)
+    if binding is not None:
+        STATEMENTS.learn_update(binding, compiler, (sql, params), key)
+    count = yield Execute(sql, params)
     return [()] * count
 
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
-from vinyl.model import _replay
+from vinyl.model import _replay, _statements
+from vinyl.model._statements import STATEMENTS
 
 __all__ = [
     "Execute",
@@ -124,6 +126,8 @@ def insert(
     objs: Sequence[Model],
     fields: Sequence[Field[Any, Any]],
     returning_fields: Sequence[Field[Any, Any]] = (),
+    *,
+    values: Sequence[Sequence[Any]] | None = None,
     **options: Any,
 ) -> Plan[list[tuple[Any, ...]]]:
     """Insert *objs* (one statement per batch Django writes); return the returned rows.
@@ -133,18 +137,26 @@ def insert(
     of a single row comes from the server's last insert id when the first returning field
     is an ``AutoField``, and there are no rows at all when neither is possible. *options*
     are ``InsertQuery``'s (``on_conflict``, ``update_fields``, ``unique_fields``).
+
+    *values* holds, per field, each object's ``field.pre_save(obj, add=True)``, when the
+    caller has already called it (``save()``); otherwise it is called here, field by field
+    as Django's compiler does. Either way it runs once per value: Django's compiler, when
+    it writes the statement, is handed these values. A shape seen before with plain values
+    reuses its SQL (``vinyl.model._statements``).
     """
-
-    def build(compile_alias: str) -> SQLCompiler:
-        query = InsertQuery(model, **options)
-        query.insert_values(list(fields), list(objs))
-        compiler: Any = query.get_compiler(compile_alias)
-        compiler.returning_fields = list(returning_fields) or None
-        return compiler  # type: ignore[no-any-return]
-
-    compiler = build(_replay.replay_alias(alias))
-    statements: list[tuple[str, Sequence[Any]]] = compiler.as_sql()  # type: ignore[assignment]
-    features = compiler.connection.features
+    connection = _replay.compile_wrapper(alias)
+    if values is None:
+        values = [[field.pre_save(obj, True) for obj in objs] for field in fields]
+    binding = STATEMENTS.bind_insert(model, connection, fields, returning_fields, options, values)
+    statements: list[tuple[str, Sequence[Any]]]
+    if binding.sql is not None:
+        statements = [(binding.sql, binding.params)]
+    else:
+        statements = _compile_insert(
+            connection, model, objs, fields, values, returning_fields, options
+        )
+        STATEMENTS.learn_insert(binding, statements)
+    features = connection.features
     returned = bool(returning_fields) and (
         (features.can_return_rows_from_bulk_insert and len(objs) > 1)
         or (features.can_return_columns_from_insert and len(objs) == 1)
@@ -153,24 +165,45 @@ def insert(
         rows: list[tuple[Any, ...]] = []
         for sql, params in statements:
             rows.extend((yield Execute(sql, params, returning=True)))
-        return convert_returned(compiler, model, returning_fields, rows)
+        return convert_returned(connection, model, returning_fields, rows)
     last_id = None
     for sql, params in statements:
         last_id = yield Insert(sql, params)
     if returning_fields and returning_fields[0] is model._meta.auto_field and len(objs) == 1:
-        return convert_returned(compiler, model, returning_fields[:1], [(last_id,)])
+        return convert_returned(connection, model, returning_fields[:1], [(last_id,)])
     return []
 
 
+def _compile_insert(
+    connection: BaseDatabaseWrapper,
+    model: type[Model],
+    objs: Sequence[Model],
+    fields: Sequence[Field[Any, Any]],
+    values: Sequence[Sequence[Any]],
+    returning_fields: Sequence[Field[Any, Any]],
+    options: dict[str, Any],
+) -> list[tuple[str, Sequence[Any]]]:
+    """Return the statements Django's insert compiler writes, handed the ``pre_save()`` values."""
+    query = InsertQuery(model, **options)
+    query.insert_values(list(fields), list(objs))
+    compiler: Any = query.get_compiler(connection=connection)
+    compiler.returning_fields = list(returning_fields) or None
+    positions = {id(obj): index for index, obj in enumerate(objs)}
+    by_field = dict(zip(fields, values, strict=True))
+    # What Django's pre_save_val() would return: pre_save() ran already, once per value.
+    compiler.pre_save_val = lambda field, obj: by_field[field][positions[id(obj)]]
+    statements: list[tuple[str, Sequence[Any]]] = compiler.as_sql()
+    return statements
+
+
 def convert_returned(
-    compiler: SQLCompiler,
+    connection: BaseDatabaseWrapper,
     model: type[Model],
     fields: Sequence[Field[Any, Any]],
     rows: list[tuple[Any, ...]],
 ) -> list[tuple[Any, ...]]:
-    """Return *rows* of *fields* as Python values, through Django's converters."""
-    columns = [f.get_col(model._meta.db_table) for f in fields]
-    converters = compiler.get_converters(columns)  # type: ignore[arg-type]
-    if converters:
-        return [tuple(row) for row in compiler.apply_converters(rows, converters)]
-    return [tuple(row) for row in rows]
+    """Return *rows* of *fields* as Python values, through Django's converters.
+
+    *connection* is the compile wrapper of the alias the rows come from.
+    """
+    return _statements.converters_of(model, fields, connection)(rows)

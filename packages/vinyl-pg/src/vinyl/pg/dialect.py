@@ -55,9 +55,18 @@ def _plain(value: Any) -> Any:
             upper_inc=value.upper_inc,
             empty=value.isempty,
         )
-    if isinstance(value, list):
+    if isinstance(value, list) and _holds_adapters(value):
         return [_plain(item) for item in value]
     return value
+
+
+def _holds_adapters(items: list[Any]) -> bool:
+    """Return whether *items* holds a value :func:`_plain` changes.
+
+    Each distinct type is checked once: a column of 10,000 values (an ``UNNEST`` insert)
+    is one pass in C, not 10,000 calls.
+    """
+    return any(issubclass(kind, _ADAPTERS) for kind in set(map(type, items)))
 
 
 class PostgreSQLDialect:
