@@ -1,4 +1,4 @@
-"""Run vinyl's read benchmark: ``python benchmarks/run.py [--quick]`` (see ``--help``)."""
+"""Run vinyl's benchmark: ``python benchmarks/run.py [--quick]`` (see ``--help``)."""
 
 import sys
 

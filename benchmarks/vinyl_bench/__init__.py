@@ -1,4 +1,4 @@
-"""vinyl's benchmark harness: read workloads, each contender in its own process.
+"""vinyl's benchmark harness: read and write workloads, each contender in its own process.
 
 ``run.py`` (``vinyl_bench.cli``) seeds the data, starts one worker process
 (``vinyl_bench.worker``) per contender and database, compares the workloads' checksums

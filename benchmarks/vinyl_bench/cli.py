@@ -40,19 +40,31 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     import django
-    import MySQLdb
 
     found = {"Python": platform.python_version(), "Django": django.get_version()}
-    for distribution in ("asyncpg", "psycopg2-binary", "aiomysql", "PyMySQL", "uvloop"):
+    distributions = ("asyncpg", "psycopg2-binary", "aiomysql", "PyMySQL", "mysqlclient", "uvloop")
+    for distribution in distributions:
         try:
             found[distribution] = version(distribution)
         except PackageNotFoundError:
             found[distribution] = "not installed"
-    # settings.py installs PyMySQL as MySQLdb when mysqlclient is missing.
-    found["Django's MySQL driver"] = (
-        "PyMySQL (as MySQLdb)" if MySQLdb.__name__ == "pymysql" else "mysqlclient"
-    )
     return found
+
+
+def drivers(vendor: str) -> str:
+    """Return which driver each contender runs on *vendor*, as one line."""
+    import MySQLdb
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if vendor == "postgresql":
+        django = "psycopg 3" if is_psycopg3 else "psycopg2"
+        vinyl = {"vinyl_async": "asyncpg", "vinyl_sync": "psycopg2"}
+    else:
+        # settings.py installs PyMySQL as MySQLdb when mysqlclient is missing.
+        django = "PyMySQL (as MySQLdb)" if MySQLdb.__name__ == "pymysql" else "mysqlclient"
+        vinyl = {"vinyl_async": "aiomysql", "vinyl_sync": "PyMySQL"}
+    named = {**vinyl, "django_sync": django, "django_async": f"{django}, through sync_to_async"}
+    return ", ".join(f"{name} on {driver}" for name, driver in named.items())
 
 
 def cpu() -> str:
@@ -104,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     mismatches = report.checksum_mismatches(results)
     found = versions()
     loops = sorted({w["event_loop"] for r in results.values() for w in r.values()} - {"-"})
-    print(f"# vinyl read benchmark ({scale.name} run)\n")
+    print(f"# vinyl benchmark ({scale.name} run)\n")
     print(f"- machine: {cpu()}, {platform.system()} {platform.release()}")
     for vendor in vendors:
-        print(f"- {report.VENDOR_TITLES[vendor]}: {servers[vendor]}")
+        print(f"- {report.VENDOR_TITLES[vendor]}: {servers[vendor]}; {drivers(vendor)}")
     print("- " + ", ".join(f"{name} {value}" for name, value in found.items()))
     print(f"- async contenders' event loop: {', '.join(loops) or 'none ran'}")
     print(f"- load average (1, 5, 15 min) before: {_load(load_before)}; after: {_load()}")
@@ -130,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         title = report.VENDOR_TITLES[vendor]
         print(f"\n### {title}: client CPU time per operation (µs, lower is better)\n")
         print(report.cpu_table(results, vendor, keys, scale))
-    print("\n## Goals (issue 6)\n")
+        print(f"\n### {title}: peak RSS of each contender's process during the workload (MiB)\n")
+        print(report.rss_table(results, vendor, keys, scale))
+    print("\n## Goals (issue 17)\n")
     print("\n".join(report.goals(results, keys, scale)))
     print(f"\nChecksums: {'all agree' if not mismatches else 'DIFFERENT RESULTS'}")
     for problem in mismatches:

@@ -9,7 +9,8 @@ is computed against. Workload implementations read what ``open`` set up:
 - ``pool``: an async pool of ``POOL_SIZE`` connections (raw async drivers), for W2;
 - ``executor``: ``POOL_SIZE`` threads (sync contenders), for W2, each thread with its own
   connection (``thread_connection()`` for the raw drivers; Django and vinyl keep their own);
-- ``authors``/``books``: the managers an ORM contender reads through.
+- ``authors``/``books``: the managers an ORM contender reads and writes through, and
+  ``alias`` the database alias they use (W9's transactions name it).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Contender:
         self.executor: ThreadPoolExecutor | None = None
         self.authors: Any = None
         self.books: Any = None
+        self.alias = ""
 
     def open(self) -> Any:
         """Connect (a coroutine for an async contender)."""
@@ -214,9 +216,9 @@ class DjangoAsync(AsyncContender):
     async def open(self) -> None:
         from benchapp.models import Author, Book
 
-        alias = DJANGO_ALIAS[self.vendor]
-        self.authors = Author.objects.db_manager(alias)
-        self.books = Book.objects.db_manager(alias)
+        self.alias = DJANGO_ALIAS[self.vendor]
+        self.authors = Author.objects.db_manager(self.alias)
+        self.books = Book.objects.db_manager(self.alias)
 
 
 def _attach_vinyl_managers(manager_class: Any, alias: str) -> tuple[Any, Any]:
@@ -235,7 +237,8 @@ class VinylAsync(AsyncContender):
     async def open(self) -> None:
         from vinyl_async import VinylManager
 
-        self.authors, self.books = _attach_vinyl_managers(VinylManager, VINYL_ALIAS[self.vendor])
+        self.alias = VINYL_ALIAS[self.vendor]
+        self.authors, self.books = _attach_vinyl_managers(VinylManager, self.alias)
 
     async def close(self) -> None:
         from vinyl_async import close_pools
@@ -250,7 +253,8 @@ class VinylSync(SyncContender):
         from vinyl_sync import VinylManager
 
         super().open()
-        self.authors, self.books = _attach_vinyl_managers(VinylManager, VINYL_ALIAS[self.vendor])
+        self.alias = VINYL_ALIAS[self.vendor]
+        self.authors, self.books = _attach_vinyl_managers(VinylManager, self.alias)
 
     def close(self) -> None:
         from vinyl_sync import close_pools

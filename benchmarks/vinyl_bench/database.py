@@ -2,6 +2,12 @@
 
 Rows get explicit primary keys from 1 and values from a seeded RNG, so both servers hold
 the same data and every checksum is the same on PostgreSQL and MariaDB.
+
+The write workloads change the tables: a worker puts back the seeded data before and after
+each of their runs (:func:`restore`, untimed) on a raw connection of its own
+(:func:`keeper`), and reads what a run left in the tables there (:func:`tables`). The books'
+seeded values are kept in a table of their own (``bench_seed_book``), so putting back what
+an update changed is one statement.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import random
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Model
 
@@ -22,6 +29,9 @@ BATCH = 2_000
 NAMES = ("Ada", "Grace", "Zoë", "Łukasz", "Noor", "Kwame", "Mei", "José", "Ingrid", "Tariq")
 WORDS = ("river", "glass", "winter", "ember", "orchard", "lantern", "salt", "échelle", "dune")
 EPOCH = date(1900, 1, 1)
+#: The books as seeded, which :func:`restore` puts back, and the columns a workload may change.
+SEED_BOOKS = "bench_seed_book"
+_BOOK_VALUES = ("title", "author_id", "pages", "price", "published")
 
 
 def recreate(vendor: str) -> None:
@@ -119,11 +129,102 @@ def seed(vendor: str, scale: Scale) -> None:
         if vendor == POSTGRESQL
         else "ANALYZE TABLE " + ", ".join(m._meta.db_table for m in (Author, Tag, Book, through))
     )
+    statements += [
+        f"CREATE TABLE {SEED_BOOKS} AS SELECT * FROM benchapp_book",
+        f"ALTER TABLE {SEED_BOOKS} ADD PRIMARY KEY (id)",
+    ]
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
             if cursor.description:
                 cursor.fetchall()
+
+
+def keeper(vendor: str) -> Any:
+    """Return a new autocommit DB-API connection (psycopg2, PyMySQL) to the benchmark database.
+
+    A worker's own, outside every contender: restoring the data and reading it back never
+    touch the connections or pools being measured.
+    """
+    if vendor == POSTGRESQL:
+        import psycopg2
+
+        server = settings.PG
+        conn = psycopg2.connect(
+            host=server["HOST"],
+            port=server["PORT"],
+            user=server["USER"],
+            password=server["PASSWORD"],
+            dbname=server["NAME"],
+        )
+        conn.autocommit = True
+        return conn
+    import pymysql
+
+    server = settings.MYSQL
+    return pymysql.connect(
+        host=server["HOST"],
+        port=int(server["PORT"]),
+        user=server["USER"],
+        password=server["PASSWORD"],
+        database=server["NAME"],
+        charset="utf8mb4",
+        autocommit=True,
+    )
+
+
+def restore(conn: Any, vendor: str, scale: Scale) -> None:
+    """Put back the seeded authors and books: drop added rows, undo updates, reset the keys.
+
+    The next row the server numbers gets the same id whichever contender inserts it, so
+    the inserted rows compare equal too.
+    """
+    if vendor == POSTGRESQL:
+        setting = ", ".join(f"{name} = s.{name}" for name in _BOOK_VALUES)
+        changed = " OR ".join(f"b.{name} IS DISTINCT FROM s.{name}" for name in _BOOK_VALUES)
+        statements = [
+            f"UPDATE benchapp_book AS b SET {setting} FROM {SEED_BOOKS} AS s "
+            f"WHERE b.id = s.id AND ({changed})",
+            f"DELETE FROM benchapp_book WHERE id > {scale.books}",
+            f"DELETE FROM benchapp_author WHERE id > {scale.authors}",
+            f"SELECT setval(pg_get_serial_sequence('benchapp_book', 'id'), {scale.books})",
+            f"SELECT setval(pg_get_serial_sequence('benchapp_author', 'id'), {scale.authors})",
+        ]
+    else:
+        # MariaDB only writes the rows whose values differ.
+        setting = ", ".join(f"b.{name} = s.{name}" for name in _BOOK_VALUES)
+        statements = [
+            f"UPDATE benchapp_book AS b JOIN {SEED_BOOKS} AS s ON b.id = s.id SET {setting}",
+            f"DELETE FROM benchapp_book WHERE id > {scale.books}",
+            f"DELETE FROM benchapp_author WHERE id > {scale.authors}",
+            # InnoDB keeps its counter after a DELETE; a value below the largest id + 1
+            # sets it to that.
+            "ALTER TABLE benchapp_book AUTO_INCREMENT = 1",
+            "ALTER TABLE benchapp_author AUTO_INCREMENT = 1",
+        ]
+    deleted = 0
+    with conn.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+            if statement.startswith("DELETE"):
+                deleted += cursor.rowcount
+            if cursor.description:
+                cursor.fetchall()
+        if deleted and vendor == POSTGRESQL:
+            # Each contender inserts into a table without the dead rows of the last one.
+            cursor.execute("VACUUM benchapp_book, benchapp_author")
+
+
+def tables(conn: Any) -> list[list[tuple[Any, ...]]]:
+    """Return every author and book row, in primary key order: what a write run left."""
+    from vinyl_bench import sql
+
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT {sql.AUTHOR_COLUMNS} FROM benchapp_author ORDER BY id")
+        authors = [tuple(row) for row in cursor.fetchall()]
+        cursor.execute(f"SELECT {sql.BOOK_COLUMNS} FROM benchapp_book ORDER BY id")
+        books = [tuple(row) for row in cursor.fetchall()]
+    return [authors, books]
 
 
 def server_version(vendor: str) -> str:

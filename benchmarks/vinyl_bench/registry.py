@@ -4,8 +4,9 @@ A workload module builds a :class:`Workload` and registers one function per cont
 ``@workload.implements("asyncpg", ...)``. Each function receives the started contender and
 the workload's *plan* (its inputs, e.g. the primary keys to get, drawn from a seeded RNG
 before the clock starts) and returns what it read; ``digest`` turns that into a checksum
-that must be the same for every contender. Write workloads register the same way: a plan
-that says what to write, and a digest of what a read-back finds.
+that must be the same for every contender. A write workload (``writes=True``) registers the
+same way, with a plan that says what to write; the worker restores the seeded data around
+each of its runs and adds the checksum of what the run left in the tables to the result's.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Workload:
     plan: Callable[[Scale], Any]
     ops: Callable[[Scale], int]
     digest: Callable[[Any], str]
+    writes: bool = False
     implementations: dict[str, Implementation] = field(default_factory=dict)
 
     def implements(self, *contenders: str) -> Callable[[Implementation], Implementation]:

@@ -1,4 +1,4 @@
-"""Turn the workers' results into checks, the markdown tables and issue 6's goals."""
+"""Turn the workers' results into checks, the markdown tables and issue 17's goals."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ class Cell:
     error: str | None
     #: The contender process's own CPU time per operation (median run), in microseconds.
     cpu_us_per_op: float | None = None
+    #: The contender process's peak resident set size during the timed runs, in KiB, and
+    #: how far above its resident set size at the start of a run that peak went.
+    peak_rss_kb: int | None = None
+    rss_growth_kb: int | None = None
 
 
 def baseline(vendor: str) -> str:
@@ -69,7 +73,15 @@ def cell(results: Results, vendor: str, name: str, key: str, scale: Scale) -> Ce
     ratio = seconds / statistics.median(base["seconds"]) if "seconds" in base else None
     ops = WORKLOADS[key].ops(scale)
     cpu = statistics.median(outcome["cpu_seconds"]) / ops * 1e6
-    return Cell(seconds, ratio, ops / seconds, None, cpu)
+    return Cell(
+        seconds,
+        ratio,
+        ops / seconds,
+        None,
+        cpu,
+        outcome.get("peak_rss_kb"),
+        outcome.get("rss_growth_kb"),
+    )
 
 
 def table(results: Results, vendor: str, keys: list[str], scale: Scale) -> tuple[str, list[str]]:
@@ -120,18 +132,57 @@ def cpu_table(results: Results, vendor: str, keys: list[str], scale: Scale) -> s
     return "\n".join(lines)
 
 
+def rss_table(results: Results, vendor: str, keys: list[str], scale: Scale) -> str:
+    """Return *vendor*'s table of each contender process's peak RSS during a workload, in MiB.
+
+    The whole process: the interpreter, Django, the drivers, and what the workload holds;
+    in brackets, how far the peak rose above the RSS at the start of the run.
+    """
+    names = contenders_of(results, vendor)
+    lines = [
+        "| workload | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for key in keys:
+        cells = []
+        for name in names:
+            figure = cell(results, vendor, name, key, scale)
+            rss, growth = figure.peak_rss_kb, figure.rss_growth_kb
+            if rss is None or growth is None:
+                cells.append("–")
+            else:
+                cells.append(f"{rss / 1024:,.1f} ({growth / 1024:+,.1f})")
+        lines.append(f"| {key} {WORKLOADS[key].title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+#: Issue 17's ratio goals for vinyl_async on PostgreSQL (time ÷ asyncpg's).
+LIMITS = {
+    "W1": 1.3,
+    "W2": 1.0,
+    "W3": 1.6,
+    "W4": 1.2,
+    "W5": 1.15,
+    "W6": 1.0,
+    "W7": 1.6,
+    "W8": 1.3,
+    "W9": 1.3,
+}
+#: Issue 17: vinyl's peak RSS at most this much above Django's, on every workload.
+RSS_MARGIN = 0.10
+
+
 def goals(results: Results, keys: list[str], scale: Scale) -> list[str]:
-    """Return issue 6's goals, each marked met / NOT met / not measured, with the figures."""
+    """Return issue 17's goals, each marked met / NOT met / not measured, with the figures."""
     lines = []
-    limits = {"W1": 3.0, "W2": 1.8, "W3": 2.0, "W4": 2.5, "W7": 2.0}
-    for key in (k for k in keys if k in limits):
-        claim = f"- PostgreSQL {key}: vinyl_async ratio ≤ {limits[key]}"
+    for key in (k for k in keys if k in LIMITS):
+        claim = f"- PostgreSQL {key}: vinyl_async ratio ≤ {LIMITS[key]}"
         ratio = _figure(results, POSTGRESQL, "vinyl_async", key, scale).ratio
         if ratio is None:
             lines.append(f"{claim}: not measured")
         else:
-            verdict = "met" if ratio <= limits[key] else "NOT met"
-            lines.append(f"{claim}: {verdict} ({ratio:.2f}){_noise(ratio / limits[key])}")
+            verdict = "met" if ratio <= LIMITS[key] else "NOT met"
+            lines.append(f"{claim}: {verdict} ({ratio:.2f}){_noise(ratio / LIMITS[key])}")
     faster_than = [
         (MYSQL, "vinyl_async", "django_async"),
         (MYSQL, "vinyl_async", "django_sync"),
@@ -149,6 +200,21 @@ def goals(results: Results, keys: list[str], scale: Scale) -> list[str]:
                 verdict = "met" if a > b else "NOT met"
                 figures = f"{a:,.0f} vs {b:,.0f} {WORKLOADS[key].unit}/s"
                 lines.append(f"{claim}: {verdict} ({figures}){_noise(a / b)}")
+    # Each flavor against Django in the same style: its sync ORM, its a-methods.
+    for vendor in (POSTGRESQL, MYSQL):
+        for ours, theirs in (("vinyl_async", "django_async"), ("vinyl_sync", "django_sync")):
+            for key in keys:
+                claim = (
+                    f"- {VENDOR_TITLES[vendor]} {key}: {ours}'s peak RSS within "
+                    f"{RSS_MARGIN:.0%} of {theirs}'s"
+                )
+                a = _figure(results, vendor, ours, key, scale).peak_rss_kb
+                b = _figure(results, vendor, theirs, key, scale).peak_rss_kb
+                if a is None or b is None:
+                    lines.append(f"{claim}: not measured")
+                else:
+                    verdict = "met" if a <= b * (1 + RSS_MARGIN) else "NOT met"
+                    lines.append(f"{claim}: {verdict} ({a / 1024:,.1f} vs {b / 1024:,.1f} MiB)")
     return lines
 
 

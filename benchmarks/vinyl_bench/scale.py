@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class Scale:
     """Data sizes and workload counts; ``warmups``/``runs`` is timing, the median of ``runs``.
 
+    ``units`` (W9) is at most ``authors``: each unit works on an author of its own.
+
     ``database`` is the default database name on both servers: the quick run has its own,
     so a smoke run never replaces the full data a profile reads.
     """
@@ -26,6 +28,10 @@ class Scale:
     authors_per_values_query: int
     prefetch_authors: int
     prefetch_repeats: int
+    creates: int
+    bulk_rows: int
+    saves: int
+    units: int
     warmups: int
     runs: int
 
@@ -44,6 +50,10 @@ FULL = Scale(
     authors_per_values_query=10,
     prefetch_authors=100,
     prefetch_repeats=20,
+    creates=1_000,
+    bulk_rows=10_000,
+    saves=1_000,
+    units=1_000,
     warmups=1,
     runs=3,
 )
@@ -62,6 +72,10 @@ QUICK = Scale(
     authors_per_values_query=10,
     prefetch_authors=10,
     prefetch_repeats=2,
+    creates=20,
+    bulk_rows=200,
+    saves=20,
+    units=40,
     warmups=0,
     runs=1,
 )

@@ -31,3 +31,37 @@ def books_of_authors(count: int) -> str:
     return (
         f"SELECT {BOOK_COLUMNS} FROM benchapp_book WHERE author_id IN ({', '.join(['%s'] * count)})"
     )
+
+
+# The write workloads (W5, W6, W8, W9).
+INSERT_AUTHOR = "INSERT INTO benchapp_author (name, email, born) VALUES (%s, %s, %s)"
+INSERT_AUTHOR_RETURNING = f"{INSERT_AUTHOR} RETURNING id"
+INSERT_AUTHOR_PG = (
+    "INSERT INTO benchapp_author (name, email, born) VALUES ($1, $2, $3) RETURNING id"
+)
+
+INSERT_BOOK = (
+    "INSERT INTO benchapp_book (title, author_id, pages, price, published) "
+    "VALUES (%s, %s, %s, %s, %s)"
+)
+INSERT_BOOK_PG = (
+    "INSERT INTO benchapp_book (title, author_id, pages, price, published) "
+    "VALUES ($1, $2, $3, $4, $5)"
+)
+
+BOOK_BY_PK = f"SELECT {BOOK_COLUMNS} FROM benchapp_book WHERE id = %s"
+BOOK_BY_PK_PG = f"SELECT {BOOK_COLUMNS} FROM benchapp_book WHERE id = $1"
+# Every column but the key, as Django's save() writes a loaded instance.
+UPDATE_BOOK = (
+    "UPDATE benchapp_book SET title = %s, author_id = %s, pages = %s, price = %s, "
+    "published = %s WHERE id = %s"
+)
+UPDATE_BOOK_PG = (
+    "UPDATE benchapp_book SET title = $1, author_id = $2, pages = $3, price = $4, "
+    "published = $5 WHERE id = $6"
+)
+
+BOOKS_OF_AUTHOR = f"SELECT {BOOK_COLUMNS} FROM benchapp_book WHERE author_id = %s"
+BOOKS_OF_AUTHOR_PG = f"SELECT {BOOK_COLUMNS} FROM benchapp_book WHERE author_id = $1"
+SET_PAGES = "UPDATE benchapp_book SET pages = %s WHERE id = %s"
+SET_PAGES_PG = "UPDATE benchapp_book SET pages = $1 WHERE id = $2"

@@ -2,9 +2,11 @@
 
 ``python -m vinyl_bench.worker --vendor postgresql --contender asyncpg --scale full``
 opens the contender's connections and answers one JSON line per JSON command read on
-stdin: ``{"workload": "W1"}`` runs that workload once (``seconds``, ``cpu_seconds`` of this
-process and ``digest``, or ``error``); ``{"close": true}`` closes the connections and exits. The
-parent alternates between its workers run by run, so a change in the machine's load
+stdin. ``{"workload": "W1"}`` runs that workload once and answers ``seconds``,
+``cpu_seconds`` (this process's), ``peak_rss_kb`` (the process's peak resident set size
+during the run), ``rss_growth_kb`` (how far that peak rose above the size at the run's
+start) and ``digest``, or ``error``; ``{"close": true}`` closes the connections and exits.
+The parent alternates between its workers run by run, so a change in the machine's load
 falls on every contender alike. Anything else the process prints goes to stderr.
 """
 
@@ -19,6 +21,8 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import IO, Any
 
 from vinyl_bench.scale import SCALES
@@ -75,13 +79,39 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
 
+def reset_peak_rss() -> bool:
+    """Start a new peak of this process's resident set size; ``False`` where Linux cannot."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def rss_kb(name: str) -> int | None:
+    """Return this process's ``VmRSS`` (now) or ``VmHWM`` (peak) from ``/proc``, in KiB."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    line = next((line for line in status.splitlines() if line.startswith(f"{name}:")), None)
+    return None if line is None else int(line.split()[1])
+
+
 class Session:
-    """The started contender and the plans of the workloads it has run."""
+    """The started contender and the plans of the workloads it has run.
+
+    ``keeper`` is the worker's own raw connection, opened for the first write workload:
+    it restores the seeded data around each run and reads back what the run wrote.
+    ``around_timed`` makes the context the timed call alone runs in (a profiler's).
+    """
 
     def __init__(self, contender: Any, runner: Runner) -> None:
         self.contender = contender
         self.runner = runner
         self.plans: dict[str, Any] = {}
+        self.keeper: Any = None
+        self.around_timed: Callable[[], AbstractContextManager[Any]] = nullcontext
 
     def run(self, key: str) -> dict[str, Any]:
         """Run workload *key* once; return its duration and checksum, or why it failed."""
@@ -93,16 +123,50 @@ class Session:
             return {"error": f"{self.contender.name} has no implementation of {key}"}
         if key not in self.plans:
             self.plans[key] = workload.plan(self.contender.scale)
-        gc.collect()
         try:
-            result, seconds, cpu = self.runner.timed(
-                implementation, self.contender, self.plans[key]
-            )
+            if workload.writes:
+                self.restore()
+            gc.collect()
+            start = rss_kb("VmRSS") if reset_peak_rss() else None
+            with self.around_timed():
+                result, seconds, cpu = self.runner.timed(
+                    implementation, self.contender, self.plans[key]
+                )
+            peak = rss_kb("VmHWM") if start is not None else None
             digest = workload.digest(result)
+            if workload.writes:
+                from vinyl_bench import database
+                from vinyl_bench.registry import checksum
+
+                digest += "+" + checksum(database.tables(self.keeper))
         except Exception as exc:
             traceback.print_exc()
             return {"error": describe(exc)}
-        return {"seconds": seconds, "cpu_seconds": cpu, "digest": digest}
+        finally:
+            if workload.writes:
+                # Neither the next contender nor the next workload sees what this run wrote,
+                # even when it failed half-way.
+                self.restore()
+        return {
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "peak_rss_kb": peak,
+            "rss_growth_kb": None if peak is None or start is None else peak - start,
+            "digest": digest,
+        }
+
+    def restore(self) -> None:
+        """Put back the seeded data (untimed), on the keeper connection."""
+        from vinyl_bench import database
+
+        if self.keeper is None:
+            self.keeper = database.keeper(self.contender.vendor)
+        database.restore(self.keeper, self.contender.vendor, self.contender.scale)
+
+    def close(self) -> None:
+        """Close the keeper connection, if a write workload opened it."""
+        if self.keeper is not None:
+            self.keeper.close()
 
 
 def serve(session: Session, commands: IO[str], replies: IO[str]) -> None:
@@ -113,6 +177,7 @@ def serve(session: Session, commands: IO[str], replies: IO[str]) -> None:
             break
         reply(replies, session.run(command["workload"]))
     try:
+        session.close()
         session.runner.call(session.contender.close)
     except Exception as exc:
         traceback.print_exc()

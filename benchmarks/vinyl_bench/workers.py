@@ -55,7 +55,8 @@ class Worker:
 
     def run(self, key: str, timed: bool) -> None:
         """Run workload *key* once in the worker; keep its time when *timed*."""
-        outcome = self.results.setdefault(key, {"seconds": [], "cpu_seconds": [], "digests": []})
+        figures = ("seconds", "cpu_seconds", "peak_rss_kb", "rss_growth_kb", "digests")
+        outcome = self.results.setdefault(key, {name: [] for name in figures})
         if self.failure is not None:
             outcome["error"] = self.failure
         if "error" in outcome:
@@ -73,6 +74,9 @@ class Worker:
         if timed:
             outcome["seconds"].append(reply["seconds"])
             outcome["cpu_seconds"].append(reply["cpu_seconds"])
+            if reply["peak_rss_kb"] is not None:
+                outcome["peak_rss_kb"].append(reply["peak_rss_kb"])
+                outcome["rss_growth_kb"].append(reply["rss_growth_kb"])
 
     def close(self) -> None:
         """Ask the worker to close its connections and exit; stop it if it does not."""
@@ -101,6 +105,9 @@ class Worker:
                 results[key] = {
                     "seconds": outcome["seconds"],
                     "cpu_seconds": outcome["cpu_seconds"],
+                    # The peaks of the timed runs (None where Linux cannot reset the peak).
+                    "peak_rss_kb": max(outcome["peak_rss_kb"], default=None),
+                    "rss_growth_kb": max(outcome["rss_growth_kb"], default=None),
                     "digest": outcome["digests"][0],
                 }
         return {"event_loop": self.event_loop, "results": results, "close_error": self.close_error}

@@ -1,5 +1,25 @@
-"""The read workloads; importing this package registers them all, in table order."""
+"""The workloads; importing this package registers them all, in table order."""
 
-from vinyl_bench.workloads import fetch_objects, get_concurrent, get_serial, prefetch, values_list
+from vinyl_bench.workloads import (
+    bulk_create,
+    create_serial,
+    fetch_objects,
+    get_concurrent,
+    get_serial,
+    prefetch,
+    save_serial,
+    transactions,
+    values_list,
+)
 
-__all__ = ["fetch_objects", "get_concurrent", "get_serial", "prefetch", "values_list"]
+__all__ = [
+    "bulk_create",
+    "create_serial",
+    "fetch_objects",
+    "get_concurrent",
+    "get_serial",
+    "prefetch",
+    "save_serial",
+    "transactions",
+    "values_list",
+]
