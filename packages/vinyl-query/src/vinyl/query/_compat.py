@@ -11,7 +11,7 @@ import collections
 import contextlib
 import inspect
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import Any
 
 __all__ = [
@@ -28,9 +28,12 @@ __all__ = [
     "acurrent_owner",
     "arunning_loop",
     "ashield",
+    "aon_loop_shutdown",
     "call_callback",
     "check_callback",
     "current_owner",
+    "forget_closed_loops",
+    "on_loop_shutdown",
     "running_loop",
     "shield",
 ]
@@ -157,6 +160,60 @@ def arunning_loop() -> asyncio.AbstractEventLoop | None:
 def running_loop() -> asyncio.AbstractEventLoop | None:
     """Return ``None``: sync pools belong to no event loop."""
     return None
+
+
+#: Per event loop: the suspended async generator whose end runs the loop's shutdown hook.
+#: A strong reference: the loop itself keeps only a weak one.
+_shutdown_watches: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
+
+
+async def aon_loop_shutdown(hook: Callable[[], Awaitable[None]]) -> None:
+    """Await *hook* on the running loop when it shuts down (once per loop; later calls no-op).
+
+    asyncio has no close hook, but ``asyncio.run()`` and ``asyncio.Runner`` (and so
+    pytest-asyncio, asgiref's ``async_to_sync`` and uvicorn) end a loop with
+    ``loop.shutdown_asyncgens()``, after cancelling its tasks and while it still runs: it
+    closes every async generator started on the loop. One is started here and left
+    suspended; its ``finally`` awaits *hook*. Nothing global is patched, and nothing runs
+    until then. A loop closed without that call (``loop.close()`` alone) never runs
+    *hook*: :func:`forget_loop` then finishes the generator.
+    """
+    loop = asyncio.get_running_loop()
+    if loop not in _shutdown_watches:
+        watch = _shutdown_watch(loop, hook)
+        _shutdown_watches[loop] = watch
+        # Its first step registers it with the loop (the loop's firstiter hook).
+        await anext(watch)
+
+
+async def _shutdown_watch(
+    loop: asyncio.AbstractEventLoop, hook: Callable[[], Awaitable[None]]
+) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        _shutdown_watches.pop(loop, None)
+        # Closed: forget_loop() finished the generator, outside the loop; the hook needs it.
+        if not loop.is_closed():
+            await hook()
+
+
+def on_loop_shutdown(hook: Callable[[], None]) -> None:
+    """Do nothing: sync pools belong to no event loop."""
+
+
+def forget_closed_loops() -> None:
+    """Drop the shutdown hooks of the loops closed without shutting their generators down.
+
+    Each generator is finished here, without its hook; left to the garbage collector, it
+    would ask its closed loop to finish it ("Event loop is closed").
+    """
+    # A copy: other threads' loops add and remove theirs meanwhile.
+    for loop in list(_shutdown_watches):
+        if loop.is_closed() and (watch := _shutdown_watches.pop(loop, None)) is not None:
+            # Its finally awaits nothing on a closed loop: one step of aclose() ends it.
+            with contextlib.suppress(StopIteration):
+                watch.aclose().send(None)
 
 
 def acheck_callback(func: Callable[[], object]) -> None:

@@ -1,8 +1,13 @@
 """One connection pool per alias (and, in the async flavor, per event loop), made on first use.
 
 An async pool is bound to the event loop that created it (its sockets are), so each loop
-gets its own; a pool whose loop has closed is forgotten, never reused. The sync flavor has
-one thread-safe pool per alias.
+gets its own, and the loop's pools are closed when it shuts down (``asyncio.run()``,
+``async_to_sync``, a WSGI server's async view, pytest-asyncio's loop per test): a
+connection never outlives its loop, and a process holds connections only for the loops
+that run. A loop closed without ``shutdown_asyncgens()`` (``loop.close()`` alone) closes
+nothing: its pools are forgotten, never reused, and their connections are left to the
+garbage collector; call ``close_pools()`` on such a loop before closing it. The sync flavor
+has one thread-safe pool per alias.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from vinyl.query._compat import ALock, arunning_loop
+from vinyl.query._compat import ALock, aon_loop_shutdown, arunning_loop, forget_closed_loops
 from vinyl.query.backend import AsyncPool
 from vinyl.query.databases import Backend
 
@@ -35,6 +40,7 @@ async def get_pool(backend: Backend) -> AsyncPool:
     async with _creating.setdefault(key, ALock()):
         pool = _pools.get(key)
         if pool is None:
+            await aon_loop_shutdown(_close_at_shutdown)
             pool = await backend.async_driver.create_pool(backend.config, backend.dialect)
             _pools[key] = pool
     return pool
@@ -45,10 +51,23 @@ async def close_pools() -> None:
 
     Raise the first error a pool raised while closing, after trying to close them all.
     """
+    error = await _close_running_loop_pools()
+    if error is not None:
+        raise error
+
+
+async def _close_at_shutdown() -> None:
+    # The loop is shutting down: the failures are logged, nobody is left to raise them to.
+    await _close_running_loop_pools()
+
+
+async def _close_running_loop_pools() -> Exception | None:
+    """Close the running loop's pools; return the first error, each one logged."""
     loop = arunning_loop()
     _forget_dead_pools()
-    error: BaseException | None = None
-    for key in [key for key in _pools if key[1] is loop]:
+    error: Exception | None = None
+    # Copies of the registries here and below: other threads' loops change them meanwhile.
+    for key in [key for key in list(_pools) if key[1] is loop]:
         pool = _pools.pop(key)
         _creating.pop(key, None)
         try:
@@ -56,13 +75,20 @@ async def close_pools() -> None:
         except Exception as exc:
             logger.exception("Closing the pool of %r failed", key[0])
             error = error or exc
-    if error is not None:
-        raise error
+    return error
 
 
 def _forget_dead_pools() -> None:
-    for key in [key for key in _pools if key[1] is not None and key[1].is_closed()]:
-        # Its connections died with their loop; closing them needs that loop.
-        logger.info("Forgetting the pool of %r: its event loop is closed", key[0])
-        del _pools[key]
+    for key in [key for key in list(_pools) if key[1] is not None and key[1].is_closed()]:
+        # Closed without shutting down (loop.close() alone): its connections died with
+        # their loop, and closing them needs that loop. Another thread may forget it first.
+        if _pools.pop(key, None) is not None:
+            logger.warning(
+                "Forgetting the pool of %r: its event loop was closed without "
+                "shutdown_asyncgens(), so its connections were not closed. Run the loop "
+                "with asyncio.run() or asyncio.Runner, or call close_pools() before "
+                "loop.close().",
+                key[0],
+            )
         _creating.pop(key, None)
+    forget_closed_loops()
