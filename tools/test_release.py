@@ -89,6 +89,37 @@ def test_bumping_vinyl_pg_touches_only_its_files_and_the_pins(repo: Path) -> Non
     assert changelog.index("- Fixed a reconnect after the server restarted.") > released
 
 
+def test_the_meta_packages_pin_every_component_vinyl_sqlite_included() -> None:
+    distributions = release.load(ROOT)
+    components = {"vinyl-query", "vinyl-model", "vinyl-pg", "vinyl-mysql", "vinyl-sqlite"}
+    assert set(distributions) == components | {"vinyl-async", "vinyl-sync"}
+    for meta in ("vinyl-async", "vinyl-sync"):
+        pinned = {req.name: req for req in distributions[meta].requirements.values()}
+        assert set(pinned) == components
+        for name in components:
+            assert str(pinned[name].specifier) == f"=={distributions[name].version}"
+
+
+def test_bumping_vinyl_sqlite_moves_its_pins(repo: Path) -> None:
+    changelog = repo / "packages/vinyl-sqlite/CHANGELOG.md"
+    text = changelog.read_text()
+    heading = release.UNRELEASED_HEADING.search(text)
+    assert heading is not None
+    changelog.write_text(text[: heading.end()] + "\n\n- Fixed a lock wait." + text[heading.end() :])
+
+    changed = release.bump(repo, "vinyl-sqlite", "0.1.1", TODAY)
+
+    assert changed == [
+        Path("packages/vinyl-sqlite/CHANGELOG.md"),
+        Path("packages/vinyl-sqlite/pyproject.toml"),
+        Path("packages/vinyl_async/pyproject.toml"),
+        Path("packages/vinyl_sync/pyproject.toml"),
+    ]
+    assert release.check(repo) == []
+    for meta in ("vinyl-async", "vinyl-sync"):
+        assert "vinyl-sqlite==0.1.1" in release.load(repo)[meta].requirements
+
+
 def test_a_hand_edited_wrong_pin_fails_the_check(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

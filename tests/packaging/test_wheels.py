@@ -1,4 +1,4 @@
-"""Build the six wheels from the package sources and install them the way users will.
+"""Build the seven wheels from the package sources and install them the way users will.
 
 The wheels are built once per session from ``packages/*`` with the PEP 517 backend each
 ``pyproject.toml`` declares, then installed into fresh virtualenvs with pip, beside the Django
@@ -24,7 +24,7 @@ import pytest
 
 PACKAGES = Path(__file__).resolve().parents[2] / "packages"
 
-COMPONENTS = ["vinyl-query", "vinyl-model", "vinyl-pg", "vinyl-mysql"]
+COMPONENTS = ["vinyl-query", "vinyl-model", "vinyl-pg", "vinyl-mysql", "vinyl-sqlite"]
 META_PACKAGES = ["vinyl_async", "vinyl_sync"]
 ALL_IMPORTS = [
     "vinyl.query",
@@ -32,6 +32,8 @@ ALL_IMPORTS = [
     "vinyl.postgresql_backend",
     "vinyl.mysql",
     "vinyl.mysql_backend",
+    "vinyl.sqlite",
+    "vinyl.sqlite3_backend",
     "vinyl.model",
     "vinyl_async",
     "vinyl_sync",
@@ -106,6 +108,13 @@ class Venv:
             env={**os.environ, "PIP_NO_INPUT": "1"},
         )
 
+    def run(self, code: str) -> str:
+        """Return what the Python *code* prints when run in the virtualenv."""
+        result = subprocess.run(
+            [str(self.python), "-c", code], check=True, capture_output=True, text=True
+        )
+        return result.stdout
+
     def probe(self, distributions: list[str], modules: list[str]) -> dict[str, Any]:
         """Return which *modules* import and which version of each distribution is installed."""
         result = subprocess.run(
@@ -127,7 +136,7 @@ def _this_django() -> str:
     return f"django=={django.__version__}"
 
 
-def test_six_wheels_are_built(wheelhouse: Path) -> None:
+def test_seven_wheels_are_built(wheelhouse: Path) -> None:
     built = sorted(path.name.split("-")[0] for path in wheelhouse.glob("*.whl"))
     expected = sorted(name.replace("-", "_") for name in COMPONENTS + META_PACKAGES)
     assert built == expected
@@ -167,3 +176,29 @@ def test_vinyl_pg_installs_alone_without_the_model_layer(
         "vinyl_async": None,
         "vinyl_sync": None,
     }
+
+
+def test_vinyl_sqlite_installs_alone_and_builds_sqlite_sql(
+    wheelhouse: Path, fresh_venv: Venv
+) -> None:
+    fresh_venv.install(wheelhouse, "vinyl-sqlite", _this_django())
+    script = (
+        "import django; from django.conf import settings; "
+        "settings.configure(INSTALLED_APPS=['django.contrib.contenttypes']); django.setup(); "
+        "from django.contrib.contenttypes.models import ContentType; "
+        "from vinyl.sqlite import to_sql; "
+        "print(to_sql(ContentType.objects.filter(model='x'))[0])"
+    )
+
+    report = fresh_venv.probe(
+        ["vinyl-sqlite", "vinyl-query", "aiosqlite", "vinyl-model", "vinyl-pg"],
+        ["vinyl.sqlite", "vinyl.sqlite3_backend", "vinyl.query", "vinyl.model", "vinyl.pg"],
+    )
+    sql = fresh_venv.run(script)
+
+    assert report["imported"] == ["vinyl.sqlite", "vinyl.sqlite3_backend", "vinyl.query"]
+    assert sorted(report["missing"]) == ["vinyl.model", "vinyl.pg"]
+    assert report["versions"]["vinyl-sqlite"] == _version("vinyl-sqlite")
+    assert report["versions"]["aiosqlite"] is not None
+    assert (report["versions"]["vinyl-model"], report["versions"]["vinyl-pg"]) == (None, None)
+    assert sql.strip().endswith('WHERE "django_content_type"."model" = ?')
