@@ -59,6 +59,7 @@ NAME_MAP: dict[str, str] = {
     "arunning_loop": "running_loop",
     "acall_callback": "call_callback",
     "acheck_callback": "check_callback",
+    "acheck_context": "check_context",
     "aon_loop_shutdown": "on_loop_shutdown",
     # Test concurrency, paired in testing/vinyl_testing/concurrency.py.
     "agather": "gather",

@@ -1,24 +1,34 @@
-"""What only the sync flavor has: threads that join a block, and callbacks it cannot await.
+"""What only the sync flavor has: threads joining a block, plain callbacks, no event loop.
 
 A thread joins the ``transaction()`` block of the thread that started it when it runs in a
 copy of that thread's context (``contextvars.copy_context().run``), as an asyncio task
 does by itself. vinyl cannot tell an idle thread from a finished one (a pooled thread
 outlives its work), so only a thread waiting for the connection when the block ends makes
-it roll back; a thread's statement after the block ended raises.
+it roll back; a thread's statement after the block ended raises. Inside a running event
+loop vinyl_sync raises ``SynchronousOnlyOperation``, as Django's ORM does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from django.core.exceptions import SynchronousOnlyOperation
 from django.db.transaction import TransactionManagementError
 from vinyl.query import get_backend
 from vinyl.query._compat import Semaphore
-from vinyl.query._sync import close_pools, connection, execute_sql, on_commit, transaction
+from vinyl.query._sync import (
+    close_pools,
+    connection,
+    execute_sql,
+    fetch_sql,
+    on_commit,
+    transaction,
+)
 from vinyl.query._sync.scope import current_scope
 from vinyl_testapp.models import QAuthor
 from vinyl_testing.plugin import DB
@@ -135,3 +145,35 @@ def test_a_released_pool_slot_goes_to_the_waiting_thread_not_back_to_the_release
     waiter.join()
     slots.release()
     assert slots.acquire(timeout=0)
+
+
+async def test_vinyl_sync_refuses_to_run_inside_a_running_event_loop(
+    db: DB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The test plugin allows it for Django's oracle; Django's default is to refuse.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE")
+    advice = (
+        f"You cannot use vinyl_sync on database alias '{db.vinyl}' from an async context "
+        f"(an event loop runs in this thread, and a blocking query would stop it). Use "
+        f"vinyl_async there and await the same call, or run the sync code in a thread "
+        f"(asgiref's sync_to_async). Setting DJANGO_ALLOW_ASYNC_UNSAFE allows it, as for "
+        f"Django's ORM."
+    )
+    with pytest.raises(SynchronousOnlyOperation) as raised:
+        fetch_sql(db.vinyl, "SELECT 1")
+    assert str(raised.value) == advice
+    with pytest.raises(SynchronousOnlyOperation, match="DJANGO_ALLOW_ASYNC_UNSAFE"):
+        with transaction(using=db.vinyl):
+            pass
+    # A thread runs no event loop: the same call works there.
+    assert await asyncio.to_thread(fetch_sql, db.vinyl, "SELECT 1") == [(1,)]
+
+
+async def test_django_allow_async_unsafe_lets_vinyl_sync_run_inside_an_event_loop(
+    db: DB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    assert fetch_sql(db.vinyl, "SELECT 1") == [(1,)]
+    with transaction(using=db.vinyl):
+        insert(db.vinyl, "on the loop")
+    assert django_names(db) == ["on the loop"]

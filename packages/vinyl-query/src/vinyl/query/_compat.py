@@ -10,9 +10,12 @@ import asyncio
 import collections
 import contextlib
 import inspect
+import os
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import Any
+
+from django.core.exceptions import SynchronousOnlyOperation
 
 __all__ = [
     "AGuard",
@@ -25,12 +28,14 @@ __all__ = [
     "Semaphore",
     "acall_callback",
     "acheck_callback",
+    "acheck_context",
     "acurrent_owner",
     "arunning_loop",
     "ashield",
     "aon_loop_shutdown",
     "call_callback",
     "check_callback",
+    "check_context",
     "current_owner",
     "forget_closed_loops",
     "on_loop_shutdown",
@@ -160,6 +165,27 @@ def arunning_loop() -> asyncio.AbstractEventLoop | None:
 def running_loop() -> asyncio.AbstractEventLoop | None:
     """Return ``None``: sync pools belong to no event loop."""
     return None
+
+
+def acheck_context(alias: str) -> None:
+    """Do nothing: the async flavor runs on the event loop."""
+
+
+def check_context(alias: str) -> None:
+    """Raise ``SynchronousOnlyOperation`` when an event loop runs in this thread.
+
+    A sync query there would block the loop (every task waits for it). Django's
+    ``async_unsafe`` refuses its own ORM there, and ``DJANGO_ALLOW_ASYNC_UNSAFE`` allows
+    both. Costs one C call when no loop runs.
+    """
+    if asyncio._get_running_loop() is not None and not os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"):
+        raise SynchronousOnlyOperation(
+            f"You cannot use vinyl_sync on database alias {alias!r} from an async context "
+            f"(an event loop runs in this thread, and a blocking query would stop it). Use "
+            f"vinyl_async there and await the same call, or run the sync code in a thread "
+            f"(asgiref's sync_to_async). Setting DJANGO_ALLOW_ASYNC_UNSAFE allows it, as "
+            f"for Django's ORM."
+        )
 
 
 #: Per event loop: the suspended async generator whose end runs the loop's shutdown hook.

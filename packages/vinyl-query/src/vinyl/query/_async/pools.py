@@ -15,7 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from vinyl.query._compat import ALock, aon_loop_shutdown, arunning_loop, forget_closed_loops
+from vinyl.query._compat import (
+    ALock,
+    acheck_context,
+    aon_loop_shutdown,
+    arunning_loop,
+    forget_closed_loops,
+)
 from vinyl.query.backend import AsyncPool
 from vinyl.query.databases import Backend
 
@@ -30,7 +36,12 @@ _creating: dict[_PoolKey, ALock] = {}
 
 
 async def get_pool(backend: Backend) -> AsyncPool:
-    """Return the pool of *backend*'s alias (for the running event loop), creating it once."""
+    """Return the pool of *backend*'s alias (for the running event loop), creating it once.
+
+    Every borrower of a connection starts here: the sync flavor raises
+    ``SynchronousOnlyOperation`` inside a running event loop, as Django's ORM does.
+    """
+    acheck_context(backend.alias)
     key = (backend.alias, arunning_loop())
     pool = _pools.get(key)
     if pool is not None:

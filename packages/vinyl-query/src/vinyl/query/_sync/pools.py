@@ -18,7 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from vinyl.query._compat import Lock, forget_closed_loops, on_loop_shutdown, running_loop
+from vinyl.query._compat import (
+    Lock,
+    check_context,
+    forget_closed_loops,
+    on_loop_shutdown,
+    running_loop,
+)
 from vinyl.query.backend import Pool
 from vinyl.query.databases import Backend
 
@@ -33,7 +39,12 @@ _creating: dict[_PoolKey, Lock] = {}
 
 
 def get_pool(backend: Backend) -> Pool:
-    """Return the pool of *backend*'s alias (for the running event loop), creating it once."""
+    """Return the pool of *backend*'s alias (for the running event loop), creating it once.
+
+    Every borrower of a connection starts here: the sync flavor raises
+    ``SynchronousOnlyOperation`` inside a running event loop, as Django's ORM does.
+    """
+    check_context(backend.alias)
     key = (backend.alias, running_loop())
     pool = _pools.get(key)
     if pool is not None:
