@@ -1,4 +1,4 @@
-"""What both drivers, and Django's own connection on the ENGINE, set up on a connection.
+"""What both drivers set up on a connection (and Django's own on the ENGINE: the journal).
 
 A vinyl SQLite connection is what Django's SQLite backend opens (``detect_types``, Django's
 SQL functions, ``PRAGMA foreign_keys = ON``, ``legacy_alter_table = OFF``, the

@@ -7,10 +7,12 @@ What differs from Django's:
 - ``OPTIONS`` may hold vinyl's pool keys (``pool_min_size``...); Django's own connection
   never sees them. PostgreSQL's ``statement_cache_size``, the server isolation levels and
   ``connect_timeout`` mean nothing to SQLite and are refused.
-- Django's own connection gets vinyl's defaults too: ``timeout`` (the busy timeout) of
-  :data:`vinyl.sqlite._connect.DEFAULT_TIMEOUT` seconds, ``transaction_mode`` ``IMMEDIATE``
-  (``atomic()`` takes the write lock up front, as vinyl's ``transaction()``), and the WAL
-  journal (``OPTIONS['journal_mode']``, vinyl's own key).
+- vinyl's blocks begin with ``BEGIN IMMEDIATE`` and wait
+  :data:`vinyl.sqlite._connect.DEFAULT_TIMEOUT` seconds for a lock unless ``OPTIONS`` say
+  otherwise (``transaction_mode``, ``timeout``); Django's own connection keeps Django's
+  defaults (a plain ``BEGIN``, sqlite3's 5 s) unless ``OPTIONS`` set them, so a Django
+  ``atomic()`` that only reads never holds the write lock. Both put the database in the
+  WAL journal (``OPTIONS['journal_mode']``, vinyl's own key, kept out of ``sqlite3.connect``).
 - An alias on the same database as one of Django's is that alias's test mirror
   (``creation.DatabaseCreation``), so ``manage.py test`` makes one test database.
 """
@@ -67,13 +69,6 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, SQLiteDatabaseWrapper):
         self.vinyl_options = read_options(
             alias, {key: value for key, value in options.items() if key not in POOL_OPTIONS}
         )
-        # Django's own connection waits and begins as vinyl's do (its OPTIONS are passed to
-        # sqlite3.connect); the user's settings dict is left untouched.
-        defaults = {
-            "timeout": self.vinyl_options.timeout,
-            "transaction_mode": self.vinyl_options.transaction_mode,
-        }
-        settings_dict = {**settings_dict, "OPTIONS": {**options, **defaults}}
         super().__init__(settings_dict, alias)
 
     def vinyl_begin_sql(self) -> str:
