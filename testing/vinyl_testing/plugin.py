@@ -146,9 +146,16 @@ def sqlite_database() -> Iterator[str]:
     _remove_sqlite_files(SQLITE_NAME)
 
 
-@pytest.fixture(params=[PG, MYSQL], ids=["pg", "mysql"])
+#: The databases every ``db`` test runs on. SQLite joins them with ``VINYL_TEST_SQLITE=1``:
+#: not yet in CI, where some suites still fail on it (issue 18).
+DATABASES = [PG, MYSQL, SQLITE] if os.environ.get("VINYL_TEST_SQLITE") == "1" else [PG, MYSQL]
+
+
+@pytest.fixture(params=DATABASES, ids=lambda db: "pg" if db is PG else db.vendor)
 def db(request: pytest.FixtureRequest) -> Iterator[DB]:
-    """Run the test once per server; empty the test app's tables afterwards."""
+    """Run the test once per database; empty the test app's tables afterwards."""
+    if request.param is SQLITE:
+        request.getfixturevalue("sqlite_database")
     yield request.param
     flush(request.param.django)
 

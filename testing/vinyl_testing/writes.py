@@ -280,8 +280,11 @@ def reset(alias: str) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET lock_timeout = '20s'")
-        else:
+        elif connection.vendor == "mysql":
             cursor.execute("SET SESSION lock_wait_timeout = 20")
+        else:
+            # SQLite: Django's connection waits its busy timeout (5 s) for the write lock.
+            cursor.execute("PRAGMA busy_timeout = 20000")
     flush(alias)
 
 
