@@ -9,9 +9,6 @@ from that process: the server's view of a client port the process holds.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,10 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.db import connections
 from vinyl_testing.plugin import DB
+from vinyl_testing.processes import (
+    free_port,
+    server_connections,
+    site_environment,
+    wait_until_listening,
+)
 
-HERE = Path(__file__).resolve().parent
+SITE = Path(__file__).resolve().parent / "loopsite"
 POOL_MAX_SIZE = 10
 REQUESTS = 600
 CONCURRENCY = 30
@@ -33,59 +35,8 @@ CONCURRENCY = 30
 LOAD_BOUND = 40
 
 
-def site_environment(db: DB) -> dict[str, str]:
-    """Return the environment of a ``loopsite`` process using *db*'s vinyl database."""
-    database = {**connections.settings[db.vinyl]}
-    database["OPTIONS"] = {**database["OPTIONS"], "pool_max_size": POOL_MAX_SIZE}
-    return {
-        **os.environ,
-        # Absolute: under Pants, sys.path names the source roots relative to the sandbox.
-        "PYTHONPATH": os.pathsep.join([str(HERE), *map(os.path.abspath, sys.path)]),
-        "DJANGO_SETTINGS_MODULE": "loopsite.settings",
-        "LOOPSITE_DATABASE": json.dumps(database),
-    }
-
-
-def client_ports(pid: int) -> set[int]:
-    """Return the local TCP ports of the sockets process *pid* holds open."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue  # closed since the listing
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[9] in inodes:
-                ports.add(int(fields[1].rpartition(":")[2], 16))
-    return ports
-
-
-def server_connections(db: DB, pid: int) -> int:
-    """Return how many connections the database server has from process *pid*."""
-    connection = connections[db.django]
-    name = connection.settings_dict["NAME"]
-    with connection.cursor() as cursor:
-        if db.vendor == "postgresql":
-            cursor.execute(
-                "SELECT client_port FROM pg_stat_activity WHERE datname = %s AND client_port > 0",
-                [name],
-            )
-            ports = {row[0] for row in cursor.fetchall()}
-        else:
-            cursor.execute("SELECT host FROM information_schema.processlist WHERE db = %s", [name])
-            ports = {int(row[0].rpartition(":")[2]) for row in cursor.fetchall() if ":" in row[0]}
-    return len(ports & client_ports(pid))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def environment(db: DB) -> dict[str, str]:
+    return site_environment(db, SITE, "loopsite.settings", pool_max_size=POOL_MAX_SIZE)
 
 
 @contextmanager
@@ -95,20 +46,12 @@ def runserver(db: DB, stderr: Path) -> Iterator[tuple[int, int]]:
     with stderr.open("w") as errors:
         server = subprocess.Popen(
             [sys.executable, "-m", "django", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            env=site_environment(db),
+            env=environment(db),
             stdout=subprocess.DEVNULL,
             stderr=errors,
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, stderr.read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "runserver did not start within 30 s"
-                time.sleep(0.05)
+        wait_until_listening(server, port, stderr)
         yield server.pid, port
     finally:
         server.terminate()
@@ -149,7 +92,7 @@ def test_a_hundred_asyncio_runs_leave_no_connection_behind(db: DB, tmp_path: Pat
         runs = subprocess.Popen(
             # -W default: show the ResourceWarning of a connection left to the collector.
             [sys.executable, "-W", "default", "-m", "loopsite.runs", "100"],
-            env=site_environment(db),
+            env=environment(db),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,

@@ -4,6 +4,7 @@ import inspect
 
 import vinyl.model._async as model
 import vinyl.query._async as query
+import vinyl.query.asgi as asgi
 import vinyl_async
 import vinyl_sync
 
@@ -13,7 +14,8 @@ def test_exports_the_names_vinyl_sync_exports() -> None:
 
 
 def test_every_name_is_the_async_flavors() -> None:
-    flavor = {**vars(model), **vars(query)}
+    # The ASGI lifespan handler serves both flavors: it closes both flavors' pools.
+    flavor = {**vars(model), **vars(query), "ASGILifespanHandler": asgi.ASGILifespanHandler}
     assert all(getattr(vinyl_async, name) is flavor[name] for name in vinyl_async.__all__)
     assert inspect.iscoroutinefunction(vinyl_async.close_pools)
     assert hasattr(vinyl_async.transaction(using="vinyl_pg"), "__aenter__")

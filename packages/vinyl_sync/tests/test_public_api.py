@@ -4,6 +4,7 @@ import inspect
 
 import vinyl.model._sync as model
 import vinyl.query._sync as query
+import vinyl.query.asgi as asgi
 import vinyl_async
 import vinyl_sync
 
@@ -15,7 +16,8 @@ def test_exports_the_names_vinyl_async_exports() -> None:
 
 
 def test_every_name_is_the_sync_flavors() -> None:
-    flavor = {**vars(model), **vars(query)}
+    # The ASGI lifespan handler serves both flavors: it closes both flavors' pools.
+    flavor = {**vars(model), **vars(query), "ASGILifespanHandler": asgi.ASGILifespanHandler}
     assert all(getattr(vinyl_sync, name) is flavor[name] for name in vinyl_sync.__all__)
     assert not inspect.iscoroutinefunction(vinyl_sync.close_pools)
     assert hasattr(vinyl_sync.transaction(using="vinyl_pg"), "__enter__")

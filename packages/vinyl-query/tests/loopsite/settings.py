@@ -1,13 +1,13 @@
-"""Settings of the site: the test passes its one vinyl database as JSON (``LOOPSITE_DATABASE``).
+"""Settings of the site: the test passes its one vinyl database as JSON (``VINYL_SITE_DATABASE``).
 
 The alias is ``default``, so the site needs no router: Django never opens its own
-connection to it, and every query goes through vinyl's async pools.
+connection to it, and every query goes through vinyl's pools.
 """
 
 import json
 import os
 
-DATABASES = {"default": json.loads(os.environ["LOOPSITE_DATABASE"])}
+DATABASES = {"default": json.loads(os.environ["VINYL_SITE_DATABASE"])}
 ROOT_URLCONF = "loopsite.urls"
 SECRET_KEY = "loopsite"
 DEBUG = False

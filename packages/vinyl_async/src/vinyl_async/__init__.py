@@ -2,6 +2,7 @@
 
 ``from vinyl_async import VinylManager, transaction, on_commit, close_pools`` reads on the
 event loop; ``vinyl_sync``, generated from this module, exports the same names for sync code.
+``ASGILifespanHandler`` is the same in both: it closes both flavors' pools.
 """
 
 from vinyl.model._async import (
@@ -11,8 +12,10 @@ from vinyl.model._async import (
     prefetch_related_objects,
 )
 from vinyl.query._async import close_pools, on_commit, transaction
+from vinyl.query.asgi import ASGILifespanHandler
 
 __all__ = [
+    "ASGILifespanHandler",
     "OverriddenMethodWarning",
     "VinylManager",
     "VinylQuerySet",
