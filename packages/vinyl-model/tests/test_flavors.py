@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 import vinyl_async
@@ -74,9 +75,24 @@ async def test_an_unevaluated_async_queryset_refuses_sync_evaluation(library: DB
     )
     with pytest.raises(TypeError, match="was not evaluated"):
         list(queryset)
-    with pytest.raises(TypeError, match="was not evaluated"):
+    with pytest.raises(TypeError) as raised:
         queryset[0]  # noqa: B018
+    assert str(raised.value) == (
+        f"This vinyl_async queryset of <VinylQuerySet of Book on {library.vinyl!r}, "
+        f"unevaluated> was not evaluated, so [0] would query without await and block the "
+        f"event loop. Use 'await queryset.first()' for the first row (of its ordering), "
+        f"'await queryset[:1]' for a list of at most that one row, or '(await queryset)[0]' "
+        f"to index the fetched list."
+    )
+    with pytest.raises(TypeError, match=re.escape("'await queryset[2:3]' for a list")):
+        queryset[2]  # noqa: B018
+    raw = Book.avinyl.using(library.vinyl).raw(f"SELECT * FROM {Book._meta.db_table}")
+    with pytest.raises(TypeError, match=re.escape("Use '(await queryset)[0]' to index")):
+        raw[0]  # noqa: B018
+    # A slice stays lazy, as in Django, and an evaluated queryset indexes its list.
+    assert [book.title for book in await queryset[:1]] == [(await queryset.first()).title]
     assert len(await queryset) == 6
+    assert queryset[5].pk == (await queryset.last()).pk
 
 
 async def test_a_sync_queryset_refuses_async_for(library: DB) -> None:

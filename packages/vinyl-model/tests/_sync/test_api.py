@@ -233,10 +233,12 @@ def test_deferred_field_is_never_fetched_implicitly(library: DB) -> None:
     with pytest.raises(FieldError) as raised:
         book.price  # noqa: B018
     assert str(raised.value) == (
-        "Book.price was not fetched (only()/defer() left it out) and vinyl never loads a "
-        "field behind your back: call 'await obj.refresh_from_db(fields=['price'])' "
-        "(vinyl_async) / 'obj.refresh_from_db(fields=['price'])' (vinyl_sync) first, or "
-        "include it in only()/drop it from defer()."
+        "Book.price was not fetched (the query that loaded this Book left it out: "
+        "only()/defer(), or a raw() query without its column) and vinyl never loads a field "
+        "behind your back: call 'await obj.refresh_from_db(fields=['price'])' (vinyl_async) / "
+        "'obj.refresh_from_db(fields=['price'])' (vinyl_sync) first, or fetch it with that "
+        "query (include it in only(), drop it from defer(), select its column in the raw() "
+        "SQL)."
     )
     book.refresh_from_db(fields=["price"])
     assert book.price == Book.objects.using(library.django).get(title="Aleph").price

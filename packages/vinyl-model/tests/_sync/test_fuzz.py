@@ -709,7 +709,7 @@ def tree_of(paths: set[tuple[str, ...]]) -> dict[str, Any]:
 
 
 #: What vinyl's message says of a field that only()/defer() left out.
-NOT_FETCHED = "was not fetched (only()/defer() left it out)"
+NOT_FETCHED = "was not fetched (the query that loaded"
 
 
 def deliberate(chain: Chain, error: BaseException) -> bool:

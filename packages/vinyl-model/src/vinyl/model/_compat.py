@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
-from vinyl.model._messages import not_evaluated
+from django.db.models import QuerySet
+from vinyl.model._messages import not_evaluated, not_evaluated_index
 
 __all__ = ["AsyncEvaluation", "SyncEvaluation"]
 
@@ -29,6 +30,14 @@ class AsyncEvaluation[T]:
 
     def __await__(self) -> Generator[Any, None, list[T]]:
         return self._evaluate().__await__()
+
+    def __getitem__(self, k: Any) -> Any:
+        # Django reads qs[n] with a query of its own, which _fetch_all() would refuse with
+        # advice for the whole list: say how to get one row. A negative n is Django's error.
+        if isinstance(k, int) and k >= 0 and self._result_cache is None:
+            sliceable = isinstance(self, QuerySet)
+            raise TypeError(not_evaluated_index(repr(self), k, sliceable=sliceable))
+        return super().__getitem__(k)  # type: ignore[misc]
 
     def _fetch_all(self) -> None:
         pending_prefetch = self._prefetch_related_lookups and not self._prefetch_done

@@ -7,6 +7,7 @@ from django.db.models import Model
 __all__ = [
     "django_async_method",
     "not_evaluated",
+    "not_evaluated_index",
     "not_loaded",
     "not_fetched",
     "no_alias",
@@ -25,13 +26,18 @@ def not_loaded(instance: Model, name: str) -> str:
 
 
 def not_fetched(instance: Model, attname: str) -> str:
-    """Return the message for reading a field that only()/defer() left out."""
+    """Return the message for reading a field the query of its instance left out.
+
+    ``only()``/``defer()`` leave fields out, and so does a ``raw()`` query that does not
+    select a column: the instance cannot tell which did.
+    """
     model = type(instance).__name__
     refresh = _in_each_flavor(f"obj.refresh_from_db(fields=[{attname!r}])")
     return (
-        f"{model}.{attname} was not fetched (only()/defer() left it out) and vinyl never "
-        f"loads a field behind your back: call {refresh} first, or include it in only()/drop "
-        f"it from defer()."
+        f"{model}.{attname} was not fetched (the query that loaded this {model} left it out: "
+        f"only()/defer(), or a raw() query without its column) and vinyl never loads a field "
+        f"behind your back: call {refresh} first, or fetch it with that query (include it in "
+        f"only(), drop it from defer(), select its column in the raw() SQL)."
     )
 
 
@@ -46,6 +52,22 @@ def not_evaluated(queryset_repr: str) -> str:
         f"This vinyl_async queryset of {queryset_repr} was not evaluated: iterate it with "
         f"'async for', or get its list with 'await queryset' (then len(), bool(), indexing "
         f"and iteration work on the fetched list). A sync evaluation would block the event loop."
+    )
+
+
+def not_evaluated_index(queryset_repr: str, index: int, *, sliceable: bool) -> str:
+    """Return the message for ``queryset[index]`` on an unevaluated async queryset."""
+    one = f"queryset[{index}:{index + 1}]" if index else "queryset[:1]"
+    instead = (
+        f"'await queryset.first()' for the first row (of its ordering), 'await {one}' for a "
+        f"list of at most that one row, or "
+        if sliceable
+        else ""
+    )
+    return (
+        f"This vinyl_async queryset of {queryset_repr} was not evaluated, so [{index}] would "
+        f"query without await and block the event loop. Use {instead}'(await "
+        f"queryset)[{index}]' to index the fetched list."
     )
 
 

@@ -76,9 +76,13 @@ def connect_error(config: PoolConfig, exc: BaseException) -> OperationalError:
     if isinstance(exc, TimeoutError):
         detail = f"no answer within connect_timeout={config.connect_timeout}s"
     else:
-        detail = str(exc).strip() or type(exc).__name__
+        # libpq's message spans lines and may end in a question ("... accepting TCP/IP
+        # connections?"): one line, and no full stop after its own.
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+    if not detail.endswith((".", "?", "!")):
+        detail += "."
     return OperationalError(
         f"Cannot connect to the PostgreSQL server at {config.address} (database alias "
-        f"{config.alias!r}): {detail}. Check that the server is running and that HOST, "
+        f"{config.alias!r}): {detail} Check that the server is running and that HOST, "
         f"PORT, USER and PASSWORD of DATABASES[{config.alias!r}] are right."
     )
