@@ -2,6 +2,7 @@
 # Make sure the test servers run and hold the base test databases:
 #   PostgreSQL on 127.0.0.1:5432, user postgres, no password (trust on local TCP)
 #   MariaDB    on 127.0.0.1:3306, user root, empty password
+# Also makes sure the sqlite3 shell is installed (vinyl-sqlite's dbshell test runs it).
 # Starts a server that is installed but stopped; installs one that is missing from Debian's
 # packages (needs root); then creates the database vinyl_test on both. Idempotent, and quiet
 # when all is well. The tests' VINYL_PG_* / VINYL_MYSQL_* variables point elsewhere if needed;
@@ -131,5 +132,13 @@ ensure_mariadb() {
   fi
 }
 
+# --- SQLite -------------------------------------------------------------------------------
+
+# No server: vinyl-sqlite's tests need only the sqlite3 shell, which `manage.py dbshell` runs.
+ensure_sqlite_shell() {
+  command -v sqlite3 >/dev/null || apt_install sqlite3
+}
+
 ensure_postgresql
 ensure_mariadb
+ensure_sqlite_shell
