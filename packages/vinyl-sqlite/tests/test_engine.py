@@ -14,6 +14,7 @@ from vinyl.query import _sync
 from vinyl.query.databases import Backend, get_backend
 from vinyl.sqlite3_backend.base import DatabaseWrapper
 from vinyl_testapp.models import TypesOwner
+from vinyl_testapp.models.library import Tag
 from vinyl_testing.plugin import SQLITE
 
 
@@ -122,6 +123,23 @@ def test_the_vinyl_alias_is_a_django_backend_for_djangos_orm(backend: Backend) -
     assert list(TypesOwner.objects.using(SQLITE.django).values_list("name", flat=True)) == [
         "through Django"
     ]
+
+
+async def test_bulk_create_in_async_code_opens_no_django_connection(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Django 6.1 reads the batch size's parameter limit from the wrapper's own connection,
+    # which async code must not open: SynchronousOnlyOperation, unless allowed.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE")
+    tags = Tag.avinyl.using(SQLITE.vinyl)
+    created = await tags.bulk_create([tags.new(name=f"tag {n}") for n in range(3)])
+    assert [tag.name for tag in created] == ["tag 0", "tag 1", "tag 2"]
+    assert await tags.order_by("name").values_list("name", flat=True) == [
+        "tag 0",
+        "tag 1",
+        "tag 2",
+    ]
+    assert backend.wrapper.connection is None
 
 
 def test_dbshell_opens_sqlite3_on_the_vinyl_alias(

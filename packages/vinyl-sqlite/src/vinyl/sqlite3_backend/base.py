@@ -15,6 +15,8 @@ What differs from Django's:
   WAL journal (``OPTIONS['journal_mode']``, vinyl's own key, kept out of ``sqlite3.connect``).
 - An alias on the same database as one of Django's is that alias's test mirror
   (``creation.DatabaseCreation``), so ``manage.py test`` makes one test database.
+- ``features.max_query_params`` never opens Django's connection (``features``), so
+  vinyl_async's ``bulk_create()`` runs in async code.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from vinyl.sqlite.aiosqlite_driver import AiosqliteDriver
 from vinyl.sqlite.dialect import SQLITE
 from vinyl.sqlite.sqlite3_driver import SQLite3Driver
 from vinyl.sqlite3_backend.creation import DatabaseCreation
+from vinyl.sqlite3_backend.features import DatabaseFeatures
 
 __all__ = ["DatabaseWrapper"]
 
@@ -58,6 +61,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, SQLiteDatabaseWrapper):
     vinyl_async_driver = AiosqliteDriver()
     vinyl_sync_driver = SQLite3Driver()
     creation_class = DatabaseCreation
+    features_class = DatabaseFeatures
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
         options = settings_dict.get("OPTIONS") or {}
