@@ -2,7 +2,8 @@
 # Make sure the test servers run and hold the base test databases:
 #   PostgreSQL on 127.0.0.1:5432, user postgres, no password (trust on local TCP)
 #   MariaDB    on 127.0.0.1:3306, user root, empty password
-# Also makes sure the sqlite3 shell is installed (vinyl-sqlite's dbshell test runs it).
+# Also makes sure the sqlite3 shell is installed (vinyl-sqlite's dbshell test runs it), and
+# pgbouncer (vinyl-pg's PgBouncer tests start their own, never a system service).
 # Starts a server that is installed but stopped; installs one that is missing from Debian's
 # packages (needs root); then creates the database vinyl_test on both. Idempotent, and quiet
 # when all is well. The tests' VINYL_PG_* / VINYL_MYSQL_* variables point elsewhere if needed;
@@ -139,6 +140,26 @@ ensure_sqlite_shell() {
   command -v sqlite3 >/dev/null || apt_install sqlite3
 }
 
+# --- PgBouncer ----------------------------------------------------------------------------
+
+# vinyl-pg's tests run /usr/sbin/pgbouncer themselves, on ports of their own. Debian's package
+# starts a service on 6432 when installed: a policy-rc.d that forbids it keeps it stopped.
+ensure_pgbouncer() {
+  [[ -x /usr/sbin/pgbouncer ]] && return
+  local policy="/usr/sbin/policy-rc.d"
+  if [[ -e "$policy" ]]; then
+    apt_install pgbouncer
+  else
+    printf '%s\n' '#!/bin/sh' 'exit 101' >"$policy"
+    chmod +x "$policy"
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    apt_install pgbouncer
+    rm -f "$policy"
+    trap - EXIT
+  fi
+}
+
 ensure_postgresql
 ensure_mariadb
 ensure_sqlite_shell
+ensure_pgbouncer

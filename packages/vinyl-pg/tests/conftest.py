@@ -8,9 +8,11 @@ from typing import Any
 
 import asyncpg
 import pytest
+from django.conf import settings
 from django.db import connections
 from vinyl.query.backend import PoolConfig
 from vinyl.query.databases import Backend, get_backend
+from vinyl_testing.pgbouncer import pgbouncer
 from vinyl_testing.plugin import PG, flush
 
 
@@ -68,3 +70,12 @@ def server_connections(oracle: Any) -> Callable[[], int]:
         return int(oracle.fetchone()[0])
 
     return count
+
+
+@pytest.fixture(scope="module")
+def bouncer() -> Iterator[tuple[str, int]]:
+    """Run a PgBouncer in transaction mode before the PostgreSQL test server; return its
+    address."""
+    server = settings.DATABASES[PG.vinyl]
+    with pgbouncer(server["HOST"], int(server["PORT"]), server["USER"]) as address:
+        yield address

@@ -100,8 +100,10 @@ class AsyncpgConnection(PooledConnection[asyncpg.Connection]):
     async def _fetch_with_columns(self, sql: str, *args: Any) -> tuple[list[str], list[Row]]:
         # The prepared statement names its columns even when no row comes back. Its own
         # fetch() ends the exchange: after prepare() alone, asyncpg leaves the server inside
-        # the statement's implicit transaction, holding its table locks.
-        statement = await self.raw.prepare(sql)
+        # the statement's implicit transaction, holding its table locks. Unnamed (as the
+        # retry's below): used once, so nothing outlives the exchange on a server connection
+        # a pooler (PgBouncer) lends to other clients next; asyncpg before 0.31 named it.
+        statement = await self.raw.prepare(sql, name="")
         rows: list[Row] = await statement.fetch(*args)
         return [attribute.name for attribute in statement.get_attributes()], rows
 
@@ -130,7 +132,7 @@ class AsyncpgConnection(PooledConnection[asyncpg.Connection]):
                 if not str(exc).startswith(_ARGUMENT_ERROR):
                     raise
                 # Refused client-side, before sending: retry with the server's types.
-                statement = await self.raw.prepare(sql)
+                statement = await self.raw.prepare(sql, name="")
                 try:
                     coerced = _coerce_params(args, [t.name for t in statement.get_parameters()])
                 except (TypeError, ValueError, ArithmeticError):

@@ -70,6 +70,19 @@ _SERVER_RANGE_MESSAGES = {
     "int64": "bigint out of range",
 }
 
+#: What to do when asyncpg's named statements meet a pooler in transaction mode.
+_BEHIND_A_POOLER = (
+    "A connection pooler in transaction mode (PgBouncer) sits between vinyl and PostgreSQL "
+    "and runs this connection's statements on several server connections: set "
+    "'statement_cache_size': 0 in the vinyl alias's OPTIONS (vinyl-pg's README, "
+    "'Behind PgBouncer')."
+)
+_STATEMENT_ERRORS = (
+    asyncpg.exceptions.InvalidSQLStatementNameError,
+    asyncpg.exceptions.DuplicatePreparedStatementError,
+)
+_ASYNCPG_STATEMENT = "__asyncpg_stmt_"
+
 #: Errors without a SQLSTATE that mean the connection is gone.
 _CONNECTION_LOST = (
     asyncpg.ConnectionDoesNotExistError,
@@ -101,6 +114,12 @@ def django_error(exc: BaseException) -> utils.Error:
         sqlstate = "22003"
         cls = utils.DataError
         message = _SERVER_RANGE_MESSAGES[found.group(1)]
+    elif isinstance(exc, _STATEMENT_ERRORS) and _ASYNCPG_STATEMENT in str(exc):
+        # A statement asyncpg prepared on one server connection, used on another: a pooler
+        # in transaction mode sits in between. asyncpg's hint names its own settings.
+        sqlstate = exc.sqlstate
+        cls = exception_class(sqlstate)
+        message = f"{str(exc).splitlines()[0]}. {_BEHIND_A_POOLER}"
     elif isinstance(exc, asyncpg.PostgresError):
         sqlstate = exc.sqlstate
         cls = exception_class(sqlstate)
