@@ -380,10 +380,11 @@ async def test_objects_as_vinyl_manager_reads_through_vinyl(library: DB) -> None
 def test_a_vinyl_manager_without_using_names_the_candidate_aliases() -> None:
     from vinyl_testapp.models.seed import AsyncMemo
 
-    # The test settings have two vinyl aliases and a default that is Django's.
+    # The test settings have three vinyl aliases and a default that is Django's.
     with pytest.raises(ImproperlyConfigured) as raised:
         AsyncMemo.objects.all()
     assert str(raised.value) == (
         "VinylManager() has no database alias and several DATABASES entries have a vinyl "
-        "ENGINE ('vinyl_pg', 'vinyl_mysql'): name one with VinylManager(using='...')."
+        "ENGINE ('vinyl_pg', 'vinyl_mysql', 'vinyl_sqlite'): name one with "
+        "VinylManager(using='...')."
     )
