@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run vinyl's quickstart: a virtualenv (kept in ~/.cache/vinyl-example) with the six packages
+# Run vinyl's quickstart: a virtualenv (kept in ~/.cache/vinyl-example) with the seven packages
 # installed by `pip install -e`, then examples/quickstart/main.py against local PostgreSQL.
 set -euo pipefail
 
@@ -18,7 +18,8 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check \
   -e "$repo/packages/vinyl-query" -e "$repo/packages/vinyl-pg" -e "$repo/packages/vinyl-mysql" \
-  -e "$repo/packages/vinyl-model" -e "$repo/packages/vinyl_async" -e "$repo/packages/vinyl_sync"
+  -e "$repo/packages/vinyl-sqlite" -e "$repo/packages/vinyl-model" -e "$repo/packages/vinyl_async" \
+  -e "$repo/packages/vinyl_sync"
 
 cd "$here"
 exec "$venv/bin/python" main.py
