@@ -1,8 +1,10 @@
 """The list and detail endpoints again, on Django's own async methods, for comparison.
 
 Each a-method (``acount()``, ``aget()``, ``async for``) runs Django's sync ORM in a thread
-(``sync_to_async(thread_sensitive=True)``): one thread and one connection for every request
-in the process. ``load.py`` measures these views against the vinyl ones.
+(``sync_to_async(thread_sensitive=True)``). Under ASGI each request gets a thread of its own
+for that, and the thread opens a database connection of its own, closed as the request ends
+(``CONN_MAX_AGE = 0``): as many connections as requests in flight, a new one per request.
+The vinyl views share a pool of ``pool_max_size`` connections. ``load.py`` compares them.
 """
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
