@@ -61,9 +61,7 @@ DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "bookshop-example-not-a-secret")
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
-# contenttypes: vinyl_async's prefetch of a many-to-many relation (the detail's tags) imports
-# ContentType, which fails without the app (a vinyl bug, reported with issue 20).
-INSTALLED_APPS = ["django.contrib.contenttypes", "catalog"]
+INSTALLED_APPS = ["catalog"]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
 
+from django.apps import apps
 from django.core import exceptions
 from django.db.models import Model, Prefetch, QuerySet
 from django.db.models.constants import LOOKUP_SEP
@@ -168,8 +169,10 @@ async def _prefetch_one_level(
     elif not custom and (forward := _forward_foreign_key(prefetcher)) is not None:
         prefetched = await _prefetch_forward_foreign_key(forward, base, instances)
     else:
-        # Django's generic relation manager reads its content type from Django's cache.
-        await content_types(queryset_class, alias)
+        # Django's generic relation manager reads its content type from Django's cache; a
+        # project without contenttypes has no generic relation (nor the ContentType model).
+        if apps.is_installed("django.contrib.contenttypes"):
+            await content_types(queryset_class, alias)
         prefetched = await _prefetch_django(prefetcher, instances, custom or [base])
     all_related, rel_obj_cache, instance_attr, single, cache_name, is_descriptor = prefetched
     to_attr, as_attr = lookup.get_current_to_attr(level)
