@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
 from django.db.models import Model
 from django.test import override_settings
@@ -119,6 +120,14 @@ async def check_unreachable_port_named(backend: Backend, server: str, alias: str
     # The driver's reason on one line, closed by one stop: libpq's ends with "connections?".
     assert "?." not in message, message
     assert "\n" not in message, message
+
+
+async def check_options_refused(backend: Backend, config: PoolConfig, message: str) -> None:
+    """Check that opening a pool with *config* raises ImproperlyConfigured with *message*."""
+    with pytest.raises(ImproperlyConfigured) as error:
+        async with open_pool(backend, config):
+            pass
+    assert message in str(error.value)
 
 
 async def check_exhausted_pool_waits(backend: Backend) -> list[Any]:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
 from django.db.models import Model
 from django.test import override_settings
@@ -122,6 +123,14 @@ def check_unreachable_port_named(backend: Backend, server: str, alias: str) -> N
     # The driver's reason on one line, closed by one stop: libpq's ends with "connections?".
     assert "?." not in message, message
     assert "\n" not in message, message
+
+
+def check_options_refused(backend: Backend, config: PoolConfig, message: str) -> None:
+    """Check that opening a pool with *config* raises ImproperlyConfigured with *message*."""
+    with pytest.raises(ImproperlyConfigured) as error:
+        with open_pool(backend, config):
+            pass
+    assert message in str(error.value)
 
 
 def check_exhausted_pool_waits(backend: Backend) -> list[Any]:

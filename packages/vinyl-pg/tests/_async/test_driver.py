@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from vinyl.pg.server import known_version
 from vinyl.postgresql_backend.base import DatabaseWrapper
@@ -367,10 +366,7 @@ async def test_options_the_drivers_cannot_honour_are_refused(
     backend: Backend,
     pool_config: Callable[..., PoolConfig],
 ) -> None:
-    with pytest.raises(ImproperlyConfigured) as error:
-        async with open_pool(backend, pool_config(options=options)):
-            pass
-    assert message in str(error.value)
+    await backends.check_options_refused(backend, pool_config(options=options), message)
 
 
 async def test_a_closed_pool_refuses_to_lend(

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from vinyl.pg.server import known_version
 from vinyl.postgresql_backend.base import DatabaseWrapper
@@ -370,10 +369,7 @@ def test_options_the_drivers_cannot_honour_are_refused(
     backend: Backend,
     pool_config: Callable[..., PoolConfig],
 ) -> None:
-    with pytest.raises(ImproperlyConfigured) as error:
-        with open_pool(backend, pool_config(options=options)):
-            pass
-    assert message in str(error.value)
+    backends.check_options_refused(backend, pool_config(options=options), message)
 
 
 def test_a_closed_pool_refuses_to_lend(
