@@ -162,7 +162,7 @@ class Statements:
 
         *options* are ``InsertQuery``'s (``on_conflict``...).
         """
-        if not fields or any(options.values()) or any(map(_own_placeholder, fields)):
+        if not fields or any(options.values()):
             return _DJANGOS
         features = connection.features
         flags = tuple(getattr(features, name) for name in _INSERT_FEATURES)
@@ -185,7 +185,10 @@ class Statements:
         if binding.shape is None:
             return
         rows = cast(int, binding.shape[-1])
-        made = _insert_statement(statements, binding.prepared, rows)
+        fields = cast("tuple[Field[Any, Any], ...]", binding.shape[2])
+        made = None
+        if not any(map(_own_placeholder, fields)):
+            made = _insert_statement(statements, binding.prepared, rows)
         _bounded(self._inserts)
         if made is not None and made.arrays:
             self._inserts[(*binding.shape[:-1], "arrays")] = made
@@ -264,14 +267,23 @@ def _prepare_insert(
         prep = field.get_db_prep_save
         values = []
         for value in column:
-            if hasattr(value, "resolve_expression"):
+            if not _plain(value) and hasattr(value, "resolve_expression"):
                 return None
             value = prep(value, connection=connection)
-            if hasattr(value, "as_sql"):
+            if not _plain(value) and hasattr(value, "as_sql"):
                 return None
             values.append(value)
         prepared.append(values)
     return prepared
+
+
+def _plain(value: Any) -> bool:
+    """Return whether *value* is ``None`` or of a built-in scalar type, with no SQL of its own.
+
+    Exact types: such a value has neither ``resolve_expression()`` nor ``as_sql()``, so the
+    two lookups (each a raised ``AttributeError`` when missing) are skipped.
+    """
+    return value is None or type(value) in SCALARS
 
 
 def _insert_statement(
@@ -296,19 +308,18 @@ def _prepare_update(
 ) -> list[Any] | None:
     """Return the values of ``(field, model, value)`` as Django's update compiler prepares them.
 
-    ``None`` as soon as a value is not plain (an expression, a model instance, a field with
-    its own placeholder): the UPDATE is then Django's to write.
+    ``None`` as soon as a value is not plain (an expression, a model instance): the UPDATE
+    is then Django's to write. A field with its own placeholder is refused when the shape
+    is first learnt (:func:`_update_statement`).
     """
     prepared = []
     for field, _model, value in values:
-        if (
-            hasattr(value, "resolve_expression")
-            or hasattr(value, "prepare_database_save")
-            or _own_placeholder(field)
+        if not _plain(value) and (
+            hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save")
         ):
             return None
         value = field.get_db_prep_save(value, connection=connection)
-        if hasattr(value, "as_sql"):
+        if not _plain(value) and hasattr(value, "as_sql"):
             return None
         prepared.append(value)
     return prepared
@@ -321,6 +332,8 @@ def _update_statement(
     if type(key) not in SCALARS:
         return None
     query: Any = compiler.query
+    if any(_own_placeholder(field) for field, _model, _value in query.values):
+        return None
     where = query.where
     if query.related_updates or len(where.children) != 1 or where.negated:
         return None
