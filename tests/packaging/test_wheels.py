@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import tomllib
 import venv
@@ -202,3 +203,66 @@ def test_vinyl_sqlite_installs_alone_and_builds_sqlite_sql(
     assert report["versions"]["aiosqlite"] is not None
     assert (report["versions"]["vinyl-model"], report["versions"]["vinyl-pg"]) == (None, None)
     assert sql.strip().endswith('WHERE "django_content_type"."model" = ?')
+
+
+# Run inside the fresh virtualenv, from a folder holding the app "shop" (the README's example
+# as its models.py): create the tables, seed one author and book with Django's own manager,
+# then run the example's main() as written.
+README_EXAMPLE_RUNNER = """
+import asyncio, django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=["shop"],
+    DATABASES={
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "shop.sqlite3"},
+        "vinyl": {"ENGINE": "vinyl.sqlite3_backend", "NAME": "shop.sqlite3"},
+    },
+    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+    USE_TZ=True,
+)
+django.setup()
+from django.core.management import call_command
+call_command("migrate", run_syncdb=True, verbosity=0)
+from shop.models import Author, Book, main
+alan = Author.objects.create(name="Alan")
+Book._default_manager.create(pk=1, title="Old tales", author=alan)
+asyncio.run(main())
+"""
+
+
+def _readme_example() -> str:
+    """Return the first Python block of the README's "Example" section."""
+    readme = (PACKAGES.parent / "README.md").read_text()
+    section = readme.split("\n## Example\n", 1)[1]
+    return section.split("```python\n", 1)[1].split("\n```", 1)[0]
+
+
+def test_readme_example_runs_on_sqlite_with_only_vinyl_async_installed(
+    wheelhouse: Path, fresh_venv: Venv, tmp_path: Path
+) -> None:
+    # Issue 18: no database server, only the wheels of vinyl_async and what they pull in.
+    fresh_venv.install(wheelhouse, "vinyl_async", _this_django())
+    project = tmp_path / "project"
+    (project / "shop").mkdir(parents=True)
+    (project / "shop" / "__init__.py").write_text("")
+    (project / "shop" / "models.py").write_text(_readme_example())
+
+    result = subprocess.run(
+        [str(fresh_venv.python), "-c", README_EXAMPLE_RUNNER],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        # No server is reachable through these, should anything try one.
+        env={**os.environ, "PGHOST": "/nonexistent", "MYSQL_HOST": "/nonexistent"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    # The reads of main(): the author list with its books, the book's author twice, a count.
+    assert result.stdout.splitlines() == ["Alan ['Old tales']", "Alan", "Alan", "0"]
+    # Its writes, committed to the file: Ada created, the book moved to her, then both books
+    # of hers deleted in the transaction() block.
+    with sqlite3.connect(project / "shop.sqlite3") as database:
+        authors = database.execute("SELECT name FROM shop_author ORDER BY id").fetchall()
+        books = database.execute("SELECT title FROM shop_book").fetchall()
+    assert authors == [("Alan",), ("Ada",)]
+    assert books == []
