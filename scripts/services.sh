@@ -3,7 +3,8 @@
 #   PostgreSQL on 127.0.0.1:5432, user postgres, no password (trust on local TCP)
 #   MariaDB    on 127.0.0.1:3306, user root, empty password
 # Also makes sure the sqlite3 shell is installed (vinyl-sqlite's dbshell test runs it), and
-# pgbouncer (vinyl-pg's PgBouncer tests start their own, never a system service).
+# pgbouncer (vinyl-pg's PgBouncer tests start their own, never a system service), and Debian's
+# chromium (the bookshop's browser test drives /usr/bin/chromium through Playwright).
 # Starts a server that is installed but stopped; installs one that is missing from Debian's
 # packages (needs root); then creates the database vinyl_test on both. Idempotent, and quiet
 # when all is well. The tests' VINYL_PG_* / VINYL_MYSQL_* variables point elsewhere if needed;
@@ -159,7 +160,16 @@ ensure_pgbouncer() {
   fi
 }
 
+# --- Chromium -----------------------------------------------------------------------------
+
+# The bookshop's browser test (examples/bookshop/test_bookshop.py) drives Debian's chromium with
+# Playwright (executable_path=/usr/bin/chromium): no browser comes from `playwright install`.
+ensure_chromium() {
+  [[ -x /usr/bin/chromium ]] || apt_install chromium
+}
+
 ensure_postgresql
 ensure_mariadb
 ensure_sqlite_shell
 ensure_pgbouncer
+ensure_chromium
