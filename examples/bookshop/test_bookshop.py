@@ -3,7 +3,9 @@
 On SQLite (a file of the test's own), PostgreSQL and MariaDB: the project is migrated and
 loaded with its sample data by its own ``manage.py``, then each test talks HTTP to it. The
 rows a failed write must not leave are counted in the database itself. ``run.py`` is run
-twice on one SQLite file: the second run keeps what the first wrote.
+twice on one SQLite file: the second run keeps what the first wrote. One test, on SQLite,
+drives Debian's chromium (``/usr/bin/chromium``, installed by ``scripts/services.sh``) with
+Playwright through the HTML page: it loads, searches and pages as a visitor would.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ from typing import Any
 import psycopg2
 import pymysql
 import pytest
+from playwright.sync_api import Page, sync_playwright
 from vinyl_testing import servers
 from vinyl_testing.processes import free_port, wait_until_listening
 
 PROJECT = Path(__file__).resolve().parent
+# Debian's package, never a browser downloaded by `playwright install`.
+CHROMIUM = Path("/usr/bin/chromium")
 with (PROJECT / "catalog" / "sample_books.csv").open(encoding="utf-8") as rows:
     SAMPLE = list(csv.DictReader(rows))
 
@@ -391,6 +396,58 @@ def test_the_html_page_searches_and_pages(site: Site) -> None:
     assert status == 200
     assert "0 books matching “&lt;script&gt;”" in page
     assert call("GET", f"{site.url}/?page=99")[0] == 404
+
+
+def shown(page: Page) -> list[str]:
+    """Return the lines of the page's book list, as the browser renders them."""
+    return page.locator("ul.books > li").all_inner_texts()
+
+
+def listed(rows: list[dict[str, str]]) -> list[str]:
+    """Return the lines the page shows for *rows*, ordered as the view orders them."""
+    ordered = sorted(enumerate(rows), key=lambda row: (row[1]["title"], row[0]))
+    return [f"{r['title']} by {r['author']} ({r['published']})" for _, r in ordered]
+
+
+# One database is enough to drive the page; SQLite orders titles by code point, as sorted() does.
+@pytest.mark.parametrize("site", ["sqlite"], indirect=True)
+def test_the_browser_searches_and_pages(site: Site) -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"Debian's chromium is not installed at {CHROMIUM}: the browser test drives it "
+            "through Playwright. Install it with `bash scripts/services.sh` (as root; it runs "
+            "`apt-get install chromium`)."
+        )
+    every = listed(SAMPLE)
+    matching = listed([row for row in SAMPLE if "the" in row["title"].lower()])
+    assert len(matching) > 20  # so that the search's results have a second page
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            page = browser.new_page()
+            page.goto(f"{site.url}/")
+            assert page.title() == "Bookshop"
+            assert page.locator("p.count").inner_text() == f"{len(SAMPLE)} books"
+            assert shown(page) == every[:20]
+            assert page.locator("nav.pages span").inner_text() == "Page 1 of 4"
+            search = page.get_by_role("searchbox", name="Search titles")
+            search.fill("the")
+            page.get_by_role("button", name="Search").click()
+            page.wait_for_url(f"{site.url}/?q=the")
+            assert page.title() == "Bookshop: “the”"
+            assert search.input_value() == "the"
+            assert page.locator("p.count").inner_text() == f"{len(matching)} books matching “the”"
+            assert shown(page) == matching[:20]
+            assert page.locator("nav.pages span").inner_text() == "Page 1 of 2"
+            assert page.get_by_role("link", name="Previous").count() == 0
+            page.get_by_role("link", name="Next").click()
+            page.wait_for_url(f"{site.url}/?page=2&q=the")
+            assert shown(page) == matching[20:]
+            assert page.locator("nav.pages span").inner_text() == "Page 2 of 2"
+            assert search.input_value() == "the"
+            assert page.get_by_role("link", name="Next").count() == 0
+        finally:
+            browser.close()
 
 
 def test_run_py_serves_and_a_second_run_keeps_the_data(tmp_path: Path) -> None:
