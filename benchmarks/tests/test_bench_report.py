@@ -101,3 +101,37 @@ def test_peak_rss_is_compared_flavor_by_flavor_within_ten_percent() -> None:
     ours = "- PostgreSQL W5: vinyl_sync's peak RSS within 10% of django_sync's: NOT met"
     assert f"{ours} (54.7 vs 48.8 MiB)" in lines
     assert "| 53.7 (+0.0) |" in report.rss_table(results, "postgresql", ["W5"], QUICK)
+
+
+def test_sqlite_goals_compare_each_flavor_with_django_in_its_style() -> None:
+    results = {
+        "sqlite": {
+            "aiosqlite": worker(W1=timed(1.0, "a")),
+            "sqlite3": worker(W1=timed(0.5, "a")),
+            "vinyl_async": worker(W1=timed(2.0, "a")),
+            "django_async": worker(W1=timed(4.0, "a")),
+            "vinyl_sync": worker(W1=timed(1.0, "a")),
+            "django_sync": worker(W1=timed(0.9, "a")),
+        }
+    }
+    lines = report.sqlite_goals(results, ["W1", "W2"], QUICK)
+    assert "- SQLite W1: vinyl_sync faster than django_sync: NOT met (20 vs 22 gets/s)" in lines[0]
+    assert lines[0].endswith("within noise")
+    assert "- SQLite W2: vinyl_sync faster than django_sync: not measured" in lines
+    assert "- SQLite W1: vinyl_async faster than django_async: met (10 vs 5 gets/s)" in lines
+
+
+def test_sqlite_ratios_are_to_aiosqlite_and_also_to_sqlite3() -> None:
+    results = {
+        "sqlite": {
+            "aiosqlite": worker(W1=timed(2.0, "a")),
+            "sqlite3": worker(W1=timed(0.5, "a")),
+            "vinyl_sync": worker(W1=timed(1.0, "a")),
+        }
+    }
+    assert report.baseline("sqlite") == "aiosqlite"
+    text, notes = report.table(results, "sqlite", ["W1"], QUICK)
+    assert "| 20 (0.50) |" in text
+    assert notes == []
+    ratios = report.ratio_table(results, "sqlite", ["W1"], QUICK, "sqlite3")
+    assert "| W1 get by pk, serial | 4.00 | 1.00 | 2.00 |" in ratios

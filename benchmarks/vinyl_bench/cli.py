@@ -22,13 +22,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="tiny data and counts, one untimed-warm-up-free run"
     )
-    parser.add_argument("--vendors", default="postgresql,mysql", help="default: both")
+    parser.add_argument("--vendors", default="postgresql,mysql,sqlite", help="default: all three")
     parser.add_argument("--contenders", default=None, help="comma-separated (default: all)")
     parser.add_argument("--workloads", default=None, help="comma-separated keys (default: all)")
     parser.add_argument(
         "--database-name",
         default=os.environ.get("VINYL_BENCH_NAME"),
-        help="database created (dropped first!) on both servers; "
+        help="database created (dropped first!) on both servers, and the SQLite file's name; "
         "default vinyl_bench (--quick: vinyl_bench_quick)",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
@@ -36,13 +36,26 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def versions() -> dict[str, str]:
-    """Return the versions of Python, Django and the drivers in this environment."""
+    """Return the versions of Python, Django, SQLite and the drivers in this environment."""
+    import sqlite3
     from importlib.metadata import PackageNotFoundError, version
 
     import django
 
-    found = {"Python": platform.python_version(), "Django": django.get_version()}
-    distributions = ("asyncpg", "psycopg2-binary", "aiomysql", "PyMySQL", "mysqlclient", "uvloop")
+    found = {
+        "Python": platform.python_version(),
+        "Django": django.get_version(),
+        "SQLite library": sqlite3.sqlite_version,
+    }
+    distributions = (
+        "asyncpg",
+        "psycopg2-binary",
+        "aiomysql",
+        "PyMySQL",
+        "mysqlclient",
+        "aiosqlite",
+        "uvloop",
+    )
     for distribution in distributions:
         try:
             found[distribution] = version(distribution)
@@ -59,6 +72,10 @@ def drivers(vendor: str) -> str:
     if vendor == "postgresql":
         django = "psycopg 3" if is_psycopg3 else "psycopg2"
         vinyl = {"vinyl_async": "asyncpg", "vinyl_sync": "psycopg2"}
+    elif vendor == "sqlite":
+        django = "sqlite3"
+        # aiosqlite runs sqlite3 connections on threads of its own.
+        vinyl = {"vinyl_async": "aiosqlite", "vinyl_sync": "sqlite3"}
     else:
         # settings.py installs PyMySQL as MySQLdb when mysqlclient is missing.
         django = "PyMySQL (as MySQLdb)" if MySQLdb.__name__ == "pymysql" else "mysqlclient"
@@ -140,12 +157,20 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print("\n".join(f"[{i}] {note}" for i, note in enumerate(notes, 1)))
         title = report.VENDOR_TITLES[vendor]
+        against = report.SYNC_BASELINES.get(vendor)
+        if against is not None and against in results[vendor]:
+            print(f"\n### {title}: ratio to {against}, the raw sync driver (lower is better)\n")
+            print(report.ratio_table(results, vendor, keys, scale, against))
         print(f"\n### {title}: client CPU time per operation (µs, lower is better)\n")
         print(report.cpu_table(results, vendor, keys, scale))
         print(f"\n### {title}: peak RSS of each contender's process during the workload (MiB)\n")
         print(report.rss_table(results, vendor, keys, scale))
-    print("\n## Goals (issue 17)\n")
-    print("\n".join(report.goals(results, keys, scale)))
+    if {"postgresql", "mysql"} & set(vendors):
+        print("\n## Goals (issue 17)\n")
+        print("\n".join(report.goals(results, keys, scale)))
+    if "sqlite" in vendors:
+        print("\n## Goals (issue 18, SQLite)\n")
+        print("\n".join(report.sqlite_goals(results, keys, scale)))
     print(f"\nChecksums: {'all agree' if not mismatches else 'DIFFERENT RESULTS'}")
     for problem in mismatches:
         print(f"- {problem}")

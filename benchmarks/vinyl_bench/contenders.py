@@ -6,7 +6,8 @@ a sync contender's are plain calls. ``baseline`` marks the raw async driver ever
 is computed against. Workload implementations read what ``open`` set up:
 
 - ``conn``: one connection, for the serial workloads;
-- ``pool``: an async pool of ``POOL_SIZE`` connections (raw async drivers), for W2;
+- ``pool``: an async pool of ``POOL_SIZE`` connections (raw async drivers), for W2 and W9
+  (aiosqlite has no pool: :class:`QueuePool` is the least one);
 - ``executor``: ``POOL_SIZE`` threads (sync contenders), for W2, each thread with its own
   connection (``thread_connection()`` for the raw drivers; Django and vinyl keep their own);
 - ``authors``/``books``: the managers an ORM contender reads and writes through, and
@@ -15,8 +16,10 @@ is computed against. Workload implementations read what ``open`` set up:
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
 from typing import Any, ClassVar
 
 from vinyl_bench import settings
@@ -24,10 +27,11 @@ from vinyl_bench.scale import Scale
 
 POSTGRESQL = "postgresql"
 MYSQL = "mysql"
-VENDORS = (POSTGRESQL, MYSQL)
+SQLITE = "sqlite"
+VENDORS = (POSTGRESQL, MYSQL, SQLITE)
 
-DJANGO_ALIAS = {POSTGRESQL: "default", MYSQL: "mysql"}
-VINYL_ALIAS = {POSTGRESQL: "vinyl_pg", MYSQL: "vinyl_mysql"}
+DJANGO_ALIAS = {POSTGRESQL: "default", MYSQL: "mysql", SQLITE: "sqlite"}
+VINYL_ALIAS = {POSTGRESQL: "vinyl_pg", MYSQL: "vinyl_mysql", SQLITE: "vinyl_sqlite"}
 
 
 class Contender:
@@ -133,6 +137,67 @@ class Aiomysql(AsyncContender):
         await self.pool.wait_closed()
 
 
+class QueuePool:
+    """The least pool of aiosqlite connections: a queue of open ones, lent one at a time.
+
+    ``async with pool.acquire() as conn`` waits for a free connection and puts it back.
+    """
+
+    def __init__(self, connections: list[Any]) -> None:
+        self.connections = connections
+        self._free: asyncio.Queue[Any] = asyncio.Queue()
+        for conn in connections:
+            self._free.put_nowait(conn)
+
+    def acquire(self) -> _Lease:
+        return _Lease(self._free)
+
+    async def close(self) -> None:
+        for conn in self.connections:
+            await conn.close()
+
+
+class _Lease:
+    def __init__(self, free: asyncio.Queue[Any]) -> None:
+        self._free = free
+        self._conn: Any = None
+
+    async def __aenter__(self) -> Any:
+        self._conn = await self._free.get()
+        return self._conn
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._free.put_nowait(self._conn)
+
+
+class Aiosqlite(AsyncContender):
+    """aiosqlite: each connection runs sqlite3 on a thread of its own (SQLite's calls block)."""
+
+    name = "aiosqlite"
+    vendors = (SQLITE,)
+    baseline = True
+
+    async def open(self) -> None:
+        import aiosqlite
+
+        from vinyl_bench import sqlite_types
+
+        sqlite_types.register()
+        self.conn = await aiosqlite.connect(settings.SQLITE_FILE, **_sqlite_kwargs())
+        self.pool = QueuePool(
+            [
+                await aiosqlite.connect(settings.SQLITE_FILE, **_sqlite_kwargs())
+                for _ in range(settings.POOL_SIZE)
+            ]
+        )
+
+    async def close(self) -> None:
+        await self.conn.close()
+        await self.pool.close()
+
+
 class DbApi(SyncContender):
     """A raw sync DB-API driver: one connection here, one more per W2 thread."""
 
@@ -186,6 +251,26 @@ class Pymysql(DbApi):
         import pymysql
 
         return pymysql.connect(**_mysql_kwargs())
+
+
+class Sqlite3(DbApi):
+    """The standard library's sqlite3 (sync), which aiosqlite runs on its threads."""
+
+    name = "sqlite3"
+    vendors = (SQLITE,)
+
+    def open(self) -> None:
+        from vinyl_bench import sqlite_types
+
+        sqlite_types.register()
+        super().open()
+
+    def connect(self) -> Any:
+        import sqlite3
+
+        # Each W2 or W9 thread uses only the connection it opened; close() closes them all
+        # from the main thread.
+        return sqlite3.connect(settings.SQLITE_FILE, check_same_thread=False, **_sqlite_kwargs())
 
 
 class DjangoSync(SyncContender):
@@ -287,8 +372,35 @@ def _mysql_kwargs() -> dict[str, Any]:
     }
 
 
+def _sqlite_kwargs() -> dict[str, Any]:
+    """Return sqlite3's arguments of the raw contenders: as vinyl-sqlite opens a connection.
+
+    Autocommit (``isolation_level=None``: a transaction is an explicit ``BEGIN``), the same
+    busy timeout, and the declared types' converters (:mod:`vinyl_bench.sqlite_types`).
+    The file is in WAL mode already (``database.recreate``).
+    """
+    import sqlite3
+
+    return {
+        "timeout": settings.SQLITE_TIMEOUT,
+        "isolation_level": None,
+        "detect_types": sqlite3.PARSE_DECLTYPES,
+    }
+
+
 #: Every contender, in the order of the table's columns (the baselines first).
 CONTENDERS: dict[str, type[Contender]] = {
     c.name: c
-    for c in (Asyncpg, Aiomysql, Psycopg2, Pymysql, VinylAsync, VinylSync, DjangoSync, DjangoAsync)
+    for c in (
+        Asyncpg,
+        Aiomysql,
+        Aiosqlite,
+        Psycopg2,
+        Pymysql,
+        Sqlite3,
+        VinylAsync,
+        VinylSync,
+        DjangoSync,
+        DjangoAsync,
+    )
 }

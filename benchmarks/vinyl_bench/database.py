@@ -1,7 +1,8 @@
 """Create the benchmark's databases and seed them through Django, deterministically.
 
-Rows get explicit primary keys from 1 and values from a seeded RNG, so both servers hold
-the same data and every checksum is the same on PostgreSQL and MariaDB.
+Rows get explicit primary keys from 1 and values from a seeded RNG, so every database holds
+the same data and every checksum is the same on PostgreSQL, MariaDB and SQLite (a file,
+``settings.SQLITE_FILE``, put in WAL mode before the tables are created).
 
 The write workloads change the tables: a worker puts back the seeded data before and after
 each of their runs (:func:`restore`, untimed) on a raw connection of its own
@@ -21,7 +22,7 @@ from typing import Any
 from django.db.models import Model
 
 from vinyl_bench import settings
-from vinyl_bench.contenders import DJANGO_ALIAS, POSTGRESQL
+from vinyl_bench.contenders import DJANGO_ALIAS, POSTGRESQL, SQLITE
 from vinyl_bench.scale import Scale
 
 SEED = 20261129
@@ -40,6 +41,8 @@ def recreate(vendor: str) -> None:
 
     if vendor == POSTGRESQL:
         _recreate_postgresql()
+    elif vendor == SQLITE:
+        _recreate_sqlite()
     else:
         _recreate_mysql()
     call_command("migrate", database=DJANGO_ALIAS[vendor], run_syncdb=True, verbosity=0)
@@ -60,6 +63,22 @@ def _recreate_postgresql() -> None:
     with conn.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{server["NAME"]}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{server["NAME"]}"')
+    conn.close()
+
+
+def _recreate_sqlite() -> None:
+    """Delete the database file (and its WAL) and create it anew, in WAL mode."""
+    import sqlite3
+
+    from django.db import connections
+
+    connections[DJANGO_ALIAS[SQLITE]].close()
+    settings.SQLITE_DIR.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        settings.SQLITE_FILE.with_name(settings.SQLITE_FILE.name + suffix).unlink(missing_ok=True)
+    conn = sqlite3.connect(settings.SQLITE_FILE)
+    # Kept in the file: every connection, Django's, vinyl's and the raw drivers', runs in it.
+    conn.execute("PRAGMA journal_mode = WAL")
     conn.close()
 
 
@@ -123,16 +142,23 @@ def seed(vendor: str, scale: Scale) -> None:
     connection = connections[alias]
     # Explicit ids leave PostgreSQL's sequences at 1; move them past the seeded rows so a
     # write workload can insert. Fresh statistics give every contender the same plans.
+    # (SQLite's AUTOINCREMENT keeps the largest id by itself.)
     statements = connection.ops.sequence_reset_sql(no_style(), [Author, Tag, Book, through])
     statements.append(
         "ANALYZE"
-        if vendor == POSTGRESQL
+        if vendor in (POSTGRESQL, SQLITE)
         else "ANALYZE TABLE " + ", ".join(m._meta.db_table for m in (Author, Tag, Book, through))
     )
-    statements += [
-        f"CREATE TABLE {SEED_BOOKS} AS SELECT * FROM benchapp_book",
-        f"ALTER TABLE {SEED_BOOKS} ADD PRIMARY KEY (id)",
-    ]
+    statements.append(f"CREATE TABLE {SEED_BOOKS} AS SELECT * FROM benchapp_book")
+    statements.append(
+        # SQLite cannot add a primary key to a table: a unique index serves the join.
+        f"CREATE UNIQUE INDEX {SEED_BOOKS}_id ON {SEED_BOOKS} (id)"
+        if vendor == SQLITE
+        else f"ALTER TABLE {SEED_BOOKS} ADD PRIMARY KEY (id)"
+    )
+    if vendor == SQLITE:
+        # Every contender starts from the same file: the seeding's WAL copied into it.
+        statements.append("PRAGMA wal_checkpoint(TRUNCATE)")
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
@@ -144,8 +170,11 @@ def keeper(vendor: str) -> Any:
     """Return a new autocommit DB-API connection (psycopg2, PyMySQL) to the benchmark database.
 
     A worker's own, outside every contender: restoring the data and reading it back never
-    touch the connections or pools being measured.
+    touch the connections or pools being measured. On SQLite, a sqlite3 connection with a
+    cursor that works as a context manager, as the servers' drivers' do.
     """
+    if vendor == SQLITE:
+        return _SQLiteKeeper()
     if vendor == POSTGRESQL:
         import psycopg2
 
@@ -173,6 +202,25 @@ def keeper(vendor: str) -> Any:
     )
 
 
+class _SQLiteKeeper:
+    """A sqlite3 connection in autocommit whose ``cursor()`` closes itself after a ``with``."""
+
+    def __init__(self) -> None:
+        import sqlite3
+
+        self.conn = sqlite3.connect(
+            settings.SQLITE_FILE, timeout=settings.SQLITE_TIMEOUT, isolation_level=None
+        )
+
+    def cursor(self) -> Any:
+        from contextlib import closing
+
+        return closing(self.conn.cursor())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def restore(conn: Any, vendor: str, scale: Scale) -> None:
     """Put back the seeded authors and books: drop added rows, undo updates, reset the keys.
 
@@ -189,6 +237,20 @@ def restore(conn: Any, vendor: str, scale: Scale) -> None:
             f"DELETE FROM benchapp_author WHERE id > {scale.authors}",
             f"SELECT setval(pg_get_serial_sequence('benchapp_book', 'id'), {scale.books})",
             f"SELECT setval(pg_get_serial_sequence('benchapp_author', 'id'), {scale.authors})",
+        ]
+    elif vendor == SQLITE:
+        setting = ", ".join(f"{name} = s.{name}" for name in _BOOK_VALUES)
+        changed = " OR ".join(f"b.{name} IS NOT s.{name}" for name in _BOOK_VALUES)
+        statements = [
+            f"UPDATE benchapp_book AS b SET {setting} FROM {SEED_BOOKS} AS s "
+            f"WHERE b.id = s.id AND ({changed})",
+            f"DELETE FROM benchapp_book WHERE id > {scale.books}",
+            f"DELETE FROM benchapp_author WHERE id > {scale.authors}",
+            # AUTOINCREMENT numbers past the largest id it ever gave, kept here.
+            f"UPDATE sqlite_sequence SET seq = {scale.books} WHERE name = 'benchapp_book'",
+            f"UPDATE sqlite_sequence SET seq = {scale.authors} WHERE name = 'benchapp_author'",
+            # Each contender writes to a file with an empty WAL, not the last one's.
+            "PRAGMA wal_checkpoint(TRUNCATE)",
         ]
     else:
         # MariaDB only writes the rows whose values differ.
@@ -215,15 +277,21 @@ def restore(conn: Any, vendor: str, scale: Scale) -> None:
             cursor.execute("VACUUM benchapp_book, benchapp_author")
 
 
-def tables(conn: Any) -> list[list[tuple[Any, ...]]]:
-    """Return every author and book row, in primary key order: what a write run left."""
-    from vinyl_bench import sql
+def tables(conn: Any, vendor: str) -> list[list[tuple[Any, ...]]]:
+    """Return every author and book row, in primary key order: what a write run left.
+
+    Typed alike on every database (SQLite's dates and prices converted here).
+    """
+    from vinyl_bench import sql, sqlite_types
 
     with conn.cursor() as cursor:
         cursor.execute(f"SELECT {sql.AUTHOR_COLUMNS} FROM benchapp_author ORDER BY id")
         authors = [tuple(row) for row in cursor.fetchall()]
         cursor.execute(f"SELECT {sql.BOOK_COLUMNS} FROM benchapp_book ORDER BY id")
         books = [tuple(row) for row in cursor.fetchall()]
+    if vendor == SQLITE:
+        authors = [sqlite_types.author(row) for row in authors]
+        books = [sqlite_types.book(row) for row in books]
     return [authors, books]
 
 
@@ -232,6 +300,10 @@ def server_version(vendor: str) -> str:
     from django.db import connections
 
     with connections[DJANGO_ALIAS[vendor]].cursor() as cursor:
+        if vendor == SQLITE:
+            cursor.execute("SELECT sqlite_version()")
+            (version,) = cursor.fetchone()
+            return f"SQLite {version}, file {settings.SQLITE_FILE} (WAL)"
         cursor.execute("SELECT version()")
         (version,) = cursor.fetchone()
     return str(version).split(" on ")[0]

@@ -1,7 +1,8 @@
 """Profile one contender's workload with pyinstrument, in this process, after a warm-up.
 
 ``python -m vinyl_bench.profile --vendor postgresql --contender vinyl_async --workload W1``
-(from ``benchmarks/``, on databases a run of the same ``--scale`` has seeded). Prints
+(from ``benchmarks/``, on databases a run of the same ``--scale`` and database name has
+seeded; ``VINYL_BENCH_NAME`` names it, as for ``run.py``). Prints
 pyinstrument's call tree of one run; ``--html FILE`` writes the interactive version too.
 """
 
@@ -17,7 +18,7 @@ from vinyl_bench.scale import SCALES
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vendor", required=True, choices=["postgresql", "mysql"])
+    parser.add_argument("--vendor", required=True, choices=["postgresql", "mysql", "sqlite"])
     parser.add_argument("--contender", required=True, help="e.g. vinyl_async")
     parser.add_argument("--workload", required=True)
     parser.add_argument("--scale", default="full", choices=sorted(SCALES))

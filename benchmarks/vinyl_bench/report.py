@@ -1,4 +1,4 @@
-"""Turn the workers' results into checks, the markdown tables and issue 17's goals."""
+"""Turn the workers' results into checks, the markdown tables and issues 17 and 18's goals."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from vinyl_bench import registry
-from vinyl_bench.contenders import CONTENDERS, MYSQL, POSTGRESQL
+from vinyl_bench.contenders import CONTENDERS, MYSQL, POSTGRESQL, SQLITE
 from vinyl_bench.registry import WORKLOADS
 from vinyl_bench.scale import Scale
 
-VENDOR_TITLES = {POSTGRESQL: "PostgreSQL", MYSQL: "MariaDB"}
+VENDOR_TITLES = {POSTGRESQL: "PostgreSQL", MYSQL: "MariaDB", SQLITE: "SQLite"}
+#: A second ratio where the raw async driver is a wrapper: aiosqlite runs sqlite3 on a
+#: thread per connection, so the ratio to sqlite3 itself shows that hop's share.
+SYNC_BASELINES = {SQLITE: "sqlite3"}
 
 #: ``results[vendor][contender]`` is one worker's JSON: ``{"results": {key: {...}}, ...}``.
 Results = dict[str, dict[str, dict[str, Any]]]
@@ -109,6 +112,23 @@ def table(results: Results, vendor: str, keys: list[str], scale: Scale) -> tuple
         if close_error:
             notes.append(f"{name}: {close_error}")
     return "\n".join(lines), notes
+
+
+def ratio_table(results: Results, vendor: str, keys: list[str], scale: Scale, against: str) -> str:
+    """Return *vendor*'s table of time ÷ *against*'s time (a raw driver), per workload."""
+    names = contenders_of(results, vendor)
+    lines = [
+        "| workload | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for key in keys:
+        base = cell(results, vendor, against, key, scale).seconds
+        cells = []
+        for name in names:
+            seconds = cell(results, vendor, name, key, scale).seconds
+            cells.append("–" if seconds is None or not base else f"{seconds / base:.2f}")
+        lines.append(f"| {key} {WORKLOADS[key].title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def cpu_table(results: Results, vendor: str, keys: list[str], scale: Scale) -> str:
@@ -215,6 +235,27 @@ def goals(results: Results, keys: list[str], scale: Scale) -> list[str]:
                 else:
                     verdict = "met" if a <= b * (1 + RSS_MARGIN) else "NOT met"
                     lines.append(f"{claim}: {verdict} ({a / 1024:,.1f} vs {b / 1024:,.1f} MiB)")
+    return lines
+
+
+def sqlite_goals(results: Results, keys: list[str], scale: Scale) -> list[str]:
+    """Return issue 18's goals on SQLite, each marked met / NOT met / not measured.
+
+    Each flavor of vinyl against Django in the same style, on every workload: vinyl_sync
+    faster than Django's sync ORM, vinyl_async faster than Django's a-methods.
+    """
+    lines = []
+    for ours, theirs in (("vinyl_sync", "django_sync"), ("vinyl_async", "django_async")):
+        for key in keys:
+            claim = f"- SQLite {key}: {ours} faster than {theirs}"
+            a = _figure(results, SQLITE, ours, key, scale).ops_per_second
+            b = _figure(results, SQLITE, theirs, key, scale).ops_per_second
+            if a is None or b is None:
+                lines.append(f"{claim}: not measured")
+            else:
+                verdict = "met" if a > b else "NOT met"
+                figures = f"{a:,.0f} vs {b:,.0f} {WORKLOADS[key].unit}/s"
+                lines.append(f"{claim}: {verdict} ({figures}){_noise(a / b)}")
     return lines
 
 

@@ -4,13 +4,25 @@ Server addresses come from the same ``VINYL_PG_*`` / ``VINYL_MYSQL_*`` environme
 variables as the tests; ``VINYL_BENCH_NAME`` names the database on both servers (the
 ``--quick`` test uses its own, so it never collides with a full run).
 
-Four aliases: ``default`` and ``mysql`` are Django's own backends (Django's contenders,
-and the seeding); ``vinyl_pg`` and ``vinyl_mysql`` are the same databases through vinyl.
+Six aliases: ``default``, ``mysql`` and ``sqlite`` are Django's own backends (Django's
+contenders, and the seeding); ``vinyl_pg``, ``vinyl_mysql`` and ``vinyl_sqlite`` are the
+same databases through vinyl.
+
+SQLite has no server: its database is the file ``<VINYL_BENCH_NAME>.sqlite3`` in
+``VINYL_BENCH_SQLITE_DIR`` (default ``vinyl_bench`` in the system's temp dir), in WAL
+mode (vinyl-sqlite's default, and kept in the file, so Django's connection and the raw
+drivers run in it too). It stays after a run, as the servers' databases do, so a profile
+can read it. Django's alias waits for the write lock as vinyl's does (``timeout``) and
+takes it when a transaction begins (``transaction_mode``: Django's own advice for
+concurrent writers; with a plain ``BEGIN`` two ``atomic()`` blocks that read, then write,
+fail with "database is locked").
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 try:
     # mysqlclient, when it is installed, is what Django's MySQL backend prefers.
@@ -39,6 +51,13 @@ def server(prefix: str, port: int, user: str) -> dict[str, str]:
 PG = server("VINYL_PG", 5432, "postgres")
 MYSQL = server("VINYL_MYSQL", 3306, "root")
 VINYL_POOL = {"pool_min_size": POOL_SIZE, "pool_max_size": POOL_SIZE}
+SQLITE_DIR = Path(
+    os.environ.get("VINYL_BENCH_SQLITE_DIR") or Path(tempfile.gettempdir()) / "vinyl_bench"
+)
+SQLITE_FILE = SQLITE_DIR / f"{NAME}.sqlite3"
+#: vinyl-sqlite's defaults, spelt out for Django's alias (whose own are 5 s and ``BEGIN``).
+SQLITE_TIMEOUT = 20.0
+SQLITE_TRANSACTION_MODE = "IMMEDIATE"
 
 DATABASES = {
     "default": {**PG, "ENGINE": "django.db.backends.postgresql"},
@@ -48,6 +67,17 @@ DATABASES = {
         **MYSQL,
         "ENGINE": "vinyl.mysql_backend",
         "OPTIONS": {**VINYL_POOL, "charset": "utf8mb4"},
+    },
+    "sqlite": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(SQLITE_FILE),
+        "OPTIONS": {"timeout": SQLITE_TIMEOUT, "transaction_mode": SQLITE_TRANSACTION_MODE},
+    },
+    # vinyl-sqlite's defaults: WAL, a 20 s busy timeout, BEGIN IMMEDIATE.
+    "vinyl_sqlite": {
+        "ENGINE": "vinyl.sqlite3_backend",
+        "NAME": str(SQLITE_FILE),
+        "OPTIONS": VINYL_POOL,
     },
 }
 

@@ -2,8 +2,14 @@
 
 Columns are listed in the models' field order so a driver row and an ORM object compare
 equal (``registry.as_row``). ``%s`` is the DB-API placeholder of psycopg2, PyMySQL and
-aiomysql; asyncpg takes ``$n``.
+aiomysql; asyncpg takes ``$n``; sqlite3 and aiosqlite take ``?`` (:func:`qmark`).
 """
+
+
+def qmark(statement: str) -> str:
+    """Return *statement* with sqlite3's ``?`` placeholders instead of ``%s``."""
+    return statement.replace("%s", "?")
+
 
 AUTHOR_COLUMNS = "id, name, email, born"
 BOOK_COLUMNS = "id, title, author_id, pages, price, published"
@@ -65,3 +71,18 @@ BOOKS_OF_AUTHOR = f"SELECT {BOOK_COLUMNS} FROM benchapp_book WHERE author_id = %
 BOOKS_OF_AUTHOR_PG = f"SELECT {BOOK_COLUMNS} FROM benchapp_book WHERE author_id = $1"
 SET_PAGES = "UPDATE benchapp_book SET pages = %s WHERE id = %s"
 SET_PAGES_PG = "UPDATE benchapp_book SET pages = $1 WHERE id = $2"
+
+
+# SQLite (sqlite3 and aiosqlite): the same statements with ``?``. A write transaction takes
+# the write lock when it begins, as vinyl-sqlite's does, so two that read and then write
+# never deadlock upgrading their read locks.
+AUTHOR_BY_PK_SQLITE = qmark(AUTHOR_BY_PK)
+BOOK_VALUES_SQLITE = qmark(BOOK_VALUES)
+AUTHOR_RANGE_SQLITE = qmark(AUTHOR_RANGE)
+INSERT_AUTHOR_SQLITE = qmark(INSERT_AUTHOR)
+INSERT_BOOK_SQLITE = qmark(INSERT_BOOK)
+BOOK_BY_PK_SQLITE = qmark(BOOK_BY_PK)
+UPDATE_BOOK_SQLITE = qmark(UPDATE_BOOK)
+BOOKS_OF_AUTHOR_SQLITE = qmark(BOOKS_OF_AUTHOR)
+SET_PAGES_SQLITE = qmark(SET_PAGES)
+BEGIN_SQLITE = "BEGIN IMMEDIATE"

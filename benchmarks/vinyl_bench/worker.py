@@ -138,7 +138,7 @@ class Session:
                 from vinyl_bench import database
                 from vinyl_bench.registry import checksum
 
-                digest += "+" + checksum(database.tables(self.keeper))
+                digest += "+" + checksum(database.tables(self.keeper, self.contender.vendor))
         except Exception as exc:
             traceback.print_exc()
             return {"error": describe(exc)}
@@ -192,10 +192,10 @@ def reply(replies: IO[str], message: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from vinyl_bench.contenders import CONTENDERS
+    from vinyl_bench.contenders import CONTENDERS, VENDORS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vendor", required=True, choices=["postgresql", "mysql"])
+    parser.add_argument("--vendor", required=True, choices=VENDORS)
     parser.add_argument("--contender", required=True, choices=sorted(CONTENDERS))
     parser.add_argument("--scale", required=True, choices=sorted(SCALES))
     args = parser.parse_args(argv)

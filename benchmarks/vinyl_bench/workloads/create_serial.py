@@ -80,6 +80,16 @@ def _pymysql(c: Any, rows: list[Row]) -> list[int]:
     return ids
 
 
+@W5.implements("aiosqlite")
+async def _aiosqlite(c: Any, rows: list[Row]) -> list[int]:
+    return [(await c.conn.execute(sql.INSERT_AUTHOR_SQLITE, row)).lastrowid for row in rows]
+
+
+@W5.implements("sqlite3")
+def _sqlite3(c: Any, rows: list[Row]) -> list[int]:
+    return [c.conn.execute(sql.INSERT_AUTHOR_SQLITE, row).lastrowid for row in rows]
+
+
 @W5.implements("django_sync", "vinyl_sync")
 def _orm_sync(c: Any, rows: list[Row]) -> list[int]:
     return [c.authors.create(name=name, email=email, born=born).pk for name, email, born in rows]

@@ -55,6 +55,16 @@ def _dbapi(c: Any, repeats: range) -> list[list[Any]]:
     return fetches
 
 
+@W3.implements("aiosqlite")
+async def _aiosqlite(c: Any, repeats: range) -> list[list[Any]]:
+    return [list(await c.conn.execute_fetchall(sql.ALL_BOOKS)) for _ in repeats]
+
+
+@W3.implements("sqlite3")
+def _sqlite3(c: Any, repeats: range) -> list[list[Any]]:
+    return [c.conn.execute(sql.ALL_BOOKS).fetchall() for _ in repeats]
+
+
 @W3.implements("django_sync", "vinyl_sync")
 def _orm_sync(c: Any, repeats: range) -> list[list[Any]]:
     return [list(c.books.all()) for _ in repeats]

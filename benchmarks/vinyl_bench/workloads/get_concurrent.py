@@ -79,6 +79,27 @@ def _dbapi(c: Any, plan: list[list[int]]) -> list[list[Any]]:
     return list(c.executor.map(task, plan))
 
 
+@W2.implements("aiosqlite")
+async def _aiosqlite(c: Any, plan: list[list[int]]) -> list[list[Any]]:
+    async def task(pks: list[int]) -> list[Any]:
+        rows = []
+        for pk in pks:
+            async with c.pool.acquire() as conn:
+                rows.append((await conn.execute_fetchall(sql.AUTHOR_BY_PK_SQLITE, (pk,)))[0])
+        return rows
+
+    return await asyncio.gather(*(task(pks) for pks in plan))
+
+
+@W2.implements("sqlite3")
+def _sqlite3(c: Any, plan: list[list[int]]) -> list[list[Any]]:
+    def task(pks: list[int]) -> list[Any]:
+        conn = c.thread_connection()
+        return [conn.execute(sql.AUTHOR_BY_PK_SQLITE, (pk,)).fetchone() for pk in pks]
+
+    return list(c.executor.map(task, plan))
+
+
 @W2.implements("django_sync", "vinyl_sync")
 def _orm_sync(c: Any, plan: list[list[int]]) -> list[list[Any]]:
     return list(c.executor.map(lambda pks: [c.authors.get(pk=pk) for pk in pks], plan))

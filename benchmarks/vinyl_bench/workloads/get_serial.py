@@ -61,6 +61,17 @@ def _dbapi(c: Any, pks: list[int]) -> list[Any]:
     return rows
 
 
+@W1.implements("aiosqlite")
+async def _aiosqlite(c: Any, pks: list[int]) -> list[Any]:
+    # execute_fetchall: the statement and its rows in one trip to the connection's thread.
+    return [(await c.conn.execute_fetchall(sql.AUTHOR_BY_PK_SQLITE, (pk,)))[0] for pk in pks]
+
+
+@W1.implements("sqlite3")
+def _sqlite3(c: Any, pks: list[int]) -> list[Any]:
+    return [c.conn.execute(sql.AUTHOR_BY_PK_SQLITE, (pk,)).fetchone() for pk in pks]
+
+
 @W1.implements("django_sync", "vinyl_sync")
 def _orm_sync(c: Any, pks: list[int]) -> list[Any]:
     return [c.authors.get(pk=pk) for pk in pks]

@@ -94,6 +94,28 @@ def _dbapi(c: Any, ranges: list[tuple[int, int]]) -> list[Pairs]:
     return results
 
 
+@W7.implements("aiosqlite")
+async def _aiosqlite(c: Any, ranges: list[tuple[int, int]]) -> list[Pairs]:
+    results = []
+    for bounds in ranges:
+        authors = list(await c.conn.execute_fetchall(sql.AUTHOR_RANGE_SQLITE, bounds))
+        ids = [author[0] for author in authors]
+        books = await c.conn.execute_fetchall(sql.qmark(sql.books_of_authors(len(ids))), ids)
+        results.append(pair_up(authors, list(books)))
+    return results
+
+
+@W7.implements("sqlite3")
+def _sqlite3(c: Any, ranges: list[tuple[int, int]]) -> list[Pairs]:
+    results = []
+    for bounds in ranges:
+        authors = c.conn.execute(sql.AUTHOR_RANGE_SQLITE, bounds).fetchall()
+        ids = [author[0] for author in authors]
+        books = c.conn.execute(sql.qmark(sql.books_of_authors(len(ids))), ids).fetchall()
+        results.append(pair_up(authors, books))
+    return results
+
+
 def _authors_with_books(c: Any, low: int, high: int) -> Any:
     return c.authors.filter(id__gte=low, id__lt=high).prefetch_related("books")
 

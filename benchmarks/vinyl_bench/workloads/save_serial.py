@@ -89,6 +89,26 @@ def _dbapi(c: Any, pks: list[int]) -> list[Any]:
     return saved
 
 
+@W8.implements("aiosqlite")
+async def _aiosqlite(c: Any, pks: list[int]) -> list[Any]:
+    saved = []
+    for pk in pks:
+        row = _modified((await c.conn.execute_fetchall(sql.BOOK_BY_PK_SQLITE, (pk,)))[0])
+        await c.conn.execute(sql.UPDATE_BOOK_SQLITE, _update_params(row))
+        saved.append(row)
+    return saved
+
+
+@W8.implements("sqlite3")
+def _sqlite3(c: Any, pks: list[int]) -> list[Any]:
+    saved = []
+    for pk in pks:
+        row = _modified(c.conn.execute(sql.BOOK_BY_PK_SQLITE, (pk,)).fetchone())
+        c.conn.execute(sql.UPDATE_BOOK_SQLITE, _update_params(row))
+        saved.append(row)
+    return saved
+
+
 def _modify(book: Any) -> Any:
     book.pages += 1
     book.price += CENT

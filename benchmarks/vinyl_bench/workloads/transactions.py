@@ -129,6 +129,45 @@ def _dbapi(c: Any, plan: list[list[int]]) -> list[list[Unit]]:
     return list(c.executor.map(task, plan))
 
 
+@W9.implements("aiosqlite")
+async def _aiosqlite(c: Any, plan: list[list[int]]) -> list[list[Unit]]:
+    async def task(pks: list[int]) -> list[Unit]:
+        units = []
+        for pk in pks:
+            async with c.pool.acquire() as conn:
+                # BEGIN IMMEDIATE: SQLite has one writer at a time; the others wait here.
+                await conn.execute(sql.BEGIN_SQLITE)
+                (author,) = await conn.execute_fetchall(sql.AUTHOR_BY_PK_SQLITE, (pk,))
+                books = list(await conn.execute_fetchall(sql.BOOKS_OF_AUTHOR_SQLITE, (pk,)))
+                first = _first(books)
+                if first is not None:
+                    await conn.execute(sql.SET_PAGES_SQLITE, (first[PAGES] + 1, first[PK]))
+                await conn.execute("COMMIT")
+            units.append((author, books, _updated(first)))
+        return units
+
+    return await asyncio.gather(*(task(pks) for pks in plan))
+
+
+@W9.implements("sqlite3")
+def _sqlite3(c: Any, plan: list[list[int]]) -> list[list[Unit]]:
+    def task(pks: list[int]) -> list[Unit]:
+        units = []
+        conn = c.thread_connection()
+        for pk in pks:
+            conn.execute(sql.BEGIN_SQLITE)
+            author = conn.execute(sql.AUTHOR_BY_PK_SQLITE, (pk,)).fetchone()
+            books = conn.execute(sql.BOOKS_OF_AUTHOR_SQLITE, (pk,)).fetchall()
+            first = _first(books)
+            if first is not None:
+                conn.execute(sql.SET_PAGES_SQLITE, (first[PAGES] + 1, first[PK]))
+            conn.execute("COMMIT")
+            units.append((author, books, _updated(first)))
+        return units
+
+    return list(c.executor.map(task, plan))
+
+
 def _django_unit(c: Any, pk: int) -> Unit:
     from django.db import transaction
 

@@ -63,6 +63,18 @@ def _dbapi(c: Any, ranges: list[tuple[int, int]]) -> list[list[Any]]:
     return results
 
 
+@W4.implements("aiosqlite")
+async def _aiosqlite(c: Any, ranges: list[tuple[int, int]]) -> list[list[Any]]:
+    return [
+        list(await c.conn.execute_fetchall(sql.BOOK_VALUES_SQLITE, bounds)) for bounds in ranges
+    ]
+
+
+@W4.implements("sqlite3")
+def _sqlite3(c: Any, ranges: list[tuple[int, int]]) -> list[list[Any]]:
+    return [c.conn.execute(sql.BOOK_VALUES_SQLITE, bounds).fetchall() for bounds in ranges]
+
+
 @W4.implements("django_sync", "vinyl_sync")
 def _orm_sync(c: Any, ranges: list[tuple[int, int]]) -> list[list[Any]]:
     return [
