@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -10,7 +9,6 @@ import asyncpg
 import pytest
 from django.conf import settings
 from django.db import connections
-from vinyl.query.backend import PoolConfig
 from vinyl.query.databases import Backend, get_backend
 from vinyl_testing.pgbouncer import pgbouncer
 from vinyl_testing.plugin import PG, flush
@@ -21,16 +19,6 @@ def backend() -> Iterator[Backend]:
     """Return the vinyl backend of the PostgreSQL alias; empty the test tables afterwards."""
     yield get_backend(PG.vinyl)
     flush(PG.django)
-
-
-@pytest.fixture
-def pool_config(backend: Backend) -> Callable[..., PoolConfig]:
-    """Return a factory of the alias's ``PoolConfig`` with some fields changed."""
-
-    def make(**changes: Any) -> PoolConfig:
-        return dataclasses.replace(backend.config, **changes)
-
-    return make
 
 
 @pytest.fixture

@@ -24,16 +24,6 @@ def backend(sqlite_database: str) -> Iterator[Backend]:
 
 
 @pytest.fixture
-def pool_config(backend: Backend) -> Callable[..., PoolConfig]:
-    """Return a factory of the alias's ``PoolConfig`` with some fields changed."""
-
-    def make(**changes: Any) -> PoolConfig:
-        return dataclasses.replace(backend.config, **changes)
-
-    return make
-
-
-@pytest.fixture
 def oracle(backend: Backend) -> Iterator[Any]:
     """Return a cursor of Django's own SQLite backend on the same database file."""
     with connections[SQLITE.django].cursor() as cursor:
@@ -41,9 +31,9 @@ def oracle(backend: Backend) -> Iterator[Any]:
 
 
 @pytest.fixture
-def database_file(tmp_path: Path, pool_config: Callable[..., PoolConfig]) -> PoolConfig:
+def database_file(tmp_path: Path, backend: Backend) -> PoolConfig:
     """Return the alias's ``PoolConfig`` on a new, empty database file of this test's own."""
-    return pool_config(name=str(tmp_path / "own.sqlite3"))
+    return dataclasses.replace(backend.config, name=str(tmp_path / "own.sqlite3"))
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import pytest
-from vinyl.query.backend import PoolConfig
 from vinyl.query.databases import Backend
-from vinyl_testing._async.backends import open_pool, taken
+from vinyl_testing._async.backends import configured, open_pool, taken
 
 #: A query that runs for seconds: SQLite counts to a hundred million.
 SLOW = (
@@ -19,11 +17,11 @@ SLOW = (
 
 
 async def test_a_cancelled_statement_is_interrupted_and_its_connection_closed(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
+    backend: Backend,
 ) -> None:
     # aiosqlite runs the statement on the connection's thread: cancelling the task alone
     # would leave it running there, and the close queued behind it would wait seconds.
-    async with open_pool(backend, pool_config(max_size=1)) as pool:
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
         started = time.monotonic()
         async with taken(pool) as connection:
             interrupted = connection.raw  # type: ignore[attr-defined]

@@ -10,27 +10,32 @@ between the servers (the SQL naming a session, the aliases) is a parameter.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.db.models import Model
 from django.test import override_settings
 from vinyl.query._sync import connection, fetch_queryset, fetch_sql
 from vinyl.query.backend import Connection, Pool, PoolConfig
 from vinyl.query.compiler import prepare
 from vinyl.query.databases import Backend
-from vinyl_testapp.models import AllTypes
+from vinyl_testapp.models import AllTypes, Note, TypesOwner
 
-from vinyl_testing.parity import assert_same, field_values, insert_sql
+from vinyl_testing.parity import assert_same, every_type_values, field_values, insert_sql
 from vinyl_testing.plugin import DB
 
 #: A statement and its parameters.
 Statement = tuple[str, tuple[Any, ...]]
+
+#: A failing statement: set-up statements run by Django first, the statement and its
+#: parameters, and the code the driver's error carries (SQLSTATE, errno, result code).
+ErrorCase = tuple[list[Statement], str, tuple[Any, ...], Any]
 
 
 def configured(backend: Backend, **changes: Any) -> PoolConfig:
@@ -96,6 +101,157 @@ def errors_of(
     return django_error.value, vinyl_error.value
 
 
+def check_error_as_djangos(
+    backend: Backend,
+    oracle: Any,
+    case: ErrorCase,
+    code: str,
+    *,
+    cause: type[BaseException] = BaseException,
+    message: Callable[[BaseException], object] = str,
+) -> None:
+    """Check that *case* fails with Django's class and message, its code and the driver's cause.
+
+    The code is read from the error's attribute *code*; the driver's error, chained with
+    ``from``, must be a *cause*. *message* picks what of a message both sides must share.
+    """
+    setup, sql, params, expected = case
+    django_error, vinyl_error = errors_of(backend, oracle, setup, sql, params)
+    assert message(vinyl_error) == message(django_error)
+    assert getattr(vinyl_error, code) == expected
+    assert isinstance(vinyl_error.__cause__, cause)
+
+
+def check_fetch_as_django(
+    backend: Backend, db: DB, oracle: Any, *, exact_classes: bool, more: Sequence[str] = ()
+) -> list[list[Any]]:
+    """Check that vinyl's driver fetches the rows Django's cursor reads, of every type.
+
+    Django writes two ``AllTypes`` rows first, one of every type's values and one of
+    defaults, which are read back in order; then each of the statements *more*. Each value
+    must be of the class of Django's (a subclass too, unless *exact_classes*). Return vinyl's
+    rows, statement by statement.
+    """
+    owner = TypesOwner.objects.using(db.django).create(name="o")
+    AllTypes.objects.using(db.django).create(owner=owner, **every_type_values())
+    AllTypes.objects.using(db.django).create()
+    fetched = []
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as conn:
+        for sql in ["SELECT * FROM vinyl_testapp_alltypes ORDER BY id", *more]:
+            oracle.execute(sql)
+            expected = [tuple(row) for row in oracle.fetchall()]
+            rows = conn.fetch(sql)
+            assert [tuple(row) for row in rows] == expected
+            for row, django_row in zip(rows, expected, strict=True):
+                for value, django_value in zip(row, django_row, strict=True):
+                    if exact_classes:
+                        assert type(value) is type(django_value), (value, django_value)
+                    else:
+                        assert isinstance(value, type(django_value)), (value, django_value)
+            fetched.append(rows)
+    return fetched
+
+
+def check_fetch_with_columns(
+    backend: Backend, oracle: Any, setup: list[Statement], queries: list[Statement]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Check that ``fetch_with_columns`` names the columns and rows Django's cursor reads.
+
+    The *setup* statements run first on Django's *oracle* cursor. Return the names and rows
+    of the last of *queries*.
+    """
+    for statement, values in setup:
+        oracle.execute(statement, values)
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as conn:
+        for sql, params in queries:
+            oracle.execute(sql, params)
+            expected = (
+                [column[0] for column in oracle.description],
+                [tuple(row) for row in oracle.fetchall()],
+            )
+            names, rows = conn.fetch_with_columns(sql, params)
+            assert (names, [tuple(row) for row in rows]) == expected
+    return expected
+
+
+def check_fetch_with_columns_error(backend: Backend, error: type[Exception], match: str) -> None:
+    """Check that an unknown column raises *error*, chained, and the connection reads on."""
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as conn:
+        with pytest.raises(error, match=match) as raised:
+            conn.fetch_with_columns("SELECT missing FROM vinyl_testapp_note")
+        assert raised.value.__cause__ is not None
+        names, rows = conn.fetch_with_columns("SELECT 1 AS one")
+    assert (names, [tuple(row) for row in rows]) == (["one"], [(1,)])
+
+
+def check_execute_counts(
+    backend: Backend, db: DB, placeholder: str, created: datetime.datetime
+) -> Any:
+    """Check that ``execute`` counts the rows an UPDATE matched as Django does, and an INSERT's.
+
+    The statements use the driver's *placeholder* and write *created* as the notes' time
+    (Django writes it in UTC). Return what ``execute_insert`` gives for a note of id 99.
+    """
+    for text in ("same", "same", "other"):
+        Note.objects.using(db.django).create(
+            text=text, created=created.replace(tzinfo=datetime.UTC)
+        )
+    expected = Note.objects.using(db.django).filter(text="same").update(text="same")
+    p = placeholder
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as conn:
+        matched = conn.execute(
+            f"UPDATE vinyl_testapp_note SET text = {p} WHERE text = {p}", ("same", "same")
+        )
+        inserted = conn.execute(
+            f"INSERT INTO vinyl_testapp_note (text, created) VALUES ({p}, {p}), ({p}, {p})",
+            ("a", created, "b", created),
+        )
+        inserted_id = conn.execute_insert(
+            f"INSERT INTO vinyl_testapp_note (id, text, created) VALUES ({p}, {p}, {p})",
+            (99, "c", created),
+        )
+    assert matched == expected == 2
+    assert inserted == 2
+    return inserted_id
+
+
+def fetch_error(
+    backend: Backend, sql: str, error: type[Exception], match: str
+) -> pytest.ExceptionInfo[Exception]:
+    """Return the *error* matching *match* that fetching *sql* raises."""
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as conn:
+        with pytest.raises(error, match=match) as raised:
+            conn.fetch(sql)
+    return raised
+
+
+def check_silent_host_times_out(
+    backend: Backend, port: int, connect_timeout: float, within: float
+) -> None:
+    """Check that a host that never answers fails within *within* s, naming host and *port*."""
+    silent = configured(backend, host="10.255.255.1", connect_timeout=connect_timeout)
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match=rf"server at 10\.255\.255\.1:{port}"):
+        with open_pool(backend, silent):
+            pass
+    assert time.monotonic() - started < within
+
+
+def isolation_levels(backend: Backend, level: str | None, sql: str) -> list[list[Any]]:
+    """Return the rows *sql* reads on two connections of a pool of isolation *level*."""
+    with open_pool(backend, configured(backend, isolation_level=level, min_size=2)) as pool:
+        with taken(pool) as first, taken(pool) as second:
+            return [[tuple(row) for row in c.fetch(sql)] for c in (first, second)]
+
+
+def check_closed_pool_refuses(backend: Backend, alias: str) -> None:
+    """Check that a closed pool refuses to lend, naming its database *alias*."""
+    with open_pool(backend, configured(backend)) as pool:
+        pass
+    with pytest.raises(InterfaceError, match=f"pool of database alias {alias!r} is closed"):
+        pool.acquire()
+
+
 def check_statement_error_keeps_connection(
     backend: Backend, id_sql: str, statement: Statement, error: type[Exception], match: str
 ) -> None:
@@ -125,10 +281,10 @@ def check_unreachable_port_named(backend: Backend, server: str, alias: str) -> N
     assert "\n" not in message, message
 
 
-def check_options_refused(backend: Backend, config: PoolConfig, message: str) -> None:
-    """Check that opening a pool with *config* raises ImproperlyConfigured with *message*."""
+def check_options_refused(backend: Backend, options: dict[str, Any], message: str) -> None:
+    """Check that opening a pool with *options* raises ImproperlyConfigured with *message*."""
     with pytest.raises(ImproperlyConfigured) as error:
-        with open_pool(backend, config):
+        with open_pool(backend, configured(backend, options=options)):
             pass
     assert message in str(error.value)
 

@@ -6,7 +6,6 @@ Written once for aiomysql; ``tools/unasync.py`` generates the PyMySQL twin in ``
 from __future__ import annotations
 
 import datetime
-import time
 import warnings
 from typing import Any
 
@@ -17,10 +16,10 @@ from django.db import DataError, IntegrityError, InterfaceError, OperationalErro
 from vinyl.mysql.server import known_server
 from vinyl.mysql_backend.base import DatabaseWrapper
 from vinyl.query.databases import Backend
-from vinyl_testapp.models import AllTypes, Note, TypesOwner
+from vinyl_testapp.models import AllTypes, Note
 from vinyl_testing._async import backends
-from vinyl_testing._async.backends import Statement, configured, errors_of, open_pool, taken
-from vinyl_testing.parity import every_type_values
+from vinyl_testing._async.backends import ErrorCase, configured, open_pool, taken
+from vinyl_testing.plugin import MYSQL
 
 NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
 CREATED = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456)
@@ -31,15 +30,7 @@ LISTED = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s"
 
 
 async def test_fetch_returns_the_values_djangos_cursor_reads(backend: Backend, oracle: Any) -> None:
-    owner = TypesOwner.objects.using("mysql").create(name="o")
-    AllTypes.objects.using("mysql").create(owner=owner, **every_type_values())
-    AllTypes.objects.using("mysql").create()
-    sql = "SELECT * FROM vinyl_testapp_alltypes ORDER BY id"
-    oracle.execute(sql)
-    expected = [tuple(row) for row in oracle.fetchall()]
-    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        rows = await connection.fetch(sql)
-    assert [tuple(row) for row in rows] == expected
+    [rows] = await backends.check_fetch_as_django(backend, MYSQL, oracle, exact_classes=False)
     time_column = [f.column for f in AllTypes._meta.concrete_fields].index("time")
     assert isinstance(rows[0][time_column], datetime.time)
 
@@ -80,19 +71,14 @@ async def test_percent_signs_reach_the_server_once_with_or_without_params(backen
 async def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(
     backend: Backend, oracle: Any
 ) -> None:
-    for text in ("first", "second"):
-        oracle.execute(NOTE_INSERT, (None, text, CREATED))
     queries = [
         ("SELECT id, text AS `Label`, 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id", ()),
         ("SELECT id, text FROM vinyl_testapp_note WHERE text = %s", ("none",)),
         ("SELECT CONCAT(%s, 'x') AS joined, 'a%%b' AS percent", ("5",)),
     ]
-    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        for sql, params in queries:
-            oracle.execute(sql, params)
-            expected = [column[0] for column in oracle.description], list(oracle.fetchall())
-            assert await connection.fetch_with_columns(sql, params) == expected
-    assert expected == (["joined", "percent"], [("5x", "a%b")])
+    setup = [(NOTE_INSERT, (None, text, CREATED)) for text in ("first", "second")]
+    last = await backends.check_fetch_with_columns(backend, oracle, setup, queries)
+    assert last == (["joined", "percent"], [("5x", "a%b")])
 
 
 async def test_fetch_with_columns_of_no_row_still_names_the_columns(backend: Backend) -> None:
@@ -106,26 +92,17 @@ async def test_fetch_with_columns_of_no_row_still_names_the_columns(backend: Bac
 async def test_fetch_with_columns_raises_djangos_error_with_the_drivers_message(
     backend: Backend,
 ) -> None:
-    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        with pytest.raises(ProgrammingError, match="Unknown column 'missing' in 'SELECT'") as error:
-            await connection.fetch_with_columns("SELECT missing FROM vinyl_testapp_note")
-        assert error.value.__cause__ is not None
-        assert await connection.fetch_with_columns("SELECT 1 AS one") == (["one"], [(1,)])
+    await backends.check_fetch_with_columns_error(
+        backend, ProgrammingError, "Unknown column 'missing' in 'SELECT'"
+    )
 
 
 async def test_execute_counts_matched_rows_as_django_does(backend: Backend) -> None:
-    for text in ("same", "same", "other"):
-        Note.objects.using("mysql").create(text=text, created=CREATED.replace(tzinfo=datetime.UTC))
-    expected = Note.objects.using("mysql").filter(text="same").update(text="same")
-    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        matched = await connection.execute(
-            "UPDATE vinyl_testapp_note SET text = %s WHERE text = %s", ("same", "same")
-        )
-    assert matched == expected == 2
+    assert await backends.check_execute_counts(backend, MYSQL, "%s", CREATED) == 99
 
 
 # Each case: set-up statements run by Django first, the failing statement, the errno.
-ERROR_CASES: dict[str, tuple[list[Statement], str, tuple[Any, ...], int]] = {
+ERROR_CASES: dict[str, ErrorCase] = {
     "duplicate key": ([(NOTE_INSERT, (1, "a", CREATED))], NOTE_INSERT, (1, "b", CREATED), 1062),
     "not null": ([], NOTE_INSERT, (None, None, CREATED), 1048),
     "foreign key": (
@@ -168,11 +145,9 @@ ERROR_CASES: dict[str, tuple[list[Statement], str, tuple[Any, ...], int]] = {
 async def test_errors_are_djangos_with_the_same_message(
     case: str, backend: Backend, oracle: Any
 ) -> None:
-    setup, sql, params, errno = ERROR_CASES[case]
-    django_error, vinyl_error = await errors_of(backend, oracle, setup, sql, params)
-    assert str(vinyl_error) == str(django_error)
-    assert vinyl_error.errno == errno  # type: ignore[attr-defined]
-    assert isinstance(vinyl_error.__cause__, pymysql.Error)
+    await backends.check_error_as_djangos(
+        backend, oracle, ERROR_CASES[case], "errno", cause=pymysql.Error
+    )
 
 
 async def test_a_not_null_column_left_out_is_an_integrity_error(backend: Backend) -> None:
@@ -202,9 +177,12 @@ async def test_a_lock_wait_timeout_is_an_operational_error(backend: Backend) -> 
 async def test_an_unknown_column_is_a_programming_error(backend: Backend) -> None:
     # Django's backend on PyMySQL calls this an OperationalError (PyMySQL's class);
     # vinyl calls it what PostgreSQL's backends do for the same mistake.
-    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        with pytest.raises(ProgrammingError, match="Unknown column 'missing' in 'SELECT'") as error:
-            await connection.fetch("SELECT missing FROM vinyl_testapp_note")
+    error = await backends.fetch_error(
+        backend,
+        "SELECT missing FROM vinyl_testapp_note",
+        ProgrammingError,
+        "Unknown column 'missing' in 'SELECT'",
+    )
     assert error.value.errno == 1054  # type: ignore[attr-defined]
 
 
@@ -227,13 +205,7 @@ async def test_an_unreachable_port_raises_operational_error_naming_host_and_port
 async def test_a_silent_host_raises_operational_error_within_connect_timeout(
     backend: Backend,
 ) -> None:
-    started = time.monotonic()
-    with pytest.raises(OperationalError, match=r"server at 10\.255\.255\.1:3306"):
-        async with open_pool(
-            backend, configured(backend, host="10.255.255.1", connect_timeout=0.5)
-        ):
-            pass
-    assert time.monotonic() - started < 2.0
+    await backends.check_silent_host_times_out(backend, 3306, connect_timeout=0.5, within=2.0)
 
 
 async def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(backend: Backend) -> None:
@@ -291,9 +263,7 @@ async def test_isolation_level_is_set_on_every_connection(
     expected: str,
     backend: Backend,
 ) -> None:
-    async with open_pool(backend, configured(backend, isolation_level=level, min_size=2)) as pool:
-        async with taken(pool) as first, taken(pool) as second:
-            levels = [await c.fetch("SELECT @@tx_isolation") for c in (first, second)]
+    levels = await backends.isolation_levels(backend, level, "SELECT @@tx_isolation")
     assert levels == [[(expected,)], [(expected,)]]
 
 
@@ -324,10 +294,7 @@ async def test_ssl_settings_reach_the_driver(backend: Backend) -> None:
 
 
 async def test_a_closed_pool_refuses_to_lend(backend: Backend) -> None:
-    async with open_pool(backend, configured(backend)) as pool:
-        pass
-    with pytest.raises(InterfaceError, match="pool of database alias 'vinyl_mysql' is closed"):
-        await pool.acquire()
+    await backends.check_closed_pool_refuses(backend, "vinyl_mysql")
 
 
 async def test_starting_a_pool_records_the_servers_version_and_settings(
@@ -348,6 +315,6 @@ async def test_starting_a_pool_records_the_servers_version_and_settings(
 async def test_a_server_side_syntax_error_is_a_programming_error_with_its_text(
     backend: Backend,
 ) -> None:
-    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        with pytest.raises(ProgrammingError, match="You have an error in your SQL syntax"):
-            await connection.fetch("SELEC 1")
+    await backends.fetch_error(
+        backend, "SELEC 1", ProgrammingError, "You have an error in your SQL syntax"
+    )

@@ -9,7 +9,6 @@ Written once for aiomysql; ``tools/unasync.py`` generates the PyMySQL twin in ``
 from __future__ import annotations
 
 import datetime
-import time
 import warnings
 from typing import Any
 
@@ -20,10 +19,10 @@ from django.db import DataError, IntegrityError, InterfaceError, OperationalErro
 from vinyl.mysql.server import known_server
 from vinyl.mysql_backend.base import DatabaseWrapper
 from vinyl.query.databases import Backend
-from vinyl_testapp.models import AllTypes, Note, TypesOwner
+from vinyl_testapp.models import AllTypes, Note
 from vinyl_testing._sync import backends
-from vinyl_testing._sync.backends import Statement, configured, errors_of, open_pool, taken
-from vinyl_testing.parity import every_type_values
+from vinyl_testing._sync.backends import ErrorCase, configured, open_pool, taken
+from vinyl_testing.plugin import MYSQL
 
 NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
 CREATED = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456)
@@ -34,15 +33,7 @@ LISTED = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s"
 
 
 def test_fetch_returns_the_values_djangos_cursor_reads(backend: Backend, oracle: Any) -> None:
-    owner = TypesOwner.objects.using("mysql").create(name="o")
-    AllTypes.objects.using("mysql").create(owner=owner, **every_type_values())
-    AllTypes.objects.using("mysql").create()
-    sql = "SELECT * FROM vinyl_testapp_alltypes ORDER BY id"
-    oracle.execute(sql)
-    expected = [tuple(row) for row in oracle.fetchall()]
-    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        rows = connection.fetch(sql)
-    assert [tuple(row) for row in rows] == expected
+    [rows] = backends.check_fetch_as_django(backend, MYSQL, oracle, exact_classes=False)
     time_column = [f.column for f in AllTypes._meta.concrete_fields].index("time")
     assert isinstance(rows[0][time_column], datetime.time)
 
@@ -83,19 +74,14 @@ def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Bac
 def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(
     backend: Backend, oracle: Any
 ) -> None:
-    for text in ("first", "second"):
-        oracle.execute(NOTE_INSERT, (None, text, CREATED))
     queries = [
         ("SELECT id, text AS `Label`, 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id", ()),
         ("SELECT id, text FROM vinyl_testapp_note WHERE text = %s", ("none",)),
         ("SELECT CONCAT(%s, 'x') AS joined, 'a%%b' AS percent", ("5",)),
     ]
-    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        for sql, params in queries:
-            oracle.execute(sql, params)
-            expected = [column[0] for column in oracle.description], list(oracle.fetchall())
-            assert connection.fetch_with_columns(sql, params) == expected
-    assert expected == (["joined", "percent"], [("5x", "a%b")])
+    setup = [(NOTE_INSERT, (None, text, CREATED)) for text in ("first", "second")]
+    last = backends.check_fetch_with_columns(backend, oracle, setup, queries)
+    assert last == (["joined", "percent"], [("5x", "a%b")])
 
 
 def test_fetch_with_columns_of_no_row_still_names_the_columns(backend: Backend) -> None:
@@ -109,26 +95,17 @@ def test_fetch_with_columns_of_no_row_still_names_the_columns(backend: Backend) 
 def test_fetch_with_columns_raises_djangos_error_with_the_drivers_message(
     backend: Backend,
 ) -> None:
-    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        with pytest.raises(ProgrammingError, match="Unknown column 'missing' in 'SELECT'") as error:
-            connection.fetch_with_columns("SELECT missing FROM vinyl_testapp_note")
-        assert error.value.__cause__ is not None
-        assert connection.fetch_with_columns("SELECT 1 AS one") == (["one"], [(1,)])
+    backends.check_fetch_with_columns_error(
+        backend, ProgrammingError, "Unknown column 'missing' in 'SELECT'"
+    )
 
 
 def test_execute_counts_matched_rows_as_django_does(backend: Backend) -> None:
-    for text in ("same", "same", "other"):
-        Note.objects.using("mysql").create(text=text, created=CREATED.replace(tzinfo=datetime.UTC))
-    expected = Note.objects.using("mysql").filter(text="same").update(text="same")
-    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        matched = connection.execute(
-            "UPDATE vinyl_testapp_note SET text = %s WHERE text = %s", ("same", "same")
-        )
-    assert matched == expected == 2
+    assert backends.check_execute_counts(backend, MYSQL, "%s", CREATED) == 99
 
 
 # Each case: set-up statements run by Django first, the failing statement, the errno.
-ERROR_CASES: dict[str, tuple[list[Statement], str, tuple[Any, ...], int]] = {
+ERROR_CASES: dict[str, ErrorCase] = {
     "duplicate key": ([(NOTE_INSERT, (1, "a", CREATED))], NOTE_INSERT, (1, "b", CREATED), 1062),
     "not null": ([], NOTE_INSERT, (None, None, CREATED), 1048),
     "foreign key": (
@@ -169,11 +146,9 @@ ERROR_CASES: dict[str, tuple[list[Statement], str, tuple[Any, ...], int]] = {
 
 @pytest.mark.parametrize("case", list(ERROR_CASES))
 def test_errors_are_djangos_with_the_same_message(case: str, backend: Backend, oracle: Any) -> None:
-    setup, sql, params, errno = ERROR_CASES[case]
-    django_error, vinyl_error = errors_of(backend, oracle, setup, sql, params)
-    assert str(vinyl_error) == str(django_error)
-    assert vinyl_error.errno == errno  # type: ignore[attr-defined]
-    assert isinstance(vinyl_error.__cause__, pymysql.Error)
+    backends.check_error_as_djangos(
+        backend, oracle, ERROR_CASES[case], "errno", cause=pymysql.Error
+    )
 
 
 def test_a_not_null_column_left_out_is_an_integrity_error(backend: Backend) -> None:
@@ -203,9 +178,12 @@ def test_a_lock_wait_timeout_is_an_operational_error(backend: Backend) -> None:
 def test_an_unknown_column_is_a_programming_error(backend: Backend) -> None:
     # Django's backend on PyMySQL calls this an OperationalError (PyMySQL's class);
     # vinyl calls it what PostgreSQL's backends do for the same mistake.
-    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        with pytest.raises(ProgrammingError, match="Unknown column 'missing' in 'SELECT'") as error:
-            connection.fetch("SELECT missing FROM vinyl_testapp_note")
+    error = backends.fetch_error(
+        backend,
+        "SELECT missing FROM vinyl_testapp_note",
+        ProgrammingError,
+        "Unknown column 'missing' in 'SELECT'",
+    )
     assert error.value.errno == 1054  # type: ignore[attr-defined]
 
 
@@ -228,11 +206,7 @@ def test_an_unreachable_port_raises_operational_error_naming_host_and_port(
 def test_a_silent_host_raises_operational_error_within_connect_timeout(
     backend: Backend,
 ) -> None:
-    started = time.monotonic()
-    with pytest.raises(OperationalError, match=r"server at 10\.255\.255\.1:3306"):
-        with open_pool(backend, configured(backend, host="10.255.255.1", connect_timeout=0.5)):
-            pass
-    assert time.monotonic() - started < 2.0
+    backends.check_silent_host_times_out(backend, 3306, connect_timeout=0.5, within=2.0)
 
 
 def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(backend: Backend) -> None:
@@ -288,9 +262,7 @@ def test_isolation_level_is_set_on_every_connection(
     expected: str,
     backend: Backend,
 ) -> None:
-    with open_pool(backend, configured(backend, isolation_level=level, min_size=2)) as pool:
-        with taken(pool) as first, taken(pool) as second:
-            levels = [c.fetch("SELECT @@tx_isolation") for c in (first, second)]
+    levels = backends.isolation_levels(backend, level, "SELECT @@tx_isolation")
     assert levels == [[(expected,)], [(expected,)]]
 
 
@@ -321,10 +293,7 @@ def test_ssl_settings_reach_the_driver(backend: Backend) -> None:
 
 
 def test_a_closed_pool_refuses_to_lend(backend: Backend) -> None:
-    with open_pool(backend, configured(backend)) as pool:
-        pass
-    with pytest.raises(InterfaceError, match="pool of database alias 'vinyl_mysql' is closed"):
-        pool.acquire()
+    backends.check_closed_pool_refuses(backend, "vinyl_mysql")
 
 
 def test_starting_a_pool_records_the_servers_version_and_settings(
@@ -345,6 +314,6 @@ def test_starting_a_pool_records_the_servers_version_and_settings(
 def test_a_server_side_syntax_error_is_a_programming_error_with_its_text(
     backend: Backend,
 ) -> None:
-    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
-        with pytest.raises(ProgrammingError, match="You have an error in your SQL syntax"):
-            connection.fetch("SELEC 1")
+    backends.fetch_error(
+        backend, "SELEC 1", ProgrammingError, "You have an error in your SQL syntax"
+    )

@@ -9,20 +9,18 @@ Written once for asyncpg; ``tools/unasync.py`` generates the psycopg2 twin in ``
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
+from django.db import DataError, IntegrityError, OperationalError, ProgrammingError
 from vinyl.pg.server import known_version
 from vinyl.postgresql_backend.base import DatabaseWrapper
-from vinyl.query.backend import PoolConfig
 from vinyl.query.databases import Backend
-from vinyl_testapp.models import AllTypes, Note, PgTypes, TypesOwner
+from vinyl_testapp.models import Note, PgTypes
 from vinyl_testing._sync import backends
-from vinyl_testing._sync.backends import errors_of, open_pool, taken
-from vinyl_testing.parity import every_type_values
+from vinyl_testing._sync.backends import ErrorCase, configured, open_pool, taken
+from vinyl_testing.plugin import PG
 
 NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
 CREATED = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=datetime.UTC)
@@ -32,12 +30,7 @@ BACKEND_PID = "SELECT pg_backend_pid()"
 LISTED = "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = %s"
 
 
-def test_fetch_returns_the_values_djangos_cursor_reads(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
-) -> None:
-    owner = TypesOwner.objects.using("default").create(name="o")
-    AllTypes.objects.using("default").create(owner=owner, **every_type_values())
-    AllTypes.objects.using("default").create()
+def test_fetch_returns_the_values_djangos_cursor_reads(backend: Backend, oracle: Any) -> None:
     PgTypes.objects.using("default").create(
         ints=[1, 2],
         texts=["a%"],
@@ -46,27 +39,13 @@ def test_fetch_returns_the_values_djangos_cursor_reads(
         hstore={"k": "v", "none": None},
         inet="192.168.0.1",
     )
-    for sql in (
-        "SELECT * FROM vinyl_testapp_alltypes ORDER BY id",
-        "SELECT ints, texts, grid, ips, hstore, inet FROM vinyl_testapp_pgtypes",
-    ):
-        oracle.execute(sql)
-        expected = [tuple(row) for row in oracle.fetchall()]
-        with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-            rows = connection.fetch(sql)
-        assert [tuple(row) for row in rows] == expected
-        # Same classes, or a subclass (asyncpg's UUID is a uuid.UUID).
-        assert all(
-            isinstance(value, type(django_value))
-            for row, django_row in zip(rows, expected, strict=True)
-            for value, django_value in zip(row, django_row, strict=True)
-        )
+    # Same classes, or a subclass (asyncpg's UUID is a uuid.UUID).
+    more = ["SELECT ints, texts, grid, ips, hstore, inet FROM vinyl_testapp_pgtypes"]
+    backends.check_fetch_as_django(backend, PG, oracle, exact_classes=False, more=more)
 
 
-def test_percent_signs_reach_the_server_once_with_or_without_params(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Backend) -> None:
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         plain = connection.fetch("SELECT 'a%%b'")
         with_param = connection.fetch("SELECT 'a%%b', %s::text", ("c%d",))
         like = connection.fetch("SELECT 'abc%%' LIKE %s", ("abc\\%%",))
@@ -76,29 +55,21 @@ def test_percent_signs_reach_the_server_once_with_or_without_params(
 
 
 def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+    backend: Backend, oracle: Any
 ) -> None:
-    for text in ("first", "second"):
-        oracle.execute(NOTE_INSERT, (len(text), text, CREATED))
     queries = [
         ('SELECT id, text AS "Label", 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id', ()),
         ("SELECT id, text FROM vinyl_testapp_note WHERE text = %s", ("none",)),
         # A parameter asyncpg first refuses (an int for text), converted and retried.
         ("SELECT %s || 'x' AS joined, 'a%%b' AS percent", (5,)),
     ]
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        for sql, params in queries:
-            oracle.execute(sql, params)
-            expected = [column.name for column in oracle.description], oracle.fetchall()
-            names, rows = connection.fetch_with_columns(sql, params)
-            assert (names, [tuple(row) for row in rows]) == expected
-    assert expected == (["joined", "percent"], [("5x", "a%b")])
+    setup = [(NOTE_INSERT, (len(text), text, CREATED)) for text in ("first", "second")]
+    last = backends.check_fetch_with_columns(backend, oracle, setup, queries)
+    assert last == (["joined", "percent"], [("5x", "a%b")])
 
 
-def test_fetch_with_columns_of_no_row_still_names_the_columns(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+def test_fetch_with_columns_of_no_row_still_names_the_columns(backend: Backend) -> None:
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         names, rows = connection.fetch_with_columns(
             "SELECT id, text AS label FROM vinyl_testapp_note WHERE id < %s", (0,)
         )
@@ -106,51 +77,33 @@ def test_fetch_with_columns_of_no_row_still_names_the_columns(
 
 
 def test_fetch_with_columns_raises_djangos_error_with_the_drivers_message(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
+    backend: Backend,
 ) -> None:
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        with pytest.raises(ProgrammingError, match='column "missing" does not exist') as error:
-            connection.fetch_with_columns("SELECT missing FROM vinyl_testapp_note")
-        assert error.value.__cause__ is not None
-        names, rows = connection.fetch_with_columns("SELECT 1 AS one")
-    assert (names, [tuple(row) for row in rows]) == (["one"], [(1,)])
+    backends.check_fetch_with_columns_error(
+        backend, ProgrammingError, 'column "missing" does not exist'
+    )
 
 
 def test_a_parameter_of_another_python_type_reads_as_django_reads_it(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+    backend: Backend, oracle: Any
 ) -> None:
     # psycopg2 writes the literal 5 and the server makes it text; asyncpg refuses an int
     # for a text parameter, and the driver converts it and retries.
     sql = "SELECT %s || 'x', %s + 1"
     oracle.execute(sql, (5, "41"))
     expected = [tuple(row) for row in oracle.fetchall()]
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         rows = connection.fetch(sql, (5, "41"))
         assert [tuple(row) for row in rows] == expected == [("5x", 42)]
         assert [tuple(row) for row in connection.fetch("SELECT 1")] == [(1,)]
 
 
-def test_execute_counts_affected_rows_as_django_does(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    for text in ("same", "same", "other"):
-        Note.objects.using("default").create(text=text, created=CREATED)
-    expected = Note.objects.using("default").filter(text="same").update(text="same")
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        matched = connection.execute(
-            "UPDATE vinyl_testapp_note SET text = %s WHERE text = %s", ("same", "same")
-        )
-        inserted = connection.execute(
-            "INSERT INTO vinyl_testapp_note (text, created) VALUES (%s, %s), (%s, %s)",
-            ("a", CREATED, "b", CREATED),
-        )
-        assert connection.execute_insert(NOTE_INSERT, (99, "c", CREATED)) is None
-    assert matched == expected == 2
-    assert inserted == 2
+def test_execute_counts_affected_rows_as_django_does(backend: Backend) -> None:
+    assert backends.check_execute_counts(backend, PG, "%s", CREATED) is None
 
 
 # Each case: set-up statements run by Django first, the failing statement, its SQLSTATE.
-ERROR_CASES = {
+ERROR_CASES: dict[str, ErrorCase] = {
     "duplicate key": ([(NOTE_INSERT, (1, "a", CREATED))], NOTE_INSERT, (1, "b", CREATED), "23505"),
     "not null": ([], NOTE_INSERT, (1, None, CREATED), "23502"),
     "foreign key": (
@@ -174,21 +127,19 @@ ERROR_CASES = {
 }
 
 
+def servers_message(error: BaseException) -> tuple[str, list[str]]:
+    """Return the server's message and DETAIL lines of *error*; psycopg2 also quotes the SQL."""
+    lines = str(error).splitlines()
+    return lines[0], [line for line in lines if line.startswith("DETAIL")]
+
+
 @pytest.mark.parametrize("case", list(ERROR_CASES))
 def test_errors_are_djangos_with_the_drivers_message(
-    case: str, backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+    case: str, backend: Backend, oracle: Any
 ) -> None:
-    setup, sql, params, sqlstate = ERROR_CASES[case]
-    django_error, vinyl_error = errors_of(backend, oracle, setup, sql, params)
-    # The message and its DETAIL line are the server's; psycopg2 also quotes the SQL.
-    vinyl_lines = str(vinyl_error).splitlines()
-    django_lines = str(django_error).splitlines()
-    assert vinyl_lines[0] == django_lines[0]
-    assert [x for x in vinyl_lines if x.startswith("DETAIL")] == [
-        x for x in django_lines if x.startswith("DETAIL")
-    ]
-    assert vinyl_error.sqlstate == sqlstate  # type: ignore[attr-defined]
-    assert vinyl_error.__cause__ is not None
+    backends.check_error_as_djangos(
+        backend, oracle, ERROR_CASES[case], "sqlstate", message=servers_message
+    )
 
 
 @pytest.mark.parametrize(
@@ -205,17 +156,14 @@ def test_a_value_the_column_cannot_hold_is_a_data_error(
     value: object,
     message: str,
     backend: Backend,
-    pool_config: Callable[..., PoolConfig],
 ) -> None:
     sql = f'INSERT INTO vinyl_testapp_alltypes ("char", {column}) VALUES (%s, %s)'
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         with pytest.raises(DataError, match=message):
             connection.execute(sql, ("x", value))
 
 
-def test_a_statement_error_keeps_the_connection_usable(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
+def test_a_statement_error_keeps_the_connection_usable(backend: Backend) -> None:
     backends.check_statement_error_keeps_connection(
         backend,
         BACKEND_PID,
@@ -232,34 +180,28 @@ def test_an_unreachable_port_raises_operational_error_naming_host_and_port(
 
 
 def test_a_silent_host_raises_operational_error_within_connect_timeout(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
+    backend: Backend,
 ) -> None:
-    started = time.monotonic()
-    with pytest.raises(OperationalError, match=r"server at 10\.255\.255\.1:5432"):
-        with open_pool(backend, pool_config(host="10.255.255.1", connect_timeout=2.0)):
-            pass
     # libpq counts whole seconds; 2 s is its smallest timeout.
-    assert time.monotonic() - started < 3.5
+    backends.check_silent_host_times_out(backend, 5432, connect_timeout=2.0, within=3.5)
 
 
-def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
+def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(backend: Backend) -> None:
     rows = backends.check_exhausted_pool_waits(backend)
     assert [tuple(row) for row in rows] == [(1,)]
 
 
 def test_the_pool_holds_min_size_connections_and_never_more_than_max_size(
-    backend: Backend, pool_config: Callable[..., PoolConfig], server_connections: Callable[[], int]
+    backend: Backend, server_connections: Callable[[], int]
 ) -> None:
     before = server_connections()
     backends.check_pool_size_bounds(
-        backend, pool_config(min_size=2, max_size=3), lambda: server_connections() - before
+        backend, configured(backend, min_size=2, max_size=3), lambda: server_connections() - before
     )
 
 
 def test_an_idle_connection_terminated_by_the_server_is_replaced(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+    backend: Backend, oracle: Any
 ) -> None:
     rows = backends.check_idle_killed_replaced(
         backend,
@@ -272,7 +214,7 @@ def test_an_idle_connection_terminated_by_the_server_is_replaced(
 
 
 def test_a_connection_terminated_while_taken_fails_then_the_pool_reconnects(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+    backend: Backend, oracle: Any
 ) -> None:
     backends.check_killed_while_taken(
         backend,
@@ -283,15 +225,11 @@ def test_a_connection_terminated_while_taken_fails_then_the_pool_reconnects(
     )
 
 
-def test_a_connection_released_inside_a_transaction_is_not_reused(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
+def test_a_connection_released_inside_a_transaction_is_not_reused(backend: Backend) -> None:
     backends.check_released_in_transaction_not_reused(backend, BACKEND_PID)
 
 
-def test_a_discarded_connection_is_closed(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
+def test_a_discarded_connection_is_closed(backend: Backend) -> None:
     backends.check_discarded_connection_closed(backend, BACKEND_PID)
 
 
@@ -307,39 +245,32 @@ def test_isolation_level_is_set_on_every_connection(
     level: str | None,
     expected: str,
     backend: Backend,
-    pool_config: Callable[..., PoolConfig],
 ) -> None:
-    with open_pool(backend, pool_config(isolation_level=level, min_size=2)) as pool:
-        with taken(pool) as first, taken(pool) as second:
-            levels = [c.fetch("SHOW transaction_isolation") for c in (first, second)]
-    assert [[tuple(row) for row in rows] for rows in levels] == [[(expected,)], [(expected,)]]
+    levels = backends.isolation_levels(backend, level, "SHOW transaction_isolation")
+    assert levels == [[(expected,)], [(expected,)]]
 
 
 def test_connections_run_in_the_time_zone_of_djangos_connection(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+    backend: Backend, oracle: Any
 ) -> None:
     oracle.execute("SHOW TimeZone")
     expected = oracle.fetchall()
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         rows = connection.fetch("SHOW TimeZone")
     assert [tuple(row) for row in rows] == expected == [("UTC",)]
 
 
-def test_without_a_statement_cache_statements_still_run(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    with open_pool(backend, pool_config(statement_cache_size=0)) as pool:
+def test_without_a_statement_cache_statements_still_run(backend: Backend) -> None:
+    with open_pool(backend, configured(backend, statement_cache_size=0)) as pool:
         with taken(pool) as connection:
             for n in range(3):
                 rows = connection.fetch("SELECT %s::int + 1", (n,))
                 assert [tuple(row) for row in rows] == [(n + 1,)]
 
 
-def test_libpq_session_options_are_set_on_every_connection(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
+def test_libpq_session_options_are_set_on_every_connection(backend: Backend) -> None:
     options = {"options": "-c search_path=vinyl_x,\\ public --statement-timeout=5000"}
-    with open_pool(backend, pool_config(options=options, min_size=2)) as pool:
+    with open_pool(backend, configured(backend, options=options, min_size=2)) as pool:
         with taken(pool) as first, taken(pool) as second:
             for connection in (first, second):
                 path = connection.fetch("SHOW search_path")
@@ -367,26 +298,18 @@ def test_options_the_drivers_cannot_honour_are_refused(
     options: dict[str, str],
     message: str,
     backend: Backend,
-    pool_config: Callable[..., PoolConfig],
 ) -> None:
-    backends.check_options_refused(backend, pool_config(options=options), message)
+    backends.check_options_refused(backend, options, message)
 
 
-def test_a_closed_pool_refuses_to_lend(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    with open_pool(backend, pool_config()) as pool:
-        pass
-    with pytest.raises(InterfaceError, match="pool of database alias 'vinyl_pg' is closed"):
-        pool.acquire()
+def test_a_closed_pool_refuses_to_lend(backend: Backend) -> None:
+    backends.check_closed_pool_refuses(backend, "vinyl_pg")
 
 
-def test_starting_a_pool_records_the_servers_version(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
-) -> None:
+def test_starting_a_pool_records_the_servers_version(backend: Backend, oracle: Any) -> None:
     oracle.execute("SHOW server_version_num")
     version = int(oracle.fetchone()[0])
-    with open_pool(backend, pool_config()):
+    with open_pool(backend, configured(backend)):
         pass
     assert known_version("vinyl_pg") == version
     assert isinstance(backend.wrapper, DatabaseWrapper)
@@ -395,17 +318,13 @@ def test_starting_a_pool_records_the_servers_version(
 
 
 def test_a_server_side_syntax_error_is_a_programming_error_with_its_text(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
+    backend: Backend,
 ) -> None:
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        with pytest.raises(ProgrammingError, match='syntax error at or near "SELEC"'):
-            connection.fetch("SELEC 1")
+    backends.fetch_error(backend, "SELEC 1", ProgrammingError, 'syntax error at or near "SELEC"')
 
 
-def test_integrity_errors_name_the_constraint(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
+def test_integrity_errors_name_the_constraint(backend: Backend) -> None:
     Note.objects.using("default").create(id=5, text="a", created=CREATED)
-    with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         with pytest.raises(IntegrityError, match=r"Key \(id\)=\(5\) already exists"):
             connection.execute(NOTE_INSERT, (5, "b", CREATED))

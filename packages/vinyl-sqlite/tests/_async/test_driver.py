@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,42 +16,26 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from vinyl.query.backend import PoolConfig
 from vinyl.query.databases import Backend
-from vinyl_testapp.models import AllTypes, Note, TypesOwner
 from vinyl_testing._async import backends
-from vinyl_testing._async.backends import errors_of, open_pool, taken
+from vinyl_testing._async.backends import ErrorCase, configured, open_pool, taken
 from vinyl_testing.concurrency import agather
-from vinyl_testing.parity import every_type_values
+from vinyl_testing.plugin import SQLITE
 
 # In sqlite3's paramstyle, which the drivers take; Django's cursor leaves "?" as it is too.
 NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (?, ?, ?)"
 CREATED = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=datetime.UTC)
 
 
-async def test_fetch_returns_the_values_djangos_cursor_reads(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
-) -> None:
-    owner = TypesOwner.objects.using("sqlite").create(name="o")
-    AllTypes.objects.using("sqlite").create(owner=owner, **every_type_values())
-    AllTypes.objects.using("sqlite").create()
-    sql = "SELECT * FROM vinyl_testapp_alltypes ORDER BY id"
-    oracle.execute(sql)
-    expected = [tuple(row) for row in oracle.fetchall()]
-    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        rows = await connection.fetch(sql)
-    assert [tuple(row) for row in rows] == expected
-    assert len(expected) == 2
-    assert all(
-        type(value) is type(django_value)
-        for row, django_row in zip(rows, expected, strict=True)
-        for value, django_value in zip(row, django_row, strict=True)
-    )
+async def test_fetch_returns_the_values_djangos_cursor_reads(backend: Backend, oracle: Any) -> None:
+    [rows] = await backends.check_fetch_as_django(backend, SQLITE, oracle, exact_classes=True)
+    assert len(rows) == 2
 
 
 async def test_percent_signs_reach_the_database_once_with_or_without_params(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
+    backend: Backend,
 ) -> None:
     dialect = backend.dialect
-    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         plain = await connection.fetch(dialect.prepare_sql("SELECT 'a%%b'"))
         with_param = await connection.fetch(dialect.prepare_sql("SELECT 'a%%b', %s"), ("c%d",))
         like = await connection.fetch(
@@ -64,59 +47,35 @@ async def test_percent_signs_reach_the_database_once_with_or_without_params(
 
 
 async def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+    backend: Backend, oracle: Any
 ) -> None:
-    for text in ("first", "second"):
-        oracle.execute(NOTE_INSERT, (len(text), text, CREATED))
     queries = [
         ('SELECT id, text AS "Label", 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id', ()),
         ("SELECT id, text FROM vinyl_testapp_note WHERE text = ?", ("none",)),
     ]
-    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        for sql, params in queries:
-            oracle.execute(sql, params)
-            expected = [column[0] for column in oracle.description], oracle.fetchall()
-            names, rows = await connection.fetch_with_columns(sql, params)
-            assert (names, [tuple(row) for row in rows]) == expected
-    assert expected == (["id", "text"], [])
+    setup = [(NOTE_INSERT, (len(text), text, CREATED)) for text in ("first", "second")]
+    last = await backends.check_fetch_with_columns(backend, oracle, setup, queries)
+    assert last == (["id", "text"], [])
 
 
 async def test_fetch_with_columns_raises_djangos_error_with_the_drivers_message(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
+    backend: Backend,
 ) -> None:
-    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        with pytest.raises(OperationalError, match="no such column: missing") as error:
-            await connection.fetch_with_columns("SELECT missing FROM vinyl_testapp_note")
-        assert error.value.__cause__ is not None
-        names, rows = await connection.fetch_with_columns("SELECT 1 AS one")
-    assert (names, [tuple(row) for row in rows]) == (["one"], [(1,)])
+    await backends.check_fetch_with_columns_error(
+        backend, OperationalError, "no such column: missing"
+    )
 
 
-async def test_execute_counts_changed_rows_as_django_does(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    for text in ("same", "same", "other"):
-        Note.objects.using("sqlite").create(text=text, created=CREATED)
-    expected = Note.objects.using("sqlite").filter(text="same").update(text="same")
-    async with open_pool(backend, pool_config()) as pool, taken(pool) as connection:
-        matched = await connection.execute(
-            "UPDATE vinyl_testapp_note SET text = ? WHERE text = ?", ("same", "same")
-        )
-        inserted = await connection.execute(
-            "INSERT INTO vinyl_testapp_note (text, created) VALUES (?, ?), (?, ?)",
-            ("a", CREATED, "b", CREATED),
-        )
-        rowid = await connection.execute_insert(NOTE_INSERT, (99, "c", CREATED))
+async def test_execute_counts_changed_rows_as_django_does(backend: Backend) -> None:
+    assert await backends.check_execute_counts(backend, SQLITE, "?", CREATED) == 99
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         began = await connection.execute("BEGIN")
         await connection.execute("COMMIT")
-    assert matched == expected == 2
-    assert inserted == 2
-    assert rowid == 99
     assert began == 0
 
 
 # Each case: set-up statements run by Django first, the failing statement, its result code.
-ERROR_CASES = {
+ERROR_CASES: dict[str, ErrorCase] = {
     "unique": ([(NOTE_INSERT, (1, "a", CREATED))], NOTE_INSERT, (1, "b", CREATED), 1555),
     "not null": ([], NOTE_INSERT, (1, None, CREATED), 1299),
     # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: checked when it commits.
@@ -144,19 +103,15 @@ ERROR_CASES = {
 async def test_errors_are_djangos_with_the_drivers_message(
     case: str, backend: Backend, oracle: Any
 ) -> None:
-    setup, sql, params, code = ERROR_CASES[case]
-    django_error, vinyl_error = await errors_of(backend, oracle, setup, sql, params)
-    assert str(vinyl_error) == str(django_error)
-    assert vinyl_error.sqlite_errorcode == code  # type: ignore[attr-defined]
-    assert vinyl_error.__cause__ is not None
+    await backends.check_error_as_djangos(backend, oracle, ERROR_CASES[case], "sqlite_errorcode")
 
 
 async def test_an_integer_sqlite_cannot_hold_raises_as_under_django(
-    backend: Backend, pool_config: Callable[..., PoolConfig], oracle: Any
+    backend: Backend, oracle: Any
 ) -> None:
     with pytest.raises(OverflowError) as django_error:
         oracle.execute("SELECT ?", (10**20,))
-    async with open_pool(backend, pool_config(max_size=1)) as pool:
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
         async with taken(pool) as connection:
             first = connection.raw  # type: ignore[attr-defined]
             with pytest.raises(OverflowError) as vinyl_error:
@@ -167,10 +122,8 @@ async def test_an_integer_sqlite_cannot_hold_raises_as_under_django(
     assert str(vinyl_error.value) == str(django_error.value)
 
 
-async def test_a_statement_error_keeps_the_connection_usable(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    async with open_pool(backend, pool_config(max_size=1)) as pool:
+async def test_a_statement_error_keeps_the_connection_usable(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
         async with taken(pool) as connection:
             first = connection.raw  # type: ignore[attr-defined]
             with pytest.raises(IntegrityError, match="NOT NULL constraint failed"):
@@ -180,11 +133,11 @@ async def test_a_statement_error_keeps_the_connection_usable(
 
 
 async def test_a_database_that_cannot_be_opened_names_the_path_the_alias_and_the_fix(
-    backend: Backend, pool_config: Callable[..., PoolConfig], tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
     name = str(tmp_path / "no such folder" / "db.sqlite3")
     with pytest.raises(OperationalError) as error:
-        async with open_pool(backend, pool_config(name=name)):
+        async with open_pool(backend, configured(backend, name=name)):
             pass
     assert str(error.value) == (
         f"Cannot open the SQLite database {name!r} (database alias 'vinyl_sqlite'): unable "
@@ -201,9 +154,9 @@ async def test_an_exhausted_pool_waits_pool_timeout_then_names_its_size(
 
 
 async def test_the_pool_opens_min_size_connections_and_never_more_than_max_size(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
+    backend: Backend,
 ) -> None:
-    async with open_pool(backend, pool_config(min_size=2, max_size=3, timeout=0.1)) as pool:
+    async with open_pool(backend, configured(backend, min_size=2, max_size=3, timeout=0.1)) as pool:
         async with taken(pool) as a, taken(pool) as b:
             idle = {id(a.raw), id(b.raw)}  # type: ignore[attr-defined]
         async with taken(pool) as a, taken(pool) as b, taken(pool) as c:
@@ -213,10 +166,8 @@ async def test_the_pool_opens_min_size_connections_and_never_more_than_max_size(
     assert idle < set(held) and len(set(held)) == 3
 
 
-async def test_a_connection_released_inside_a_transaction_is_not_reused(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    async with open_pool(backend, pool_config(max_size=1)) as pool:
+async def test_a_connection_released_inside_a_transaction_is_not_reused(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
         async with taken(pool) as connection:
             left_open = connection.raw  # type: ignore[attr-defined]
             await connection.execute("BEGIN IMMEDIATE")
@@ -230,10 +181,8 @@ async def test_a_connection_released_inside_a_transaction_is_not_reused(
             assert connection.raw is committed  # type: ignore[attr-defined]
 
 
-async def test_a_discarded_connection_is_closed(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    async with open_pool(backend, pool_config(max_size=1)) as pool:
+async def test_a_discarded_connection_is_closed(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
         connection = await pool.acquire()
         discarded = connection.raw  # type: ignore[attr-defined]
         await pool.release(connection, discard=True)
@@ -296,20 +245,17 @@ async def test_options_set_the_busy_timeout_journal_and_init_commands(
     ],
 )
 async def test_options_the_drivers_cannot_honour_are_refused(
-    options: dict[str, Any],
-    message: str,
-    backend: Backend,
-    pool_config: Callable[..., PoolConfig],
+    options: dict[str, Any], message: str, backend: Backend
 ) -> None:
-    await backends.check_options_refused(backend, pool_config(options=options), message)
+    await backends.check_options_refused(backend, options, message)
 
 
 @pytest.mark.parametrize("name", [":memory:", "file:private?mode=memory"])
 async def test_an_in_memory_database_a_pool_cannot_share_is_refused(
-    name: str, backend: Backend, pool_config: Callable[..., PoolConfig]
+    name: str, backend: Backend
 ) -> None:
     with pytest.raises(ImproperlyConfigured) as error:
-        async with open_pool(backend, pool_config(name=name, min_size=0)):
+        async with open_pool(backend, configured(backend, name=name, min_size=0)):
             pass
     assert str(error.value) == (
         f"DATABASES['vinyl_sqlite']['NAME'] is {name!r}: each connection to it opens an empty "
@@ -319,10 +265,8 @@ async def test_an_in_memory_database_a_pool_cannot_share_is_refused(
     )
 
 
-async def test_the_connections_of_a_pool_share_one_in_memory_database(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    config = pool_config(name="file:vinyl_shared_test?mode=memory&cache=shared", max_size=4)
+async def test_the_connections_of_a_pool_share_one_in_memory_database(backend: Backend) -> None:
+    config = configured(backend, name="file:vinyl_shared_test?mode=memory&cache=shared", max_size=4)
     async with open_pool(backend, config) as pool:
         async with taken(pool) as first, taken(pool) as second:
             await first.execute("CREATE TABLE shared (n INTEGER)")
@@ -364,19 +308,12 @@ async def test_a_lock_not_freed_within_the_timeout_says_which_option_to_raise(
     )
 
 
-async def test_a_closed_pool_refuses_to_lend(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    async with open_pool(backend, pool_config()) as pool:
-        pass
-    with pytest.raises(InterfaceError, match="pool of database alias 'vinyl_sqlite' is closed"):
-        await pool.acquire()
+async def test_a_closed_pool_refuses_to_lend(backend: Backend) -> None:
+    await backends.check_closed_pool_refuses(backend, "vinyl_sqlite")
 
 
-async def test_a_connection_closed_by_its_holder_raises_interface_error(
-    backend: Backend, pool_config: Callable[..., PoolConfig]
-) -> None:
-    async with open_pool(backend, pool_config(max_size=1)) as pool:
+async def test_a_connection_closed_by_its_holder_raises_interface_error(backend: Backend) -> None:
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
         connection = await pool.acquire()
         await connection.close()
         with pytest.raises((InterfaceError, ProgrammingError), match="closed"):
