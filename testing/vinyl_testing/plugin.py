@@ -178,82 +178,13 @@ async def fresh_pools() -> AsyncIterator[None]:
 def flush(alias: str) -> None:
     """Empty the test app's tables on Django's connection *alias* and restart their sequences.
 
-    What Django's ``flush`` does for these tables, at a fraction of its cost: ``TRUNCATE``
-    of ~70 tables costs 0.2 s on an idle machine and about a second under CI's load, and the
-    write suites reset their tables before every run of every scenario. One query finds the
-    tables that hold rows or whose sequence has moved; only those are emptied (foreign key
-    checks off: every table that holds rows is emptied), on PostgreSQL with ``DELETE`` and
-    ``setval()``, on MariaDB with ``TRUNCATE``, on SQLite with ``DELETE`` (and its rows of
-    ``sqlite_sequence``).
+    What Django's ``flush`` does for these tables, at a fraction of its cost (the write
+    suites reset their tables before every run of every scenario): only the tables that
+    hold rows or whose sequence has moved are emptied (``vinyl.query.testing.empty_tables_on``).
     """
-    from django.db import connections, transaction
+    from vinyl.query.testing import empty_tables_on
 
-    connection = connections[alias]
-    tables = app_tables(alias)
-    names = [table.name for table in tables]
-    quote = connection.ops.quote_name
-    holding = " UNION ALL ".join(
-        f"SELECT %s WHERE EXISTS (SELECT 1 FROM {quote(name)})" for name in names
-    )
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            sequenced = [table for table in tables if table.sequence]
-            cursor.execute(
-                f"{holding} UNION ALL SELECT table_name FROM ("
-                f"SELECT %s::text[] AS tables, %s::text[] AS sequences) AS known, "
-                "unnest(known.tables, known.sequences) AS t(table_name, sequence_name) "
-                "JOIN pg_sequences s ON s.schemaname || '.' || s.sequencename = sequence_name "
-                "WHERE s.last_value IS NOT NULL",
-                [*names, [t.name for t in sequenced], [t.sequence for t in sequenced]],
-            )
-            dirty = {table for (table,) in cursor.fetchall()}
-            if not dirty:
-                return
-            statements = ["SET LOCAL session_replication_role = replica"]
-            statements += [f"DELETE FROM {quote(table)}" for table in sorted(dirty)]
-            restarts = ", ".join(
-                f"setval('{t.sequence}', 1, false)" for t in sequenced if t.name in dirty
-            )
-            if restarts:
-                statements.append(f"SELECT {restarts}")
-            with transaction.atomic(using=alias):
-                cursor.execute("; ".join(statements))
-        elif connection.vendor == "sqlite":
-            cursor.execute(
-                f"{holding} UNION ALL SELECT name FROM sqlite_sequence WHERE seq > 0", names
-            )
-            dirty = {name for (name,) in cursor.fetchall() if name in names}
-            if not dirty:
-                return
-            # Off outside a transaction only (SQLite ignores it inside one).
-            cursor.execute("PRAGMA foreign_keys = OFF")
-            try:
-                with transaction.atomic(using=alias):
-                    for table in sorted(dirty):
-                        cursor.execute(f"DELETE FROM {quote(table)}")
-                    # Restart AUTOINCREMENT keys, as TRUNCATE and setval() do on the others.
-                    marks = ", ".join(["%s"] * len(dirty))
-                    cursor.execute(
-                        f"DELETE FROM sqlite_sequence WHERE name IN ({marks})", sorted(dirty)
-                    )
-            finally:
-                cursor.execute("PRAGMA foreign_keys = ON")
-        else:
-            cursor.execute(
-                f"{holding} UNION ALL SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = DATABASE() AND auto_increment > 1",
-                names,
-            )
-            dirty = {name for (name,) in cursor.fetchall() if name in names}
-            if not dirty:
-                return
-            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
-            try:
-                for table in sorted(dirty):
-                    # TRUNCATE restarts AUTO_INCREMENT; DELETE + ALTER TABLE costs 6x more.
-                    cursor.execute(f"TRUNCATE TABLE {quote(table)}")
-            finally:
-                cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+    empty_tables_on(alias, [table.name for table in app_tables(alias)], restart_sequences=True)
 
 
 class AppTable(NamedTuple):
