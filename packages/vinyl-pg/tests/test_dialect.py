@@ -13,6 +13,7 @@ from psycopg2.extensions import Binary
 from psycopg2.extras import DateTimeTZRange, Inet, Json, NumericRange
 from vinyl.pg import ASYNCPG, PSYCOPG2
 from vinyl.pg.errors import django_error, exception_class
+from vinyl_testing._async import backends
 
 
 @pytest.mark.parametrize(
@@ -103,10 +104,9 @@ def test_sqlstates_map_to_djangos_exceptions(sqlstate: str | None, expected: typ
 
 
 def test_a_psycopg2_error_without_sqlstate_keeps_its_dbapi_class() -> None:
-    error = django_error(psycopg2.OperationalError("server closed the connection unexpectedly"))
-    assert type(error) is utils.OperationalError
+    error = psycopg2.OperationalError("server closed the connection unexpectedly")
     assert str(error) == "server closed the connection unexpectedly"
-    assert error.sqlstate is None  # type: ignore[attr-defined]
+    backends.check_uncoded_error_mapped(django_error, error, utils.OperationalError, "sqlstate")
 
 
 def test_an_os_error_is_an_operational_error() -> None:

@@ -8,6 +8,7 @@ import pytest
 from django.db import utils
 from vinyl.sqlite import SQLITE
 from vinyl.sqlite.errors import LockWait, django_error
+from vinyl_testing._async import backends
 
 
 @pytest.mark.parametrize(
@@ -68,10 +69,11 @@ def test_result_codes_map_to_djangos_exceptions(code: int, name: str, expected: 
 
 
 def test_an_error_without_a_code_keeps_its_dbapi_class() -> None:
-    mapped = django_error(sqlite3.ProgrammingError("Incorrect number of bindings supplied."))
-    assert type(mapped) is utils.ProgrammingError
-    assert str(mapped) == "Incorrect number of bindings supplied."
-    assert mapped.sqlite_errorcode is None  # type: ignore[attr-defined]
+    error = sqlite3.ProgrammingError("Incorrect number of bindings supplied.")
+    assert str(error) == "Incorrect number of bindings supplied."
+    backends.check_uncoded_error_mapped(
+        django_error, error, utils.ProgrammingError, "sqlite_errorcode"
+    )
 
 
 def test_a_busy_database_names_the_option_to_raise() -> None:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import InterfaceError, OperationalError
 from django.db.models import Model
 from django.test import override_settings
@@ -251,6 +251,55 @@ async def check_closed_pool_refuses(backend: Backend, alias: str) -> None:
         await pool.acquire()
 
 
+def check_uncoded_error_mapped(
+    django_error: Callable[[Exception], Exception], error: Exception, expected: type, code: str
+) -> None:
+    """Check that *django_error* maps a driver *error* that has no code to *expected*.
+
+    The message is kept and the code attribute *code* is None.
+    """
+    mapped = django_error(error)
+    assert type(mapped) is expected
+    assert str(mapped) == str(error)
+    assert getattr(mapped, code) is None
+
+
+def to_sql_checks(
+    to_sql: Callable[..., tuple[str, Sequence[Any]]],
+    alias: str,
+    select: str,
+    params: Sequence[Any],
+) -> dict[str, Callable[[], None]]:
+    """Return the checks every backend's *to_sql* passes, by name.
+
+    A queryset of another vendor's *alias* still gives this vendor's SQL: a SELECT that
+    starts with *select*, with *params* (the queryset's own alias does not matter).
+    """
+
+    def plain_manager_and_any_alias() -> None:
+        sql, got = to_sql(TypesOwner.objects.using(alias).filter(name="ann"))
+        assert sql.startswith(select)
+        assert got == params
+
+    def query_object_is_accepted() -> None:
+        queryset = TypesOwner.objects.filter(rank__in=[1, 2])
+        assert to_sql(queryset.query) == to_sql(queryset)
+
+    def empty_result_set_raises_with_advice() -> None:
+        advice = (
+            r"matches no row \(Django proved it without a query, e\.g\. filter\(pk__in=\[\]\)\)"
+        )
+        with pytest.raises(EmptyResultSet, match=advice):
+            to_sql(TypesOwner.objects.filter(pk__in=[]))
+
+    checks = (
+        plain_manager_and_any_alias,
+        query_object_is_accepted,
+        empty_result_set_raises_with_advice,
+    )
+    return {check.__name__: check for check in checks}
+
+
 async def check_statement_error_keeps_connection(
     backend: Backend, id_sql: str, statement: Statement, error: type[Exception], match: str
 ) -> None:
@@ -436,7 +485,11 @@ async def check_parity(
 ) -> None:
     """Check that vinyl writes and reads a *model* row of *values* as Django does on *db*.
 
-    *returning* says how vinyl learns the new row's key (see ``insert_through_vinyl``).
+    Django writes one row and reads it back (the oracle); vinyl writes another row with the
+    same values (Django's INSERT compiler, vinyl's driver) and reads it back through vinyl's
+    compile/fetch/decode. Every field must compare equal, with the same Python class (or a
+    subclass), and each side must read the other's row the same way. *returning* says how
+    vinyl learns the new row's key (see ``insert_through_vinyl``).
     """
     django_obj = model.objects.using(db.django).create(**values)
     oracle = field_values(model.objects.using(db.django).get(pk=django_obj.pk))

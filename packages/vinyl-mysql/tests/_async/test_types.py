@@ -1,11 +1,4 @@
-"""Type parity: what vinyl writes and reads back equals what Django writes and reads.
-
-For each sample, Django writes one row and reads it back (the oracle); vinyl writes
-another row with the same values (Django's INSERT compiler, vinyl's driver, the new key
-from ``execute_insert`` as on MySQL) and reads it back through vinyl's compile/fetch/decode.
-Every field must compare equal, with the same Python class (or a subclass), and each side
-must read the other's row the same way. Datetimes are checked with ``USE_TZ`` on and off.
-"""
+"""Type parity on MariaDB, new keys from ``execute_insert`` (see ``check_parity``)."""
 
 from __future__ import annotations
 
