@@ -188,11 +188,10 @@ def flush(alias: str) -> None:
 
 
 class AppTable(NamedTuple):
-    """A test app table: its name, its primary key column, its sequence (PostgreSQL)."""
+    """A test app table: its name and its primary key column."""
 
     name: str
     pk: str
-    sequence: str | None
 
 
 _APP_TABLES: dict[str, list[AppTable]] = {}
@@ -218,16 +217,9 @@ def app_tables(alias: str) -> list[AppTable]:
         # can_migrate(): a model whose Meta.required_db_features the server lacks has no table.
         and model._meta.can_migrate(connection)
     }
-    found = []
-    with connection.cursor() as cursor:
-        for name, meta in sorted(metas.items()):
-            pk = meta.pk.column or meta.pk.attname
-            sequence = None
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    "SELECT pg_get_serial_sequence(%s, %s)", [connection.ops.quote_name(name), pk]
-                )
-                sequence = cursor.fetchone()[0]
-            found.append(AppTable(name, pk, sequence))
+    # No query: empty_tables_on() finds the tables' sequences itself, in its one probe.
+    found = [
+        AppTable(name, meta.pk.column or meta.pk.attname) for name, meta in sorted(metas.items())
+    ]
     _APP_TABLES[alias] = found
     return found
