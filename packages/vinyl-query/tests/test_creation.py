@@ -7,6 +7,9 @@ these tests pin what "the same database" means (``vinyl.query.creation``).
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 
 from django.db import connections
 from django.db.utils import load_backend
@@ -45,3 +48,48 @@ def test_a_test_name_of_its_own_keeps_the_alias_apart() -> None:
     assert django_twin(connections["vinyl_pg"]) == "default"
     assert connections["vinyl_pg"].settings_dict["TEST"]["MIRROR"] is None
     assert django_twin(connections["vinyl_mysql"]) == "mysql"
+
+
+#: A process with settings on both servers that makes only its MariaDB aliases' wrappers.
+MARIADB_ONLY = """
+import sys
+
+import pymysql
+from django.conf import settings
+
+pymysql.install_as_MySQLdb()
+server = {"NAME": "shop", "USER": "root", "HOST": "127.0.0.1"}
+settings.configure(
+    DATABASES={
+        "default": {"ENGINE": "django.db.backends.postgresql", **server, "PORT": "5432"},
+        "vinyl_pg": {"ENGINE": "vinyl.postgresql_backend", **server, "PORT": "5432"},
+        "mysql": {"ENGINE": "django.db.backends.mysql", **server, "PORT": "3306"},
+        "vinyl_mysql": {"ENGINE": "vinyl.mysql_backend", **server, "PORT": "3306"},
+    }
+)
+import django
+from django.db import connections
+
+django.setup()
+print(connections["vinyl_mysql"].settings_dict["TEST"]["MIRROR"])
+print(sorted(name for name in ("asyncpg", "psycopg", "psycopg2") if name in sys.modules))
+"""
+
+
+def test_looking_for_the_twin_loads_no_backend_of_another_server() -> None:
+    # Each wrapper looks for its twin: a MariaDB-only process must not import PostgreSQL's
+    # drivers because DATABASES also names a PostgreSQL database.
+    environment = {
+        key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"
+    }
+    # Absolute: under Pants, sys.path names the source roots relative to the sandbox.
+    environment["PYTHONPATH"] = os.pathsep.join(map(os.path.abspath, sys.path))
+    result = subprocess.run(
+        [sys.executable, "-c", MARIADB_ONLY],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["mysql", "[]"], result.stdout

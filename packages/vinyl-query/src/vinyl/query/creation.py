@@ -52,6 +52,12 @@ def django_twin(connection: BaseDatabaseWrapper) -> str | None:
     for alias, settings_dict in connections.settings.items():
         if alias == connection.alias or settings_dict.get("TEST", {}).get("MIRROR"):
             continue
+        # Compared first as if of this alias's vendor, which a twin shares: only an alias on
+        # the same server, port and NAME has its backend loaded, to learn its vendor. Loading
+        # every alias's backend imported the drivers of every server in DATABASES (asyncpg
+        # in a process that uses MariaDB only).
+        if database_identity(connection.vendor, settings_dict) != identity:
+            continue
         wrapper_class = load_backend(settings_dict["ENGINE"]).DatabaseWrapper
         if not issubclass(wrapper_class, VinylDatabaseWrapperMixin) and (
             database_identity(wrapper_class.vendor, settings_dict) == identity
