@@ -381,10 +381,9 @@ def _assign(
 
 def _with_reads[T](queryset: QuerySet[Any], method: Callable[[Any], T]) -> Plan[T]:
     """Return ``method(twin)``: Django's code run on a replay twin, its reads yielded as steps."""
-    results: list[Any] = []
-    while True:
-        try:
-            return _replay.run(method, queryset, results)
-        except _replay.Captured as captured:
-            read = captured.read
-        results.append((yield Read(read) if isinstance(read, QuerySet) else read))
+    return (yield from _replay.replayed(method, queryset, _step))
+
+
+def _step(read: QuerySet[Any] | _replay.Statement) -> Read | _replay.Statement:
+    """Return the plan's step for a *read* Django's code made."""
+    return Read(read) if isinstance(read, QuerySet) else read

@@ -19,7 +19,7 @@ query building, so the runs agree on every read before the next capture.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -40,6 +40,7 @@ __all__ = [
     "recast",
     "replay_alias",
     "replay_twin",
+    "replayed",
     "run",
     "session",
 ]
@@ -256,3 +257,21 @@ def run[T](method: Callable[[ReplayQuerySet], T], queryset: QuerySet[Any], resul
     """
     with session(results):
         return method(replay_twin(queryset))
+
+
+def replayed[S, T](
+    method: Callable[[ReplayQuerySet], T],
+    queryset: QuerySet[Any],
+    step: Callable[[QuerySet[Any] | Statement], S],
+) -> Generator[S, Any, T]:
+    """Return ``method(twin)``, run on replay twins of *queryset* until no read is left.
+
+    Each read the method makes is yielded as ``step(read)``; the caller sends back its
+    result, and the method runs again from the start with the results so far.
+    """
+    results: list[Any] = []
+    while True:
+        try:
+            return run(method, queryset, results)
+        except Captured as captured:
+            results.append((yield step(captured.read)))

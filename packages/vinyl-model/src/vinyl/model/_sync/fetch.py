@@ -79,13 +79,18 @@ def run_django[T](
     Each read the method makes is performed by :func:`fetch`, then the method is run again
     with the reads so far recorded (see ``vinyl.model._replay``).
     """
-    results: list[Any] = []
+    # A queryset is read on the real alias, which the instances record as their own.
+    reads = _replay.replayed(method, queryset, functools.partial(_on_real_alias, queryset_class))
+    fetched: Any = None
     while True:
         try:
-            return _replay.run(method, queryset, results)
-        except _replay.Captured as captured:
-            read = captured.read
-        if isinstance(read, QuerySet):
-            # Read on the real alias, which the instances record as the one they came from.
-            read = queryset_class.from_django(read)
-        results.append(fetch(read, queryset_class))
+            read = reads.send(fetched)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        fetched = fetch(read, queryset_class)
+
+
+def _on_real_alias(queryset_class: type[Any], read: Source) -> Source:
+    """Return *read*, a queryset of it as a *queryset_class* on its real alias."""
+    return queryset_class.from_django(read) if isinstance(read, QuerySet) else read
