@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from vinyl_testing.scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def _load_layers_tool() -> ModuleType:
-    """Import tools/layers.py by path: tools/ is not a package, nor on pytest's import path."""
-    spec = importlib.util.spec_from_file_location("layers", ROOT / "tools" / "layers.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the class body runs.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-layers = _load_layers_tool()
+# tools/ is not a package, nor on pytest's import path.
+layers = load_script(ROOT / "tools" / "layers.py")
 
 # A small tree shaped like the repo's: query at the bottom, a backend, the model layer on top.
 CLEAN_TREE = {

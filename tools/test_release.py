@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from vinyl_testing.scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def _load_release_tool() -> ModuleType:
-    """Import tools/release.py by path: tools/ is not a package, nor on pytest's import path."""
-    spec = importlib.util.spec_from_file_location("release", ROOT / "tools" / "release.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the class body runs.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-release = _load_release_tool()
+# tools/ is not a package, nor on pytest's import path.
+release = load_script(ROOT / "tools" / "release.py")
 TODAY = datetime.date(2026, 11, 29)
 PG_RELEASE_FILES = [
     Path("packages/vinyl-pg/CHANGELOG.md"),

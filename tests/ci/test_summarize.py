@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from vinyl_testing.scripts import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / ".ci" / "summarize.py"
 
-
-def _load() -> ModuleType:
-    """Import .ci/summarize.py by path: .ci/ is not a package."""
-    spec = importlib.util.spec_from_file_location("summarize", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-summarize = _load()
+# .ci/ is not a package.
+summarize = load_script(SCRIPT)
 
 
 def write_report(reports: Path, resolve: str, *cases: str, fuzz: tuple[int, ...] = ()) -> None:

@@ -6,11 +6,12 @@ pyproject.toml (ruff's settings).
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from vinyl_testing.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[3]
 TOOL = ROOT / "tools" / "unasync.py"
@@ -32,10 +33,7 @@ def test_the_sync_twins_are_up_to_date() -> None:
 
 
 def copy_tree(target: Path) -> None:
-    spec = importlib.util.spec_from_file_location("unasync", TOOL)
-    assert spec is not None and spec.loader is not None
-    unasync = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(unasync)
+    unasync = load_script(TOOL)
     shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
     for source, twin in unasync.PAIRS:
         for directory in (source, twin):
