@@ -153,15 +153,24 @@ def check_fetch_as_django(
 
 
 def check_fetch_with_columns(
-    backend: Backend, oracle: Any, setup: list[Statement], queries: list[Statement]
+    backend: Backend, oracle: Any, created: datetime.datetime, more: Sequence[Statement] = ()
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Check that ``fetch_with_columns`` names the columns and rows Django's cursor reads.
 
-    The *setup* statements run first on Django's *oracle* cursor. Return the names and rows
-    of the last of *queries*.
+    Django's *oracle* cursor writes two notes first, *created* as their time. The queries
+    read them with a quoted and a repeated column name, then read no row, then run each of
+    *more* (in the driver's paramstyle). Return the names and rows of the last query.
     """
-    for statement, values in setup:
-        oracle.execute(statement, values)
+    prepare = backend.dialect.prepare_sql
+    insert = prepare("INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)")
+    for note_id, text in enumerate(("first", "second"), start=1):
+        oracle.execute(insert, (note_id, text, created))
+    label = backend.wrapper.ops.quote_name("Label")
+    queries = [
+        (f"SELECT id, text AS {label}, 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id", ()),
+        (prepare("SELECT id, text FROM vinyl_testapp_note WHERE text = %s"), ("none",)),
+        *more,
+    ]
     with open_pool(backend, configured(backend)) as pool, taken(pool) as conn:
         for sql, params in queries:
             oracle.execute(sql, params)
@@ -237,11 +246,12 @@ def check_silent_host_times_out(
     assert time.monotonic() - started < within
 
 
-def isolation_levels(backend: Backend, level: str | None, sql: str) -> list[list[Any]]:
-    """Return the rows *sql* reads on two connections of a pool of isolation *level*."""
+def check_isolation_level(backend: Backend, level: str | None, sql: str, expected: str) -> None:
+    """Check that both connections of a pool of isolation *level* read *expected* by *sql*."""
     with open_pool(backend, configured(backend, isolation_level=level, min_size=2)) as pool:
         with taken(pool) as first, taken(pool) as second:
-            return [[tuple(row) for row in c.fetch(sql)] for c in (first, second)]
+            levels = [[tuple(row) for row in c.fetch(sql)] for c in (first, second)]
+    assert levels == [[(expected,)], [(expected,)]]
 
 
 def check_closed_pool_refuses(backend: Backend, alias: str) -> None:

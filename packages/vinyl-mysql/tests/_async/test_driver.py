@@ -71,13 +71,8 @@ async def test_percent_signs_reach_the_server_once_with_or_without_params(backen
 async def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(
     backend: Backend, oracle: Any
 ) -> None:
-    queries = [
-        ("SELECT id, text AS `Label`, 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id", ()),
-        ("SELECT id, text FROM vinyl_testapp_note WHERE text = %s", ("none",)),
-        ("SELECT CONCAT(%s, 'x') AS joined, 'a%%b' AS percent", ("5",)),
-    ]
-    setup = [(NOTE_INSERT, (None, text, CREATED)) for text in ("first", "second")]
-    last = await backends.check_fetch_with_columns(backend, oracle, setup, queries)
+    joined = ("SELECT CONCAT(%s, 'x') AS joined, 'a%%b' AS percent", ("5",))
+    last = await backends.check_fetch_with_columns(backend, oracle, CREATED, [joined])
     assert last == (["joined", "percent"], [("5x", "a%b")])
 
 
@@ -263,8 +258,7 @@ async def test_isolation_level_is_set_on_every_connection(
     expected: str,
     backend: Backend,
 ) -> None:
-    levels = await backends.isolation_levels(backend, level, "SELECT @@tx_isolation")
-    assert levels == [[(expected,)], [(expected,)]]
+    await backends.check_isolation_level(backend, level, "SELECT @@tx_isolation", expected)
 
 
 async def test_an_option_the_driver_does_not_take_is_named(backend: Backend) -> None:

@@ -74,13 +74,8 @@ def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Bac
 def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(
     backend: Backend, oracle: Any
 ) -> None:
-    queries = [
-        ("SELECT id, text AS `Label`, 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id", ()),
-        ("SELECT id, text FROM vinyl_testapp_note WHERE text = %s", ("none",)),
-        ("SELECT CONCAT(%s, 'x') AS joined, 'a%%b' AS percent", ("5",)),
-    ]
-    setup = [(NOTE_INSERT, (None, text, CREATED)) for text in ("first", "second")]
-    last = backends.check_fetch_with_columns(backend, oracle, setup, queries)
+    joined = ("SELECT CONCAT(%s, 'x') AS joined, 'a%%b' AS percent", ("5",))
+    last = backends.check_fetch_with_columns(backend, oracle, CREATED, [joined])
     assert last == (["joined", "percent"], [("5x", "a%b")])
 
 
@@ -262,8 +257,7 @@ def test_isolation_level_is_set_on_every_connection(
     expected: str,
     backend: Backend,
 ) -> None:
-    levels = backends.isolation_levels(backend, level, "SELECT @@tx_isolation")
-    assert levels == [[(expected,)], [(expected,)]]
+    backends.check_isolation_level(backend, level, "SELECT @@tx_isolation", expected)
 
 
 def test_an_option_the_driver_does_not_take_is_named(backend: Backend) -> None:

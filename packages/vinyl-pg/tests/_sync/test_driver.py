@@ -57,14 +57,9 @@ def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Bac
 def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(
     backend: Backend, oracle: Any
 ) -> None:
-    queries = [
-        ('SELECT id, text AS "Label", 1 AS dup, 2 AS dup FROM vinyl_testapp_note ORDER BY id', ()),
-        ("SELECT id, text FROM vinyl_testapp_note WHERE text = %s", ("none",)),
-        # A parameter asyncpg first refuses (an int for text), converted and retried.
-        ("SELECT %s || 'x' AS joined, 'a%%b' AS percent", (5,)),
-    ]
-    setup = [(NOTE_INSERT, (len(text), text, CREATED)) for text in ("first", "second")]
-    last = backends.check_fetch_with_columns(backend, oracle, setup, queries)
+    # A parameter asyncpg first refuses (an int for text), converted and retried.
+    joined = ("SELECT %s || 'x' AS joined, 'a%%b' AS percent", (5,))
+    last = backends.check_fetch_with_columns(backend, oracle, CREATED, [joined])
     assert last == (["joined", "percent"], [("5x", "a%b")])
 
 
@@ -246,8 +241,7 @@ def test_isolation_level_is_set_on_every_connection(
     expected: str,
     backend: Backend,
 ) -> None:
-    levels = backends.isolation_levels(backend, level, "SHOW transaction_isolation")
-    assert levels == [[(expected,)], [(expected,)]]
+    backends.check_isolation_level(backend, level, "SHOW transaction_isolation", expected)
 
 
 def test_connections_run_in_the_time_zone_of_djangos_connection(
