@@ -229,17 +229,25 @@ class Window:
         return self.start - slack <= aware <= self.end + slack
 
 
+def mapped(data: Any, leaf: Callable[[Any], Any]) -> Any:
+    """Return *data* with *leaf* applied to every value its dicts, lists and tuples hold."""
+    if isinstance(data, dict):
+        return {key: mapped(item, leaf) for key, item in data.items()}
+    if isinstance(data, list):
+        return [mapped(item, leaf) for item in data]
+    if isinstance(data, tuple):
+        return tuple(mapped(item, leaf) for item in data)
+    return leaf(data)
+
+
 def stamped(data: Any, window: Window) -> Any:
     """Return *data* with every datetime inside *window* replaced by ``NOW``."""
-    if isinstance(data, datetime.datetime):
-        return NOW if window.holds(data) else data
-    if isinstance(data, dict):
-        return {key: stamped(item, window) for key, item in data.items()}
-    if isinstance(data, list):
-        return [stamped(item, window) for item in data]
-    if isinstance(data, tuple):
-        return tuple(stamped(item, window) for item in data)
-    return data
+    return mapped(
+        data,
+        lambda value: (
+            NOW if isinstance(value, datetime.datetime) and window.holds(value) else value
+        ),
+    )
 
 
 # --- Tables -------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from vinyl_testing.writes import (
     Save,
     Set,
     Window,
+    mapped,
     plain,
     record_signals,
     reset,
@@ -73,15 +74,7 @@ def resolved(value: Any) -> Any:
 
 def _values(value: Any, env: dict[str, Any]) -> Any:
     """Return *value* with every :class:`Ref` replaced by the object it names."""
-    if isinstance(value, Ref):
-        return env[value.var]
-    if isinstance(value, dict):
-        return {key: _values(item, env) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_values(item, env) for item in value]
-    if isinstance(value, tuple):
-        return tuple(_values(item, env) for item in value)
-    return value
+    return mapped(value, lambda item: env[item.var] if isinstance(item, Ref) else item)
 
 
 def perform(op: Op, side: Side, env: dict[str, Any]) -> Any:
