@@ -77,6 +77,14 @@ def _values(value: Any, env: dict[str, Any]) -> Any:
     return mapped(value, lambda item: env[item.var] if isinstance(item, Ref) else item)
 
 
+def _outcome(call: Callable[[], Any]) -> Any:
+    """Return what *call* returns (``resolved``), or the error it raises, as plain data."""
+    try:
+        return plain(resolved(call()))
+    except Exception as error:
+        return plain(error)
+
+
 def perform(op: Op, side: Side, env: dict[str, Any]) -> Any:
     """Perform *op* on *side*; return what to compare (plain data)."""
     if isinstance(op, Create):
@@ -105,22 +113,14 @@ def perform(op: Op, side: Side, env: dict[str, Any]) -> Any:
         options = _values(op.options, env)
         if op.using or not side.vinyl:
             options["using"] = side.alias
-        try:
-            result = plain(resolved(obj.save(**options)))
-        except Exception as error:
-            result = plain(error)
         # What the save left on the instance is compared too, after a failure as well.
-        return (result, plain(obj))
+        return (_outcome(lambda: obj.save(**options)), plain(obj))
     if isinstance(op, Delete):
         obj = env[op.var]
         options = dict(op.options)
         if not side.vinyl:
             options["using"] = side.alias
-        try:
-            result = plain(resolved(obj.delete(**options)))
-        except Exception as error:
-            result = plain(error)
-        return (result, plain(obj))
+        return (_outcome(lambda: obj.delete(**options)), plain(obj))
     if isinstance(op, Refresh):
         obj = env[op.var]
         resolved(obj.refresh_from_db(fields=op.fields))
