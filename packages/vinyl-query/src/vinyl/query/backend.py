@@ -72,7 +72,9 @@ __all__ = [
     "exhausted_error",
     "foreign_connection_error",
     "other_loop_error",
+    "mark_statement_error",
     "released_error",
+    "statement_error",
 ]
 
 #: A row as the driver returns it: a tuple, or any sequence indexable by position.
@@ -163,6 +165,32 @@ def dbapi_error_class(exc: BaseException) -> type[utils.Error]:
         if isinstance(found, type) and issubclass(found, utils.Error):
             return found
     return utils.DatabaseError
+
+
+# Errors the server reports for one statement, whatever the driver: the connection is fine.
+_STATEMENT_ERRORS = (
+    utils.IntegrityError,
+    utils.DataError,
+    utils.ProgrammingError,
+    utils.NotSupportedError,
+)
+
+
+def mark_statement_error[E: BaseException](error: E) -> E:
+    """Mark the Django *error* a driver raises as one statement's failure; return it.
+
+    For a driver that knows from the error's own code that only the statement failed, where
+    Django's class does not tell: SQLite's "no such table" is an ``OperationalError``, as is
+    a broken link. A ``transaction()`` block then rolls back on that connection rather than
+    discarding it.
+    """
+    error.vinyl_statement_error = True  # type: ignore[attr-defined]
+    return error
+
+
+def statement_error(exc: BaseException) -> bool:
+    """Return whether *exc* is one statement's failure, which leaves its connection usable."""
+    return isinstance(exc, _STATEMENT_ERRORS) or getattr(exc, "vinyl_statement_error", False)
 
 
 class PoolState(enum.Enum):

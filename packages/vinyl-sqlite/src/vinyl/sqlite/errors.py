@@ -20,9 +20,9 @@ from __future__ import annotations
 import sqlite3
 
 from django.db import utils
-from vinyl.query.backend import dbapi_error_class
+from vinyl.query.backend import dbapi_error_class, mark_statement_error
 
-__all__ = ["RESULT_CODE_TO_EXCEPTION", "LockWait", "django_error"]
+__all__ = ["RESULT_CODE_TO_EXCEPTION", "STATEMENT_CODES", "LockWait", "django_error"]
 
 #: SQLite primary result code → Django exception class (what sqlite3 raises, so Django).
 RESULT_CODE_TO_EXCEPTION: dict[int, type[utils.Error]] = {
@@ -51,6 +51,20 @@ RESULT_CODE_TO_EXCEPTION: dict[int, type[utils.Error]] = {
     **dict.fromkeys((sqlite3.SQLITE_MISUSE, sqlite3.SQLITE_RANGE), utils.InterfaceError),
 }
 
+#: Primary result codes of a statement that failed on its own (SQL that does not compile, a
+#: constraint, a value out of range): the connection and its transaction go on. Django's
+#: class for the first is ``OperationalError``, which on a server can mean a broken link, so
+#: the error is marked (``mark_statement_error``) for vinyl's blocks to roll back and reuse it.
+STATEMENT_CODES = frozenset(
+    (
+        sqlite3.SQLITE_ERROR,
+        sqlite3.SQLITE_CONSTRAINT,
+        sqlite3.SQLITE_MISMATCH,
+        sqlite3.SQLITE_TOOBIG,
+        sqlite3.SQLITE_RANGE,
+    )
+)
+
 _LOCKED_ADVICE = (
     " (another connection held the database's write lock for longer than "
     "OPTIONS['timeout'] seconds: raise OPTIONS['timeout'], or keep write transactions short)"
@@ -70,6 +84,8 @@ def django_error(exc: sqlite3.Error) -> utils.Error:
     error = (cls or dbapi_error_class(exc))(message)
     error.sqlite_errorcode = code  # type: ignore[attr-defined]
     error.sqlite_errorname = getattr(exc, "sqlite_errorname", None)  # type: ignore[attr-defined]
+    if code is not None and code & 0xFF in STATEMENT_CODES:
+        mark_statement_error(error)
     return error
 
 

@@ -38,17 +38,20 @@ from typing import Any
 
 from django.db import (
     DatabaseError,
-    DataError,
-    IntegrityError,
-    NotSupportedError,
-    ProgrammingError,
     connections,
 )
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.transaction import TransactionManagementError
 from vinyl.query._async.pools import get_pool
 from vinyl.query._compat import ALock, acurrent_owner, ashield
-from vinyl.query.backend import AsyncConnection, AsyncPool, DjangoAtomic, QueryLogging, Row
+from vinyl.query.backend import (
+    AsyncConnection,
+    AsyncPool,
+    DjangoAtomic,
+    QueryLogging,
+    Row,
+    statement_error,
+)
 from vinyl.query.databases import Backend, get_backend
 from vinyl.query.transaction import TransactionStack
 
@@ -67,9 +70,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 #: Django's SQL logger: its cursor logs each query there at DEBUG when queries are logged.
 sql_logger = logging.getLogger("django.db.backends")
-
-# Errors the server reports for one statement; the connection itself is fine afterwards.
-_STATEMENT_ERRORS = (IntegrityError, DataError, ProgrammingError, NotSupportedError)
 
 
 class ScopeState(enum.Enum):
@@ -342,7 +342,7 @@ def unknown_state(exc: BaseException | None, *, statement: bool) -> str | None:
     cancelled inside a nested block (a ``TaskGroup`` cancelling its other tasks) leaves the
     enclosing block usable.
     """
-    if exc is None or isinstance(exc, _STATEMENT_ERRORS):
+    if exc is None or statement_error(exc):
         return None
     if not statement and not isinstance(exc, DatabaseError):
         return None
