@@ -1,8 +1,9 @@
 """Summarize a `pants test` run from its JUnit reports; fail when the run was not a full one.
 
 A full run has at least one passing test, none failing, and covers both Django resolves
-(django61, django52) and both servers (PostgreSQL, MariaDB). The summary also says how many
-examples the fuzzer ran (the ``fuzz_examples`` JUnit property its tests record, one per run).
+(django61, django52) and the three databases (PostgreSQL, MariaDB, SQLite). The summary also
+says how many examples the fuzzer ran (the ``fuzz_examples`` JUnit property its tests
+record, one per run).
 """
 
 from __future__ import annotations
@@ -14,14 +15,20 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 RESOLVES = ("django61", "django52")
-SERVERS = {"pg": "PostgreSQL", "postgresql": "PostgreSQL", "mysql": "MariaDB", "mariadb": "MariaDB"}
-SERVER_NAMES = ("PostgreSQL", "MariaDB")
+SERVERS = {
+    "pg": "PostgreSQL",
+    "postgresql": "PostgreSQL",
+    "mysql": "MariaDB",
+    "mariadb": "MariaDB",
+    "sqlite": "SQLite",
+}
+SERVER_NAMES = ("PostgreSQL", "MariaDB", "SQLite")
 #: The JUnit property each fuzzer run records: how many examples it ran.
 FUZZ_PROPERTY = "fuzz_examples"
 
 
 def servers_of(name: str) -> set[str]:
-    """Return which servers a test id names (``test_get[pg]``, ``test_mariadb_through_...``)."""
+    """Return which databases a test id names (``test_get[pg]``, ``test_mariadb_...``)."""
     words = re.split(r"[^a-z0-9]+", name.lower())
     return {SERVERS[word] for word in words if word in SERVERS}
 
@@ -79,7 +86,7 @@ def main(reports: Path) -> int:
         + ", ".join(f"{n} {what}" for what, n in sorted(totals.items()))
     )
     print("Passed per Django resolve: " + ", ".join(f"{r} {by_resolve[r]}" for r in RESOLVES))
-    print("Passed per server: " + ", ".join(f"{s} {by_server[s]}" for s in SERVER_NAMES))
+    print("Passed per database: " + ", ".join(f"{s} {by_server[s]}" for s in SERVER_NAMES))
     print(fuzz_line(fuzz))
 
     problems = [f"failed: {failure}" for failure in failures]

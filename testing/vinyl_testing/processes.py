@@ -2,7 +2,8 @@
 
 The database server's view is the one that counts: a connection is the process's when its
 client port is one of the process's sockets (``pg_stat_activity.client_port``,
-``information_schema.processlist.host``). Linux only (``/proc``).
+``information_schema.processlist.host``); on SQLite, the process's open descriptors of the
+database file. Linux only (``/proc``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from django.db import connections
 
 from vinyl_testing.plugin import DB
+from vinyl_testing.sessions import file_descriptors
 
 
 def site_environment(db: DB, site: Path, settings: str, **options: Any) -> dict[str, str]:
@@ -61,6 +63,8 @@ def server_connections(db: DB, pid: int) -> int:
     """Return how many connections the database server has from process *pid*."""
     connection = connections[db.django]
     name = connection.settings_dict["NAME"]
+    if db.vendor == "sqlite":
+        return len(file_descriptors(pid, name))
     with connection.cursor() as cursor:
         if db.vendor == "postgresql":
             cursor.execute(

@@ -1,18 +1,60 @@
 """The server's sessions (connections) to a test database, seen from Django's connection.
 
 What vinyl's pools hold is counted from outside them: the server's own list of sessions
-(``pg_stat_activity``, MariaDB's ``information_schema.processlist``).
+(``pg_stat_activity``, MariaDB's ``information_schema.processlist``). SQLite has no server:
+its connections are this process's open descriptors of the database file (one per
+connection), read from ``/proc`` (Linux only).
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
 from django.db import connections
 
 from vinyl_testing.plugin import DB
 
-__all__ = ["connections_counted", "server_sessions"]
+__all__ = [
+    "SESSION_ID",
+    "SQLITE_SPIN",
+    "connections_counted",
+    "file_descriptors",
+    "server_sessions",
+]
+
+#: Per vendor: statements, the last of which returns the id of the session that runs them.
+#: SQLite numbers no connections: the first statement gives the connection a temporary
+#: table (each connection has its own) holding a random id, drawn once per connection.
+SESSION_ID = {
+    "postgresql": ("SELECT pg_backend_pid()",),
+    "mysql": ("SELECT CONNECTION_ID()",),
+    "sqlite": (
+        "CREATE TEMP TABLE IF NOT EXISTS vinyl_session AS SELECT random() AS id",
+        "SELECT id FROM temp.vinyl_session",
+    ),
+}
+
+#: SQLite's stand-in for a server-side sleep, which it lacks: a statement that counts for
+#: a minute or more, until a cancellation interrupts it (``sqlite3_interrupt``).
+SQLITE_SPIN = (
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000000) "
+    "SELECT count(*) FROM n"
+)
+
+
+def file_descriptors(pid: int | str, path: str) -> set[int]:
+    """Return the descriptors process *pid* ("self": this one) holds open on file *path*."""
+    target = os.path.realpath(path)
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == target:
+                found.add(int(fd.name))
+        except OSError:
+            continue  # closed since the listing
+    return found
 
 
 def server_sessions(db: DB) -> set[int]:
@@ -20,6 +62,9 @@ def server_sessions(db: DB) -> set[int]:
     connection = connections[db.django]
     name = connection.settings_dict["NAME"]
     with connection.cursor() as cursor:
+        if db.vendor == "sqlite":
+            # Django's connection is opened, as on a server, so the caller's counts hold.
+            return file_descriptors("self", name)
         if db.vendor == "postgresql":
             cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
         else:

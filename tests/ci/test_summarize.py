@@ -30,14 +30,14 @@ def write_report(reports: Path, resolve: str, *cases: str, fuzz: tuple[int, ...]
 
 def test_a_full_run_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for resolve in ("django61", "django52"):
-        write_report(tmp_path, resolve, "test_get[pg]", "test_get[mysql]")
+        write_report(tmp_path, resolve, "test_get[pg]", "test_get[mysql]", "test_get[sqlite]")
 
     assert summarize.main(tmp_path) == 0
 
     out = capsys.readouterr().out
-    assert "Total: 4 tests in 2 file runs; 4 passed" in out
-    assert "Passed per Django resolve: django61 2, django52 2" in out
-    assert "Passed per server: PostgreSQL 2, MariaDB 2" in out
+    assert "Total: 6 tests in 2 file runs; 6 passed" in out
+    assert "Passed per Django resolve: django61 3, django52 3" in out
+    assert "Passed per database: PostgreSQL 2, MariaDB 2, SQLite 2" in out
     assert "Fuzzer: no run in these reports" in out
 
 
@@ -57,6 +57,7 @@ def test_a_missing_resolve_or_server_fails(
     err = capsys.readouterr().err
     assert "CI: no test passed under django52" in err
     assert "CI: no test passed on MariaDB" in err
+    assert "CI: no test passed on SQLite" in err
 
 
 def test_a_failure_fails_and_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,7 +74,8 @@ def test_the_fuzzer_examples_are_summed_across_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for resolve in ("django61", "django52"):
-        write_report(tmp_path, resolve, "test_get[pg]", "test_get[mysql]", fuzz=(400, 412))
+        cases = ("test_get[pg]", "test_get[mysql]", "test_get[sqlite]")
+        write_report(tmp_path, resolve, *cases, fuzz=(400, 412))
     (tmp_path / "other.py@tests@@resolve=django52.xml").write_text(
         "<testsuites><testsuite name='pytest'><properties>"
         "<property name='fuzz_examples' value='7'/><property name='unrelated' value='9'/>"

@@ -87,13 +87,19 @@ async def not_for_lifespan(scope: Scope, receive: Receive, send: Send) -> None:
     raise AssertionError("the lifespan scope reached the wrapped application")
 
 
-def test_a_startup_that_cannot_open_a_pool_fails_with_the_reason(db: DB) -> None:
-    unreachable = {**settings.DATABASES[db.vinyl], "PORT": str(free_port())}
+def test_a_startup_that_cannot_open_a_pool_fails_with_the_reason(db: DB, tmp_path: Path) -> None:
+    # A port nobody listens on; for SQLite, a file in a folder that does not exist.
+    if db.vendor == "sqlite":
+        unreachable = {**settings.DATABASES[db.vinyl], "NAME": str(tmp_path / "none" / "db")}
+        reason = "Cannot open the SQLite database"
+    else:
+        unreachable = {**settings.DATABASES[db.vinyl], "PORT": str(free_port())}
+        reason = "Cannot connect to the"
     with override_settings(DATABASES={**settings.DATABASES, "unreachable": unreachable}):
         handler = ASGILifespanHandler(not_for_lifespan, open_pools=True)
         sent = lifespan(handler, "startup")
     assert [message["type"] for message in sent] == ["lifespan.startup.failed"]
-    assert "Cannot connect to the" in sent[0]["message"]
+    assert reason in sent[0]["message"]
     assert "(database alias 'unreachable')" in sent[0]["message"]
 
 

@@ -16,11 +16,10 @@ from vinyl.query import get_backend
 from vinyl.query._async import close_pools, connection
 from vinyl.query.backend import AsyncConnection, AsyncPool
 from vinyl_testing.plugin import DB
+from vinyl_testing.sessions import SESSION_ID, SQLITE_SPIN
 
-#: Per vendor: this connection's server session id.
-SESSION = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
-#: Per vendor: a statement that runs long enough to be cancelled, short enough to let be.
-SLEEP = {"postgresql": "SELECT pg_sleep(2)", "mysql": "SELECT SLEEP(2)"}
+#: Per vendor: a statement that runs long enough to be cancelled.
+SLEEP = {"postgresql": "SELECT pg_sleep(2)", "mysql": "SELECT SLEEP(2)", "sqlite": SQLITE_SPIN}
 
 
 @pytest.fixture
@@ -34,7 +33,10 @@ async def pool(db: DB) -> AsyncIterator[AsyncPool]:
 
 
 async def session(db: DB, conn: AsyncConnection) -> int:
-    rows = await conn.fetch(SESSION[db.vendor])
+    *first, query = SESSION_ID[db.vendor]
+    for sql in first:
+        await conn.execute(sql)
+    rows = await conn.fetch(query)
     return int(rows[0][0])
 
 

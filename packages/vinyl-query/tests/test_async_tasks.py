@@ -26,8 +26,9 @@ from vinyl.query._async import (
 from vinyl.query.compiler import prepare
 from vinyl_testapp.models import QAuthor
 from vinyl_testing.plugin import DB
+from vinyl_testing.sessions import SESSION_ID, SQLITE_SPIN
 
-SLEEP = {"postgresql": "SELECT pg_sleep(30)", "mysql": "SELECT SLEEP(30)"}
+SLEEP = {"postgresql": "SELECT pg_sleep(30)", "mysql": "SELECT SLEEP(30)", "sqlite": SQLITE_SPIN}
 
 
 @pytest.fixture(autouse=True)
@@ -89,19 +90,28 @@ async def test_a_task_cancelled_inside_a_block_discards_its_connection(db: DB) -
         assert await fetch_sql(db.vinyl, "SELECT 1") == [(1,)]
 
 
+async def session(db: DB) -> list[Any]:
+    """Return the id of the session (connection) the current task's statements run on."""
+    *first, query = SESSION_ID[db.vendor]
+    for sql in first:
+        await execute_sql(db.vinyl, sql)
+    return await fetch_sql(db.vinyl, query)
+
+
 async def test_tasks_started_inside_a_block_share_its_connection(db: DB) -> None:
-    pid_sql = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
     async with transaction(db.vinyl):
-        [(block_pid,)] = await fetch_sql(db.vinyl, pid_sql[db.vendor])
-        pids = await asyncio.gather(*(fetch_sql(db.vinyl, pid_sql[db.vendor]) for _ in range(10)))
+        [(block_pid,)] = await session(db)
+        pids = await asyncio.gather(*(session(db) for _ in range(10)))
         assert pids == [[(block_pid,)]] * 10
 
         async def nested() -> list[Any]:
             async with transaction(db.vinyl):
-                return await fetch_sql(db.vinyl, pid_sql[db.vendor])
+                return await session(db)
 
         # A task's own block nests in the block it was started in, on its connection.
         assert await asyncio.create_task(nested()) == [(block_pid,)]
+    # Outside the block, ten tasks at once run on as many connections as the pool lends.
+    assert len({pid for [(pid,)] in await asyncio.gather(*(session(db) for _ in range(10)))}) > 1
 
 
 async def insert(alias: str, name: str) -> None:

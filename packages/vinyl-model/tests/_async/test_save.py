@@ -70,7 +70,10 @@ async def test_concurrent_creates_and_saves_on_a_pool_of_five(db: DB) -> None:
         await agather(*(functools.partial(write, i) for i in range(300)))
     rows = dict(Author.objects.using(db.django).values_list("name", "age"))
     assert rows == {f"c{i} saved": i for i in range(300)}
-    assert 1 <= peak[0] <= 5
+    # SQLite may hand a closed connection's file descriptor to the next one it opens (it
+    # defers the close while other connections hold locks), so counted from outside, only
+    # the ceiling holds there.
+    assert peak[0] <= 5 and (peak[0] >= 1 or db.vendor == "sqlite")
 
 
 async def test_save_of_a_child_loaded_with_only_reads_the_parent_pk_from_its_link(db: DB) -> None:

@@ -35,4 +35,7 @@ def test_300_read_modify_writes_under_select_for_update_lose_no_update(db: DB) -
         seen = gather(*[increment] * 300, timeout=HANG_GUARD)
     assert WStock.objects.using(db.django).get(code="counter").qty == 300
     assert sorted(seen) == list(range(300))
-    assert 1 <= peak[0] <= 5
+    # SQLite may hand a closed connection's file descriptor to the next one it opens (it
+    # defers the close while other connections hold locks), so counted from outside, only
+    # the ceiling holds there.
+    assert peak[0] <= 5 and (peak[0] >= 1 or db.vendor == "sqlite")

@@ -24,7 +24,7 @@ from vinyl.query._sync import connection, fetch_sql, on_commit, transaction
 from vinyl.query.compiler import prepare
 from vinyl_testapp.models import QAuthor
 from vinyl_testing.concurrency import Event, gather
-from vinyl_testing.plugin import DB
+from vinyl_testing.plugin import DB, servers_only
 
 
 class Boom(Exception):
@@ -348,6 +348,9 @@ ISOLATION = {
 }
 
 
+# SQLite's transactions are serializable, and vinyl-sqlite refuses OPTIONS['isolation_level']
+# with that reason (test_server_options_are_refused_with_what_to_use_instead).
+@servers_only
 @pytest.mark.parametrize("level", [None, "read committed", "repeatable read", "serializable"])
 def test_a_block_runs_at_the_configured_isolation_level(
     db: DB, extra_alias: Any, level: str | None
