@@ -93,6 +93,26 @@ class ManagerMethods[M: Model]:
             nowait=nowait, skip_locked=skip_locked, of=of, no_key=no_key
         )
 
+    def reverse(self) -> VinylQuerySet[M]:
+        """Return a queryset in the reverse of its order (of the model's ``ordering``)."""
+        return self.get_queryset().reverse()
+
+    def extra(
+        self,
+        select: dict[str, Any] | None = None,
+        where: Sequence[str] | None = None,
+        params: Sequence[Any] | None = None,
+        tables: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+        select_params: Sequence[Any] | None = None,
+    ) -> VinylQuerySet[M]:
+        """Return a queryset with SQL of its own added (Django's ``extra()``)."""
+        # Django's stubs type extra() as QuerySet[Any].
+        return cast(
+            "VinylQuerySet[M]",
+            self.get_queryset().extra(select, where, params, tables, order_by, select_params),
+        )
+
     def none(self) -> VinylQuerySet[M]:
         """Return a queryset that matches nothing, with no query."""
         return self.get_queryset().none()
