@@ -117,6 +117,28 @@ async def test_an_integer_sqlite_cannot_hold_raises_as_under_django(
     assert str(vinyl_error.value) == str(django_error.value)
 
 
+async def test_a_value_a_converter_refuses_raises_as_under_django_and_keeps_the_connection(
+    backend: Backend, oracle: Any
+) -> None:
+    # Django's converter for the declared type "date" parses the text: month 13 is refused
+    # while the row is read, after SQLite ran the statement.
+    sql = """SELECT '2024-13-01' AS "d [date]" UNION ALL SELECT '2024-01-02'"""
+    with pytest.raises(ValueError) as django_error:
+        oracle.execute(sql)
+        oracle.fetchall()
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
+        async with taken(pool) as connection:
+            first = connection.raw  # type: ignore[attr-defined]
+            with pytest.raises(ValueError) as vinyl_error:
+                await connection.fetch_with_columns(sql)
+        async with taken(pool) as connection:
+            # The half-read statement was ended on the connection, which was kept.
+            assert connection.raw is first  # type: ignore[attr-defined]
+            rows = await connection.fetch("SELECT ?", (1,))
+    assert str(vinyl_error.value) == str(django_error.value)
+    assert [tuple(row) for row in rows] == [(1,)]
+
+
 async def test_a_statement_error_keeps_the_connection_usable(backend: Backend) -> None:
     async with open_pool(backend, configured(backend, max_size=1)) as pool:
         async with taken(pool) as connection:

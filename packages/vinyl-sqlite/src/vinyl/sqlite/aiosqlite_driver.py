@@ -8,8 +8,12 @@ connection is opened on its thread as :mod:`vinyl.sqlite._connect` says (Django'
 WAL, the busy timeout), so a task waiting for another's write lock blocks that thread, not
 the event loop.
 
-A task cancelled mid-statement leaves the statement running on the connection's thread:
-the connection is closed, not pooled, after SQLite is asked to interrupt the statement.
+Each call makes one trip to the connection's thread: the statement and its result (rows
+and column names, the changed-row count or the last rowid) are taken together there, as
+aiosqlite's own ``execute_fetchall()`` does, never a trip for the statement and another
+for its rows. A task cancelled mid-statement leaves the statement running on the
+connection's thread: the connection is closed, not pooled, after SQLite is asked to
+interrupt the statement.
 A statement a shared-cache in-memory database refuses for a table lock is run again until
 ``OPTIONS['timeout']`` (:class:`~vinyl.sqlite.errors.LockWait`), sleeping on the loop.
 """
@@ -20,7 +24,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -41,6 +45,48 @@ __all__ = ["AiosqliteConnection", "AiosqliteDriver", "AiosqlitePool", "Raw"]
 
 logger = logging.getLogger(__name__)
 
+#: What one trip runs on the connection's thread: a statement and what it returns.
+type Work[T] = Callable[[sqlite3.Connection, str, Sequence[Any]], T]
+
+
+def _changed(connection: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    """Run one statement; return the number of rows it changed (on the connection's thread)."""
+    # sqlite3 reports -1 for statements without a row count (BEGIN, a SELECT).
+    return max(connection.execute(sql, params).rowcount, 0)
+
+
+def _inserted(connection: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int | None:
+    """Run an INSERT; return the rowid of the row it inserted last (on the thread)."""
+    return connection.execute(sql, params).lastrowid
+
+
+def _rows(connection: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+    """Run one query; return all its rows (on the connection's thread)."""
+    return _fetchall(connection.execute(sql, params))
+
+
+def _rows_with_columns(
+    connection: sqlite3.Connection, sql: str, params: Sequence[Any]
+) -> tuple[list[str], list[Row]]:
+    """Run one query; return its column names and all its rows (on the connection's thread)."""
+    cursor = connection.execute(sql, params)
+    rows = _fetchall(cursor)
+    # No description: the statement returns no result set (an UPDATE).
+    return [column[0] for column in cursor.description or ()], rows
+
+
+def _fetchall(cursor: sqlite3.Cursor) -> list[Row]:
+    """Return the rows left in *cursor*; end its statement if a value cannot be converted."""
+    try:
+        rows: list[Row] = cursor.fetchall()
+    except Exception:
+        # A converter that refused a value (Django's for a malformed date) leaves the
+        # statement half-read, holding its read snapshot, where a failed step has ended it
+        # already: end it, so the connection is as clean as after any statement error.
+        cursor.close()
+        raise
+    return rows
+
 
 class Raw(aiosqlite.Connection):
     """An aiosqlite connection that knows the options its sqlite3 connection was opened with."""
@@ -58,13 +104,31 @@ class Raw(aiosqlite.Connection):
         self.stopping = super().stop()
         return self.stopping
 
+    @property
+    def closed(self) -> bool:
+        """Return whether the connection is closed (aiosqlite then refuses work: ValueError)."""
+        return not self._running or self._connection is None
+
+    def submit[T](self, work: Work[T], sql: str, params: Sequence[Any]) -> Awaitable[T]:
+        """Return the awaitable of ``work(connection, sql, params)`` on the connection's thread.
+
+        One trip: ``work`` runs the statement and takes its result in the same call.
+        """
+        # aiosqlite has no public way to run a function of ours on the connection's thread
+        # (``execute_fetchall()`` makes one trip but drops the cursor, and with it the column
+        # names), so this calls ``Connection._execute``, the private method all of its own
+        # calls go through. It is unchanged from aiosqlite 0.17 to 0.22, as are ``_conn``,
+        # ``_connection`` and ``_running`` (``closed``): pyproject.toml pins the versions
+        # checked, and tests/test_aiosqlite_pool.py fails if a read makes more than one trip.
+        return self._execute(work, self._conn, sql, params)  # type: ignore[no-untyped-call]
+
 
 class AiosqliteConnection(PooledConnection[Raw]):
     """One aiosqlite connection, used by one task at a time; unusable once released."""
 
     __slots__ = ()
 
-    async def _run(self, sql: str, params: Sequence[Any]) -> aiosqlite.Cursor:
+    async def _run[T](self, work: Work[T], sql: str, params: Sequence[Any]) -> T:
         raw = self.raw
         wait = LockWait(raw.options.timeout) if raw.shared_cache else None
         # Cleared when the statement ends, with a result or an error; a cancellation (or
@@ -72,61 +136,48 @@ class AiosqliteConnection(PooledConnection[Raw]):
         self.busy = True
         while True:
             try:
-                cursor = await raw.execute(sql, params)
+                result = await raw.submit(work, sql, params)
             except sqlite3.Error as exc:
+                # From the statement or from a later step of its rows: either way SQLite
+                # ended it, and a refused shared-cache lock is retried from the start.
                 delay = wait.delay(exc, time.monotonic()) if wait is not None else None
                 if delay is None:
                     self.busy = False
                     raise django_error(exc) from exc
                 await asyncio.sleep(delay)
-            except ValueError as exc:
-                # aiosqlite's word for a connection that is closed (by close()).
+            except Exception as exc:
                 self.busy = False
-                self.broken = True
-                raise InterfaceError(
-                    f"The SQLite connection is closed ({exc}); acquire another one."
-                ) from exc
-            except Exception:
-                # Refused before it ran: an int sqlite3 cannot bind raises OverflowError, as
-                # under Django; the connection is fine.
-                self.busy = False
+                if isinstance(exc, ValueError) and raw.closed:
+                    # aiosqlite's word for a connection that is closed (by close()).
+                    self.broken = True
+                    raise InterfaceError(
+                        f"The SQLite connection is closed ({exc}); acquire another one."
+                    ) from exc
+                # Refused before it ran (an int sqlite3 cannot bind raises OverflowError,
+                # as under Django), or a value a converter refused (the statement was
+                # ended on the thread): the connection is fine.
                 raise
             else:
                 self.busy = False
-                return cursor
+                return result
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return the number of rows it changed."""
-        cursor = await self._run(sql, params)
-        # sqlite3 reports -1 for statements without a row count (BEGIN, a SELECT).
-        return max(cursor.rowcount, 0)
+        return await self._run(_changed, sql, params)
 
     async def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
         """Run an INSERT; return the rowid of the row it inserted last."""
-        return (await self._run(sql, params)).lastrowid
+        return await self._run(_inserted, sql, params)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one query and return all its rows."""
-        return (await self._fetch(sql, params))[1]
+        return await self._run(_rows, sql, params)
 
     async def fetch_with_columns(
         self, sql: str, params: Sequence[Any] = ()
     ) -> tuple[list[str], list[Row]]:
         """Run one query; return its column names and all its rows."""
-        return await self._fetch(sql, params)
-
-    async def _fetch(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
-        cursor = await self._run(sql, params)
-        self.busy = True
-        try:
-            rows: list[Row] = list(await cursor.fetchall())
-        except sqlite3.Error as exc:
-            # A row that fails to convert, or a step that fails after the first row.
-            self.busy = False
-            raise django_error(exc) from exc
-        self.busy = False
-        # No description: the statement returns no result set (an UPDATE).
-        return [column[0] for column in cursor.description or ()], rows
+        return await self._run(_rows_with_columns, sql, params)
 
     async def close(self) -> None:
         """Close the connection for good."""

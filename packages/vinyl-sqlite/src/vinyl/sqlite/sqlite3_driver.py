@@ -77,9 +77,16 @@ class SQLite3Connection(PooledConnection[SQLiteConnection]):
         try:
             rows: list[Row] = cursor.fetchall()
         except sqlite3.Error as exc:
-            # A row that fails to convert or a step that fails after the first row.
+            # A step that fails after the first row.
             self.busy = False
             raise django_error(exc) from exc
+        except Exception:
+            # A converter that refused a value (Django's for a malformed date) leaves the
+            # statement half-read, holding its read snapshot: end it; the connection is fine,
+            # as the async driver's.
+            cursor.close()
+            self.busy = False
+            raise
         self.busy = False
         # No description: the statement returns no result set (an UPDATE).
         return [column[0] for column in cursor.description or ()], rows
