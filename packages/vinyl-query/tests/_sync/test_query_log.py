@@ -9,7 +9,9 @@ filled while ``connections[alias].queries_logged`` (``DEBUG`` or ``force_debug_c
 
 from __future__ import annotations
 
+import datetime
 import logging
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -121,3 +123,29 @@ def test_statements_go_to_djangos_sql_logger(db: DB, caplog: pytest.LogCaptureFi
     assert record.name == "django.db.backends" and record.levelno == logging.DEBUG
     assert record.alias == db.vinyl and "SELECT" in record.sql and record.duration >= 0
     assert f"; args={record.params}; alias={db.vinyl}" in record.getMessage()
+
+
+def test_the_logged_sql_has_the_values_written_in_as_djangos(db: DB) -> None:
+    # Django logs last_executed_query(): the statement as its driver wrote it, values
+    # inlined. Twice with new values: a kept statement logs each run's own values.
+    for name, age, born in (("O'Brien", 3, datetime.date(2001, 2, 3)), ("a\\b %", 7, None)):
+        queryset = QAuthor.objects.filter(
+            name__in=[name, "é"], age__gte=age, rating__lt=Decimal("9.50"), born=born
+        ).order_by("pk")
+        with CaptureQueriesContext(connections[db.vinyl]) as captured:
+            assert fetch_queryset(queryset.using(db.vinyl)) == []
+        with CaptureQueriesContext(connections[db.django]) as django_captured:
+            assert list(queryset.using(db.django)) == []
+        [logged] = [query["sql"] for query in captured.captured_queries]
+        assert logged == django_captured.captured_queries[0]["sql"]
+        assert str(age) in logged and "%s" not in logged and "?" not in logged
+
+
+def test_a_statement_without_values_is_logged_as_sent(db: DB) -> None:
+    with CaptureQueriesContext(connections[db.vinyl]) as captured:
+        fetch_sql(db.vinyl, "SELECT 1")
+        fetch_sql(db.vinyl, "SELECT %s", ["it's"])
+    assert [query["sql"] for query in captured.captured_queries] == [
+        "SELECT 1",
+        "SELECT 'it''s'" if db.vendor != "mysql" else "SELECT 'it\\'s'",
+    ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pymysql.converters import escape_item
 from vinyl.mysql.server import DEFAULT_SERVER, ServerData
 
 __all__ = ["MySQLDialect"]
@@ -40,3 +41,17 @@ class MySQLDialect:
     def prepare_params(self, params: Sequence[Any]) -> tuple[Any, ...]:
         """Return *params* as a tuple, which the drivers need to expand ``%%``."""
         return tuple(params)
+
+    def last_executed_query(self, sql: str, params: Sequence[Any]) -> str:
+        """Return *sql* with *params* written in as PyMySQL writes them.
+
+        Django logs the driver's ``cursor._executed``: the statement PyMySQL (or
+        mysqlclient) sent, values escaped client-side, as both of vinyl's drivers do.
+        """
+        try:
+            if isinstance(params, Mapping):
+                return sql % {key: escape_item(value, "utf8mb4") for key, value in params.items()}
+            return sql % tuple(escape_item(value, "utf8mb4") for value in params)
+        except (TypeError, ValueError):
+            # A value PyMySQL cannot escape, or SQL that is no format string.
+            return sql

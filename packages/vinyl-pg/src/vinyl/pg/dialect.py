@@ -10,12 +10,13 @@ has no DB-API paramstyle: it sends PostgreSQL's own numbered placeholders (``$1`
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Literal
 
 import asyncpg
-from psycopg2.extensions import Binary
+import psycopg2
+from psycopg2.extensions import Binary, adapt
 from psycopg2.extras import Inet, Json, Range
 
 __all__ = ["ASYNCPG", "PSYCOPG2", "PostgreSQLDialect"]
@@ -69,6 +70,16 @@ def _holds_adapters(items: list[Any]) -> bool:
     return any(issubclass(kind, _ADAPTERS) for kind in set(map(type, items)))
 
 
+def _literal(value: Any) -> str:
+    """Return *value* as psycopg2 writes it into a statement (what Django logs)."""
+    if isinstance(value, str):
+        # As psycopg2 on a connection with standard_conforming_strings (PostgreSQL's
+        # default): adapt() alone would escape backslashes and encode in Latin-1.
+        return "'" + value.replace("'", "''") + "'"
+    quoted: bytes = adapt(value).getquoted()
+    return quoted.decode("utf-8", "replace")
+
+
 class PostgreSQLDialect:
     """The :class:`vinyl.query.backend.Dialect` of PostgreSQL for one *driver*.
 
@@ -94,6 +105,20 @@ class PostgreSQLDialect:
         if self.driver == "psycopg2" or not any(isinstance(p, _ADAPTERS) for p in params):
             return params
         return [_plain(p) for p in params]
+
+    def last_executed_query(self, sql: str, params: Sequence[Any]) -> str:
+        """Return *sql* (``%s`` placeholders) with *params* written in as psycopg2 does.
+
+        Django logs psycopg2's ``cursor.query``: the statement psycopg2 sent, values
+        interpolated client-side. Both drivers' connections take Django's ``%s`` SQL.
+        """
+        try:
+            if isinstance(params, Mapping):
+                return sql % {key: _literal(value) for key, value in params.items()}
+            return sql % tuple(_literal(value) for value in params)
+        except (TypeError, ValueError, psycopg2.Error):
+            # A value psycopg2 cannot adapt, or SQL that is no format string.
+            return sql
 
 
 #: The dialect of the asyncpg driver (async flavor and ``vinyl.pg.to_sql``).

@@ -215,6 +215,15 @@ class Dialect(Protocol):
         """Return *params* as the driver takes them (e.g. JSON adapters made plain)."""
         ...
 
+    def last_executed_query(self, sql: str, params: Sequence[Any]) -> str:
+        """Return *sql* with *params* written in, as Django's ``last_executed_query()``.
+
+        *sql* and *params* are a statement as the alias's connections take it; the values
+        are written as the vendor's driver under Django writes them. Only the query log
+        calls it: it returns *sql* unchanged rather than raise.
+        """
+        ...
+
 
 @runtime_checkable
 class AsyncConnection(Protocol):

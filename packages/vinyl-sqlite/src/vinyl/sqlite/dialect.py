@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from functools import lru_cache
 from typing import Any
 
@@ -44,6 +45,36 @@ class SQLiteDialect:
     def prepare_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Return *params* unchanged: sqlite3 adapts them with Django's adapters."""
         return params
+
+    def last_executed_query(self, sql: str, params: Sequence[Any]) -> str:
+        """Return *sql* (``?`` placeholders) with *params* written in by SQLite's ``QUOTE()``.
+
+        As Django's SQLite backend, which quotes the values with ``SELECT QUOTE(?)`` (on a
+        private in-memory database here: no I/O) and writes them into the statement.
+        """
+        if not params or isinstance(params, dict):
+            return sql
+        parts = sql.split("?")
+        if len(parts) != len(params) + 1:
+            # A "?" inside a literal: where each value goes is not known.
+            return sql
+        try:
+            quoted = _quoted(params)
+        except sqlite3.Error:
+            return sql
+        written = [part + value for part, value in zip(parts, quoted, strict=False)]
+        return "".join(written) + parts[-1]
+
+
+def _quoted(params: Sequence[Any]) -> list[str]:
+    """Return each of *params* as SQLite's ``QUOTE()`` writes it (999 values a query)."""
+    quoted: list[str] = []
+    with closing(sqlite3.connect(":memory:")) as conn:
+        for start in range(0, len(params), 999):
+            chunk = list(params[start : start + 999])
+            select = "SELECT " + ", ".join(["QUOTE(?)"] * len(chunk))
+            quoted.extend(conn.execute(select, chunk).fetchone())
+    return quoted
 
 
 #: The dialect of both SQLite drivers and of ``vinyl.sqlite.to_sql``.

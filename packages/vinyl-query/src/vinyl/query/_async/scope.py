@@ -21,7 +21,8 @@ Query log: when Django would log a query on the alias (``connections[alias].quer
 ``DEBUG``, or ``force_debug_cursor`` under ``CaptureQueriesContext``/``assertNumQueries``),
 each statement vinyl runs is appended to that wrapper's ``queries_log`` (``{"sql", "time"}``,
 as Django's) and logged on the ``django.db.backends`` logger at DEBUG, as Django's cursor
-does. The SQL is the statement as sent, placeholders and all; the parameters go to the logger.
+does. The SQL is what Django's ``last_executed_query()`` gives: the statement with its values
+written in as the vendor's driver writes them (``Dialect.last_executed_query``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from vinyl.query._compat import ALock, acurrent_owner, ashield
 from vinyl.query.backend import (
     AsyncConnection,
     AsyncPool,
+    Dialect,
     DjangoAtomic,
     QueryLogging,
     Row,
@@ -232,15 +234,19 @@ class LoggedConnection:
 
     Each statement, run or failed, is appended to *wrapper*'s ``queries_log`` (the
     ``connections[alias]`` of the running thread) and logged on ``django.db.backends``,
-    with its duration, as Django's ``CursorDebugWrapper`` does. :func:`logged` hands one
-    out only while Django logs queries on the alias.
+    with its duration, as Django's ``CursorDebugWrapper`` does: its SQL with the values
+    written in by *dialect* (Django's ``last_executed_query()``), its parameters on the
+    log record. :func:`logged` hands one out only while Django logs queries on the alias.
     """
 
-    __slots__ = ("_conn", "_wrapper")
+    __slots__ = ("_conn", "_dialect", "_wrapper")
 
-    def __init__(self, conn: AsyncConnection, wrapper: BaseDatabaseWrapper) -> None:
+    def __init__(
+        self, conn: AsyncConnection, wrapper: BaseDatabaseWrapper, dialect: Dialect
+    ) -> None:
         self._conn = conn
         self._wrapper = wrapper
+        self._dialect = dialect
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement (the driver's paramstyle); return the affected row count."""
@@ -283,6 +289,7 @@ class LoggedConnection:
     def _record(self, sql: str, params: Sequence[Any], start: float) -> None:
         duration = time.monotonic() - start
         wrapper = self._wrapper
+        sql = self._dialect.last_executed_query(sql, params)
         wrapper.queries_log.append({"sql": sql, "time": f"{duration:.3f}"})
         sql_logger.debug(
             "(%.3f) %s; args=%s; alias=%s",
@@ -304,7 +311,7 @@ def logged(alias: str, conn: AsyncConnection) -> AsyncConnection:
     wrapper = connections[alias]
     if not wrapper.queries_logged:
         return conn
-    return LoggedConnection(conn, wrapper)
+    return LoggedConnection(conn, wrapper, get_backend(alias).dialect)
 
 
 _scopes: ContextVar[Mapping[str, Scope]] = ContextVar(
