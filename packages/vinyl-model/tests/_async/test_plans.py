@@ -17,12 +17,13 @@ import pytest
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Count
 from django.test import override_settings
+from vinyl.model import _reads
 from vinyl.model._async.prefetch import keys_lookup
 from vinyl.model._async.queryset import VinylQuerySet
 from vinyl.model._plans import PLANS
 from vinyl.model._templates import TEMPLATES
 from vinyl.query.compiler import compile_query
-from vinyl_testapp.models.library import Author, Book, Place, Publisher
+from vinyl_testapp.models.library import Author, Book, Place, Publisher, Tag
 from vinyl_testing.plugin import DB
 
 from .test_differential import normalize
@@ -389,3 +390,84 @@ async def test_get_with_prefetch_related_loads_the_relation_every_time(library: 
         expected = sorted(t.pk for t in book.tags.all())
         got = await Book.avinyl.using(library.vinyl).prefetch_related("tags").get(pk=book.pk)
         assert sorted(t.pk for t in got["tags"]) == expected
+
+
+#: The related managers read per model: reverse foreign keys (two to one model, sharing the
+#: author's key values), a many-to-many from either side, a generic relation.
+RELATED: list[tuple[Any, tuple[str, ...]]] = [
+    (Author, ("books", "cowritten")),
+    (Book, ("tags", "review_set", "items")),
+    (Tag, ("books",)),
+]
+
+#: What is read through a related manager: (id, read).
+RELATED_READS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("all", lambda manager: manager.all()),
+    ("filter_order_by", lambda manager: manager.filter(pk__gt=0).order_by("-pk")),
+    ("values_list", lambda manager: manager.order_by("pk").values_list("pk", flat=True)),
+]
+
+
+def _rows(rows: Any) -> Any:
+    """Return *rows* (instances or values) in primary key order, normalized."""
+    return normalize(sorted(rows, key=lambda row: row if isinstance(row, int) else row.pk))
+
+
+@pytest.mark.parametrize("read", [r[1] for r in RELATED_READS], ids=[r[0] for r in RELATED_READS])
+async def test_a_related_manager_reads_through_its_plan_for_each_instance(
+    library: DB, monkeypatch: pytest.MonkeyPatch, read: Callable[[Any], Any]
+) -> None:
+    # An author without books and a tag without books; keys shared across the models.
+    joined = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    Author.objects.using(library.django).create(name="Nobody", age=1, joined=joined)
+    Tag.objects.using(library.django).create(name="unused")
+    compiles: list[Any] = []
+    compile_with = _reads.compile_with
+    monkeypatch.setattr(
+        _reads, "compile_with", lambda *args: compiles.append(args) or compile_with(*args)
+    )
+    shapes: dict[tuple[Any, str], Any] = {}
+    for model, names in RELATED:
+        theirs = list(model.objects.using(library.django).order_by("pk"))
+        ours = [obj async for obj in model.avinyl.using(library.vinyl).order_by("pk")]
+        # The first instance teaches each relation's plan; the others run through it.
+        for their, our in zip(theirs, ours, strict=True):
+            for name in names:
+                queryset = read(getattr(our, name))
+                compiled = len(compiles)
+                got = [row async for row in queryset]
+                assert _rows(got) == _rows(read(getattr(their, name))), (our, name)
+                field = getattr(model, name).rel.field
+                if field.many_to_one:
+                    # Each row knows its instance (Django's known related object).
+                    instances = [row for row in got if not isinstance(row, int)]
+                    assert all(field.get_cached_value(row, None) is our for row in instances)
+                assert plan_of(queryset) is not None, (our, name)
+                if (model, name) in shapes:
+                    # One shape for every instance, read without compiling.
+                    assert queryset._shape == shapes[model, name]
+                    assert len(compiles) == compiled, f"{our!r}.{name} was compiled"
+                shapes[model, name] = queryset._shape
+
+
+@pytest.mark.parametrize("first", ["related", "all"])
+async def test_a_filter_after_a_many_to_many_joins_as_djangos_every_time(
+    library: DB, first: str
+) -> None:
+    # Django's filter right after book.tags reuses the relation's join (the other book
+    # is this book); after the queryset's all() it joins again (any book): two shapes,
+    # never one plan. (The manager's all() is its queryset, as Django's.)
+    def reads(manager: Any, pages: int) -> list[Any]:
+        joined = [
+            manager.filter(books__pages__gt=pages),
+            manager.all().all().filter(books__pages__gt=pages),
+        ]
+        return joined if first == "related" else joined[::-1]
+
+    theirs = list(Book.objects.using(library.django).order_by("pk"))
+    ours = [book async for book in Book.avinyl.using(library.vinyl).order_by("pk")]
+    for their, our in zip(theirs, ours, strict=True):
+        for pages in (150, 300):
+            for mine, django in zip(reads(our.tags, pages), reads(their.tags, pages), strict=True):
+                assert _rows([tag async for tag in mine]) == _rows(django), (our, pages)
+                assert plan_of(mine) is not None

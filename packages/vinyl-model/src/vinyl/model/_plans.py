@@ -9,6 +9,15 @@ queryset's traced calls). A shape is complete or absent: a value that changes mo
 parameter (``isnull``, which changes the joins) is part of the shape, and any builder
 call or queryset state the shape cannot describe drops it (:func:`plannable`).
 
+A related manager's queryset (``author.books``, ``book.tags``) is its base queryset plus
+one call, the relation's filter (:func:`relation_shape`): which relation and side (its
+descriptor: the field, the through table, ``related_query_name``...), the instance's
+class and fetch mode, and the types of the instance's key values, which are bound values
+like any filter's. What Django sets on the queryset for the instance besides the filter
+(the known related object, the hints) is set by the related manager on every read; the
+known related object is assigned to the rows after decoding, so a plan's decoder never
+holds an instance.
+
 The first read of a shape is built and compiled by Django, as always; its plan keeps the
 SQL, the decoder, and for each filter value the Django lookup that turned it into a
 parameter. A later read of the shape binds its own values through those lookups —
@@ -51,6 +60,7 @@ __all__ = [
     "condition",
     "filter_shape",
     "plannable",
+    "relation_shape",
 ]
 
 #: How a queryset was built: a tuple of hashable parts (see the module docstring).
@@ -156,18 +166,62 @@ def filter_shape(kwargs: Mapping[str, Any]) -> tuple[Shape, tuple[Any, ...]] | N
 def plannable(queryset: QuerySet[Any]) -> bool:
     """Return whether *queryset* holds no state its shape leaves out.
 
-    A related manager's queryset knows its instance (``_known_related_objects``); a sticky
-    or deferred filter joins differently; a queryset for writing reads on the primary.
+    A sticky or deferred filter joins differently, unless the query was left sticky by the
+    relation call that ends its shape (a many-to-many's, :func:`relation_shape`); a
+    queryset for writing reads on the primary. The known related objects of a related
+    manager's queryset are not in its plan: the read path assigns them to the rows.
     """
     private: Any = queryset  # Django's stubs leave the private attributes out.
     return not (
-        private._known_related_objects
-        or private._sticky_filter
+        private._sticky_filter
         or private._defer_next_filter
         or private._deferred_filter
         or private._for_write
-        or private._query.filter_is_sticky
+        or (private._query.filter_is_sticky and not _ends_with_relation(queryset))
     )
+
+
+#: The first item of the call a related manager adds to its base queryset's shape.
+RELATION = "relation"
+
+
+def _ends_with_relation(queryset: QuerySet[Any]) -> bool:
+    shape: Shape | None = getattr(queryset, "_shape", None)
+    return shape is not None and type(shape[-1]) is tuple and shape[-1][0] == RELATION
+
+
+def relation_shape(
+    descriptor: Any, manager: Any, instance: Any
+) -> tuple[Shape, tuple[Any, ...]] | None:
+    """Return the call Django's related *manager* adds to its base queryset, and its values.
+
+    *manager* is Django's manager of *descriptor* (a reverse foreign key's or a
+    many-to-many's, either side) for *instance*; its ``_apply_rel_filters()`` filters the
+    base queryset on the instance's key values. The call holds everything else that
+    filter depends on: the descriptor (the relation and its side, so the field, the
+    through table, ``related_query_name``), the instance's class and fetch mode, and
+    the types of the values. ``None`` when the filter is not one condition per plain
+    value: a multi-column key, a key that is ``None`` or ``""`` (Django may return
+    ``none()``), a manager bound to an alias.
+    """
+    if manager._db is not None:
+        return None
+    if not descriptor.rel.many_to_many:
+        # A reverse foreign key: filtered on the instance itself, whose key value the
+        # filter reads (the field's target, or its to_field).
+        fields = manager.field.foreign_related_fields
+        values = tuple(getattr(instance, field.attname) for field in fields)
+        if len(values) != 1:
+            return None
+    else:
+        # A many-to-many: filtered on the instance's key values through the through table.
+        filters = manager.core_filters
+        values = tuple(filters[name] for name in sorted(filters))
+    kinds = tuple(map(_kind, values))
+    if any(kind not in SCALARS for kind in kinds) or "" in values:
+        return None
+    mode = getattr(instance._state, "fetch_mode", None)  # Django 6.1 and later
+    return (RELATION, descriptor, type(instance), mode, kinds), values
 
 
 @dataclass(frozen=True, slots=True)

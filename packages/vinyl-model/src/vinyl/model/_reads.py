@@ -8,13 +8,14 @@ plan cache is asked, or from Django's compiler.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.db.models.query import MAX_GET_RESULTS, RawModelIterable, RawQuerySet
+from django.db.models.query import MAX_GET_RESULTS, ModelIterable, RawModelIterable, RawQuerySet
 from vinyl.model import _replay
 from vinyl.model._plans import PLANS, Shape, filter_shape, plannable
 from vinyl.query.backend import Row
@@ -80,12 +81,62 @@ def queryset_read(
         target = queryset if get is None else get_query(queryset, *get)
         dialect = get_backend(alias).dialect
         compiled = compile_with(target, _replay.compile_wrapper(alias), dialect)
-        return target, compiled, decoder(target, compiled, instance_class=instance_class), dialect
+        # The decoder may be kept in the shape's plan: it must not hold an instance.
+        decode = decoder(_unrelated(target), compiled, instance_class=instance_class)
+        return target, compiled, decode, dialect
 
     # A built queryset holds the conditions its values made: bound as they are.
     conditions = queryset.query.where.children if get is None and shape is not None else None
     sql, params, decode = PLANS.read(shape, values, build, conditions)
+    if private._known_related_objects and private._iterable_class is ModelIterable:
+        decode = _with_known_related(decode, queryset)
     return Read(alias, sql, params, decode, prefetch=private._prefetch_related_lookups)
+
+
+def _unrelated(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Return *queryset*, or a shallow copy of it without known related objects."""
+    private: Any = queryset  # Django's stubs leave the private attributes out.
+    if not private._known_related_objects:
+        return queryset
+    cls: Any = type(private)
+    copy = cls.__new__(cls)
+    copy.__dict__.update(private.__dict__, _known_related_objects={})
+    result: QuerySet[Any] = copy
+    return result
+
+
+def _with_known_related(decode: Decoder, queryset: QuerySet[Any]) -> Decoder:
+    """Return *decode*, then each row's known related object set, as Django's
+    ``ModelIterable`` sets it (a related manager's instance: ``book.author``)."""
+    private: Any = queryset
+    known = [
+        (field, objs, operator.attrgetter(*names), names)
+        for field, objs in private._known_related_objects.items()
+        for names in [_from_attnames(queryset, field)]
+    ]
+
+    def decode_known(rows: Sequence[Row]) -> list[Any]:
+        instances = decode(rows)
+        for obj in instances:
+            for field, objs, key, names in known:
+                # As Django: never overwrite what select_related() loaded, and never read
+                # a deferred attribute to look the related object up.
+                if field.is_cached(obj) or any(name not in obj.__dict__ for name in names):
+                    continue
+                related = objs.get(key(obj))
+                if related is not None:
+                    setattr(obj, field.name, related)
+        return instances
+
+    return decode_known
+
+
+def _from_attnames(queryset: QuerySet[Any], field: Any) -> list[str]:
+    """Return the attribute names of *field*'s local columns on *queryset*'s model."""
+    return [
+        field.attname if name == "self" else queryset.model._meta.get_field(name).attname
+        for name in field.from_fields
+    ]
 
 
 def get_query(queryset: QuerySet[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

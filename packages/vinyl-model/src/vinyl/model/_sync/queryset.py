@@ -104,18 +104,26 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
 
         Only builder calls whose effect on the query depends on nothing but their arguments
         are traced (*call* is ``None`` for any other); a clone made any other way
-        (``_chain()``) has no shape.
+        (``_chain()``) has no shape. Neither has *clone* made by an untraced call: it may be
+        this queryset itself, changed in place (Django 6.1's ``_avoid_cloning()``).
         """
         result: Self = clone
         if self._shape is not None and call is not None:
             result._shape = (*self._shape, call)
             result._shape_values = self._shape_values + values
+        else:
+            result._shape, result._shape_values = None, ()
         return result
 
     def all(self) -> Self:
         """Return a copy of the queryset; as Django's ``all()``."""
         clone: Self = super().all()
-        clone._shape, clone._shape_values = self._shape, self._shape_values
+        shape = self._shape
+        if shape is not None and self.query.filter_is_sticky:
+            # The copy's next filter no longer reuses the joins of a many-to-many
+            # relation's filter (see vinyl.model._plans.plannable): another shape.
+            shape = (*shape, ("all",))
+        clone._shape, clone._shape_values = shape, self._shape_values
         return clone
 
     def filter(self, *args: Any, **kwargs: Any) -> Self:

@@ -22,6 +22,7 @@ from django.db.models.manager import BaseManager
 from django.db.models.utils import resolve_callables
 from vinyl.model import _replay
 from vinyl.model._custom import queryset_methods
+from vinyl.model._plans import relation_shape
 from vinyl.model._sync.contenttypes import content_type_for_model
 from vinyl.model._sync.manager_methods import ManagerMethods
 from vinyl.query._sync import transaction
@@ -110,15 +111,34 @@ class RelatedManager(ManagerMethods[Any]):
         return self._related(queryset_class_of(self.instance).from_django(queryset, db))
 
     def _related(self, base: VinylQuerySet[Any]) -> VinylQuerySet[Any]:
-        """Return *base* filtered to the objects related to the instance."""
+        """Return *base* filtered to the objects related to the instance.
+
+        Django's related manager filters (it does no I/O), as a traced call of *base*'s
+        shape when its filter has one (``vinyl.model._plans.relation_shape``): the first
+        time, and then from its template, with the instance's key values.
+        """
         rel: Any = self.descriptor.rel
         if _is_generic(rel.field):
             generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
             return generic
-        # Django's related manager only builds filters here; it does no I/O.
+        # Built first: its checks (an unsaved instance...) raise Django's errors.
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
-        filtered: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
-        return filtered
+        shaped = (
+            None
+            if base._shape is None
+            else relation_shape(self.descriptor, django_manager, self.instance)
+        )
+        if shaped is None:
+            filtered: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
+            return filtered
+        call, values = shaped
+        private: Any = base  # Django's stubs leave the private attributes out.
+        # Django's filter goes on a copy: Django 6.1 changes the queryset it is given.
+        related: VinylQuerySet[Any] = base._templated(
+            call, values, lambda: django_manager._apply_rel_filters(private._chain())
+        )
+        _for_instance(related, django_manager)
+        return related
 
     def get_prefetch_querysets(
         self, instances: list[Model], querysets: list[Any] | None = None
@@ -605,6 +625,26 @@ def _plain(manager: Any) -> bool:
     return isinstance(manager, BaseManager) and (
         type(manager).get_queryset is BaseManager.get_queryset
     )
+
+
+def _for_instance(queryset: VinylQuerySet[Any], django_manager: Any) -> None:
+    """Set on *queryset* what Django's ``_apply_rel_filters()`` sets besides the filter.
+
+    A queryset made from the relation call's template has the filter alone: the hints
+    (which the router reads), the instance's fetch mode and, for a foreign key, the
+    instance as the known related object of the rows (``book.author`` without a query).
+    """
+    private: Any = queryset  # Django's stubs leave the private attributes out.
+    instance = django_manager.instance
+    private._add_hints(instance=instance)
+    if hasattr(instance._state, "fetch_mode"):  # Django 6.1 and later
+        private._fetch_mode = instance._state.fetch_mode
+    field = getattr(django_manager, "field", None)
+    if field is not None and field.many_to_one:
+        # relation_shape() took a single-column key: Django's rel_obj_id is its value.
+        private._known_related_objects = {
+            field: {getattr(instance, field.target_field.attname): instance}
+        }
 
 
 def _is_generic(field: Any) -> bool:
