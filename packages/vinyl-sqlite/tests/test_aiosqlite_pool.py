@@ -38,6 +38,26 @@ async def test_a_cancelled_statement_is_interrupted_and_its_connection_closed(
         assert time.monotonic() - started < 2
 
 
+async def test_a_statement_cancelled_before_its_thread_started_it_is_interrupted_too(
+    backend: Backend,
+) -> None:
+    # SQLite's interrupt stops only a statement that is running: the thread is kept busy
+    # until after the cancel, so the statement starts after the first interrupt.
+    async with open_pool(backend, configured(backend, max_size=1)) as pool:
+        started = time.monotonic()
+        async with taken(pool) as connection:
+            raw = connection.raw  # type: ignore[attr-defined]
+            blocker = asyncio.ensure_future(raw._execute(time.sleep, 0.5))
+            await asyncio.sleep(0)  # the sleep is queued first
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.1):
+                    await connection.fetch(SLOW)
+        async with taken(pool) as connection:
+            assert connection.raw is not raw  # type: ignore[attr-defined]
+        await blocker
+        assert time.monotonic() - started < 2
+
+
 async def test_each_call_is_one_trip_to_the_connections_thread(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ A statement a shared-cache in-memory database refuses for a table lock is run ag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -44,6 +45,9 @@ from vinyl.sqlite.errors import LockWait, django_error
 __all__ = ["AiosqliteConnection", "AiosqliteDriver", "AiosqlitePool", "Raw"]
 
 logger = logging.getLogger(__name__)
+
+#: Seconds between two interrupts of a statement whose connection is being closed.
+INTERRUPT_INTERVAL = 0.05
 
 #: What one trip runs on the connection's thread: a statement and what it returns.
 type Work[T] = Callable[[sqlite3.Connection, str, Sequence[Any]], T]
@@ -220,11 +224,19 @@ class AiosqlitePool(BasePool[Raw, AiosqliteConnection]):
 
     async def close_connection(self, raw: Raw) -> None:
         """Close *raw*, interrupting a statement its thread may still run."""
+        closing = asyncio.ensure_future(raw.close())
+        # sqlite3_interrupt() may be called from any thread: a statement a cancelled task
+        # left running stops at its next step, and the close queued after it runs. It stops
+        # only a statement that is running, though: one the thread has not started yet (a
+        # task cancelled as soon as it queued it, on a loaded machine) would run to its end,
+        # and the close wait behind it. So interrupt again until the close has run.
+        while not closing.done():
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                # ValueError: aiosqlite has closed it in the meantime.
+                await raw.interrupt()
+            await asyncio.wait([closing], timeout=INTERRUPT_INTERVAL)
         try:
-            # sqlite3_interrupt() may be called from any thread: a statement a cancelled
-            # task left running stops at its next step, and the close queued after it runs.
-            await raw.interrupt()
-            await raw.close()
+            await closing
         except (sqlite3.Error, ValueError) as exc:
             logger.info("Closing a connection of alias %r failed: %r", self.config.alias, exc)
 
