@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import django
 import pytest
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vinyl_testing.settings")
@@ -147,10 +146,8 @@ def sqlite_database() -> Iterator[str]:
     _remove_sqlite_files(SQLITE_NAME)
 
 
-#: The databases every ``db`` test runs on. SQLite under Django 6.1 only: Pants runs each
-#: test file under both Django versions, and SQLite under 5.2 too would take CI past its 20
-#: minutes (issue 18); the servers run under both.
-DATABASES = [PG, MYSQL, SQLITE] if django.VERSION >= (6, 1) else [PG, MYSQL]
+#: The databases every ``db`` test runs on.
+DATABASES = [PG, MYSQL, SQLITE]
 
 #: The database servers: ``@servers_only`` tests run on these alone.
 SERVERS = [PG, MYSQL]
