@@ -34,7 +34,7 @@ PACKAGES = [
     "vinyl_async",
     "vinyl_sync",
 ]
-REQUIREMENTS = ["uvicorn>=0.30"]
+REQUIREMENTS = ["uvicorn>=0.30", "tqdm>=4.66"]
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -74,7 +74,7 @@ def install() -> Path:
         print(f"Making a virtualenv in {VENV} ...", flush=True)
         subprocess.run([python312(), "-m", "venv", str(VENV)], check=True)
     if not stamp.exists() or stamp.read_text() != digest:
-        print("Installing vinyl (from this checkout), Django and uvicorn ...", flush=True)
+        print("Installing vinyl (from this checkout), Django, uvicorn and tqdm ...", flush=True)
         editable = [arg for name in PACKAGES for arg in ("-e", str(REPO / "packages" / name))]
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]

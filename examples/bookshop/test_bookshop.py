@@ -450,6 +450,53 @@ def test_the_browser_searches_and_pages(site: Site) -> None:
             browser.close()
 
 
+@pytest.mark.parametrize("vendor", ["sqlite", "postgresql", "mysql"])
+def test_import_books_imports_a_csv_in_batches_with_a_progress_bar(
+    vendor: str, tmp_path: Path
+) -> None:
+    url, database = new_database(vendor, tmp_path)
+    env = environment(url)
+    books = tmp_path / "books.csv"
+    with books.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, ["title", "author", "published", "pages", "tags"])
+        writer.writeheader()
+        for n in range(25):
+            tags = "import;odd" if n % 2 else "import"
+            writer.writerow(
+                {
+                    "title": f"Book {n}",
+                    "author": f"Writer {n % 4}",
+                    "published": "1900",
+                    "pages": str(100 + n),
+                    "tags": tags,
+                }
+            )
+
+    def manage(*command: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    manage("migrate", "-v0")
+    done = manage("import_books", str(books), "--batch-size", "10")
+
+    assert done.stdout.startswith("Imported 25 books in ")
+    # tqdm's bar on stderr, redrawn as the three batches commit, ending at 25 of 25.
+    assert "25/25" in done.stderr and "10/25" in done.stderr and "20/25" in done.stderr
+    site = Site("", vendor, database)
+    assert site.count("catalog_book") == 25
+    assert site.count("catalog_author") == 4
+    assert site.count("catalog_booktag") == 25 + 12
+    assert site.count("catalog_book", pages=124) == 1
+
+
 def test_run_py_serves_and_a_second_run_keeps_the_data(tmp_path: Path) -> None:
     env = environment(f"sqlite://{tmp_path / 'kept.sqlite3'}")
     for run in (1, 2):

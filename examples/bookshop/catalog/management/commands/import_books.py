@@ -1,12 +1,17 @@
-"""``manage.py import_books books.csv``: import books with vinyl_sync's ``bulk_create()``."""
+"""``manage.py import_books books.csv``: import books with vinyl_sync's ``bulk_create()``.
+
+A progress bar (tqdm, on stderr) counts the rows as each batch commits.
+"""
 
 import csv
+import sys
 import time
 from itertools import batched
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
 from vinyl_sync import transaction
 
 from catalog.models import Author, Book, BookTag, Tag
@@ -26,12 +31,22 @@ class Command(BaseCommand):
         started = time.perf_counter()
         imported = 0
         with open(csv_file, newline="", encoding="utf-8") as rows:
-            for batch in batched(csv.DictReader(rows), batch_size):
-                with transaction():
-                    import_batch(batch, first_line=imported + 2)
-                imported += len(batch)
-                if options["verbosity"] >= 2:
-                    self.stderr.write(f"{imported} rows")
+            total = sum(1 for _ in csv.DictReader(rows))
+            rows.seek(0)
+            # On the real stderr: Django's wrapper would end each of tqdm's redraws with a
+            # newline. --verbosity 0 (scripts, cron) draws no bar.
+            with tqdm(
+                total=total,
+                unit="rows",
+                disable=options["verbosity"] == 0,
+                file=sys.stderr,
+                mininterval=0,  # a redraw per batch: batches are few and large
+            ) as bar:
+                for batch in batched(csv.DictReader(rows), batch_size):
+                    with transaction():
+                        import_batch(batch, first_line=imported + 2)
+                    imported += len(batch)
+                    bar.update(len(batch))
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Imported {imported} books in {elapsed:.2f} s ({imported / elapsed:,.0f} rows/s)."
