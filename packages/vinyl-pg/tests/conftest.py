@@ -44,20 +44,21 @@ def oracle() -> Iterator[Any]:
 
 
 @pytest.fixture
-def server_connections(oracle: Any) -> Callable[[], int]:
-    """Return a function counting the server's connections to the test database.
+def server_connections(oracle: Any) -> Callable[[], set[int]]:
+    """Return a function listing the server's connections (backend pids) to the test database.
 
-    Django's own oracle connection is left out of the count.
+    Django's own oracle connection is left out. A set, not a count: a connection an earlier
+    test closed may still be listed for a moment, then go, while the caller counts.
     """
 
-    def count() -> int:
+    def pids() -> set[int]:
         oracle.execute(
-            "SELECT COUNT(*) FROM pg_stat_activity "
+            "SELECT pid FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-        return int(oracle.fetchone()[0])
+        return {int(pid) for (pid,) in oracle.fetchall()}
 
-    return count
+    return pids
 
 
 @pytest.fixture(scope="module")
