@@ -67,8 +67,11 @@ def mysql() -> Server:
 def sqlite_path() -> str:
     """Return the path of this test process's SQLite database file (``VINYL_SQLITE_NAME``).
 
-    By default a file of the process's own in the temporary folder: two test processes, or
-    two people running tests on one machine, never share it.
+    By default a file of the process's own, so two test processes, or two people running
+    tests on one machine, never share it; in memory (``/dev/shm``) where the machine has it,
+    as Django's test runner keeps its SQLite test databases in memory: vinyl's connections
+    each open the file, and a commit then costs no wait for the disk.
     """
-    default = os.path.join(tempfile.gettempdir(), f"vinyl_test_{os.getpid()}.sqlite3")
+    folder = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+    default = os.path.join(folder, f"vinyl_test_{os.getpid()}.sqlite3")
     return os.environ.get("VINYL_SQLITE_NAME", default)
