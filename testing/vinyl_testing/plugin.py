@@ -56,10 +56,10 @@ def _recreate_postgresql() -> None:
     with conn.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{server.name}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{server.name}"')
-        for extension in ("hstore", "btree_gist"):
-            cursor.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
     conn.close()
-    # hstore must exist in the test database itself, before Django first connects to it.
+    # hstore must exist in the test database itself, before Django first connects to it;
+    # only there: test files run in parallel, and CREATE EXTENSION IF NOT EXISTS run at once
+    # in one database by two of them fails in one ("duplicate key value").
     conn = psycopg2.connect(
         host=server.host,
         port=server.port,
