@@ -20,7 +20,7 @@ from typing import Any
 from django.db import connections
 
 from vinyl_testing.plugin import DB
-from vinyl_testing.sessions import file_descriptors
+from vinyl_testing.sessions import file_descriptors, open_files
 
 
 def site_environment(db: DB, site: Path, settings: str, **options: Any) -> dict[str, str]:
@@ -42,14 +42,11 @@ def site_environment(db: DB, site: Path, settings: str, **options: Any) -> dict[
 
 def client_ports(pid: int) -> set[int]:
     """Return the local TCP ports of the sockets process *pid* holds open."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue  # closed since the listing
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
+    inodes = {
+        opened[len("socket:[") : -1]
+        for opened in open_files(pid).values()
+        if opened.startswith("socket:[")
+    }
     ports = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:

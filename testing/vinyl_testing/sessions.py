@@ -21,6 +21,7 @@ __all__ = [
     "SQLITE_SPIN",
     "connections_counted",
     "file_descriptors",
+    "open_files",
     "server_sessions",
 ]
 
@@ -44,17 +45,24 @@ SQLITE_SPIN = (
 )
 
 
-def file_descriptors(pid: int | str, path: str) -> set[int]:
-    """Return the descriptors process *pid* ("self": this one) holds open on file *path*."""
-    target = os.path.realpath(path)
-    found = set()
+def open_files(pid: int | str) -> dict[int, str]:
+    """Return what each descriptor process *pid* ("self": this one) holds open refers to.
+
+    ``/proc/<pid>/fd``'s links: a path, or ``socket:[<inode>]`` for a socket.
+    """
+    found = {}
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
-            if os.readlink(fd) == target:
-                found.add(int(fd.name))
+            found[int(fd.name)] = os.readlink(fd)
         except OSError:
             continue  # closed since the listing
     return found
+
+
+def file_descriptors(pid: int | str, path: str) -> set[int]:
+    """Return the descriptors process *pid* ("self": this one) holds open on file *path*."""
+    target = os.path.realpath(path)
+    return {fd for fd, opened in open_files(pid).items() if opened == target}
 
 
 def server_sessions(db: DB) -> set[int]:
