@@ -109,6 +109,20 @@ def new_database(vendor: str, tmp_path: Path) -> tuple[str, dict[str, Any]]:
     return url, database
 
 
+def manage(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
+    """Run ``manage.py *command`` in the project with *env*; fail the test if it fails."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *command],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql", "mysql"])
 def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -117,16 +131,8 @@ def site(
     tmp_path = tmp_path_factory.mktemp(request.param)
     database_url, database = new_database(request.param, tmp_path)
     env = environment(database_url)
-    for command in (["migrate", "-v0"], ["load_sample_data"]):
-        done = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=PROJECT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
+    manage(env, "migrate", "-v0")
+    manage(env, "load_sample_data")
     port = free_port()
     log = tmp_path / "uvicorn.log"
     with log.open("w") as errors:
@@ -472,20 +478,8 @@ def test_import_books_imports_a_csv_in_batches_with_a_progress_bar(
                 }
             )
 
-    def manage(*command: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=PROJECT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done
-
-    manage("migrate", "-v0")
-    done = manage("import_books", str(books), "--batch-size", "10")
+    manage(env, "migrate", "-v0")
+    done = manage(env, "import_books", str(books), "--batch-size", "10")
 
     assert done.stdout.startswith("Imported 25 books in ")
     # tqdm's bar on stderr, redrawn as the three batches commit, ending at 25 of 25.
