@@ -71,8 +71,8 @@ __all__ = [
     "dbapi_error_class",
     "exhausted_error",
     "foreign_connection_error",
-    "other_loop_error",
     "mark_statement_error",
+    "other_loop_error",
     "released_error",
     "statement_error",
 ]

@@ -128,7 +128,8 @@ def empty_tables_on(alias: str, tables: Sequence[str], *, restart_sequences: boo
     0.2 s on an idle machine, about a second under load) and sends ``post_migrate``. Here
     one query finds the tables that hold rows, and only those are emptied, with
     ``DELETE``; the foreign key checks are off (MySQL, SQLite) or deferred to the commit
-    (PostgreSQL, as Django creates its keys), so the order does not matter. Tables that
+    (PostgreSQL, as Django creates its keys). A key's ``ON DELETE`` action runs at once
+    even so (PostgreSQL), so there the referring tables are emptied first. Tables that
     refer to *tables* must be in *tables* too.
 
     With *restart_sequences*, the tables whose sequence has moved are emptied too, and
