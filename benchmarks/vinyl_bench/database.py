@@ -63,6 +63,9 @@ def _recreate_postgresql() -> None:
     with conn.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{server["NAME"]}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{server["NAME"]}"')
+        # Commits wait for the disk, as in production, whatever the server's default (the
+        # test servers' is off: scripts/services.sh).
+        cursor.execute(f'ALTER DATABASE "{server["NAME"]}" SET synchronous_commit = on')
     conn.close()
 
 
@@ -306,4 +309,13 @@ def server_version(vendor: str) -> str:
             return f"SQLite {version}, file {settings.SQLITE_FILE} (WAL)"
         cursor.execute("SELECT version()")
         (version,) = cursor.fetchone()
-    return str(version).split(" on ")[0]
+        # Whether a commit waits for the disk: it sets W5, W8 and W9's floor.
+        if vendor == POSTGRESQL:
+            cursor.execute("SHOW synchronous_commit")
+            (durability,) = cursor.fetchone()
+            durability = f"synchronous_commit = {durability}"
+        else:
+            cursor.execute("SELECT @@innodb_flush_log_at_trx_commit")
+            (durability,) = cursor.fetchone()
+            durability = f"innodb_flush_log_at_trx_commit = {durability}"
+    return f"{str(version).split(' on ')[0]} ({durability})"
