@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Model
 
 from vinyl_testing.plugin import app_tables, flush
@@ -38,6 +38,7 @@ __all__ = [
     "error_of",
     "plain",
     "record_signals",
+    "reseed",
     "reset",
     "seed_writes",
     "snapshot",
@@ -294,6 +295,129 @@ def reset(alias: str) -> None:
             # SQLite: Django's connection waits its busy timeout (5 s) for the write lock.
             cursor.execute("PRAGMA busy_timeout = 20000")
     flush(alias)
+
+
+#: The seeds kept on each server: (alias, seed, round) -> the kept copy.
+_KEPT: dict[tuple[str, Callable[[str, int], None], int], _Copy] = {}
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """A seed's rows, kept on the server: per table, its copy's name and its columns."""
+
+    tables: list[tuple[str, str, list[str]]]
+    #: Where each key counter stood after the seed (``_counters()``).
+    counters: dict[str, int]
+
+
+def reseed(alias: str, seed: Callable[[str, int], None], round_: int) -> None:
+    """Reset *alias* (``reset()``) and fill it with the rows ``seed(alias, round_)`` writes.
+
+    The write suites reseed before each side of every scenario, and a seed through Django
+    is ~90 round trips. So the first time the seed runs through Django and its rows are
+    copied into tables of their own on the server (``CREATE TABLE … AS SELECT``); every
+    time, even the first, the tables are then emptied and filled from the copy, one
+    ``INSERT … SELECT`` per table, and PostgreSQL's sequences set back where the seed left
+    them. Both sides of a comparison thus start from the very same rows; and the first
+    time, the rows and key counters the copy gave back are checked against the seed's.
+    """
+    key = (alias, seed, round_)
+    seeded = None
+    if key not in _KEPT:
+        reset(alias)
+        seed(alias, round_)
+        seeded = (snapshot(alias), _counters(alias))
+        _KEPT[key] = _keep(alias, len(_KEPT), seeded[1])
+    reset(alias)
+    _restore(alias, _KEPT[key])
+    if seeded is not None:
+        assert (snapshot(alias), _counters(alias)) == seeded, f"{seed.__name__}: a bad copy"
+
+
+def _counters(alias: str) -> dict[str, int]:
+    """Return where each test app table's key counter stands (the last key it gave).
+
+    PostgreSQL: each sequence by name; MySQL: each table's ``AUTO_INCREMENT`` (the next
+    key); SQLite: ``sqlite_sequence``. A counter never moved is left out.
+    """
+    connection = connections[alias]
+    names = [table.name for table in app_tables(alias)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT seq.seqrelid::regclass::text, pg_sequence_last_value(seq.seqrelid) "
+                "FROM pg_class tbl JOIN pg_depend dep ON dep.refobjid = tbl.oid "
+                "AND dep.classid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i') "
+                "JOIN pg_sequence seq ON seq.seqrelid = dep.objid "
+                "WHERE tbl.relname::text = ANY(%s::text[]) AND pg_table_is_visible(tbl.oid)",
+                [names],
+            )
+        elif connection.vendor == "mysql":
+            cursor.execute(
+                "SELECT table_name, auto_increment FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND auto_increment > 1"
+            )
+        else:
+            cursor.execute("SELECT name, seq FROM sqlite_sequence WHERE seq > 0")
+        rows = cursor.fetchall()
+    wanted = set(names)
+    return {
+        name: value
+        for name, value in rows
+        if value is not None and (connection.vendor == "postgresql" or name in wanted)
+    }
+
+
+def _keep(alias: str, number: int, counters: dict[str, int]) -> _Copy:
+    from django.apps import apps
+
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns = {
+        model._meta.db_table: [
+            field.column
+            for field in model._meta.local_concrete_fields
+            if not getattr(field, "generated", False)
+        ]
+        for model in apps.get_app_config("vinyl_testapp").get_models(include_auto_created=True)
+        if not model._meta.proxy
+    }
+    names = [table.name for table in app_tables(alias)]
+    probe = " UNION ALL ".join(
+        f"SELECT %s FROM (SELECT 1 AS one FROM {quote(name)} LIMIT 1) AS t{index}"
+        for index, name in enumerate(names)
+    )
+    tables = []
+    with connection.cursor() as cursor:
+        cursor.execute(probe, names)
+        for index, (name,) in enumerate(cursor.fetchall()):
+            copy = f"vinyl_seed_{number}_{index}"
+            cursor.execute(f"CREATE TABLE {quote(copy)} AS SELECT * FROM {quote(name)}")
+            tables.append((name, copy, columns[name]))
+    return _Copy(tables, counters)
+
+
+def _restore(alias: str, copy: _Copy) -> None:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    # Outside the transaction: SQLite ignores its foreign_keys pragma inside one.
+    with connection.constraint_checks_disabled(), transaction.atomic(using=alias):
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Django's keys are deferrable: checked at the commit, when every row is in.
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            for name, kept, columns in copy.tables:
+                listed = ", ".join(map(quote, columns))
+                cursor.execute(
+                    f"INSERT INTO {quote(name)} ({listed}) SELECT {listed} FROM {quote(kept)}"
+                )
+            # MySQL's and SQLite's counters follow the largest key inserted; PostgreSQL's not.
+            if connection.vendor == "postgresql" and copy.counters:
+                cursor.execute(
+                    "SELECT setval(name::regclass, value) "
+                    "FROM unnest(%s::text[], %s::bigint[]) AS kept(name, value)",
+                    [list(copy.counters), list(copy.counters.values())],
+                )
 
 
 # --- Seed ---------------------------------------------------------------------------------

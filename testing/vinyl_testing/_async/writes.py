@@ -35,7 +35,7 @@ from vinyl_testing.writes import (
     mapped,
     plain,
     record_signals,
-    reset,
+    reseed,
     seed_writes,
     snapshot,
     stamped,
@@ -194,8 +194,7 @@ def _now() -> datetime.datetime:
 
 async def run(db: DB, ops: list[Op], round_: int, *, vinyl: bool) -> Run:
     """Reset and seed *db*, perform *ops* through Django or vinyl, and snapshot every table."""
-    reset(db.django)
-    seed_writes(db.django, round_)
+    reseed(db.django, seed_writes, round_)
     side = Side(alias=db.vinyl if vinyl else db.django, vinyl=vinyl)
     start = _now()
     # Only vinyl's side is listened to: a receiver of m2m_changed would make Django's
@@ -247,8 +246,7 @@ async def unchanged(db: DB, ops: list[Op], round_: int = 0) -> tuple[Any, Any]:
     """
     results = []
     for vinyl in (False, True):
-        reset(db.django)
-        seed_writes(db.django, round_)
+        reseed(db.django, seed_writes, round_)
         before = snapshot(db.django)
         side = Side(alias=db.vinyl if vinyl else db.django, vinyl=vinyl)
         with record_signals() as heard:

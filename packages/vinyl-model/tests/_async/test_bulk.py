@@ -48,7 +48,7 @@ from vinyl_testing.writes import (
     Query,
     Ref,
     Set,
-    reset,
+    reseed,
     seed_writes,
     snapshot,
     table_differences,
@@ -361,8 +361,7 @@ async def test_two_batch_bulk_update_failing_in_its_last_batch_changes_nothing(d
     ops += [Set("s1", {"qty": 77}), Set("s2", {"qty": 78}), Set("s3", {"code": "A-0"})]
     ops.append(BulkUpdate(WStock, ["s1", "s2", "s3"], ["qty", "code"], {"batch_size": 2}))
     for vinyl in (False, True):
-        reset(db.django)
-        seed_writes(db.django, 0)
+        reseed(db.django, seed_writes, 0)
         before = snapshot(db.django)
         side = Side(alias=db.vinyl if vinyl else db.django, vinyl=vinyl)
         results = await interpret(ops, side)
@@ -376,8 +375,7 @@ async def test_an_update_of_parent_fields_failing_half_way_changes_nothing(db: D
     Django runs these statements one by one in autocommit, keeping the child's change;
     vinyl runs a write of several statements in one transaction (ARCHITECTURE §3.4).
     """
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     before = snapshot(db.django)
     [(_, error)] = await interpret(
         [Query(WItalian, "update", {"pizza": False, "name": None})],
@@ -388,8 +386,7 @@ async def test_an_update_of_parent_fields_failing_half_way_changes_nothing(db: D
 
 
 async def test_writes_inside_a_block_roll_back_with_it(db: DB) -> None:
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     before = snapshot(db.django)
     stocks = WStock.avinyl.using(db.vinyl)
     with pytest.raises(RuntimeError, match="undo"):
@@ -410,8 +407,7 @@ async def test_bulk_create_takes_vinyl_instances_and_returns_them(db: DB) -> Non
     """``M.avinyl.new(...)`` objects, with plain ones: primary keys as Django sets them."""
     results = []
     for vinyl in (False, True):
-        reset(db.django)
-        seed_writes(db.django, 0)
+        reseed(db.django, seed_writes, 0)
         if vinyl:
             manager: Any = WStock.avinyl.using(db.vinyl)
             objs = [manager.new(code=f"v{i}", qty=i) for i in range(3)] + [WStock(code="p", qty=3)]
@@ -431,8 +427,7 @@ async def test_bulk_create_takes_vinyl_instances_and_returns_them(db: DB) -> Non
 
 
 async def test_the_managers_update_and_bulk_write(db: DB) -> None:
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     target = await WTarget.avinyl.using(db.vinyl).get(pk=2)
     # A related manager is a vinyl manager too: its update() stays inside the relation.
     assert await target.cascades.update(name="of t2") == 2
@@ -453,8 +448,7 @@ async def test_one_statement_runs_alone_several_in_one_transaction(db: DB) -> No
     """
 
     async def statements(alias: str, write: Any) -> list[str]:
-        reset(db.django)
-        seed_writes(db.django, 0)
+        reseed(db.django, seed_writes, 0)
         with CaptureQueriesContext(connections[alias]) as captured:
             await resolved(write())
         return [query["sql"].split()[0] for query in captured]

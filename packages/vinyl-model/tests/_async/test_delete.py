@@ -52,8 +52,8 @@ from vinyl_testapp.models.writes import (
     WWriter,
 )
 from vinyl_testing._async.writes import Side, resolved
-from vinyl_testing.plugin import DB, flush
-from vinyl_testing.writes import snapshot
+from vinyl_testing.plugin import DB
+from vinyl_testing.writes import reseed, snapshot
 
 #: Django 6.1's database-level on_delete variants (DB_CASCADE...).
 DB_VARIANTS = django.VERSION >= (6, 1)
@@ -217,13 +217,11 @@ async def check(db: DB, case: Case) -> Any:
     Return Django's outcome of the last round.
     """
     for n in (1, 2):
-        flush(db.django)
-        seed(db.django, n)
+        reseed(db.django, seed, n)
         expected, django_statements = await outcome(Side(db.django, vinyl=False), case)
         django_rows = snapshot(db.django)
         await vinyl_async.close_pools()
-        flush(db.django)
-        seed(db.django, n)
+        reseed(db.django, seed, n)
         actual, vinyl_statements = await outcome(Side(db.vinyl, vinyl=True), case)
         assert actual == expected
         assert snapshot(db.django) == django_rows

@@ -65,6 +65,7 @@ from vinyl_testing.writes import (
     Set,
     error_of,
     record_signals,
+    reseed,
     reset,
     seed_writes,
 )
@@ -653,8 +654,7 @@ async def test_two_batch_bulk_create_failing_on_its_last_row_leaves_every_table_
 
 
 async def test_no_vinyl_write_sends_a_signal(db: DB) -> None:
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     with record_signals() as heard:
         rows(WTopic, db).create(name="django's")
     assert heard == [("pre_save", "WTopic"), ("post_save", "WTopic")]  # the receiver works

@@ -51,7 +51,7 @@ from vinyl_testing.writes import (
     Query,
     Ref,
     Set,
-    reset,
+    reseed,
     seed_writes,
     snapshot,
     table_differences,
@@ -364,8 +364,7 @@ def test_two_batch_bulk_update_failing_in_its_last_batch_changes_nothing(db: DB)
     ops += [Set("s1", {"qty": 77}), Set("s2", {"qty": 78}), Set("s3", {"code": "A-0"})]
     ops.append(BulkUpdate(WStock, ["s1", "s2", "s3"], ["qty", "code"], {"batch_size": 2}))
     for vinyl in (False, True):
-        reset(db.django)
-        seed_writes(db.django, 0)
+        reseed(db.django, seed_writes, 0)
         before = snapshot(db.django)
         side = Side(alias=db.vinyl if vinyl else db.django, vinyl=vinyl)
         results = interpret(ops, side)
@@ -379,8 +378,7 @@ def test_an_update_of_parent_fields_failing_half_way_changes_nothing(db: DB) -> 
     Django runs these statements one by one in autocommit, keeping the child's change;
     vinyl runs a write of several statements in one transaction (ARCHITECTURE §3.4).
     """
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     before = snapshot(db.django)
     [(_, error)] = interpret(
         [Query(WItalian, "update", {"pizza": False, "name": None})],
@@ -391,8 +389,7 @@ def test_an_update_of_parent_fields_failing_half_way_changes_nothing(db: DB) -> 
 
 
 def test_writes_inside_a_block_roll_back_with_it(db: DB) -> None:
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     before = snapshot(db.django)
     stocks = WStock.vinyl.using(db.vinyl)
     with pytest.raises(RuntimeError, match="undo"):
@@ -413,8 +410,7 @@ def test_bulk_create_takes_vinyl_instances_and_returns_them(db: DB) -> None:
     """``M.avinyl.new(...)`` objects, with plain ones: primary keys as Django sets them."""
     results = []
     for vinyl in (False, True):
-        reset(db.django)
-        seed_writes(db.django, 0)
+        reseed(db.django, seed_writes, 0)
         if vinyl:
             manager: Any = WStock.vinyl.using(db.vinyl)
             objs = [manager.new(code=f"v{i}", qty=i) for i in range(3)] + [WStock(code="p", qty=3)]
@@ -434,8 +430,7 @@ def test_bulk_create_takes_vinyl_instances_and_returns_them(db: DB) -> None:
 
 
 def test_the_managers_update_and_bulk_write(db: DB) -> None:
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     target = WTarget.vinyl.using(db.vinyl).get(pk=2)
     # A related manager is a vinyl manager too: its update() stays inside the relation.
     assert target.cascades.update(name="of t2") == 2
@@ -456,8 +451,7 @@ def test_one_statement_runs_alone_several_in_one_transaction(db: DB) -> None:
     """
 
     def statements(alias: str, write: Any) -> list[str]:
-        reset(db.django)
-        seed_writes(db.django, 0)
+        reseed(db.django, seed_writes, 0)
         with CaptureQueriesContext(connections[alias]) as captured:
             resolved(write())
         return [query["sql"].split()[0] for query in captured]

@@ -55,8 +55,8 @@ from vinyl_testapp.models.writes import (
     WWriter,
 )
 from vinyl_testing._sync.writes import Side, resolved
-from vinyl_testing.plugin import DB, flush
-from vinyl_testing.writes import snapshot
+from vinyl_testing.plugin import DB
+from vinyl_testing.writes import reseed, snapshot
 
 #: Django 6.1's database-level on_delete variants (DB_CASCADE...).
 DB_VARIANTS = django.VERSION >= (6, 1)
@@ -220,13 +220,11 @@ def check(db: DB, case: Case) -> Any:
     Return Django's outcome of the last round.
     """
     for n in (1, 2):
-        flush(db.django)
-        seed(db.django, n)
+        reseed(db.django, seed, n)
         expected, django_statements = outcome(Side(db.django, vinyl=False), case)
         django_rows = snapshot(db.django)
         vinyl_sync.close_pools()
-        flush(db.django)
-        seed(db.django, n)
+        reseed(db.django, seed, n)
         actual, vinyl_statements = outcome(Side(db.vinyl, vinyl=True), case)
         assert actual == expected
         assert snapshot(db.django) == django_rows

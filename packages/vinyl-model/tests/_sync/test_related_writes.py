@@ -34,7 +34,17 @@ from vinyl_testapp.models.writes import (
 )
 from vinyl_testing._sync.writes import Scenario, check_scenario
 from vinyl_testing.plugin import DB
-from vinyl_testing.writes import Create, Get, New, Ref, Related, reset, seed_writes, snapshot
+from vinyl_testing.writes import (
+    Create,
+    Get,
+    New,
+    Ref,
+    Related,
+    reseed,
+    reset,
+    seed_writes,
+    snapshot,
+)
 
 # Seeded rows (``vinyl_testing.writes.seed_writes``, names end with ``-{round}``):
 #   WTarget 1..6; WCascade c1, c2 → t2, c3 → t4, c4 → t1 (not null: no remove/clear);
@@ -362,8 +372,7 @@ def _sql(alias: str, read: Any) -> list[str]:
 def test_m2m_count_and_exists_read_the_through_table_alone_as_djangos(db: DB) -> None:
     """Django's ``count()``/``exists()`` of a many-to-many skip the JOIN to the target table
     (``constrained_target``); so do vinyl's, unless a prefetch or a filter needs it."""
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     article = WArticle.objects.using(db.django).get(pk=1)
     counted = _sql(db.django, lambda: article.topics.count())
     existed = _sql(db.django, lambda: article.topics.exists())
@@ -388,8 +397,7 @@ def test_m2m_count_and_exists_read_the_through_table_alone_as_djangos(db: DB) ->
 
 
 def test_remove_and_clear_on_a_non_null_foreign_key_raise_attribute_error(db: DB) -> None:
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     target = WTarget.objects.using(db.django).get(pk=1)
     for method in ("remove", "clear"):
         with pytest.raises(AttributeError):
@@ -409,8 +417,7 @@ def test_a_failing_m2m_set_leaves_every_table_unchanged(db: DB) -> None:
 
     (A custom through model: an automatic one's INSERT IGNORE on MariaDB skips the row.)
     """
-    reset(db.django)
-    seed_writes(db.django, 0)
+    reseed(db.django, seed_writes, 0)
     before = snapshot(db.django)
     article: Any = WArticle.vinyl.using(db.vinyl).get(pk=1)
     with pytest.raises(IntegrityError):
