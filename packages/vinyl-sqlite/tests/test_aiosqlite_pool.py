@@ -20,6 +20,13 @@ SLOW = (
 )
 
 
+async def give_up_on_slow(connection: Any, *, after: float) -> None:
+    """Run ``SLOW`` on *connection* and cancel it (a timeout) *after* seconds."""
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(after):
+            await connection.fetch(SLOW)
+
+
 async def test_a_cancelled_statement_is_interrupted_and_its_connection_closed(
     backend: Backend,
 ) -> None:
@@ -29,9 +36,7 @@ async def test_a_cancelled_statement_is_interrupted_and_its_connection_closed(
         started = time.monotonic()
         async with taken(pool) as connection:
             interrupted = connection.raw  # type: ignore[attr-defined]
-            with pytest.raises(TimeoutError):
-                async with asyncio.timeout(0.2):
-                    await connection.fetch(SLOW)
+            await give_up_on_slow(connection, after=0.2)
         async with taken(pool) as connection:
             assert connection.raw is not interrupted  # type: ignore[attr-defined]
             assert [tuple(row) for row in await connection.fetch("SELECT 1")] == [(1,)]
@@ -49,9 +54,7 @@ async def test_a_statement_cancelled_before_its_thread_started_it_is_interrupted
             raw = connection.raw  # type: ignore[attr-defined]
             blocker = asyncio.ensure_future(raw._execute(time.sleep, 0.5))
             await asyncio.sleep(0)  # the sleep is queued first
-            with pytest.raises(TimeoutError):
-                async with asyncio.timeout(0.1):
-                    await connection.fetch(SLOW)
+            await give_up_on_slow(connection, after=0.1)
         async with taken(pool) as connection:
             assert connection.raw is not raw  # type: ignore[attr-defined]
         await blocker
