@@ -21,6 +21,7 @@ from typing import Any
 from django.apps import apps
 from django.db import connections
 from django.db import transaction as django_transaction
+from django.db.models import Model
 from django.test import TransactionTestCase
 from vinyl.query import _async, _sync
 
@@ -187,20 +188,31 @@ def _referring_first(tables: list[str]) -> list[str]:
 
     Found from the installed models; *tables* as they are when the keys form a cycle.
     """
+    refers = _referring_tables(tuple(apps.get_models(include_auto_created=True)))
+    wanted = set(tables)
+    graph = {table: refers.get(table, frozenset()) & wanted for table in tables}
+    try:
+        return list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError:
+        return tables
+
+
+@functools.lru_cache(maxsize=1)
+def _referring_tables(models: tuple[type[Model], ...]) -> dict[str, frozenset[str]]:
+    """Return, for each table *models* refer to, the tables whose keys refer to it.
+
+    Kept for the last set of models: a reset runs after every test, and the models
+    change only when a test installs others (``isolate_apps``).
+    """
     refers: dict[str, set[str]] = {}
-    for model in apps.get_models(include_auto_created=True):
+    for model in models:
         table = model._meta.db_table
         for field in model._meta.concrete_fields:
             target = getattr(field.related_model, "_meta", None)
             if field.many_to_one or field.one_to_one:
                 if target is not None and target.db_table != table:
                     refers.setdefault(target.db_table, set()).add(table)
-    wanted = set(tables)
-    graph = {table: refers.get(table, set()) & wanted for table in tables}
-    try:
-        return list(graphlib.TopologicalSorter(graph).static_order())
-    except graphlib.CycleError:
-        return tables
+    return {table: frozenset(referring) for table, referring in refers.items()}
 
 
 def restore_migrated_rows(aliases: Iterable[str]) -> None:
