@@ -1,14 +1,17 @@
 """Where the test servers are, from ``VINYL_PG_*`` / ``VINYL_MYSQL_*`` environment variables.
 
 Each test process gets databases of its own (``<name>_<slot>`` when Pants runs test files
-in parallel and sets ``TEST_EXECUTION_SLOT``), so concurrent test processes never share rows.
+in parallel and sets ``TEST_EXECUTION_SLOT``), so concurrent test processes never share rows;
+the default name, ``vinyl_test_<tag of the checkout>``, keeps two checkouts apart too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 SERVICES_SCRIPT = "scripts/services.sh"
 
@@ -36,10 +39,21 @@ class Server:
         )
 
 
-def _database_name(prefix: str, default: str) -> str:
-    name = os.environ.get(f"{prefix}_NAME", default)
+def _database_name(prefix: str) -> str:
+    name = os.environ.get(f"{prefix}_NAME") or f"vinyl_test_{_checkout_tag()}"
     slot = os.environ.get("TEST_EXECUTION_SLOT")
     return f"{name}_{slot}" if slot else name
+
+
+def _checkout_tag() -> str:
+    """Return a short tag of this checkout, for the default database names.
+
+    Two checkouts' test runs on one machine (a CI clone and a working copy) then never
+    share a database: each run drops and creates its own at the start. Pants passes the
+    checkout's root as ``VINYL_CHECKOUT`` (pants.toml), its sandbox being elsewhere.
+    """
+    root = os.environ.get("VINYL_CHECKOUT") or str(Path(__file__).resolve().parents[2])
+    return hashlib.sha256(root.encode()).hexdigest()[:8]
 
 
 def postgresql() -> Server:
@@ -49,7 +63,7 @@ def postgresql() -> Server:
         port=int(os.environ.get("VINYL_PG_PORT", "5432")),
         user=os.environ.get("VINYL_PG_USER", "postgres"),
         password=os.environ.get("VINYL_PG_PASSWORD", ""),
-        name=_database_name("VINYL_PG", "vinyl_test"),
+        name=_database_name("VINYL_PG"),
     )
 
 
@@ -60,7 +74,7 @@ def mysql() -> Server:
         port=int(os.environ.get("VINYL_MYSQL_PORT", "3306")),
         user=os.environ.get("VINYL_MYSQL_USER", "root"),
         password=os.environ.get("VINYL_MYSQL_PASSWORD", ""),
-        name=_database_name("VINYL_MYSQL", "vinyl_test"),
+        name=_database_name("VINYL_MYSQL"),
     )
 
 
