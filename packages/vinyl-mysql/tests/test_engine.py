@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,7 +59,6 @@ def test_djangos_own_connection_never_gets_the_pool_options() -> None:
 def test_an_unconnected_wrapper_compiles_without_any_io() -> None:
     # Nothing listens on this address: any attempt to read the server would hang or fail.
     engine = wrapper(HOST="10.255.255.1", PORT="3306")
-    started = time.monotonic()
     compiled = compile_with(
         AllTypes.objects.filter(char__regex="^a").select_related("owner"),
         engine,
@@ -68,7 +66,6 @@ def test_an_unconnected_wrapper_compiles_without_any_io() -> None:
     )
     assert engine.features.can_return_columns_from_insert is True
     assert engine.mysql_version == known_server("probe").version_tuple
-    assert time.monotonic() - started < 0.5
     assert engine.connection is None
     assert "REGEXP BINARY %s" in compiled.sql
 
