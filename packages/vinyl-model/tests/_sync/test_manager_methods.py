@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import vinyl_sync
 from vinyl_testapp.models.library import Author, Book
 from vinyl_testing.plugin import DB
 
@@ -70,3 +71,22 @@ def test_extra_on_a_related_manager(library: DB) -> None:
         books = author.books.extra(**kwargs)
         django_books = list(django_author.books.extra(**kwargs))
         assert [(b.pk, bool(b.long)) for b in books] == [(b.pk, bool(b.long)) for b in django_books]
+
+
+def test_a_manager_on_an_alias_starts_each_read_afresh(library: DB) -> None:
+    """``get()``, ``filter()`` and ``all()`` of a manager bound to an alias (whose start
+    queryset is kept): each read sees the rows written since the last, as Django's."""
+    manager = vinyl_sync.VinylManager(using=library.vinyl)
+    # One manager declaration bound to two models, as a manager inherited by several.
+    authors, books = manager.__get__(None, Author), manager.__get__(None, Book)
+    django_authors = Author.objects.using(library.django)
+    for round_ in range(2):
+        assert pks(authors.filter(age__gte=0)) == pks(django_authors.filter(age__gte=0))
+        assert pks(authors.all()) == pks(django_authors.all())
+        assert len(authors.all()) == 4 + round_
+        book = Book.objects.using(library.django).order_by("pk")[round_]
+        found_book = books.get(pk=book.pk)
+        assert isinstance(found_book, Book) and found_book.title == book.title
+        newest = django_authors.create(name=f"new {round_}", age=round_, joined=book.created)
+        found = authors.get(pk=newest.pk)
+        assert isinstance(found, Author) and found.name == f"new {round_}"
