@@ -113,7 +113,7 @@ def row_converter(
         if cut:
             rows = [row[:col_count] for row in rows]
         if not converters:
-            return rows if not tuples else [make_row(row) for row in rows]
+            return rows if not tuples else list(map(tuple, rows))
         converted = []
         for row in rows:
             values = list(row)
