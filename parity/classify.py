@@ -91,7 +91,6 @@ REASONS: dict[str, str] = {
     "custom-managers": "issue 14, custom managers and querysets (VinylManager.from_queryset)",
     "manager-methods": "issue 14, a Django manager or related-manager method vinyl's managers "
     "lack (extra(), reverse(), manager(...) on a related manager...)",
-    "fetch-modes": "issue 14, Django 6.1 fetch modes (fetch_mode(), FETCH_PEERS, RAISE)",
     "known-related-objects": "issue 14, objects read through a relation do not know the "
     "instance they came from (known_related_objects)",
     "django-a-methods": "issue 14, Django's thread-based a* methods (acreate()...) on a "
@@ -254,6 +253,9 @@ CURATED: dict[str, str] = {
     "one_to_one.tests.OneToOneTests.test_assign_o2o_id_none": "difference-1",
     "one_to_one.tests.OneToOneTests.test_assign_o2o_id_value": "difference-1",
     "model_inheritance.tests.ModelInheritanceDataTests.test_parent_cache_reuse": "difference-1",
+    # fetched.old, which select_related() loaded, is queried again: the model's from_db() of
+    # the old signature warns then, outside the test's assertWarnsMessage().
+    "basic.tests.ModelFromDbTests.test_old_signature_select_related": "difference-1",
 }
 
 
@@ -289,6 +291,8 @@ def _requeried(failure: Failure) -> bool:
         # Django's cache held the object (or None); vinyl's query found none / no row.
         or "matching query does not exist" in error
         or error.startswith("AttributeError: 'NoneType' object has no attribute")
+        # Django's cache held the object; FETCH_RAISE blocks vinyl's query of it.
+        or error.startswith("django.core.exceptions.FieldFetchBlocked")
     )
 
 
@@ -313,7 +317,6 @@ RULES: list[tuple[str, Rule]] = [
         ),
     ),
     ("difference-6", lambda failure: failure.observed("difference-6") > 0),
-    ("fetch-modes", _message(r"fetch_mode|FETCH_PEERS|fetch mode")),
     ("difference-3", _message(r"iterator\(\) is not supported")),
     (
         "difference-1",

@@ -15,7 +15,7 @@ from typing import Any
 from django.core import exceptions as django_exceptions
 from django.core.exceptions import FieldDoesNotExist, FieldError
 from django.db import models as django_models
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.db.models.base import ModelBase
 from django.db.models.query_utils import DeferredAttribute
 from vinyl.model._messages import not_fetched, not_loaded
@@ -33,7 +33,9 @@ __all__ = [
     "build_instance_class",
     "field_attribute",
     "loaded",
+    "peers",
     "swap_classes",
+    "with_fetch_mode",
 ]
 
 
@@ -62,7 +64,9 @@ class FieldAttribute:
         django: Any = self.django  # _check_parent_chain is private: Django's stubs leave it out.
         value = django._check_parent_chain(instance)
         if value is None:
-            raise _not_loaded_error(instance)(not_fetched(instance, self.attname))
+            raise _not_loaded(
+                instance, django.field.name, not_fetched(instance, self.attname)
+            ) from None
         instance.__dict__[self.attname] = value
         return value
 
@@ -91,7 +95,9 @@ class ConvertingFieldAttribute(SettableFieldAttribute):
         if instance is None:
             return self.django
         if self.attname not in instance.__dict__:
-            raise _not_loaded_error(instance)(not_fetched(instance, self.attname))
+            raise _not_loaded(
+                instance, self.django.field.name, not_fetched(instance, self.attname)
+            ) from None
         return self.django.__get__(instance, owner)
 
     def __set__(self, instance: Model, value: Any) -> None:
@@ -190,7 +196,7 @@ def loaded(instance: Model, name: str) -> Any:
         return instance.__dict__[name]
     if field is None:
         if getattr(type(instance), name, None) is not None:
-            raise _not_loaded_error(instance)(not_loaded(instance, name))
+            raise _not_loaded(instance, name, not_loaded(instance, name)) from None
         raise FieldError(
             f"{type(instance).__name__} has no relation {name!r}: obj[name] reads what "
             f"select_related()/prefetch_related() loaded, by relation or to_attr name."
@@ -200,19 +206,68 @@ def loaded(instance: Model, name: str) -> Any:
             f"{type(instance).__name__}[{name!r}]: {name!r} is a field, not a relation; "
             f"read it as obj.{getattr(field, 'attname', name)}."
         )
-    raise _not_loaded_error(instance)(not_loaded(instance, name))
+    raise _not_loaded(instance, name, not_loaded(instance, name)) from None
 
 
-def _not_loaded_error(instance: Model) -> type[FieldError]:
-    """Return the error for a field or relation that was not loaded into *instance*.
+def _not_loaded(instance: Model, name: str, message: str) -> FieldError:
+    """Return the error for the field or relation *name* that was not loaded into *instance*.
 
-    ``FieldError``; Django's ``FieldFetchBlocked`` (a ``FieldError``) when the instance was
-    read with ``fetch_mode(FETCH_RAISE)`` (Django 6.1), as Django raises there.
+    ``FieldError``; Django's ``FieldFetchBlocked`` (a ``FieldError``) with Django's message
+    first when the instance was read with ``fetch_mode(FETCH_RAISE)`` (Django 6.1), as
+    Django raises there.
     """
     mode = getattr(instance._state, "fetch_mode", None)
-    if _FETCH_RAISE is not None and mode is _FETCH_RAISE:
-        return _FETCH_BLOCKED
-    return FieldError
+    if mode is not None and mode is _FETCH_RAISE:
+        return _fetch_blocked(instance, name, message)
+    return FieldError(message)
+
+
+def _fetch_blocked(instance: Model, name: str, advice: str) -> FieldError:
+    """Return Django's ``FieldFetchBlocked`` for reading *name* of *instance*, then *advice*.
+
+    Raise it ``from None``, as Django does.
+    """
+    return _FETCH_BLOCKED(f"Fetching of {type(instance).__qualname__}.{name} blocked. {advice}")
+
+
+def peers(instance: Model, is_cached: Callable[[Model], bool], name: str) -> list[Model]:
+    """Return the instances a relation read on *instance* is read for, as its fetch mode says.
+
+    Django 6.1's ``FETCH_PEERS``: *instance* and its peers (the instances of the result
+    it came from that are still alive) for which *is_cached* is false, when there are
+    such peers. ``FETCH_RAISE``: raise ``FieldFetchBlocked`` (the relation *name* would be
+    queried on attribute access, which that mode blocks). Otherwise (and on Django 5.2)
+    an empty list: the relation is read for *instance* alone.
+    """
+    mode = getattr(instance._state, "fetch_mode", None)
+    if mode is None:
+        return []
+    if mode is _FETCH_RAISE:
+        advice = (
+            f"vinyl's obj.{name} always queries; read what select_related()/"
+            f"prefetch_related() loaded with obj[{name!r}]."
+        )
+        raise _fetch_blocked(instance, name, advice) from None
+    if not mode.track_peers:
+        return []
+    others = [
+        peer
+        for ref in instance._state.peers
+        if (peer := ref()) is not None and peer is not instance and not is_cached(peer)
+    ]
+    return [instance, *others] if others else []
+
+
+def with_fetch_mode[Q: QuerySet[Any]](queryset: Q, instance: Model) -> Q:
+    """Return *queryset*, made to read with *instance*'s fetch mode (Django 6.1), in place.
+
+    As Django's relation querysets: the objects read through a relation of *instance*
+    fetch as it does. *queryset* must be a new one of the caller's own.
+    """
+    if hasattr(instance._state, "fetch_mode"):
+        private: Any = queryset  # Django's stubs leave the private attributes out.
+        private._fetch_mode = instance._state.fetch_mode
+    return queryset
 
 
 def alias_of(instance: Model) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import models
 from django.db.models import Prefetch, QuerySet
 from django.db.models.query import MAX_GET_RESULTS, ModelIterable, RawModelIterable, RawQuerySet
 from vinyl.model import _replay
@@ -32,6 +33,9 @@ __all__ = [
     "raw_read",
     "statement_read",
 ]
+
+#: Django 6.1's default fetch mode; ``None`` on Django 5.2, which has no fetch modes.
+_FETCH_ONE: object = getattr(models, "FETCH_ONE", None)
 
 #: The positional and keyword lookups of a ``get()`` call.
 GetLookups = tuple[tuple[Any, ...], dict[str, Any]]
@@ -69,6 +73,10 @@ def queryset_read(
     values: tuple[Any, ...] = getattr(private, "_shape_values", ())
     if shape is not None and not plannable(queryset):
         shape = None
+    mode = getattr(private, "_fetch_mode", _FETCH_ONE)
+    if shape is not None and mode is not _FETCH_ONE:
+        # The decoder gives each instance the mode (and, for FETCH_PEERS, its peers).
+        shape = (*shape, ("fetch_mode", mode))
     if get is not None:
         args, kwargs = get
         shaped = None if args else filter_shape(kwargs)

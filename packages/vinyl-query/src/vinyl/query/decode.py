@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import operator
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -160,14 +161,14 @@ def _models_decoder(
     known_related = _known_related_objects(queryset)
     annotations = list(annotation_col_map.items()) if annotation_col_map else []
     convert = row_converter(compiled)
+    mode: Any = fetch_mode(queryset) if HAS_FETCH_MODES else None
+    peered = _with_peers if getattr(mode, "track_peers", False) else _collector_paused
     if not (populators or annotations or known_related) and (start, end) == (0, len(select)):
         # Model fields only: each row is the values, in the loader's order.
         if plain is not None:
             load_rows = plain[1]
-            return _collector_paused(lambda rows: load_rows(db, convert(rows)))
-        return _collector_paused(
-            lambda rows: [from_db(db, init_list, row) for row in convert(rows)]
-        )
+            return peered(lambda rows: load_rows(db, convert(rows)))
+        return peered(lambda rows: [from_db(db, init_list, row) for row in convert(rows)])
 
     def decode_rows(rows: Sequence[Row]) -> list[Any]:
         objs = []
@@ -188,7 +189,26 @@ def _models_decoder(
             objs.append(obj)
         return objs
 
-    return _collector_paused(decode_rows)
+    return peered(decode_rows)
+
+
+def _with_peers(decode_rows: Decoder) -> Decoder:
+    """Return :func:`_collector_paused` *decode_rows*, each instance knowing its peers.
+
+    Under Django 6.1's ``FETCH_PEERS`` every instance of one result holds the same list of
+    weak references to all of them (``_state.peers``), as ``ModelIterable`` sets it: a
+    relation read on one of them is read for all of them.
+    """
+    decode_paused = _collector_paused(decode_rows)
+
+    def decode(rows: Sequence[Row]) -> list[Any]:
+        objs = decode_paused(rows)
+        peers = [weakref.ref(obj) for obj in objs]
+        for obj in objs:
+            obj._state.peers = peers
+        return objs
+
+    return decode
 
 
 #: From this many rows on, instances are built with the cyclic garbage collector paused.

@@ -16,6 +16,7 @@ from django.db.models import Model, QuerySet
 from vinyl.model._messages import django_async_method, no_chunked_fetching
 
 if TYPE_CHECKING:
+    from django.db.models.fetch_modes import FetchMode
     from vinyl.model._async.queryset import VinylQuerySet
     from vinyl.model._async.raw import VinylRawQuerySet
 
@@ -92,6 +93,15 @@ class ManagerMethods[M: Model]:
     def using(self, alias: str | None) -> VinylQuerySet[M]:
         """Return a queryset on the vinyl alias *alias*."""
         return self.get_queryset().using(alias)
+
+    def fetch_mode(self, fetch_mode: FetchMode) -> VinylQuerySet[M]:
+        """Return a queryset whose instances fetch with *fetch_mode* (Django 6.1 and later).
+
+        vinyl never fetches a field or a relation on attribute access: ``FETCH_PEERS``
+        makes ``obj.rel`` read the relation for the peers too, ``FETCH_RAISE`` makes it
+        raise (see ``vinyl.model._async.related``).
+        """
+        return self.get_queryset().fetch_mode(fetch_mode)
 
     def select_for_update(
         self, nowait: bool = False, skip_locked: bool = False, of: Any = (), no_key: bool = False

@@ -38,7 +38,7 @@ from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
 from vinyl.model._async.contenttypes import content_type, content_types
 from vinyl.model._async.manager_methods import ManagerMethods
 from vinyl.model._descriptors_compat import generic_foreign_key
-from vinyl.model._instances import alias_of
+from vinyl.model._instances import alias_of, with_fetch_mode
 
 __all__ = ["keys_lookup", "prefetch_related_objects"]
 
@@ -162,6 +162,10 @@ async def _prefetch_one_level(
     custom = [_without_lookups(queryset_class, qs, alias) for qs in custom or ()]
     gfk = generic_foreign_key(getattr(prefetcher, "django", None))
     base = queryset_class(_related_model(prefetcher), using=alias) if gfk is None else None
+    if base is not None and not isinstance(prefetcher, ManagerMethods):
+        # A relation to one object reads with the first instance's fetch mode (Django 6.1),
+        # as Django's descriptors do; a related manager's prefetch with the default one.
+        with_fetch_mode(base, instances[0])
     if gfk is not None:
         prefetched = await _prefetch_generic(queryset_class, gfk, instances, custom)
     elif not custom and (reverse := _reverse_foreign_key(prefetcher)) is not None:
@@ -338,7 +342,9 @@ async def _prefetch_generic(
             base = custom_by_model[model]
         else:
             base = queryset_class(model, using=alias)
-        related.extend(await base.filter(pk__in=fkeys))
+        # Every queryset, the Prefetch's too, reads with the first instance's fetch mode
+        # (Django 6.1), as Django's generic foreign key prefetch.
+        related.extend(await with_fetch_mode(base.filter(pk__in=fkeys), instances[0]))
 
     def instance_key(instance: Model) -> Any:
         ct_id = getattr(instance, ct_attname)

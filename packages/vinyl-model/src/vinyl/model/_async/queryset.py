@@ -315,6 +315,8 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
             )
         obj: Any = self.new(**kwargs)
         await obj.save(force_insert=True, using=self.db)
+        if hasattr(self, "_fetch_mode"):  # Django 6.1 and later
+            obj._state.fetch_mode = self._fetch_mode
         return obj  # type: ignore[no-any-return]
 
     async def get_or_create(  # type: ignore[override,unused-ignore]

@@ -21,6 +21,7 @@ from vinyl.model import _replay
 from vinyl.model._async.contenttypes import content_type_for_model
 from vinyl.model._async.manager_methods import ManagerMethods
 from vinyl.model._custom import queryset_methods
+from vinyl.model._instances import with_fetch_mode
 from vinyl.model._plans import relation_shape
 from vinyl.query._async import transaction
 
@@ -610,13 +611,14 @@ def managed_queryset(
     queryset_class = custom_queryset_class(model, queryset_class_of(instance))
     if isinstance(manager, ManagerMethods):
         # A vinyl manager of this flavor (obj.rel(manager="vinyl")): its own queryset.
-        own: VinylQuerySet[Any] = manager.using(alias)
-        return own
-    if _plain(manager):
-        return queryset_class(model, using=alias)  # type: ignore[no-any-return]
-    # A Django manager of the user's: its get_queryset() (no I/O) as a vinyl queryset.
-    converted: VinylQuerySet[Any] = queryset_class.from_django(manager.get_queryset(), alias)
-    return converted
+        queryset: VinylQuerySet[Any] = manager.using(alias)
+    elif _plain(manager):
+        queryset = queryset_class(model, using=alias)
+    else:
+        # A Django manager of the user's: its get_queryset() (no I/O) as a vinyl queryset.
+        queryset = queryset_class.from_django(manager.get_queryset(), alias)
+    # The objects read through a relation fetch as the instance does (Django 6.1).
+    return with_fetch_mode(queryset, instance)
 
 
 def _plain(manager: Any) -> bool:
@@ -636,8 +638,7 @@ def _for_instance(queryset: VinylQuerySet[Any], django_manager: Any) -> None:
     private: Any = queryset  # Django's stubs leave the private attributes out.
     instance = django_manager.instance
     private._add_hints(instance=instance)
-    if hasattr(instance._state, "fetch_mode"):  # Django 6.1 and later
-        private._fetch_mode = instance._state.fetch_mode
+    with_fetch_mode(queryset, instance)
     field = getattr(django_manager, "field", None)
     if field is not None and field.many_to_one:
         # relation_shape() took a single-column key: Django's rel_obj_id is its value.

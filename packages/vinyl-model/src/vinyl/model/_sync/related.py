@@ -10,7 +10,11 @@ wrap Django's own, which keep assignment (``obj.author = a``) and the class-leve
 relation returns a related manager (``vinyl.model._async.related_managers``).
 
 They read through the flavor's queryset class, which the instance's class carries
-(``vinyl.model._async.instance``).
+(``vinyl.model._async.instance``), with the instance's fetch mode (Django 6.1): under
+``FETCH_PEERS`` a relation to one object is read, in one query, for the instance and for
+each of its peers that has not loaded it (``peer["author"]`` then reads it); under
+``FETCH_RAISE``, whose point is that no attribute access queries, ``obj.author`` raises
+Django's ``FieldFetchBlocked``.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from django.db.models.fields.related_descriptors import (
     ReverseOneToOneDescriptor,
 )
 from vinyl.model._descriptors_compat import generic_foreign_key
-from vinyl.model._instances import alias_of
+from vinyl.model._instances import alias_of, peers
 from vinyl.model._sync.contenttypes import content_type
+from vinyl.model._sync.prefetch import prefetch_related_objects
 from vinyl.model._sync.related_managers import (
     managed_queryset,
     queryset_class_of,
@@ -66,6 +71,25 @@ class _OneObject(_Wrapping):
         """Return the related object, read from the database now."""
         raise NotImplementedError
 
+    def _read_for_peers(
+        self, instance: Model, cache: Any, name: str, lookup: str | None = None
+    ) -> list[Model]:
+        """Return who the relation was read for: *instance* and its peers, or nobody.
+
+        *cache* is Django's object holding the relation's cache, *name* the relation's name
+        in Django's messages, *lookup* its ``prefetch_related()`` name when that differs.
+        Under ``FETCH_PEERS`` (Django 6.1), with peers that have not loaded the relation,
+        it is read for them all in one query, as a ``prefetch_related()`` would, and what
+        *instance* had loaded is read again (``obj.rel`` always queries). An empty list
+        when it was read for nobody.
+        """
+        readers = peers(instance, cache.is_cached, name)
+        if readers:
+            if cache.is_cached(instance):
+                cache.delete_cached_value(instance)
+            prefetch_related_objects(queryset_class_of(instance), readers, lookup or name)
+        return readers
+
 
 class ForwardRelation(_OneObject):
     """``book.author``: query the object a foreign key or one-to-one field points to."""
@@ -76,9 +100,12 @@ class ForwardRelation(_OneObject):
         if None in field.get_local_related_value(instance):
             if field.null:
                 return None
-            raise self.django.RelatedObjectDoesNotExist(
-                f"{field.model.__name__} has no {field.name}."
-            )
+            raise self._missing()
+        if self._read_for_peers(instance, field, field.name):
+            read: Model | None = field.get_cached_value(instance)
+            if read is None:
+                raise self._missing()
+            return read
         # Through the related model's base manager, as Django's descriptor reads.
         model = field.remote_field.model
         related = managed_queryset(instance, model, model._base_manager, instance._state.db)
@@ -88,6 +115,14 @@ class ForwardRelation(_OneObject):
             # ``(await profile.author)["profile"] is profile``.
             field.remote_field.set_cached_value(result, instance)
         return result
+
+    def _missing(self) -> Exception:
+        """Return Django's error for a key to no object (``RelatedObjectDoesNotExist``)."""
+        field = self.django.field
+        error: Exception = self.django.RelatedObjectDoesNotExist(
+            f"{field.model.__name__} has no {field.name}."
+        )
+        return error
 
 
 class ReverseOneRelation(_OneObject):
@@ -101,6 +136,11 @@ class ReverseOneRelation(_OneObject):
         )
         if instance.pk is None:
             raise missing
+        if self._read_for_peers(instance, related, related.name, related.accessor_name):
+            read: Model | None = related.get_cached_value(instance)
+            if read is None:
+                raise missing
+            return read
         model = related.related_model
         queryset = managed_queryset(instance, model, model._base_manager, instance._state.db)
         lookup = related.field.get_forward_related_filter(instance)
@@ -121,6 +161,9 @@ class GenericObject(_OneObject):
         no such object is found)."""
         gfk = generic_foreign_key(self.django)
         assert gfk is not None
+        if self._read_for_peers(instance, gfk, gfk.name):
+            read: Model | None = gfk.get_cached_value(instance)
+            return read
         ct_id = getattr(instance, gfk.model._meta.get_field(gfk.ct_field).attname)
         pk_val = getattr(instance, gfk.fk_field)
         if ct_id is None or pk_val is None:
