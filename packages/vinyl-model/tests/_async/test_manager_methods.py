@@ -73,8 +73,8 @@ async def test_extra_on_a_related_manager(library: DB) -> None:
 
 
 async def test_a_manager_on_an_alias_starts_each_read_afresh(library: DB) -> None:
-    """``get()``, ``filter()`` and ``all()`` of a manager bound to an alias (whose start
-    queryset is kept): each read sees the rows written since the last, as Django's."""
+    """``get()``, ``filter()`` and ``all()`` of a manager bound to an alias, not picked by
+    ``using()``: each read sees the rows written since the last, as Django's."""
     manager = vinyl_async.VinylManager(using=library.vinyl)
     # One manager declaration bound to two models, as a manager inherited by several.
     authors, books = manager.__get__(None, Author), manager.__get__(None, Book)

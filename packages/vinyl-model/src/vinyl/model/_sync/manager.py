@@ -47,7 +47,6 @@ class VinylManager(ManagerMethods[Any]):
         self.using_alias = using
         self.name: str | None = None
         self._bound: dict[type[Model], VinylManager] = {}
-        self._roots: dict[tuple[type[Model], str], VinylQuerySet[Any]] = {}
         # Created now, in declaration order: if this manager is named ``objects``, Django's
         # default manager is a plain one at the place the user declared vinyl's.
         self._django_manager: Manager[Any] = Manager()
@@ -78,7 +77,7 @@ class VinylManager(ManagerMethods[Any]):
         if model not in self._bound:
             # A copy, so that a subclass (from_queryset(), custom methods) stays itself.
             bound = copy.copy(self)
-            bound._bound, bound._roots = {}, {}
+            bound._bound = {}
             bound.model = model
             self._bound[model] = bound
         return self._bound[model]
@@ -109,24 +108,6 @@ class VinylManager(ManagerMethods[Any]):
         """Return a new queryset of every object of the model, on the manager's alias."""
         # Every read through the manager starts here: no detour through using().
         return self._queryset_class(self._model(), using=self.using_alias or default_alias())
-
-    def _root_queryset(self) -> VinylQuerySet[Any]:
-        """Return a queryset equal to :meth:`get_queryset`'s, kept per model and alias.
-
-        Building a queryset and its ``Query`` costs a ``get()`` by primary key a few
-        microseconds and a dozen objects for the garbage collector. Only a plain manager
-        keeps it (neither ``get_queryset()`` nor the queryset class is the user's), whose
-        callers only read it or copy it: the same object serves them all, in every task.
-        """
-        if type(self).get_queryset is not VinylManager.get_queryset or (
-            self._queryset_class is not VinylQuerySet
-        ):
-            return self.get_queryset()
-        key = (self._model(), self.using_alias or default_alias())
-        root = self._roots.get(key)
-        if root is None:
-            root = self._roots[key] = self._queryset_class(key[0], using=key[1])
-        return root
 
     def using(self, alias: str | None) -> VinylQuerySet[Any]:
         """Return a queryset of every object of the model on the vinyl alias *alias*.

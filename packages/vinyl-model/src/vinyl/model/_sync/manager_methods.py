@@ -35,21 +35,13 @@ class ManagerMethods[M: Model]:
         """Return the queryset the manager's methods start from."""
         raise NotImplementedError
 
-    def _root_queryset(self) -> VinylQuerySet[M]:
-        """Return :meth:`get_queryset`, or an equal queryset that it keeps.
-
-        For the methods that never change nor evaluate the queryset they start from: they
-        only read it (``get()``) or copy it (``filter()``).
-        """
-        return self.get_queryset()
-
     def all(self) -> VinylQuerySet[M]:
         """Return a new queryset of every object of the manager."""
         return self.get_queryset()
 
     def filter(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
         """Return a queryset of the objects matching the lookups."""
-        return self._root_queryset().filter(*args, **kwargs)
+        return self.get_queryset().filter(*args, **kwargs)
 
     def exclude(self, *args: Any, **kwargs: Any) -> VinylQuerySet[M]:
         """Return a queryset of the objects not matching the lookups."""
@@ -183,7 +175,7 @@ class ManagerMethods[M: Model]:
 
     def get(self, *args: Any, **kwargs: Any) -> M:
         """Return the one object matching the lookups."""
-        return self._root_queryset().get(*args, **kwargs)
+        return self.get_queryset().get(*args, **kwargs)
 
     def first(self) -> M | None:
         """Return the first object (by ``pk`` when unordered), or ``None``."""
