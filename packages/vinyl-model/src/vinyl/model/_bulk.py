@@ -11,19 +11,37 @@ that do no I/O (``_not_support_combined_queries()``, ``_check_bulk_create_option
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import django
 from django.core.exceptions import EmptyResultSet, FieldError
-from django.db.models import AutoField, Field, Model, QuerySet, Value
+from django.db.models import (
+    AutoField,
+    BigAutoField,
+    BigIntegerField,
+    Field,
+    IntegerField,
+    Model,
+    PositiveBigIntegerField,
+    PositiveIntegerField,
+    PositiveSmallIntegerField,
+    QuerySet,
+    SmallAutoField,
+    SmallIntegerField,
+    Value,
+)
 from django.db.models.constants import OnConflict
 from django.db.models.expressions import Case, DatabaseDefault, When
+from django.db.models.fields.mixins import FieldCacheMixin
 from django.db.models.functions import Cast
+from django.db.models.query_utils import DeferredAttribute
 from django.db.models.sql import UpdateQuery
 from django.db.models.sql.compiler import SQLCompiler
 from vinyl.model import _replay
+from vinyl.model._plans import MAX_SHAPES
 from vinyl.model._saving import check_related
 from vinyl.model._writes import Execute, Plan, Read, compile_with_reads, insert
 
@@ -277,8 +295,24 @@ def _split(objs: list[Model], features: Any) -> tuple[list[Model], list[Model]]:
     """
     with_pk: list[Model] = []
     without_pk: list[Model] = []
+    keys: dict[type[Model], str | None] = {}
+    supports_default = _DJANGO_6 or features.supports_default_keyword_in_bulk_insert
     for obj in objs:
         instance: Any = obj
+        kind = type(obj)
+        attname = keys.get(kind, _MISSING)
+        if attname is _MISSING:
+            attname = keys[kind] = _kept_integer_key(kind) if supports_default else None
+        if attname is not None and not instance._state.fields_cache:
+            # Nothing related is cached (check_related() has nothing to check) and the key
+            # is an int, or None that Django sets to None again: see _integer_key().
+            key = instance.__dict__.get(attname, _MISSING)
+            if key is None:
+                without_pk.append(obj)
+                continue
+            if type(key) is int:
+                with_pk.append(obj)
+                continue
         check_related(obj, "bulk_create")
         if _DJANGO_6 and isinstance(instance.pk, DatabaseDefault):
             without_pk.append(obj)
@@ -293,6 +327,72 @@ def _split(objs: list[Model], features: Any) -> tuple[list[Model], list[Model]]:
                     setattr(obj, field.attname, field.db_default)
         (with_pk if instance._is_pk_set() else without_pk).append(obj)
     return with_pk, without_pk
+
+
+_MISSING: Any = object()
+#: The primary key fields that number themselves no value in Python (no default).
+_INTEGER_KEYS = frozenset(
+    {
+        AutoField,
+        BigAutoField,
+        SmallAutoField,
+        IntegerField,
+        BigIntegerField,
+        SmallIntegerField,
+        PositiveIntegerField,
+        PositiveBigIntegerField,
+        PositiveSmallIntegerField,
+    }
+)
+
+
+def _kept_integer_key(kind: type[Model]) -> str | None:
+    """Return :func:`_integer_key` of *kind*, found again when Django remakes its fields."""
+    meta: Any = kind._meta
+    concrete = meta.concrete_fields
+    found = _integer_keys.get(kind)
+    if found is None or found[0] is not concrete:
+        if len(_integer_keys) >= MAX_SHAPES:
+            _integer_keys.clear()
+        found = _integer_keys[kind] = (concrete, _integer_key(kind))
+    return found[1]
+
+
+#: The model classes seen by :func:`_kept_integer_key`, with their concrete fields.
+_integer_keys: dict[type[Model], tuple[Any, str | None]] = {}
+
+
+def _integer_key(kind: type[Model]) -> str | None:
+    """Return the key's attribute name when :func:`_split` may skip Django's calls for *kind*.
+
+    That is when the model's instances keep their key in ``__dict__`` under a plain integer
+    field with neither ``default`` nor ``db_default``, and ``Model``'s own ``pk``,
+    ``_get_pk_val()``, ``_set_pk_val()`` and ``_is_pk_set()`` read and write it: then a key
+    that is ``None`` is not set, ``get_pk_value_on_save()`` returns ``None`` (the field's
+    default is ``return_None``: integers allow no empty string), and ``obj.pk = None``
+    writes ``None`` over ``None`` (no parent link to follow, no descriptor that sets); a
+    key that is an ``int`` is set. Every relation field is cached in ``_state.fields_cache``
+    (``FieldCacheMixin.is_cached()``), so an object whose cache is empty has nothing for
+    :func:`check_related` to check. ``None`` when any of this does not hold.
+    """
+    meta: Any = kind._meta
+    pk = meta.pk
+    if (
+        getattr(meta, "is_composite_pk", False)
+        or type(pk) not in _INTEGER_KEYS
+        or pk.has_default()
+        or pk.has_db_default()
+        or any(link is not None and link is not pk for link in meta.parents.values())
+        or type(inspect.getattr_static(kind, pk.attname, None)) is not DeferredAttribute
+    ):
+        return None
+    for name in ("pk", "_get_pk_val", "_set_pk_val", "_is_pk_set"):
+        if inspect.getattr_static(kind, name) is not Model.__dict__[name]:
+            return None
+    relations = [f for f in (*meta.concrete_fields, *meta.private_fields) if f.is_relation]
+    if any(type(f).is_cached is not FieldCacheMixin.is_cached for f in relations):
+        return None
+    return str(pk.attname)
 
 
 def _batches(
@@ -327,16 +427,14 @@ def bulk_create_plan(bulk: BulkCreate) -> Plan[list[Model]]:
     rows = yield from _inserts(bulk, bulk.with_pk, bulk.fields, returning)
     _assign(objs, rows, _kept_attnames(returning, kept))
     for obj in objs:
-        obj._state.adding = False
-        obj._state.db = alias
+        state = obj._state
+        state.adding = False
+        state.db = alias
     objs = [obj for batch in bulk.without_pk for obj in batch]
     fields = [f for f in bulk.fields if not isinstance(f, AutoField)]
     rows = yield from _inserts(bulk, bulk.without_pk, fields, returning)
     # As Django: only the objects the server returned a row for are marked saved.
-    _assign(objs, rows, _kept_attnames(returning, returning))
-    for obj, _row in zip(objs, rows, strict=False):
-        obj._state.adding = False
-        obj._state.db = alias
+    _assign(objs, rows, _kept_attnames(returning, returning), alias)
     return bulk.objs
 
 
@@ -370,13 +468,34 @@ def _kept_attnames(
 
 
 def _assign(
-    objs: list[Model], rows: list[tuple[Any, ...]], attnames: list[tuple[int, str]]
+    objs: list[Model],
+    rows: list[tuple[Any, ...]],
+    attnames: list[tuple[int, str]],
+    saved_on: str | None = None,
 ) -> None:
-    """Set on each object the values the server returned in its row (*attnames*' columns)."""
+    """Set on each object the values the server returned in its row (*attnames*' columns).
+
+    With *saved_on*, each object that has a row is also marked saved on that alias.
+    """
+    if len(attnames) == 1 and attnames[0][0] == 0:
+        # One column, the first: every returned row holds it (the key, as a rule).
+        attname = attnames[0][1]
+        for obj, row in zip(objs, rows, strict=False):
+            if row:
+                setattr(obj, attname, row[0])
+            if saved_on is not None:
+                state = obj._state
+                state.adding = False
+                state.db = saved_on
+        return
     for obj, row in zip(objs, rows, strict=False):
         for index, attname in attnames:
             if index < len(row):
                 setattr(obj, attname, row[index])
+        if saved_on is not None:
+            state = obj._state
+            state.adding = False
+            state.db = saved_on
 
 
 def _with_reads[T](queryset: QuerySet[Any], method: Callable[[Any], T]) -> Plan[T]:

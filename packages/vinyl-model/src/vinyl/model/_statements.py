@@ -36,6 +36,7 @@ from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
 from vinyl.model._plans import MAX_SHAPES, SCALARS, Condition, condition
+from vinyl.model._values import prepare_column, prepare_value, unchanged_types
 
 __all__ = [
     "STATEMENTS",
@@ -264,15 +265,18 @@ def _prepare_insert(
     """
     prepared = []
     for field, column in zip(fields, columns, strict=True):
-        prep = field.get_db_prep_save
-        values = []
-        for value in column:
-            if not _plain(value) and hasattr(value, "resolve_expression"):
-                return None
-            value = prep(value, connection=connection)
-            if not _plain(value) and hasattr(value, "as_sql"):
-                return None
-            values.append(value)
+        # A column of values the field's preparation returns unchanged, in one pass.
+        values = prepare_column(field, column, connection)
+        if values is None:
+            kinds = unchanged_types(field, connection)
+            values = []
+            for value in column:
+                if not _plain(value) and hasattr(value, "resolve_expression"):
+                    return None
+                value = prepare_value(field, value, connection, kinds)
+                if not _plain(value) and hasattr(value, "as_sql"):
+                    return None
+                values.append(value)
         prepared.append(values)
     return prepared
 
@@ -318,7 +322,7 @@ def _prepare_update(
             hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save")
         ):
             return None
-        value = field.get_db_prep_save(value, connection=connection)
+        value = prepare_value(field, value, connection, unchanged_types(field, connection))
         if not _plain(value) and hasattr(value, "as_sql"):
             return None
         prepared.append(value)

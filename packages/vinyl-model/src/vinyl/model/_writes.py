@@ -23,6 +23,7 @@ from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
 from vinyl.model import _replay, _statements
 from vinyl.model._statements import STATEMENTS
+from vinyl.model._values import pre_saved
 
 __all__ = [
     "Execute",
@@ -146,7 +147,7 @@ def insert(
     """
     connection = _replay.compile_wrapper(alias)
     if values is None:
-        values = [[field.pre_save(obj, True) for obj in objs] for field in fields]
+        values = [pre_saved(field, objs) for field in fields]
     binding = STATEMENTS.bind_insert(model, connection, fields, returning_fields, options, values)
     statements: list[tuple[str, Sequence[Any]]]
     if binding.sql is not None:
