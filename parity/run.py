@@ -207,17 +207,20 @@ def statuses(data: dict[str, object], universe: list[str]) -> dict[str, tuple[st
 # --- comparing, the table, the expectations -------------------------------------------------
 
 
+RATIO = "mode 3 / mode 1"
+TOTAL = "**total**"
+
+
 def table(vendor: str, runs: dict[str, dict[str, tuple[str, str]]], universe: list[str]) -> str:
     modes = [mode for mode in MODES if mode in runs]
     apps = sorted({test.split(".", 1)[0] for test in universe})
     header = ["app", "tests", *(MODES[m] for m in modes)]
     if "django" in runs and "vinyl" in runs:
-        header.append("mode 3 / mode 1")
+        header.append(RATIO)
     rows = []
-    totals = Counter()
     for app in [*apps, None]:
         tests = [t for t in universe if app is None or t.split(".", 1)[0] == app]
-        row = ["**total**" if app is None else app, str(len(tests))]
+        row = [TOTAL if app is None else app, str(len(tests))]
         passes = {m: sum(runs[m][t][0] == "pass" for t in tests) for m in modes}
         row += [str(passes[m]) for m in modes]
         if "django" in runs and "vinyl" in runs:
@@ -225,7 +228,10 @@ def table(vendor: str, runs: dict[str, dict[str, tuple[str, str]]], universe: li
             base = passes["django"]
             row.append(f"{100 * both / base:.1f}%" if base else "-")
         rows.append(row)
-        totals[app] = len(tests)
+    return render(vendor, header, rows)
+
+
+def render(vendor: str, header: list[str], rows: list[list[str]]) -> str:
     lines = [
         f"{VENDORS[vendor]}:",
         "",
@@ -234,6 +240,64 @@ def table(vendor: str, runs: dict[str, dict[str, tuple[str, str]]], universe: li
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def merged_table(vendor: str, old: str, new: str) -> str:
+    """Return *new*'s rows over *old*'s, by app and column (a run of some apps or modes).
+
+    The total is summed again; its ratio from each app's (exact: one decimal of a share of
+    at most a few hundred tests rounds back to the count).
+    """
+    old_columns, old_rows = parsed_table(old)
+    new_columns, new_rows = parsed_table(new)
+    header = [*old_columns, *(c for c in new_columns if c not in old_columns)]
+    rows = {app: row for app, row in old_rows.items() if app in APPS}
+    for app, row in new_rows.items():
+        if app != TOTAL:
+            rows[app] = {**rows.get(app, {}), **row}
+    total = {"app": TOTAL}
+    for column in header[1:]:
+        if column != RATIO:
+            total[column] = str(sum(int(row.get(column, "0")) for row in rows.values()))
+    if RATIO in header:
+        base = sum(int(row[MODES["django"]]) for row in rows.values())
+        both = sum(
+            round(float(row[RATIO].rstrip("%")) * int(row[MODES["django"]]) / 100)
+            for row in rows.values()
+            if row.get(RATIO, "-") != "-"
+        )
+        total[RATIO] = f"{100 * both / base:.1f}%" if base else "-"
+    lines = [[row.get(c, "-") for c in header] for row in [*(rows[a] for a in sorted(rows)), total]]
+    return render(vendor, header, lines)
+
+
+def parsed_table(text: str) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Return the columns of a table() and its rows by app, each a dict by column."""
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    columns = [cell.strip() for cell in lines[0].strip("| ").split(" | ")]
+    rows = {}
+    for line in lines[1:]:
+        cells = [cell.strip() for cell in line.strip("| ").split(" | ")]
+        rows[cells[0]] = dict(zip(columns, cells, strict=True))
+    return columns, rows
+
+
+def written_tables() -> dict[str, str]:
+    """Return the tables at the top of expectations.toml by vendor (``{}`` if none)."""
+    if not EXPECTATIONS.exists():
+        return {}
+    tables: dict[str, list[str]] = {}
+    current = None
+    for line in EXPECTATIONS.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        text = line[2:]
+        vendor = next((v for v, title in VENDORS.items() if text == f"{title}:"), None)
+        if vendor is not None:
+            current = tables.setdefault(vendor, [])
+        if current is not None:
+            current.append(text)
+    return {vendor: "\n".join(lines).strip() for vendor, lines in tables.items()}
 
 
 def first_line(message: str) -> str:
@@ -307,10 +371,14 @@ def check(
 def write_expectations(
     failures: dict[str, dict[str, dict[str, Failure]]],
     expected: dict[str, dict[str, dict[str, str]]],
-    summary: str,
+    tables: dict[str, str],
     apps: list[str],
 ) -> int:
-    """Write expectations.toml from this run; return how many failures no rule explains."""
+    """Write expectations.toml from this run; return how many failures no rule explains.
+
+    The tables at its top keep, for the vendors, apps and modes this run left out, what
+    they said.
+    """
     unexplained = []
     sections = []
     for vendor in VENDORS:
@@ -345,6 +413,14 @@ def write_expectations(
     if unexplained:
         log(f"parity: {len(unexplained)} failures have no reason; expectations.toml not written")
         return len(unexplained)
+    written = written_tables()
+    summary = "\n\n".join(
+        merged_table(vendor, written[vendor], tables[vendor])
+        if vendor in written and vendor in tables
+        else tables.get(vendor) or written[vendor]
+        for vendor in VENDORS
+        if vendor in tables or vendor in written
+    )
     reasons = "\n".join(f'{key} = "{text}"' for key, text in REASONS.items())
     header = (
         "# Tests that pass in mode 1 (Django's ENGINE and managers) and fail in mode 2 (vinyl's\n"
@@ -408,7 +484,7 @@ def main() -> int:
             f"--parallel={options.parallel}"
         )
     failures: dict[str, dict[str, dict[str, Failure]]] = {}
-    tables = []
+    tables: dict[str, str] = {}
     for vendor in vendors:
         data = {}
         for mode in MODES:
@@ -423,10 +499,9 @@ def main() -> int:
         universe = sorted({t for d in data.values() for t in d["tests"]})  # type: ignore[attr-defined]
         universe = [t for t in universe if t.split(".", 1)[0] in apps]
         runs = {mode: statuses(d, universe) for mode, d in data.items()}
-        tables.append(table(vendor, runs, universe))
+        tables[vendor] = table(vendor, runs, universe)
         failures[vendor] = compare(vendor, runs, universe)
-    summary = "\n\n".join(tables)
-    print(summary)
+    print("\n\n".join(tables.values()))
     print()
     expected = load_expectations()
     print(reason_counts(failures, expected))
@@ -438,7 +513,7 @@ def main() -> int:
                 "isolation from vinyl): add control to --modes, or leave --modes out"
             )
             return 2
-        return 1 if write_expectations(failures, expected, summary, apps) else 0
+        return 1 if write_expectations(failures, expected, tables, apps) else 0
     problems = check(failures, expected, apps)
     if problems:
         log(f"parity: FAILED: {problems} tests differ from parity/expectations.toml (see above)")
