@@ -477,17 +477,6 @@ def _assign(
 
     With *saved_on*, each object that has a row is also marked saved on that alias.
     """
-    if len(attnames) == 1 and attnames[0][0] == 0:
-        # One column, the first: every returned row holds it (the key, as a rule).
-        attname = attnames[0][1]
-        for obj, row in zip(objs, rows, strict=False):
-            if row:
-                setattr(obj, attname, row[0])
-            if saved_on is not None:
-                state = obj._state
-                state.adding = False
-                state.db = saved_on
-        return
     for obj, row in zip(objs, rows, strict=False):
         for index, attname in attnames:
             if index < len(row):
