@@ -327,7 +327,7 @@ def reseed(alias: str, seed: Callable[[str, int], None], round_: int) -> None:
         reset(alias)
         seed(alias, round_)
         seeded = (snapshot(alias), _counters(alias))
-        _KEPT[key] = _keep(alias, len(_KEPT), seeded[1])
+        _KEPT[key] = _keep(alias, len(_KEPT), *seeded)
     reset(alias)
     _restore(alias, _KEPT[key])
     if seeded is not None:
@@ -368,7 +368,10 @@ def _counters(alias: str) -> dict[str, int]:
     }
 
 
-def _keep(alias: str, number: int, counters: dict[str, int]) -> _Copy:
+def _keep(
+    alias: str, number: int, rows: dict[str, list[dict[str, Any]]], counters: dict[str, int]
+) -> _Copy:
+    """Copy the tables that hold *rows* (the seed's ``snapshot()``) into tables of their own."""
     from django.apps import apps
 
     connection = connections[alias]
@@ -382,15 +385,9 @@ def _keep(alias: str, number: int, counters: dict[str, int]) -> _Copy:
         for model in apps.get_app_config("vinyl_testapp").get_models(include_auto_created=True)
         if not model._meta.proxy
     }
-    names = [table.name for table in app_tables(alias)]
-    probe = " UNION ALL ".join(
-        f"SELECT %s FROM (SELECT 1 AS one FROM {quote(name)} LIMIT 1) AS t{index}"
-        for index, name in enumerate(names)
-    )
     tables = []
     with connection.cursor() as cursor:
-        cursor.execute(probe, names)
-        for index, (name,) in enumerate(cursor.fetchall()):
+        for index, name in enumerate(name for name, held in rows.items() if held):
             copy = f"vinyl_seed_{number}_{index}"
             cursor.execute(f"CREATE TABLE {quote(copy)} AS SELECT * FROM {quote(name)}")
             tables.append((name, copy, columns[name]))
