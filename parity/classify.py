@@ -95,10 +95,6 @@ REASONS: dict[str, str] = {
     "instance they came from (known_related_objects)",
     "django-a-methods": "issue 14, Django's thread-based a* methods (acreate()...) on a "
     "vinyl_sync manager: vinyl refuses them and names its own API",
-    "django-atomic": "vinyl-query README, 'Django's own atomic()' (40afca8, deliberate): a "
-    "vinyl statement on an alias while the test holds Django's transaction.atomic() open there "
-    "(and no vinyl transaction()) raises TransactionManagementError naming vinyl's "
-    "transaction(), because it would run, and commit, outside Django's block",
     "difference-2": "README difference 2: no signals (the test connected a receiver to a "
     "model signal and a vinyl write sent none)",
     "difference-6": "README difference 6: a model's own save()/delete() is not run (vinyl "
@@ -222,16 +218,6 @@ CURATED: dict[str, str] = {
     # Prefetch queryset is not run (House is not read a second time).
     "prefetch_related.tests.NestedPrefetchTests."
     "test_nested_prefetch_is_not_overwritten_by_related_object": "prefetch-to-attr",
-    # Reporter.objects.create() inside the test's atomic(): vinyl's refusal (a
-    # TransactionManagementError, a DatabaseError) is what assertRaises(DatabaseError)
-    # caught, so Django's connection never needed a rollback (needs_rollback is False).
-    "transactions.tests.AtomicTests.test_failure_on_exit_transaction": "django-atomic",
-    "transactions.tests.AtomicInsideTransactionTests.test_failure_on_exit_transaction": (
-        "django-atomic"
-    ),
-    "transactions.tests.AtomicWithoutAutocommitTests.test_failure_on_exit_transaction": (
-        "django-atomic"
-    ),
     # mock.patch.object(connections[qs.db].features, "can_use_chunked_reads", False) around
     # qs.query.get_compiler(...).execute_sql(): the compiler of a vinyl queryset's query
     # reads its own wrapper's features (MariaDB; a generator, not a list).
@@ -301,11 +287,6 @@ RULES: list[tuple[str, Rule]] = [
     ("isolation", lambda failure: bool(failure.fails_in_control)),
     # Read by hand; before the patterns, which would give some of them a weaker reason.
     ("curated", lambda failure: _curated(failure) is not None),
-    # vinyl refuses to run inside Django's atomic() on its alias (vinyl-query README).
-    (
-        "django-atomic",
-        _message(r"Django's transaction\.atomic\(using='\w+'\) is open, but vinyl does not run"),
-    ),
     # The test listened to a model signal and a vinyl write sent none; or a model's own
     # save()/delete() did work (a field set, a row written) that vinyl skipped.
     (

@@ -61,6 +61,10 @@ NAME_MAP: dict[str, str] = {
     "acheck_callback": "check_callback",
     "acheck_context": "check_context",
     "aon_loop_shutdown": "on_loop_shutdown",
+    # Django's own atomic(): refused or joined, paired in vinyl.query.djangoatomic.
+    "ajoin_django_atomic": "join_django_atomic",
+    "aenter_django_atomic": "enter_django_atomic",
+    "aon_commit_in_django_atomic": "on_commit_in_django_atomic",
     # Test concurrency, paired in testing/vinyl_testing/concurrency.py.
     "agather": "gather",
     "AEvent": "Event",

@@ -1,4 +1,4 @@
-"""vinyl-model's writes inside transaction() blocks: tasks sharing a block, Django's atomic().
+"""vinyl-model's writes inside transaction() blocks: tasks sharing a block, select_for_update().
 
 Each write that needs several statements (a multi-table save, a cascading delete) opens a
 ``transaction(savepoint=False)`` block of its own, which nests in the caller's block, also
@@ -11,7 +11,6 @@ import functools
 
 import pytest
 from django.db import connections
-from django.db import transaction as django_transaction
 from django.db.transaction import TransactionManagementError
 from vinyl_async import transaction
 from vinyl_testapp.models.library import Book
@@ -91,28 +90,5 @@ async def test_select_for_update_outside_a_block_raises_djangos_error(db: DB) ->
         await Book.avinyl.using(db.vinyl).select_for_update().filter(pk=1).first()
     with pytest.raises(TransactionManagementError, match=message):
         await Book.avinyl.using(db.vinyl).select_for_update(nowait=True).get(pk=1)
-    # Django's own atomic() is no transaction of vinyl's.
-    with django_transaction.atomic(using=db.vinyl):
-        with pytest.raises(TransactionManagementError, match=message):
-            await Book.avinyl.using(db.vinyl).select_for_update().filter(pk=1).first()
     async with transaction(using=db.vinyl):
         assert await Book.avinyl.using(db.vinyl).select_for_update().filter(pk=1).first() is None
-
-
-async def test_a_write_inside_djangos_own_atomic_block_raises(db: DB) -> None:
-    place = WPlace(name="never")
-    with django_transaction.atomic(using=db.vinyl):
-        with pytest.raises(TransactionManagementError) as raised:
-            await WPlace.avinyl.using(db.vinyl).create(name="never")
-        with pytest.raises(TransactionManagementError):
-            await WPlace.avinyl.using(db.vinyl).filter(name="never").update(city="Rome")
-        # vinyl's own block inside Django's is vinyl's transaction: asked for, it runs.
-        async with transaction(using=db.vinyl):
-            await WPlace.avinyl.using(db.vinyl).create(name="own block")
-    assert str(raised.value).startswith(
-        f"Django's transaction.atomic(using='{db.vinyl}') is open, but vinyl does not run on "
-        f"Django's connection: this operation would run, and commit, outside that block. "
-        f"Use vinyl's transaction(using='{db.vinyl}') around vinyl's operations instead"
-    )
-    assert place.pk is None
-    assert tables(db)[0] == ["own block"]

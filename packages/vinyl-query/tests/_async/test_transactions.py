@@ -13,7 +13,6 @@ from functools import partial
 from typing import Any
 
 import pytest
-from django.db import transaction as django_transaction
 from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
 from vinyl.query import get_backend
@@ -312,31 +311,6 @@ async def test_a_robust_callback_logs_its_error_and_the_next_ones_run(
             on_commit(fails, using=db.vinyl)
     # A callback's error comes after the commit: the block's work stays.
     assert django_names(db.django) == ["kept"]
-
-
-async def test_vinyl_refuses_to_run_inside_djangos_own_atomic_block(db: DB) -> None:
-    message = (
-        rf"^Django's transaction.atomic\(using='{db.vinyl}'\) is open, but vinyl does not "
-        rf"run on Django's connection: this operation would run, and commit, outside that "
-        rf"block. Use vinyl's transaction\(using='{db.vinyl}'\) around vinyl's operations "
-    )
-    with django_transaction.atomic(using=db.vinyl):
-        with pytest.raises(TransactionManagementError, match=message):
-            await insert_author(db.vinyl, "would commit alone")
-        with pytest.raises(TransactionManagementError, match=message):
-            await vinyl_names(db.vinyl)
-        with pytest.raises(TransactionManagementError, match=message):
-            on_commit(print, using=db.vinyl)
-        with django_transaction.atomic(using=db.vinyl):
-            with pytest.raises(TransactionManagementError, match=message):
-                await vinyl_names(db.vinyl)
-        # vinyl's own block is vinyl's transaction, on vinyl's connection: asked for.
-        async with transaction(db.vinyl):
-            await insert_author(db.vinyl, "own block")
-    assert django_names(db.django) == ["own block"]
-    # Django's block ended: vinyl runs again outside its own blocks.
-    await insert_author(db.vinyl, "after")
-    assert django_names(db.django) == ["after", "own block"]
 
 
 ISOLATION = {

@@ -30,6 +30,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.features import BaseDatabaseFeatures
 from django.db.models import QuerySet
 from vinyl.query.databases import get_backend
+from vinyl.query.djangoatomic import is_open
 
 __all__ = [
     "Captured",
@@ -208,12 +209,13 @@ def _never_connect(wrapper: BaseDatabaseWrapper) -> None:
 
 def _autocommit(wrapper: BaseDatabaseWrapper) -> bool:
     # What Django asks before select_for_update(): whether a transaction is open, which in
-    # vinyl is a transaction() block of either flavor on this alias.
+    # vinyl is a transaction() block of either flavor on this alias, or Django's atomic()
+    # (which vinyl_sync joins, and vinyl_async refuses when it runs the statement).
     from vinyl.query._async.scope import current_scope as async_scope
     from vinyl.query._sync.scope import current_scope as sync_scope
 
     alias = real_alias(wrapper.alias)
-    return async_scope(alias) is None and sync_scope(alias) is None
+    return async_scope(alias) is None and sync_scope(alias) is None and not is_open(alias)
 
 
 def _replay_cursor(wrapper: BaseDatabaseWrapper) -> _ReplayCursor:

@@ -142,6 +142,12 @@ class PyMySQLDriver:
         pool.start()
         return pool
 
+    def adopt(self, raw: object) -> PyMySQLConnection | None:
+        """Return a handle on *raw*, Django's connection, if PyMySQL opened it (as ``MySQLdb``)."""
+        if isinstance(raw, pymysql.connections.Connection):
+            return PyMySQLConnection(raw)
+        return None
+
 
 def _close(raw: Raw) -> None:
     if raw.open:

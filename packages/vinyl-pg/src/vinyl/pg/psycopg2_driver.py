@@ -44,6 +44,12 @@ class Psycopg2Driver:
         pool.start()
         return pool
 
+    def adopt(self, raw: object) -> Psycopg2Connection | None:
+        """Return a handle on *raw*, Django's psycopg2 connection (``None`` if it is not one)."""
+        if isinstance(raw, psycopg2.extensions.connection):
+            return Psycopg2Connection(raw)
+        return None
+
 
 class Psycopg2Connection(PooledConnection[psycopg2.extensions.connection]):
     """One psycopg2 connection, taking Django's SQL and parameters."""

@@ -371,6 +371,16 @@ class Driver(Protocol):
 
     def create_pool(self, config: PoolConfig, dialect: Dialect) -> Pool: ...
 
+    def adopt(self, raw: object) -> Connection | None:
+        """Return a connection running vinyl's statements on *raw*, Django's own connection.
+
+        The ENGINE's Django connection opens *raw* with this driver's settings, so its rows
+        read as this driver's. ``None`` when *raw* is not of this driver (``mysqlclient``
+        installed as ``MySQLdb``). The result is never pooled or closed: Django owns *raw*
+        (``vinyl.query.djangoatomic``).
+        """
+        ...
+
 
 class QueryLogging:
     """Whether a statement vinyl runs may have to be logged, known with one attribute read.
@@ -405,25 +415,25 @@ setting_changed.connect(_debug_changed)
 
 
 class DjangoAtomic:
-    """Whether Django's ``transaction.atomic()`` may be open on a vinyl alias, in one read.
+    """Whether Django's own transaction may be open on a vinyl alias, in one read.
 
-    vinyl never runs its statements on Django's connection (``connections[alias]``), so a
-    vinyl statement inside Django's ``atomic(using=vinyl_alias)`` would run, and commit,
-    outside that block: vinyl refuses it (``vinyl.query._async.scope``). Asking
-    ``connections[alias].in_atomic_block`` costs a thread-local lookup per statement; vinyl
-    asks only while :attr:`possible` is true, which the ENGINE wrappers'
-    ``in_atomic_block`` setter keeps up to date.
+    Django's transaction on ``connections[alias]`` is an ``atomic()`` block, or autocommit
+    turned off (``transaction.set_autocommit(False)``, Django's manual transactions). A vinyl
+    statement on the alias then runs on Django's connection (vinyl_sync) or is refused
+    (vinyl_async): ``vinyl.query.djangoatomic``. Asking ``connections[alias]`` costs a
+    thread-local lookup per statement; vinyl asks only while :attr:`possible` is true, which
+    the ENGINE wrappers' ``in_atomic_block`` setter and ``set_autocommit()`` keep up to date.
     """
 
-    #: False: no ENGINE wrapper of a vinyl alias is inside Django's ``atomic()``.
+    #: False: no ENGINE wrapper of a vinyl alias is inside a transaction of Django's.
     possible: ClassVar[bool] = False
-    #: The ENGINE wrappers inside Django's ``atomic()``.
+    #: The ENGINE wrappers inside a transaction of Django's.
     inside: ClassVar[weakref.WeakSet[object]] = weakref.WeakSet()
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     @classmethod
     def set(cls, wrapper: object, value: bool) -> None:
-        """Record whether *wrapper* is inside Django's ``atomic()``."""
+        """Record whether *wrapper* is inside a transaction of Django's."""
         # Under a lock: two threads entering and leaving must not leave a stale False.
         with cls._lock:
             if value:
@@ -449,20 +459,32 @@ class VinylDatabaseWrapperMixin:
 
     _vinyl_force_debug_cursor = False
     _vinyl_in_atomic_block = False
+    #: Autocommit was turned off by ``set_autocommit(False)`` (Django's ``atomic()`` does too).
+    vinyl_manual_transaction = False
 
     @property
     def in_atomic_block(self) -> bool:
         """Return Django's flag: Django's ``atomic()`` is open on this connection.
 
-        Django's ``Atomic`` sets it; vinyl reads it to refuse running its own statements
-        outside that block (:class:`DjangoAtomic`).
+        Django's ``Atomic`` sets it; vinyl reads it to run its statements inside that block,
+        or refuse them (:class:`DjangoAtomic`).
         """
         return self._vinyl_in_atomic_block
 
     @in_atomic_block.setter
     def in_atomic_block(self, value: bool) -> None:
         self._vinyl_in_atomic_block = value
-        DjangoAtomic.set(self, value)
+        DjangoAtomic.set(self, value or self.vinyl_manual_transaction)
+
+    def set_autocommit(
+        self, autocommit: bool, force_begin_transaction_with_broken_autocommit: bool = False
+    ) -> None:
+        """Django's ``set_autocommit()``; vinyl notes a transaction of Django's left open."""
+        super().set_autocommit(  # type: ignore[misc]
+            autocommit, force_begin_transaction_with_broken_autocommit
+        )
+        self.vinyl_manual_transaction = not autocommit
+        DjangoAtomic.set(self, self._vinyl_in_atomic_block or not autocommit)
 
     @property
     def force_debug_cursor(self) -> bool:

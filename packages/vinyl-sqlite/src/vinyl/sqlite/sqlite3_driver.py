@@ -138,3 +138,9 @@ class SQLite3Driver:
         pool = SQLite3Pool(config)
         pool.start()
         return pool
+
+    def adopt(self, raw: object) -> SQLite3Connection | None:
+        """Return a handle on *raw*, Django's connection on vinyl's ENGINE (``None`` otherwise)."""
+        if isinstance(raw, SQLiteConnection):
+            return SQLite3Connection(raw)
+        return None

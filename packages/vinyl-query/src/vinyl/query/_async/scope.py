@@ -12,10 +12,10 @@ block holds its enclosing level's lock from its ``SAVEPOINT`` to its end, and th
 it starts take turns on a lock of its own. So two tasks' savepoints never interleave,
 while a task waiting on the tasks it started holds nothing they need.
 
-Django's ``transaction.atomic(using=vinyl_alias)`` runs on Django's own connection, which
-vinyl never uses: a vinyl statement outside vinyl's own blocks while Django's block is
-open would commit outside it, so it raises ``TransactionManagementError`` instead
-(:func:`refuse_inside_django_atomic`).
+Django's ``transaction.atomic(using=vinyl_alias)`` runs on Django's own connection: a
+vinyl statement outside vinyl's own blocks while Django's block is open in the thread runs
+on that connection, inside Django's block, in the sync flavor, and raises
+``TransactionManagementError`` in the async flavor (:mod:`vinyl.query.djangoatomic`).
 
 Query log: when Django would log a query on the alias (``connections[alias].queries_logged``:
 ``DEBUG``, or ``force_debug_cursor`` under ``CaptureQueriesContext``/``assertNumQueries``),
@@ -49,12 +49,12 @@ from vinyl.query.backend import (
     AsyncConnection,
     AsyncPool,
     Dialect,
-    DjangoAtomic,
     QueryLogging,
     Row,
     statement_error,
 )
 from vinyl.query.databases import Backend, get_backend
+from vinyl.query.djangoatomic import ajoin_django_atomic, is_open
 from vinyl.query.transaction import TransactionStack
 
 __all__ = [
@@ -65,7 +65,6 @@ __all__ = [
     "connection",
     "current_scope",
     "logged",
-    "refuse_inside_django_atomic",
     "unknown_state",
 ]
 
@@ -209,24 +208,6 @@ def outlived_error(alias: str, running: int) -> TransactionManagementError:
         f"inside it and using it were still running, so it was rolled back: nothing of "
         f"the block, or of those tasks, was committed. {_WAIT_FOR_TASKS}"
     )
-
-
-def refuse_inside_django_atomic(alias: str) -> None:
-    """Raise ``TransactionManagementError`` if Django's ``atomic()`` is open on *alias*.
-
-    vinyl runs outside Django's connection: a statement here would commit outside that
-    block, silently. Costs one attribute read while no Django block is open on a vinyl
-    alias (``DjangoAtomic``).
-    """
-    if DjangoAtomic.possible and connections[alias].in_atomic_block:
-        raise TransactionManagementError(
-            f"Django's transaction.atomic(using={alias!r}) is open, but vinyl does not run "
-            f"on Django's connection: this operation would run, and commit, outside that "
-            f"block. Use vinyl's transaction(using={alias!r}) around vinyl's operations "
-            f"instead (in tests, vinyl_async.testing.TestCase or vinyl_sync.testing.TestCase "
-            f"rather than Django's TestCase, which wraps each test in atomic(); and no "
-            f"ATOMIC_REQUESTS on a vinyl alias)."
-        )
 
 
 class LoggedConnection:
@@ -391,10 +372,11 @@ class ConnectionScope:
 
     Inside a ``transaction()`` block it is the block's connection (statements of tasks
     sharing it run one at a time). Outside, it is borrowed from the pool for the ``with``
-    body alone: the server's autocommit runs each statement atomically, with no ``BEGIN``
-    (refused while Django's ``atomic()`` is open on the alias: it would commit outside it).
+    body alone: the server's autocommit runs each statement atomically, with no ``BEGIN``.
     On the way out the connection goes back to the pool, or is discarded when an error or a
-    cancellation left its state unknown.
+    cancellation left its state unknown. While Django's ``atomic()`` is open on the alias in
+    the thread, it is Django's connection in the sync flavor (Django's block ends it), and
+    refused in the async one (:mod:`vinyl.query.djangoatomic`).
     """
 
     __slots__ = ("_alias", "_borrowed", "_pool", "_scope")
@@ -417,7 +399,8 @@ class ConnectionScope:
             self._scope = scope
             return logged(self._alias, scope.connection)
         backend = get_backend(self._alias)
-        refuse_inside_django_atomic(self._alias)
+        if is_open(self._alias):
+            return logged(self._alias, ajoin_django_atomic(self._alias))
         self._pool = await get_pool(backend)
         self._borrowed = await self._pool.acquire()
         return logged(self._alias, self._borrowed)
@@ -432,7 +415,10 @@ class ConnectionScope:
                 self._scope.stack.broken()
             self._scope.give_back()
             return
-        assert self._pool is not None and self._borrowed is not None
+        if self._pool is None:
+            # Django's connection, inside Django's atomic(): the block decides its fate.
+            return
+        assert self._borrowed is not None
         await release(self._pool, self._borrowed, self._alias, reason, exc)
 
 

@@ -16,6 +16,8 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from types import TracebackType
 
 from django.db import DEFAULT_DB_ALIAS
 from vinyl.query._compat import (
@@ -35,11 +37,11 @@ from vinyl.query._sync.scope import (
     leave_scope,
     logged,
     outlived_error,
-    refuse_inside_django_atomic,
     release,
     unknown_state,
 )
 from vinyl.query.databases import get_backend
+from vinyl.query.djangoatomic import enter_django_atomic, is_open, on_commit_in_django_atomic
 from vinyl.query.transaction import (
     Callback,
     TransactionStack,
@@ -74,9 +76,14 @@ class Transaction:
     statement to run: that task waits for the block to end (a deadlock). A block that ends
     while tasks started inside it and using it still run rolls back and raises
     ``TransactionManagementError``; those tasks get the same error on their next statement.
+
+    Opened while Django's own ``atomic()`` is open on the alias in the thread (and no vinyl
+    block is), the sync flavor's block is a Django ``atomic()`` with the same settings, inside
+    Django's; the async flavor raises ``TransactionManagementError``
+    (:mod:`vinyl.query.djangoatomic`).
     """
 
-    __slots__ = ("_parent", "_scope", "durable", "savepoint", "using")
+    __slots__ = ("_django", "_parent", "_scope", "durable", "savepoint", "using")
 
     def __init__(self, using: str | None, savepoint: bool, durable: bool) -> None:
         self.using = using or DEFAULT_DB_ALIAS
@@ -86,6 +93,8 @@ class Transaction:
         self._scope: Scope | None = None
         #: The level a nested block was opened in (``None`` for the outermost block).
         self._parent: Scope | None = None
+        #: Django's ``atomic()`` this block entered inside Django's own block (sync flavor).
+        self._django: AbstractContextManager[None] | None = None
 
     def __call__[**P, R](self, func: Callable[P, Result[R]]) -> Callable[P, Result[R]]:
         """Return *func* running each call in its own block with these settings (a decorator)."""
@@ -100,6 +109,10 @@ class Transaction:
     def __enter__(self) -> None:
         parent = current_scope(self.using)
         if parent is None:
+            if is_open(self.using):
+                get_backend(self.using)
+                self._django = enter_django_atomic(self.using, self.savepoint, self.durable)
+                return
             # No block of this task (or of the task that started it): the outermost block.
             self._open()
             return
@@ -135,8 +148,17 @@ class Transaction:
         self._scope = Scope(backend, pool, conn, stack, current_owner(), Lock())
         enter_scope(self._scope)
 
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        # Only the exception decides how the block ends; its type and traceback are unused.
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._django is not None:
+            django_block, self._django = self._django, None
+            django_block.__exit__(exc_type, exc, tb)
+            return
+        # Otherwise only the exception decides how the block ends.
         scope = self._scope
         assert scope is not None
         stack = scope.stack
@@ -255,8 +277,9 @@ def on_commit(func: Callable[[], object], using: str | None = None, robust: bool
     awaitable): the block's exit awaits it, in order with the others. Outside any block
     ``on_commit()`` runs its callback at once, as Django's, but cannot await: a coroutine
     function raises ``TypeError`` there (await it yourself). The sync flavor refuses
-    coroutine functions. While Django's own ``atomic()`` is open on *using* (and no
-    vinyl block is), ``TransactionManagementError``: vinyl does not see Django's commit.
+    coroutine functions. While Django's own ``atomic()`` is open on *using* in the thread
+    (and no vinyl block is), the sync flavor registers *func* with Django's block (Django's
+    ``on_commit()``), and the async flavor raises ``TransactionManagementError``.
     """
     if not callable(func):
         raise TypeError("on_commit()'s callback must be a callable.")
@@ -265,7 +288,9 @@ def on_commit(func: Callable[[], object], using: str | None = None, robust: bool
     scope = current_scope(alias)
     if scope is None:
         get_backend(alias)
-        refuse_inside_django_atomic(alias)
+        if is_open(alias):
+            on_commit_in_django_atomic(func, alias, robust)
+            return
         if inspect.iscoroutinefunction(func):
             raise coroutine_callback_error(func, alias)
         call_now(func, robust=robust, alias=alias)

@@ -1,0 +1,122 @@
+"""vinyl's writes inside Django's own ``atomic()``: vinyl_sync joins, vinyl_async refuses.
+
+Written per flavor, not generated: the flavors deliberately differ here
+(``vinyl.query.djangoatomic``). The oracle is Django doing the same writes in its own
+block: what vinyl_sync leaves in the tables, committed or rolled back, is what Django leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
+
+import pytest
+from django.db import connections
+from django.db import transaction as django_transaction
+from django.db.transaction import TransactionManagementError
+from vinyl_testapp.models.writes import WCascade, WItalian, WPlace, WTarget
+from vinyl_testing.plugin import DB
+
+
+class Boom(Exception):
+    """The error a test raises inside a block to make it roll back."""
+
+
+def seed(db: DB, label: str) -> int:
+    """Create a target with two cascading rows through Django; return its pk."""
+    target = WTarget.objects.using(db.django).create(name=f"t-{label}")
+    for side in "ab":
+        WCascade.objects.using(db.django).create(name=f"c-{label}{side}", target=target)
+    return target.pk
+
+
+def rows(db: DB, label: str) -> dict[str, list[Any]]:
+    """Return what the tables hold of *label*'s rows, as Django's own connection sees them."""
+    places = WPlace.objects.using(db.django).filter(name__startswith=label)
+    return {
+        "places": [(p.name[len(label) :], p.city) for p in places.order_by("name")],
+        "italians": list(
+            WItalian.objects.using(db.django)
+            .filter(name__startswith=label)
+            .values_list("seats", "pizza")
+        ),
+        "targets": [WTarget.objects.using(db.django).filter(name=f"t-{label}").count()],
+        "cascades": sorted(
+            name[len(f"c-{label}") :]
+            for name in WCascade.objects.using(db.django)
+            .filter(name__startswith=f"c-{label}")
+            .values_list("name", flat=True)
+        ),
+    }
+
+
+def writes(manager: Callable[[type[Any]], Any], label: str, target: int, number: int) -> None:
+    """A multi-table save, a cascading delete, an update and a get_or_create."""
+    manager(WItalian).create(name=f"{label}-{number}", seats=number)
+    manager(WTarget).get(pk=target).delete()
+    manager(WPlace).filter(name=f"{label}-{number}").update(city=f"city {number}")
+    manager(WPlace).get_or_create(name=f"{label}-{number}", defaults={"city": "never"})
+    manager(WPlace).get_or_create(name=f"{label}-new{number}", defaults={"city": "made"})
+
+
+@pytest.mark.parametrize("outcome", ["commit", "rollback"])
+def test_vinyl_sync_writes_inside_djangos_block_commit_or_roll_back_with_it(
+    db: DB, outcome: str
+) -> None:
+    def django(model: type[Any]) -> Any:
+        return model.objects.using(db.django)
+
+    def vinyl(model: type[Any]) -> Any:
+        return model.vinyl.using(db.vinyl)
+
+    for number in (1, 2):
+        for label, manager, alias in (("django", django, db.django), ("vinyl", vinyl, db.vinyl)):
+            target = seed(db, f"{label}{number}")
+            with pytest.raises(Boom) if outcome == "rollback" else nullcontext():
+                with django_transaction.atomic(using=alias):
+                    writes(manager, label, target, number)
+                    if outcome == "rollback":
+                        raise Boom
+        assert rows(db, "vinyl") == rows(db, "django")
+        assert rows(db, f"vinyl{number}") == rows(db, f"django{number}")
+    if outcome == "commit":
+        assert rows(db, "vinyl")["places"] == [
+            ("-1", "city 1"),
+            ("-2", "city 2"),
+            ("-new1", "made"),
+            ("-new2", "made"),
+        ]
+    else:
+        assert rows(db, "vinyl")["places"] == []
+        assert rows(db, "vinyl1")["cascades"] == ["a", "b"]
+
+
+def test_vinyl_sync_select_for_update_inside_djangos_block(db: DB) -> None:
+    target = seed(db, "locked")
+    with django_transaction.atomic(using=db.django):
+        expected = WTarget.objects.using(db.django).select_for_update().get(pk=target)
+    with django_transaction.atomic(using=db.vinyl):
+        for _ in range(2):
+            locked = WTarget.vinyl.using(db.vinyl).select_for_update().get(pk=target)
+            assert (locked.pk, locked.name) == (expected.pk, expected.name)
+    # Outside any block, Django's error, as before.
+    if connections[db.vinyl].features.has_select_for_update:
+        with pytest.raises(TransactionManagementError, match="outside of a transaction"):
+            WTarget.vinyl.using(db.vinyl).select_for_update().get(pk=target)
+
+
+async def test_vinyl_async_writes_inside_djangos_block_raise(db: DB) -> None:
+    message = (
+        f"Django's transaction.atomic(using='{db.vinyl}') is open, but vinyl_async does not "
+        f"run on Django's connection"
+    )
+    with django_transaction.atomic(using=db.vinyl):
+        for _ in range(2):
+            with pytest.raises(TransactionManagementError) as raised:
+                await WPlace.avinyl.using(db.vinyl).create(name="never")
+            assert str(raised.value).startswith(message)
+            with pytest.raises(TransactionManagementError) as raised:
+                await WPlace.avinyl.using(db.vinyl).filter(name="never").update(city="Rome")
+            assert str(raised.value).startswith(message)
+    assert WPlace.objects.using(db.django).count() == 0

@@ -1,0 +1,207 @@
+"""Django's own ``atomic()`` on a vinyl alias: vinyl_sync joins it, vinyl_async refuses.
+
+Written per flavor, not generated: the two flavors deliberately differ here
+(``vinyl.query.djangoatomic``). Django's own statements in the same block are the oracle:
+what vinyl_sync wrote commits and rolls back exactly with them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from functools import partial
+
+import pytest
+from django.db import connections
+from django.db import transaction as django_transaction
+from django.db.models.sql import InsertQuery
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from vinyl.query import _async, _sync, get_backend
+from vinyl.query.compiler import prepare
+from vinyl_testapp.models import QAuthor
+from vinyl_testing.plugin import DB
+
+
+class Boom(Exception):
+    """The error a test raises inside a block to make it roll back."""
+
+
+def insert_author(alias: str, name: str) -> None:
+    """Insert one author through vinyl_sync: Django's insert compiler, vinyl's connection."""
+    backend = get_backend(alias)
+    query = InsertQuery(QAuthor)
+    fields = [field for field in QAuthor._meta.concrete_fields if not field.primary_key]
+    query.insert_values(fields, [QAuthor(name=name)])
+    with _sync.connection(alias) as conn:
+        for sql, params in query.get_compiler(connection=backend.wrapper).as_sql():
+            conn.execute(*prepare(backend.dialect, sql, params))
+
+
+def vinyl_names(alias: str) -> list[str]:
+    """Return the authors' names as a vinyl_sync statement sees them."""
+    table = get_backend(alias).wrapper.ops.quote_name(QAuthor._meta.db_table)
+    return [row[0] for row in _sync.fetch_sql(alias, f"SELECT name FROM {table} ORDER BY name")]
+
+
+def django_names(alias: str) -> list[str]:
+    """Return the authors' names as Django's own connection of *alias* sees them."""
+    return list(QAuthor.objects.using(alias).order_by("name").values_list("name", flat=True))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pools() -> Iterator[None]:
+    """Close both flavors' pools after each test, so no test sees another's connections."""
+    yield
+    _sync.close_pools()
+
+
+def test_sync_statements_run_inside_djangos_block_and_commit_with_it(db: DB) -> None:
+    for round_ in ("first", "second"):
+        with django_transaction.atomic(using=db.vinyl):
+            insert_author(db.vinyl, f"{round_} vinyl")
+            QAuthor.objects.using(db.vinyl).create(name=f"{round_} django")
+            # One connection: each sees the other's uncommitted row.
+            assert vinyl_names(db.vinyl) == django_names(db.vinyl)
+            assert f"{round_} vinyl" in django_names(db.vinyl)
+            # Another connection does not, until Django's block commits.
+            assert f"{round_} vinyl" not in django_names(db.django)
+        assert f"{round_} vinyl" in django_names(db.django)
+    assert django_names(db.django) == [
+        "first django",
+        "first vinyl",
+        "second django",
+        "second vinyl",
+    ]
+
+
+def test_an_error_rolls_vinyls_statements_back_with_djangos(db: DB) -> None:
+    insert_author(db.vinyl, "before")
+    for round_ in ("first", "second"):
+        with pytest.raises(Boom), django_transaction.atomic(using=db.vinyl):
+            insert_author(db.vinyl, f"{round_} vinyl")
+            QAuthor.objects.using(db.vinyl).create(name=f"{round_} django")
+            raise Boom
+        assert django_names(db.django) == ["before"]
+
+
+def test_a_vinyl_block_inside_djangos_is_a_savepoint_of_it(db: DB) -> None:
+    with django_transaction.atomic(using=db.vinyl):
+        insert_author(db.vinyl, "outer")
+        with pytest.raises(Boom), _sync.transaction(db.vinyl):
+            insert_author(db.vinyl, "inner")
+            assert vinyl_names(db.vinyl) == ["inner", "outer"]
+            raise Boom
+        with _sync.transaction(db.vinyl):
+            insert_author(db.vinyl, "kept")
+        assert vinyl_names(db.vinyl) == ["kept", "outer"]
+    assert django_names(db.django) == ["kept", "outer"]
+    # A durable block cannot nest, as Django's.
+    with django_transaction.atomic(using=db.vinyl):
+        with pytest.raises(RuntimeError, match="A durable atomic block cannot be nested"):
+            with _sync.transaction(db.vinyl, durable=True):
+                pass
+
+
+def test_after_an_error_without_savepoint_vinyl_refuses_as_djangos_cursor_does(db: DB) -> None:
+    message = r"^An error occurred in the current transaction\. You can't execute queries"
+    with django_transaction.atomic(using=db.vinyl):
+        with pytest.raises(Boom), _sync.transaction(db.vinyl, savepoint=False):
+            insert_author(db.vinyl, "lost")
+            raise Boom
+        with pytest.raises(TransactionManagementError, match=message):
+            QAuthor.objects.using(db.vinyl).count()
+        with pytest.raises(TransactionManagementError, match=message):
+            vinyl_names(db.vinyl)
+    assert django_names(db.django) == []
+
+
+def test_on_commit_inside_djangos_block_is_djangos(db: DB) -> None:
+    calls: list[str] = []
+    with django_transaction.atomic(using=db.vinyl):
+        insert_author(db.vinyl, "a")
+        _sync.on_commit(partial(calls.append, "vinyl"), using=db.vinyl)
+        django_transaction.on_commit(partial(calls.append, "django"), using=db.vinyl)
+        with pytest.raises(Boom), _sync.transaction(db.vinyl):
+            # Dropped with its savepoint, as Django drops its own.
+            _sync.on_commit(partial(calls.append, "rolled back"), using=db.vinyl)
+            raise Boom
+        assert calls == []
+    assert calls == ["vinyl", "django"]
+    with pytest.raises(Boom), django_transaction.atomic(using=db.vinyl):
+        _sync.on_commit(partial(calls.append, "never"), using=db.vinyl)
+        raise Boom
+    assert calls == ["vinyl", "django"]
+
+
+def test_with_djangos_autocommit_off_vinyl_sync_runs_in_djangos_transaction(db: DB) -> None:
+    for round_ in ("first", "second"):
+        django_transaction.set_autocommit(False, using=db.vinyl)
+        try:
+            insert_author(db.vinyl, f"{round_} rolled back")
+            assert vinyl_names(db.vinyl) == django_names(db.vinyl)
+            assert f"{round_} rolled back" not in django_names(db.django)
+            django_transaction.rollback(using=db.vinyl)
+            insert_author(db.vinyl, f"{round_} committed")
+            django_transaction.commit(using=db.vinyl)
+        finally:
+            django_transaction.set_autocommit(True, using=db.vinyl)
+        # Autocommit again: vinyl's own connections.
+        insert_author(db.vinyl, f"{round_} own")
+    assert django_names(db.django) == [
+        "first committed",
+        "first own",
+        "second committed",
+        "second own",
+    ]
+
+
+def test_djangos_query_log_counts_the_joined_statements(db: DB) -> None:
+    with django_transaction.atomic(using=db.vinyl):
+        with CaptureQueriesContext(connections[db.vinyl]) as captured:
+            insert_author(db.vinyl, "a")
+            assert vinyl_names(db.vinyl) == ["a"]
+    assert len(captured.captured_queries) == 2
+    assert "INSERT INTO" in captured.captured_queries[0]["sql"]
+
+
+def test_a_thread_started_inside_djangos_block_runs_outside_it_as_djangos_would(db: DB) -> None:
+    seen: dict[str, list[str]] = {}
+
+    def look() -> None:
+        seen["vinyl"] = vinyl_names(db.vinyl)
+        seen["django"] = django_names(db.vinyl)
+        connections.close_all()
+
+    with django_transaction.atomic(using=db.vinyl):
+        insert_author(db.vinyl, "uncommitted")
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join()
+    # Django's connections are per thread: the thread's reads are outside the block.
+    assert seen == {"vinyl": [], "django": []}
+    assert django_names(db.django) == ["uncommitted"]
+
+
+async def test_async_statements_inside_djangos_block_raise(db: DB) -> None:
+    message = (
+        rf"^Django's transaction.atomic\(using='{db.vinyl}'\) is open, but vinyl_async does "
+        rf"not run on Django's connection \(a blocking connection of this thread\): this "
+        rf"operation would run, and commit, outside that block\. Use vinyl's transaction\("
+        rf"using='{db.vinyl}'\) around vinyl_async's operations instead"
+    )
+    table = get_backend(db.vinyl).wrapper.ops.quote_name(QAuthor._meta.db_table)
+    try:
+        with django_transaction.atomic(using=db.vinyl):
+            for _ in range(2):
+                with pytest.raises(TransactionManagementError, match=message):
+                    await _async.fetch_sql(db.vinyl, f"SELECT name FROM {table}")
+                with pytest.raises(TransactionManagementError, match=message):
+                    _async.on_commit(print, using=db.vinyl)
+                with pytest.raises(TransactionManagementError, match=message):
+                    async with _async.transaction(db.vinyl):
+                        pass
+        # Django's block ended: vinyl_async runs again.
+        assert await _async.fetch_sql(db.vinyl, f"SELECT name FROM {table}") == []
+    finally:
+        await _async.close_pools()
