@@ -21,7 +21,7 @@ from django.db import models
 
 from vinyl_testapp.models.base import AppModel
 
-__all__ = ["RFan", "RPerson", "RTag"]
+__all__ = ["FunFans", "RFan", "RPerson", "RTag"]
 
 
 class RTag(AppModel):
@@ -40,6 +40,10 @@ class FunFans(models.Manager["RFan"]):
 
     def get_queryset(self) -> models.QuerySet[Any]:
         return super().get_queryset().filter(fun=True)
+
+    def named(self, prefix: str) -> models.QuerySet[Any]:
+        """A method of the default manager's own: Django's related managers have it too."""
+        return self.filter(name__startswith=prefix).order_by("name")
 
 
 class RFan(models.Model):

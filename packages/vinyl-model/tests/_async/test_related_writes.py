@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connections
+from django.db import IntegrityError, NotSupportedError, connections
 from django.test.utils import CaptureQueriesContext
-from vinyl_testapp.models.related_writes import RFan, RPerson, RTag
+from vinyl_testapp.models.related_writes import FunFans, RFan, RPerson, RTag
 from vinyl_testapp.models.writes import (
     WArticle,
     WByline,
@@ -433,3 +433,80 @@ async def test_a_failing_m2m_get_or_create_leaves_every_table_unchanged(db: DB) 
     with pytest.raises(IntegrityError):
         await vinyl_person.tags.get_or_create(name="foo")
     assert snapshot(db.django) == before
+
+
+# --- Django's related managers, with vinyl's reads and writes ---------------------------
+
+
+async def test_related_managers_are_djangos_subclasses_of_the_default_manager(db: DB) -> None:
+    """Django's related manager of a relation subclasses the related model's default manager
+    (RFan's ``FunFans``: its ``named()`` is there too) and carries the relation's attributes
+    (``related_val``, ``through``...); so does vinyl's. Two rounds, with new rows."""
+    reset(db.django)
+    for round_ in range(2):
+        person = RPerson.objects.using(db.django).create(name=f"p{round_}")
+        for name, fun in (("ann", True), ("al", False), ("bo", True), ("abe", True)):
+            fan = RFan.objects.using(db.django).create(name=f"{name}{round_}", fun=fun, idol=person)
+            fan.liked.add(person)
+        vinyl_person: Any = await RPerson.avinyl.using(db.vinyl).get(pk=person.pk)
+        for accessor in ("fans", "likers"):
+            django_manager, manager = getattr(person, accessor), getattr(vinyl_person, accessor)
+            assert isinstance(manager, FunFans) and isinstance(manager, type(django_manager))
+            for prefix in ("a", "b", "c"):
+                found = [fan.name for fan in await manager.named(prefix)]
+                assert found == [fan.name for fan in django_manager.named(prefix)], prefix
+        assert vinyl_person.fans.field is person.fans.field
+        for attribute in (
+            "related_val",
+            "core_filters",
+            "through",
+            "source_field_name",
+            "target_field_name",
+            "symmetrical",
+            "reverse",
+        ):
+            assert getattr(vinyl_person.likers, attribute) == getattr(person.likers, attribute)
+        django_fan = RFan.objects.using(db.django).filter(idol=person).first()
+        assert django_fan is not None
+        vinyl_fan: Any = await RFan.avinyl.using(db.vinyl).get(pk=django_fan.pk)
+        assert vinyl_fan.liked.related_val == django_fan.liked.related_val
+
+
+async def test_m2m_add_plan_and_missing_ids_are_djangos_steps(db: DB) -> None:
+    """vinyl's many-to-many ``add()`` runs Django's steps by their names: ``_get_add_plan()``
+    (as Django's with no ``m2m_changed`` receiver: vinyl sends none) and, off the fast path,
+    ``_get_missing_target_ids()``, whose read is vinyl's. Twice, with other ids."""
+    reset(db.django)
+    person = RPerson.objects.using(db.django).create(name="p")
+    tags = [RTag.objects.using(db.django).create(name=f"t{index}") for index in range(4)]
+    vinyl_person: Any = await RPerson.avinyl.using(db.vinyl).get(pk=person.pk)
+    manager, django_manager = vinyl_person.tags, person.tags
+    source, target = django_manager.source_field_name, django_manager.target_field_name
+    assert manager._get_add_plan(db.vinyl, source) == django_manager._get_add_plan(
+        db.django, source
+    )
+    for linked in ([tags[0]], [tags[1], tags[2]]):
+        django_manager.add(*linked)
+        wanted = {tag.pk for tag in tags}
+        missing = await manager._get_missing_target_ids(source, target, db.vinyl, wanted)
+        assert missing == django_manager._get_missing_target_ids(source, target, db.django, wanted)
+
+
+async def test_djangos_async_related_manager_methods_are_refused(db: DB) -> None:
+    """Django's thread-based ``aadd()``, ``aclear()``... of a related manager: vinyl refuses
+    them, naming its own method, as the queryset's (``acount()``...)."""
+    reset(db.django)
+    person = RPerson.objects.using(db.django).create(name="p")
+    vinyl_person: Any = await RPerson.avinyl.using(db.vinyl).get(pk=person.pk)
+    names = ("aadd", "aremove", "aclear", "aset", "acreate", "aget_or_create", "aupdate_or_create")
+    for accessor in ("fans", "likers", "fan_things", "tags"):
+        manager = getattr(vinyl_person, accessor)
+        for name in (*names, "acount"):
+            with pytest.raises(NotSupportedError) as raised:
+                getattr(manager, name)()
+            assert str(raised.value).startswith(
+                f"{name}() is Django's thread-based async API and is not available on a vinyl "
+            ), str(raised.value)
+            assert f"call {name[1:]}() (awaited in vinyl_async, plain in vinyl_sync)." in str(
+                raised.value
+            )

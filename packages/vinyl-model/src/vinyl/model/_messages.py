@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.db import NotSupportedError
 from django.db.models import Model
 
 __all__ = [
     "django_async_method",
+    "refused",
     "not_evaluated",
     "not_evaluated_index",
     "not_loaded",
@@ -86,6 +91,17 @@ def django_async_method(name: str) -> str:
         f"{name}() is Django's thread-based async API and is not available on a vinyl "
         f"queryset: call {name[1:]}() (awaited in vinyl_async, plain in vinyl_sync)."
     )
+
+
+def refused(name: str, message: Callable[[str], str]) -> Callable[..., Any]:
+    """Return a method *name* that raises ``NotSupportedError`` with ``message(name)``."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotSupportedError(message(name))
+
+    method.__name__ = name
+    method.__doc__ = f"Raise ``NotSupportedError``: {message(name)}"
+    return method
 
 
 def no_alias(instance: Model, operation: str) -> str:

@@ -24,7 +24,7 @@ from django.db.models.sql import Query
 from django.db.models.utils import resolve_callables
 from vinyl.model import _bulk, _deletion, _replay
 from vinyl.model._compat import SyncEvaluation
-from vinyl.model._messages import django_async_method, no_chunked_fetching
+from vinyl.model._messages import django_async_method, no_chunked_fetching, refused
 from vinyl.model._plans import filter_shape, plannable
 from vinyl.model._sync import deletion, prefetch, write
 from vinyl.model._sync.fetch import fetch, run_django
@@ -485,34 +485,25 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
 
     as_manager.queryset_only = True  # type: ignore[attr-defined]
 
-    def _refused(name: str, message: Callable[[str], str]) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
-        def method(self: VinylQuerySet[Any], *args: Any, **kwargs: Any) -> Any:
-            raise NotSupportedError(message(name))
-
-        method.__name__ = name
-        method.__doc__ = f"Raise ``NotSupportedError``: {message(name)}"
-        return method
-
-    aiterator = _refused("aiterator", django_async_method)
-    aaggregate = _refused("aaggregate", django_async_method)
-    acount = _refused("acount", django_async_method)
-    aget = _refused("aget", django_async_method)
-    acreate = _refused("acreate", django_async_method)
-    abulk_create = _refused("abulk_create", django_async_method)
-    abulk_update = _refused("abulk_update", django_async_method)
-    aget_or_create = _refused("aget_or_create", django_async_method)
-    aupdate_or_create = _refused("aupdate_or_create", django_async_method)
-    aearliest = _refused("aearliest", django_async_method)
-    alatest = _refused("alatest", django_async_method)
-    afirst = _refused("afirst", django_async_method)
-    alast = _refused("alast", django_async_method)
-    ain_bulk = _refused("ain_bulk", django_async_method)
-    adelete = _refused("adelete", django_async_method)
-    aupdate = _refused("aupdate", django_async_method)
-    aexists = _refused("aexists", django_async_method)
-    acontains = _refused("acontains", django_async_method)
-    aexplain = _refused("aexplain", django_async_method)
-    del _refused
+    aiterator = refused("aiterator", django_async_method)
+    aaggregate = refused("aaggregate", django_async_method)
+    acount = refused("acount", django_async_method)
+    aget = refused("aget", django_async_method)
+    acreate = refused("acreate", django_async_method)
+    abulk_create = refused("abulk_create", django_async_method)
+    abulk_update = refused("abulk_update", django_async_method)
+    aget_or_create = refused("aget_or_create", django_async_method)
+    aupdate_or_create = refused("aupdate_or_create", django_async_method)
+    aearliest = refused("aearliest", django_async_method)
+    alatest = refused("alatest", django_async_method)
+    afirst = refused("afirst", django_async_method)
+    alast = refused("alast", django_async_method)
+    ain_bulk = refused("ain_bulk", django_async_method)
+    adelete = refused("adelete", django_async_method)
+    aupdate = refused("aupdate", django_async_method)
+    aexists = refused("aexists", django_async_method)
+    acontains = refused("acontains", django_async_method)
+    aexplain = refused("aexplain", django_async_method)
 
 
 def prefetch_related_objects(

@@ -9,11 +9,18 @@ but without ``m2m_changed`` (ARCHITECTURE §3.2). Each write is all-or-nothing: 
 statement, or a ``transaction(savepoint=False)`` block around several. Django's own
 related manager is made for what it computes without I/O (filters, the ids to add, the
 remove filter); vinyl performs the reads and writes it would run.
+
+As Django's, each manager is an instance of Django's related manager class of its relation
+(and so of the related model's default manager class, with that class's own methods),
+whose I/O methods vinyl overrides: ``related_manager()`` makes the class, once per relation.
+A generic relation's manager subclasses the default manager class alone: Django's reads
+the content type through Django's connection when it is made.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+import functools
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from django.db import router
 from django.db.models import Manager, Model, QuerySet
@@ -23,6 +30,7 @@ from django.db.models.utils import resolve_callables
 from vinyl.model import _replay
 from vinyl.model._custom import queryset_methods
 from vinyl.model._instances import with_fetch_mode
+from vinyl.model._messages import django_async_method, refused
 from vinyl.model._plans import relation_shape
 from vinyl.model._sync.contenttypes import content_type_for_model
 from vinyl.model._sync.manager_methods import ManagerMethods
@@ -51,8 +59,18 @@ class RelatedManager(ManagerMethods[Any]):
 
     As Django's, it starts from the related model's default manager (``_default_manager``:
     its ``get_queryset()`` filter applies to reads, ``remove()`` and ``clear()``), or from
-    the manager named by ``obj.rel(manager="name")``.
+    the manager named by ``obj.rel(manager="name")``. It is made by
+    :func:`related_manager`, as a subclass of Django's related manager class too.
     """
+
+    # Django's thread-based a* methods of a related manager: refused, as the queryset's.
+    aadd = refused("aadd", django_async_method)
+    aremove = refused("aremove", django_async_method)
+    aclear = refused("aclear", django_async_method)
+    aset = refused("aset", django_async_method)
+    acreate = refused("acreate", django_async_method)
+    aget_or_create = refused("aget_or_create", django_async_method)
+    aupdate_or_create = refused("aupdate_or_create", django_async_method)
 
     def __init__(
         self,
@@ -60,6 +78,7 @@ class RelatedManager(ManagerMethods[Any]):
         descriptor: ReverseManyToOneDescriptor[Any],
         manager: Any = None,
     ) -> None:
+        self._init_django(instance)
         self.instance = instance
         self.descriptor = descriptor
         rel = descriptor.rel
@@ -70,6 +89,11 @@ class RelatedManager(ManagerMethods[Any]):
         # The manager the relation starts from: the related model's default one, or the one
         # obj.rel(manager="name") named (Django's or a vinyl manager of this flavor).
         self.manager: Any = self.model._default_manager if manager is None else manager
+
+    def _init_django(self, instance: Model) -> None:
+        """Run Django's ``__init__``: the relation's attributes and Django's checks (a
+        many-to-many of an unsaved instance raises ``ValueError``, as Django's)."""
+        cast(Any, super()).__init__(instance)
 
     def __call__(self, *, manager: str) -> Self:
         """Return this relation's manager starting from the related model's *manager*.
@@ -122,23 +146,21 @@ class RelatedManager(ManagerMethods[Any]):
         if _is_generic(rel.field):
             generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
             return generic
-        # Built first: its checks (an unsaved instance...) raise Django's errors.
-        django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
+        # Django's filter, not this class's override (which calls this method).
+        django_filter = cast(Any, self.descriptor.related_manager_cls)._apply_rel_filters
         shaped = (
-            None
-            if base._shape is None
-            else relation_shape(self.descriptor, django_manager, self.instance)
+            None if base._shape is None else relation_shape(self.descriptor, self, self.instance)
         )
         if shaped is None:
-            filtered: VinylQuerySet[Any] = django_manager._apply_rel_filters(base)
+            filtered: VinylQuerySet[Any] = django_filter(self, base)
             return filtered
         call, values = shaped
         private: Any = base  # Django's stubs leave the private attributes out.
         # Django's filter goes on a copy: Django 6.1 changes the queryset it is given.
         related: VinylQuerySet[Any] = base._templated(
-            call, values, lambda: django_manager._apply_rel_filters(private._chain())
+            call, values, lambda: django_filter(self, private._chain())
         )
-        _for_instance(related, django_manager)
+        _for_instance(related, self)
         return related
 
     def get_prefetch_querysets(
@@ -156,25 +178,23 @@ class RelatedManager(ManagerMethods[Any]):
         plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
         return plan
 
-    def _db(self) -> str:
+    def _db_for_write(self) -> str:
         """Return the alias this relation writes on: the instance's (Django's router's)."""
         alias: str = router.db_for_write(self.model, instance=self.instance)
         return alias
 
     def _all_of(self, model: type[Model]) -> VinylQuerySet[Any]:
         """Return a vinyl queryset of every row of *model*, on the relation's alias."""
-        base: VinylQuerySet[Any] = queryset_class_of(self.instance)(model, using=self._db())
+        base: VinylQuerySet[Any] = queryset_class_of(self.instance)(
+            model, using=self._db_for_write()
+        )
         return base
 
     def _related_for_write(self) -> VinylQuerySet[Any]:
         """Return the related objects on the relation's write alias: where Django's
         ``get_or_create()``/``update_or_create()`` look (Django calls them on the related
         manager, whose ``get_queryset()`` is filtered to the instance)."""
-        return self._related(self._base(self._db()))
-
-    def _django(self) -> Any:
-        """Return Django's related manager for the instance: what it computes, without I/O."""
-        return self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
+        return self._related(self._base(self._db_for_write()))
 
     def _check_model(self, obj: Any) -> None:
         if not isinstance(obj, self.model):
@@ -225,6 +245,11 @@ class _KeyedManager(RelatedManager):
 class ReverseForeignKeyManager(_KeyedManager):
     """``author.books``: the objects whose foreign key points to the instance."""
 
+    if TYPE_CHECKING:
+        # Django's related manager's (related_manager() makes the class).
+        def _check_fk_val(self) -> None: ...
+        def _remove_prefetched_objects(self) -> None: ...
+
     def _field(self) -> Any:
         return self.descriptor.rel.field
 
@@ -246,10 +271,9 @@ class ReverseForeignKeyManager(_KeyedManager):
 
         With ``bulk`` one UPDATE (the objects must be saved), else each object is saved.
         """
-        django = self._django()
-        django._check_fk_val()
-        django._remove_prefetched_objects()
-        field, db = self._field(), self._db()
+        self._check_fk_val()
+        self._remove_prefetched_objects()
+        field, db = self._field(), self._db_for_write()
         for obj in objs:
             self._check_model(obj)
             setattr(obj, field.name, self.instance)
@@ -267,15 +291,15 @@ class ReverseForeignKeyManager(_KeyedManager):
                 vinyl_obj.save()
 
     def _link(self) -> dict[str, Any]:
-        self._django()._check_fk_val()
+        self._check_fk_val()
         return {self._field().name: self.instance}
 
     def _forget_prefetched(self) -> None:
-        self._django()._remove_prefetched_objects()
+        self._remove_prefetched_objects()
 
     def set(self, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
         """Make *objs* the instance's related objects; as Django's ``set()``."""
-        self._django()._check_fk_val()
+        self._check_fk_val()
         objs = tuple(objs)
         self.add(*objs, bulk=bulk)
 
@@ -287,7 +311,7 @@ class NullableReverseForeignKeyManager(ReverseForeignKeyManager):
         """Set the foreign key of *objs* to ``NULL``; they must be related to the instance."""
         if not objs:
             return
-        self._django()._check_fk_val()
+        self._check_fk_val()
         field = self._field()
         value = field.get_foreign_related_value(self.instance)
         old_ids = set()
@@ -302,78 +326,118 @@ class NullableReverseForeignKeyManager(ReverseForeignKeyManager):
 
     def clear(self, *, bulk: bool = True) -> None:
         """Set the foreign key of every related object to ``NULL``."""
-        self._django()._check_fk_val()
+        self._check_fk_val()
         self._clear(self.get_queryset(), bulk)
 
     def _clear(self, queryset: VinylQuerySet[Any], bulk: bool) -> None:
-        self._django()._remove_prefetched_objects()
+        self._remove_prefetched_objects()
         name = self._field().name
         if bulk:
             queryset.update(**{name: None})
             return
-        with transaction(using=self._db(), savepoint=False):
+        with transaction(using=self._db_for_write(), savepoint=False):
             for obj in queryset._evaluate():
                 setattr(obj, name, None)
                 obj.save(update_fields=[name])
 
     def set(self, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
         """Make *objs* the instance's related objects; as Django's ``set()``."""
-        self._django()._check_fk_val()
+        self._check_fk_val()
         _set(self, tuple(objs), bulk=bulk, clear=clear, removal_bulk=bulk)
 
 
 class ManyToManyManager(RelatedManager):
     """``book.tags`` / ``tag.books``: rows of the through table link the two sides."""
 
+    if TYPE_CHECKING:
+        # Django's related manager's (related_manager() makes the class).
+        through: type[Model]
+        source_field_name: str
+        target_field_name: str
+        target_field: Any
+        related_val: tuple[Any, ...]
+        symmetrical: bool
+
+        def _get_target_ids(self, target_field_name: str, objs: Any) -> set[Any]: ...
+        def _build_remove_filters(self, removed_vals: Any) -> Any: ...
+        def _remove_prefetched_objects(self) -> None: ...
+
     def add(self, *objs: Any, through_defaults: dict[str, Any] | None = None) -> None:
         """Link *objs* (instances or primary keys); as Django's ``add()``, no m2m_changed."""
-        django = self._django()
-        django._remove_prefetched_objects()
-        with transaction(using=self._db(), savepoint=False):
+        self._remove_prefetched_objects()
+        with transaction(using=self._db_for_write(), savepoint=False):
             self._add_items(
-                django, django.source_field_name, django.target_field_name, objs, through_defaults
+                self.source_field_name,
+                self.target_field_name,
+                *objs,
+                through_defaults=through_defaults,
             )
-            if django.symmetrical:
+            if self.symmetrical:
                 # A symmetrical relation to self has the mirror row too.
                 self._add_items(
-                    django,
-                    django.target_field_name,
-                    django.source_field_name,
-                    objs,
-                    through_defaults,
+                    self.target_field_name,
+                    self.source_field_name,
+                    *objs,
+                    through_defaults=through_defaults,
                 )
+
+    def _get_add_plan(self, db: str, source_field_name: str) -> tuple[bool, bool, bool]:
+        """Return Django's ``(can_ignore_conflicts, must_send_signals, can_fast_add)``.
+
+        Only the pair can collide in an auto-created through table: conflicts are ignored
+        there. vinyl sends no ``m2m_changed``, so it takes Django's fast path wherever
+        conflicts can be ignored.
+        """
+        can_ignore_conflicts = (
+            self.through._meta.auto_created is not False
+            and _replay.features(db).supports_ignore_conflicts
+        )
+        return can_ignore_conflicts, False, can_ignore_conflicts
+
+    def _get_missing_target_ids(
+        self, source_field_name: str, target_field_name: str, db: str, target_ids: set[Any]
+    ) -> set[Any]:
+        """Return the ids of *target_ids* the instance is not linked to yet."""
+        present = self._all_of(self.through).filter(
+            **{
+                source_field_name: self.related_val[0],
+                f"{target_field_name}__in": target_ids,
+            }
+        )
+        linked = present.values_list(target_field_name, flat=True)._evaluate()
+        missing: set[Any] = target_ids.difference(linked)
+        return missing
 
     def _add_items(
         self,
-        django: Any,
-        source: str,
-        target: str,
-        objs: tuple[Any, ...],
-        through_defaults: dict[str, Any] | None,
+        source_field_name: str,
+        target_field_name: str,
+        *objs: Any,
+        through_defaults: dict[str, Any] | None = None,
     ) -> None:
+        """Insert the through rows linking *objs*; as Django's, without ``m2m_changed``."""
         if not objs:
             return
         defaults = dict(resolve_callables(through_defaults or {}))
-        target_ids = django._get_target_ids(target, objs)
-        through, db = django.through, self._db()
-        rows = self._all_of(through)
-        # Only the pair can collide in an auto-created through table: conflicts are ignored
-        # (vinyl sends no m2m_changed, so it always takes Django's fast path there).
-        can_ignore = (
-            through._meta.auto_created is not False
-            and _replay.features(db).supports_ignore_conflicts
-        )
-        if not can_ignore:
-            present = rows.filter(**{source: django.related_val[0], f"{target}__in": target_ids})
-            target_ids = target_ids.difference(present.values_list(target, flat=True)._evaluate())
-        rows.bulk_create(
+        target_ids = self._get_target_ids(target_field_name, objs)
+        db = self._db_for_write()
+        can_ignore_conflicts, _, can_fast_add = self._get_add_plan(db, source_field_name)
+        if not can_fast_add:
+            target_ids = self._get_missing_target_ids(
+                source_field_name, target_field_name, db, target_ids
+            )
+        self._all_of(self.through).bulk_create(
             [
-                through(
-                    **defaults, **{f"{source}_id": django.related_val[0], f"{target}_id": target_id}
+                self.through(
+                    **defaults,
+                    **{
+                        f"{source_field_name}_id": self.related_val[0],
+                        f"{target_field_name}_id": target_id,
+                    },
                 )
                 for target_id in target_ids
             ],
-            ignore_conflicts=can_ignore,
+            ignore_conflicts=can_ignore_conflicts,
         )
 
     def count(self) -> int:
@@ -394,82 +458,79 @@ class ManyToManyManager(RelatedManager):
         So when the database enforces the target's foreign key, and the relation starts
         from a plain manager: a filter of the default manager's needs the JOIN.
         """
-        django = self._django()
-        alias: str = router.db_for_read(django.through, instance=self.instance)
+        alias: str = router.db_for_read(self.through, instance=self.instance)
         if (
             type(self.manager) is not Manager
             or custom_queryset_class(self.model, queryset_class_of(self.instance))
             is not queryset_class_of(self.instance)
-            or not django.target_field.db_constraint
+            or not self.target_field.db_constraint
             or not _replay.features(alias).supports_foreign_keys
         ):
             return None
-        filters = {django.source_field_name: django.related_val[0]}
-        if django.target_field.null:
+        filters = {self.source_field_name: self.related_val[0]}
+        if self.target_field.null:
             # A null target would have been dropped by the INNER JOIN.
-            filters[f"{django.target_field_name}__isnull"] = False
-        rows: VinylQuerySet[Any] = queryset_class_of(self.instance)(django.through, using=alias)
+            filters[f"{self.target_field_name}__isnull"] = False
+        rows: VinylQuerySet[Any] = queryset_class_of(self.instance)(self.through, using=alias)
         return rows.filter(**filters)
 
     def remove(self, *objs: Any) -> None:
         """Unlink *objs* (instances or primary keys); as Django's ``remove()``."""
-        django = self._django()
-        django._remove_prefetched_objects()
-        self._remove_items(django, objs)
+        self._remove_prefetched_objects()
+        self._remove_items(self.source_field_name, self.target_field_name, *objs)
 
-    def _remove_items(self, django: Any, objs: Any) -> None:
+    def _remove_items(self, source_field_name: str, target_field_name: str, *objs: Any) -> None:
+        """Delete the through rows linking *objs*; as Django's, without ``m2m_changed``."""
         if not objs:
             return
         old_ids = {
-            django.target_field.get_foreign_related_value(obj)[0]
+            self.target_field.get_foreign_related_value(obj)[0]
             if isinstance(obj, self.model)
             else obj
             for obj in objs
         }
         # As Django: with a filtering default manager, only the objects it keeps are unlinked.
-        target = self._base(self._db())
+        target = self._base(self._db_for_write())
         old_vals: Any = old_ids
         if target.query.has_filters():
-            old_vals = target.filter(**{f"{django.target_field.target_field.attname}__in": old_ids})
-        self._all_of(django.through).filter(django._build_remove_filters(old_vals)).delete()
+            old_vals = target.filter(**{f"{self.target_field.target_field.attname}__in": old_ids})
+        self._all_of(self.through).filter(self._build_remove_filters(old_vals)).delete()
 
     def clear(self) -> None:
         """Unlink every related object."""
-        django = self._django()
-        django._remove_prefetched_objects()
-        filters = django._build_remove_filters(self._base(self._db()))
-        self._all_of(django.through).filter(filters).delete()
+        self._remove_prefetched_objects()
+        filters = self._build_remove_filters(self._base(self._db_for_write()))
+        self._all_of(self.through).filter(filters).delete()
 
     def set(
         self, objs: Any, *, clear: bool = False, through_defaults: dict[str, Any] | None = None
     ) -> None:
         """Make *objs* the related objects: add the missing, remove the others, as Django."""
         objs = tuple(objs)
-        django = self._django()
-        with transaction(using=self._db(), savepoint=False):
-            django._remove_prefetched_objects()
+        with transaction(using=self._db_for_write(), savepoint=False):
+            self._remove_prefetched_objects()
             if clear:
                 self.clear()
                 self.add(*objs, through_defaults=through_defaults)
                 return
-            attname = django.target_field.target_field.attname
+            attname = self.target_field.target_field.attname
             old_ids = set(self.get_queryset().values_list(attname, flat=True)._evaluate())
             new_objs = []
             for obj in objs:
                 if isinstance(obj, self.model):
-                    key = django.target_field.get_foreign_related_value(obj)[0]
+                    key = self.target_field.get_foreign_related_value(obj)[0]
                 else:
-                    key = django.target_field.get_prep_value(obj)
+                    key = self.target_field.get_prep_value(obj)
                 if key in old_ids:
                     old_ids.remove(key)
                 else:
                     new_objs.append(obj)
-            self._remove_items(django, tuple(old_ids))
+            self._remove_items(self.source_field_name, self.target_field_name, *old_ids)
             self.add(*new_objs, through_defaults=through_defaults)
 
     def create(self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Create an object and link it; one transaction (Django runs two)."""
-        with transaction(using=self._db(), savepoint=False):
+        with transaction(using=self._db_for_write(), savepoint=False):
             obj = self._all_of(self.model).create(**kwargs)
             self.add(obj, through_defaults=through_defaults)
         return obj
@@ -490,7 +551,7 @@ class ManyToManyManager(RelatedManager):
         self, method: str, through_defaults: dict[str, Any] | None, kwargs: dict[str, Any]
     ) -> tuple[Any, bool]:
         """Run the related queryset's *method* (``get_or_create``...); link what it created."""
-        with transaction(using=self._db(), savepoint=False):
+        with transaction(using=self._db_for_write(), savepoint=False):
             # Looked up among the related objects only, as Django: an unrelated match is
             # not found, and creating it can violate a unique constraint.
             obj, created = getattr(self._related_for_write(), method)(**kwargs)
@@ -502,6 +563,10 @@ class ManyToManyManager(RelatedManager):
 class GenericRelatedManager(_KeyedManager):
     """``book.items``: the objects whose generic foreign key points to the instance."""
 
+    def _init_django(self, instance: Model) -> None:
+        """Run the default manager class's ``__init__``, as Django's generic one does."""
+        cast(Any, super(RelatedManager, self)).__init__()
+
     def _fields(self) -> tuple[str, str]:
         field = self.descriptor.rel.field
         return field.content_type_field_name, field.object_id_field_name  # type: ignore[attr-defined]
@@ -512,7 +577,9 @@ class GenericRelatedManager(_KeyedManager):
         meta = self.instance._meta
         model: Any = meta.concrete_model if field.for_concrete_model else meta.model
         ct_field, id_field = self._fields()
-        found = content_type_for_model(queryset_class_of(self.instance), self._db(), model)
+        found = content_type_for_model(
+            queryset_class_of(self.instance), self._db_for_write(), model
+        )
         return {ct_field: found, id_field: self.instance.pk}
 
     def _forget_prefetched(self) -> None:
@@ -522,7 +589,7 @@ class GenericRelatedManager(_KeyedManager):
     def add(self, *objs: Model, bulk: bool = True) -> None:
         """Point the generic foreign key of *objs* to the instance; as Django's ``add()``."""
         self._forget_prefetched()
-        db, link = self._db(), self._link()
+        db, link = self._db_for_write(), self._link()
         for obj in objs:
             if bulk and (obj._state.adding or obj._state.db != db):
                 raise ValueError(
@@ -553,7 +620,7 @@ class GenericRelatedManager(_KeyedManager):
         if bulk:
             queryset.delete()
             return
-        with transaction(using=self._db(), savepoint=False):
+        with transaction(using=self._db_for_write(), savepoint=False):
             for obj in queryset._evaluate():
                 obj.delete()
 
@@ -565,14 +632,34 @@ class GenericRelatedManager(_KeyedManager):
 
 def related_manager(instance: Model, descriptor: ReverseManyToOneDescriptor[Any]) -> RelatedManager:
     """Return the manager of the many-valued relation *descriptor* on *instance*."""
+    return _manager_class(descriptor)(instance, descriptor)
+
+
+@functools.cache
+def _manager_class(descriptor: ReverseManyToOneDescriptor[Any]) -> type[RelatedManager]:
+    """Return the class of *descriptor*'s managers: vinyl's, subclassing Django's.
+
+    Django's related manager class of the relation (which subclasses the related model's
+    default manager class) follows vinyl's in the MRO, so vinyl's methods replace its I/O
+    while its attributes, checks and the default manager's own methods stay. A generic
+    relation's subclasses the default manager class alone (see the module's docstring).
+    """
     rel: Any = descriptor.rel
+    vinyl_class: type[RelatedManager]
     if _is_generic(rel.field):
-        return GenericRelatedManager(instance, descriptor)
-    if rel.many_to_many:
-        return ManyToManyManager(instance, descriptor)
-    if rel.field.null:
-        return NullableReverseForeignKeyManager(instance, descriptor)
-    return ReverseForeignKeyManager(instance, descriptor)
+        vinyl_class, django_class = GenericRelatedManager, type(rel.model._default_manager)
+    else:
+        vinyl_class = (
+            ManyToManyManager
+            if rel.many_to_many
+            else NullableReverseForeignKeyManager
+            if rel.field.null
+            else ReverseForeignKeyManager
+        )
+        django_class = descriptor.related_manager_cls
+    attrs = {"__module__": vinyl_class.__module__, "__qualname__": vinyl_class.__qualname__}
+    made: type[RelatedManager] = type(vinyl_class.__name__, (vinyl_class, django_class), attrs)
+    return made
 
 
 _custom_classes: dict[tuple[type[Model], type[Any]], type[Any]] = {}
@@ -679,7 +766,7 @@ def _set(
 
     *bulk* is passed to ``add()``, *removal_bulk* to ``clear()`` and ``remove()``.
     """
-    with transaction(using=manager._db(), savepoint=False):
+    with transaction(using=manager._db_for_write(), savepoint=False):
         if clear:
             manager.clear(bulk=removal_bulk)
             manager.add(*objs, bulk=bulk)
