@@ -19,7 +19,21 @@ from vinyl_testapp.models.base import AppModel
 
 
 class ShelfQuerySet(models.QuerySet[Any]):
-    """A Django queryset with two builder methods, used by Django's and vinyl's managers."""
+    """A Django queryset with two builder methods, used by Django's and vinyl's managers.
+
+    Its ``__init__`` takes an argument of its own first (Django's ``CustomInitQuerySet``):
+    managers build querysets with keywords.
+    """
+
+    def __init__(
+        self,
+        custom_optional_arg: Any = None,
+        model: Any = None,
+        query: Any = None,
+        using: str | None = None,
+        hints: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(model=model, query=query, using=using, hints=hints)
 
     def long(self) -> Any:
         return self.filter(pages__gt=300)
@@ -51,6 +65,16 @@ class Shelf(models.Model):
 
 
 class AsyncBinQuerySet(vinyl_async.VinylQuerySet[Any]):
+    def __init__(  # an argument of its own first, as ShelfQuerySet's
+        self,
+        custom_optional_arg: Any = None,
+        model: Any = None,
+        query: Any = None,
+        using: str | None = None,
+        hints: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(model=model, query=query, using=using, hints=hints)
+
     def long(self) -> Any:
         return self.filter(pages__gt=300)
 
@@ -59,6 +83,16 @@ class AsyncBinQuerySet(vinyl_async.VinylQuerySet[Any]):
 
 
 class SyncBinQuerySet(vinyl_sync.VinylQuerySet[Any]):
+    def __init__(  # an argument of its own first, as ShelfQuerySet's
+        self,
+        custom_optional_arg: Any = None,
+        model: Any = None,
+        query: Any = None,
+        using: str | None = None,
+        hints: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(model=model, query=query, using=using, hints=hints)
+
     def long(self) -> Any:
         return self.filter(pages__gt=300)
 

@@ -99,6 +99,22 @@ async def test_related_managers_have_the_custom_querysets_methods(
         room.shelves.shorter()  # noqa: B018
 
 
+@pytest.mark.parametrize("model", [Shelf, Bin], ids=["django_queryset", "vinyl_queryset"])
+async def test_a_custom_queryset_init_with_arguments_of_its_own(shelves: DB, model: Any) -> None:
+    """ShelfQuerySet's and the Bin querysets' ``__init__`` take an argument of their own
+    first: Django's managers build querysets with keywords (#24911), and so do vinyl's, its
+    related managers and its queryset's own ``__init__``."""
+    oracle = model.objects.using(shelves.django)
+    for _ in range(2):
+        assert rows(await model.avinyl.using(shelves.vinyl).all()) == rows(oracle.all())
+        assert rows(await model.avinyl.using(shelves.vinyl).long()) == rows(oracle.long())
+    room = Room.objects.using(shelves.django).create(name="north")
+    model.objects.using(shelves.django).filter(pages__gt=300).update(room=room)
+    vinyl_room = await Room.avinyl.using(shelves.vinyl).get(pk=room.pk)
+    related = getattr(vinyl_room, "shelves" if model is Shelf else "bins")
+    assert rows(await related.titled("")) == rows(oracle.filter(room=room).titled(""))
+
+
 def test_from_queryset_refuses_what_is_not_a_queryset() -> None:
     with pytest.raises(TypeError, match="takes a QuerySet subclass"):
         vinyl_async.VinylManager.from_queryset(dict)  # type: ignore[arg-type]

@@ -700,7 +700,7 @@ def managed_queryset(
         # A vinyl manager of this flavor (obj.rel(manager="vinyl")): its own queryset.
         queryset: VinylQuerySet[Any] = manager.using(alias)
     elif _plain(manager):
-        queryset = queryset_class(model, using=alias)
+        queryset = queryset_class(model=model, using=alias)
     else:
         # A Django manager of the user's: its get_queryset() (no I/O) as a vinyl queryset.
         queryset = queryset_class.from_django(manager.get_queryset(), alias)

@@ -107,7 +107,7 @@ class VinylManager(ManagerMethods[Any]):
     def get_queryset(self) -> VinylQuerySet[Any]:
         """Return a new queryset of every object of the model, on the manager's alias."""
         # Every read through the manager starts here: no detour through using().
-        return self._queryset_class(self._model(), using=self.using_alias or default_alias())
+        return self._queryset_class(model=self._model(), using=self.using_alias or default_alias())
 
     def using(self, alias: str | None) -> VinylQuerySet[Any]:
         """Return a queryset of every object of the model on the vinyl alias *alias*.
@@ -118,7 +118,7 @@ class VinylManager(ManagerMethods[Any]):
         if type(self).get_queryset is not VinylManager.get_queryset:
             # A get_queryset() of the user's (a filter...) applies on every alias.
             return self.get_queryset().using(alias)
-        return self._queryset_class(model, using=alias)
+        return self._queryset_class(model=model, using=alias)
 
     def _model(self) -> type[Model]:
         """Return the model the manager is bound to; raise ``TypeError`` if unbound."""

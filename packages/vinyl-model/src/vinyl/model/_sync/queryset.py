@@ -60,7 +60,9 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
         using: str | None = None,
         hints: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(model, query, using, hints)
+        # Keywords, as Django's managers pass them: a custom QuerySet.__init__ (a subclass
+        # of vinyl's or Django's) may take arguments of its own first.
+        super().__init__(model=model, query=query, using=using, hints=hints)
         if query is None and model is not None and using is not None:
             # Every query of the model starts as this one: the root of its shapes. The
             # class tells the flavors apart, whose instances differ.
