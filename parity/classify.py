@@ -69,14 +69,14 @@ REASONS: dict[str, str] = {
     "inlined) is not Django's text: on PostgreSQL vinyl casts a bare value (Value(2), a lookup's "
     "direct value) to its type, (2)::integer, as asyncpg needs, so a test that searches the "
     "captured SQL for Django's text does not find it",
-    "manager-introspection": "issue 14, open: a vinyl manager's methods have vinyl's own "
-    "docstrings and signatures, where Django copies the QuerySet method's onto the manager",
+    "manager-introspection": "README 'Types' (deliberate, issue 13): a vinyl manager's "
+    "methods are written out, typed, with vinyl's docstrings (inspect.signature() shows their "
+    "annotations), where Django copies its untyped QuerySet method's signature and docstring "
+    "onto the manager",
     "related-managers": "issue 14, open: vinyl's related managers are not Django's (not a "
     "subclass of the model's default manager class, whose get_queryset() filter is lost; "
     "count()/exists() keep the JOIN Django drops; Django's private methods are absent; a "
     "GenericRelation's related_query_name is not resolved in a prefetch)",
-    "raw-queryset": "issue 14, open: VinylRawQuerySet is not Django's RawQuerySet (its repr "
-    "names VinylRawQuerySet; raw().query does not open a cursor when built)",
     "related-writes": "issue 15, open: vinyl's native related-manager writes (4015e73) differ "
     "from Django's: remove()/clear() ignore the related model's default manager filter; "
     "get_or_create() through a many-to-many raises no IntegrityError",
@@ -85,9 +85,6 @@ REASONS: dict[str, str] = {
     "DatabaseWrapper for the alias",
     "custom-iterable": "issue 14, open: a queryset with a custom iterable class "
     "(_iterable_class) raises NotSupportedError through vinyl",
-    "prefetch-to-attr": "issue 14, open: a Prefetch nested inside a custom Prefetch queryset "
-    "is lost on the objects vinyl reads (its to_attr is not set; a Prefetch back to the parent "
-    "is not run)",
     "custom-managers": "issue 14, custom managers and querysets (VinylManager.from_queryset)",
     "manager-methods": "issue 14, a Django manager or related-manager method vinyl's managers "
     "lack (extra(), reverse(), manager(...) on a related manager...)",
@@ -141,7 +138,8 @@ def _missing_method(failure: Failure) -> str | None:
 #: Tests no pattern recognises, each read and given its reason by hand (test id suffix ->
 #: key), with why. Keep it short: a new entry needs the failure read, not guessed.
 CURATED: dict[str, str] = {
-    # Django copies QuerySet.get's docstring and bulk_create's signature onto the manager.
+    # Django copies QuerySet.get's docstring and bulk_create's (untyped) signature onto the
+    # manager; vinyl's manager methods are written out, typed, with vinyl's docstrings.
     "basic.tests.ManagerTest.test_manager_method_attributes": "manager-introspection",
     "basic.tests.ManagerTest.test_manager_method_signature": "manager-introspection",
     # The related model's default manager filters (BoringPeopleManager...) in Django's
@@ -177,10 +175,6 @@ CURATED: dict[str, str] = {
     "custom_managers.tests.CustomManagersRegressTestCase.test_queryset_with_custom_init": (
         "custom-managers"
     ),
-    # '<VinylRawQuerySet: ...>' != '<RawQuerySet: ...>'; q.query.cursor is None.
-    "queries.tests.RawQueriesTests.test_ticket14729": "raw-queryset",
-    "raw_query.tests.RawQueryTests.test_query_representation": "raw-queryset",
-    "raw_query.tests.RawQueryTests.test_raw_query_lazy": "raw-queryset",
     # [206, 204, 205, 203] != [206, 205, 204, 203]: the test patches bulk_batch_size() on
     # Django's connection to read in batches of 2; vinyl's wrapper reads all in one.
     "lookup.tests.LookupTests.test_in_bulk_preserve_ordering_with_batch_size": (
@@ -191,8 +185,14 @@ CURATED: dict[str, str] = {
     "lookup.tests.LookupTests.test_lookup_direct_value_rhs_unwrapped": "logged-sql",
     # NotSupportedError: ... custom iterable class 'ModelIterableSubclass'.
     "prefetch_related.tests.DefaultManagerTests.test_m2m_then_m2m": "custom-iterable",
-    # 'House' object has no attribute 'rooms_lst' (a to_attr nested in a Prefetch queryset).
-    "prefetch_related.tests.CustomPrefetchTests.test_custom_qs": "prefetch-to-attr",
+    # 'House' object has no attribute 'rooms_lst': traverse_qs() reads the flattened
+    # Prefetch("houses__rooms", to_attr="rooms_lst") through person.houses.all(), which
+    # Django answers from the prefetch (houses carrying rooms_lst) and vinyl's related
+    # manager queries again (the prefetched houses are person["houses"], with rooms_lst).
+    # Read vinyl's way (obj["rel"]), every other assertion passes (the nested Prefetch
+    # to_attr ones, the counts) but those of the same difference (house.owner, room.house
+    # queried where Django reads its cache).
+    "prefetch_related.tests.CustomPrefetchTests.test_custom_qs": "difference-1",
     # A pre_delete receiver repoints the DO_NOTHING key before the delete; vinyl sends no
     # pre_delete, so the server refuses the delete (IntegrityError), as the test's comment
     # says Django would without the receiver.
@@ -214,10 +214,6 @@ CURATED: dict[str, str] = {
     # queries); vinyl's related manager queries (a prefetched relation is obj["rel"]).
     "many_to_many.tests.ManyToManyQueryTests."
     "test_prefetch_related_no_queries_optimization_disabled": "difference-1",
-    # 2 != 3 queries: Prefetch("house", House.objects.only("address")) nested in the rooms'
-    # Prefetch queryset is not run (House is not read a second time).
-    "prefetch_related.tests.NestedPrefetchTests."
-    "test_nested_prefetch_is_not_overwritten_by_related_object": "prefetch-to-attr",
     # mock.patch.object(connections[qs.db].features, "can_use_chunked_reads", False) around
     # qs.query.get_compiler(...).execute_sql(): the compiler of a vinyl queryset's query
     # reads its own wrapper's features (MariaDB; a generator, not a list).

@@ -7,18 +7,19 @@ compared with Django (``M.objects`` on ``db.django``) on both databases."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 from django.core.exceptions import FieldError, ImproperlyConfigured
-from django.db import models
+from django.db import connections, models
 from django.db.models import Prefetch
 from django.db.models import prefetch_related_objects as django_prefetch_related_objects
 from django.db.utils import ConnectionDoesNotExist
+from django.test.utils import CaptureQueriesContext
 from vinyl_sync import prefetch_related_objects
 from vinyl_testapp.models.custom import Document
-from vinyl_testapp.models.library import Author, Book, TaggedItem
+from vinyl_testapp.models.library import Author, AuthorProfile, Book, TaggedItem
 from vinyl_testing.plugin import DB
 
 
@@ -77,6 +78,90 @@ def test_prefetch_related_objects(library: DB) -> None:
     ]
     with pytest.raises(TypeError, match="takes the instances its querysets read"):
         prefetch_related_objects(django_books, "review_set")
+
+
+def counted(captured: CaptureQueriesContext) -> int:
+    """Return how many queries *captured* holds, leaving out vinyl's read of the content
+    types (once per alias, before its first prefetch through Django's prefetcher)."""
+    return sum("django_content_type" not in query["sql"] for query in captured)
+
+
+def back_to_the_parent(m: Callable[[Any], Any], relation: str) -> Any:
+    """Return the authors (only their name) with *relation* prefetched by a ``Prefetch``
+    whose queryset prefetches back to the author (only its age)."""
+    model = {"books": Book, "profile": AuthorProfile}[relation]
+    back = Prefetch("author", queryset=m(Author).only("age"))
+    inner = Prefetch(relation, queryset=m(model).prefetch_related(back))
+    return m(Author).only("name").prefetch_related(inner).order_by("pk")
+
+
+def read_back(parent: Any, obj: Any, author: Any) -> Any:
+    """Return what *obj*'s author, prefetched back from *parent*, holds."""
+    return obj.pk, author is parent, author.get_deferred_fields(), author.age
+
+
+def test_a_prefetch_queryset_prefetches_before_the_reverse_cache_is_set(
+    library: DB,
+) -> None:
+    """A reverse foreign key's (or a one-to-one's) ``Prefetch`` queryset runs its own
+    ``prefetch_related()`` as Django's prefetcher evaluates it, before it sets the reverse
+    cache: a ``Prefetch`` back to the parent is run, and a reverse foreign key keeps what it
+    read (Django's prefetch_related NestedPrefetchTests), where a one-to-one sets the parent
+    over it."""
+    django, vinyl = library.django, library.vinyl
+    for relation in ("books", "profile"):
+        with CaptureQueriesContext(connections[django]) as django_captured:
+            django_authors = list(
+                back_to_the_parent(lambda model: model.objects.using(django), relation)
+            )
+        assert len(django_captured) == 3
+        with CaptureQueriesContext(connections[vinyl]) as captured:
+            authors = list(back_to_the_parent(lambda model: model.vinyl.using(vinyl), relation))
+        assert counted(captured) == len(django_captured)
+        if relation == "books":
+            # What the nested Prefetch read (only("age")), not the parent (only("name")).
+            assert [[read_back(a, b, b["author"]) for b in a["books"]] for a in authors] == [
+                [read_back(a, b, b.author) for b in a.books.all()] for a in django_authors
+            ]
+        else:
+            # The parent, set over what the nested Prefetch read.
+            assert [(a.pk, a["profile"] and a["profile"]["author"] is a) for a in authors] == [
+                (a.pk, getattr(a, "profile", None) and a.profile.author is a)
+                for a in django_authors
+            ]
+    # A forward one-to-one's prefetcher runs it too.
+    with CaptureQueriesContext(connections[django]) as django_captured:
+        django_profiles = list(
+            AuthorProfile.objects.using(django)
+            .prefetch_related(
+                Prefetch(
+                    "author",
+                    queryset=Author.objects.prefetch_related(
+                        Prefetch("profile", queryset=AuthorProfile.objects.defer("website"))
+                    ),
+                )
+            )
+            .order_by("pk")
+        )
+    with CaptureQueriesContext(connections[vinyl]) as captured:
+        profiles = list(
+            AuthorProfile.vinyl.using(vinyl)
+            .prefetch_related(
+                Prefetch(
+                    "author",
+                    queryset=Author.vinyl.using(vinyl).prefetch_related(
+                        Prefetch(
+                            "profile", queryset=AuthorProfile.vinyl.using(vinyl).defer("website")
+                        )
+                    ),
+                )
+            )
+            .order_by("pk")
+        )
+    assert len(django_captured) == 3 and counted(captured) == 3
+    assert [(p.pk, p["author"]["profile"] is p) for p in profiles] == [
+        (p.pk, p.author.profile is p) for p in django_profiles
+    ]
 
 
 def test_objects_read_through_a_relation_know_its_instance(library: DB) -> None:

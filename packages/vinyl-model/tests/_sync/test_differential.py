@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.exceptions import FieldError, ObjectDoesNotExist
+from django.db import connections
 from django.db.models import (
     Avg,
     Case,
@@ -44,6 +45,7 @@ from django.db.models.functions import (
     Upper,
 )
 from django.db.models.query import RawQuerySet
+from django.test.utils import CaptureQueriesContext
 from vinyl_testapp.models.library import (
     Author,
     Book,
@@ -654,6 +656,33 @@ def test_raw_on_the_manager_iterates_like_djangos(library: DB) -> None:
     assert [type(book) for book in actual] == [type(book) for book in raw]
     assert all(isinstance(book, Book) and book._state.db == library.vinyl for book in actual)
     assert raw.columns == Book.objects.raw(sql, [150], using=library.django).columns
+
+
+def test_raw_is_lazy_and_shows_djangos_repr(library: DB) -> None:
+    """As Django's: ``raw()`` reads nothing until evaluated, and its repr (and its query's)
+    is Django's text; its query's ``cursor`` is ``None`` until the read, then not (Django's
+    is its connection's cursor, vinyl's what vinyl read, with the columns described)."""
+    for sql, params in (
+        ("SELECT * FROM vinyl_testapp_book WHERE title = %(title)s", {"title": "Boy"}),
+        ("SELECT * FROM vinyl_testapp_book WHERE title = %s AND pages > %s", ["Boy", 100]),
+        ("SELECT * FROM vinyl_testapp_book WHERE title = %s", {"Boy"}),  # Django's test's set
+        ("SELECT * FROM vinyl_testapp_book", None),
+    ):
+        django_raw = Book.objects.using(library.django).raw(sql, params)
+        with CaptureQueriesContext(connections[library.vinyl]) as captured:
+            raw = Book.vinyl.using(library.vinyl).raw(sql, params)
+            assert repr(raw) == repr(django_raw)
+            assert repr(raw.query) == repr(django_raw.query)
+            assert raw.query.cursor is None is django_raw.query.cursor
+        assert len(captured) == 0
+        expected = list(django_raw)
+        assert [b.pk for b in raw] == [b.pk for b in expected]
+        assert raw.query.cursor is not None and django_raw.query.cursor is not None
+        assert [column[0] for column in raw.query.cursor.description] == [
+            column[0] for column in django_raw.query.cursor.description
+        ]
+        assert raw.query.cursor.rowcount == len(expected)
+    assert repr(raw) == "<RawQuerySet: SELECT * FROM vinyl_testapp_book>"
 
 
 def test_raw_missing_column_is_never_fetched_behind_your_back(library: DB) -> None:

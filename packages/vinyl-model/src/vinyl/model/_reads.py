@@ -8,9 +8,10 @@ plan cache is asked, or from Django's compiler.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from vinyl.query.databases import get_backend
 from vinyl.query.decode import Decoder, InstanceClass, decoder
 
 __all__ = [
+    "FetchedCursor",
     "GetLookups",
     "Read",
     "get_query",
@@ -175,7 +177,7 @@ def raw_read(raw: RawQuerySet, statement: tuple[str, Sequence[Any]]) -> Read:  #
     private: Any = raw
 
     def decode(fetched: tuple[list[str], list[Row]]) -> list[Any]:
-        private.query.fetched = fetched
+        private.query.read(fetched)
         return list(RawModelIterable(private))
 
     sql, params = prepare(get_backend(raw.db).dialect, *statement)
@@ -204,3 +206,41 @@ def positional(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         return "%s"
 
     return _PYFORMAT.sub(replace, sql), values
+
+
+class FetchedCursor:
+    """The rows of a read that is over, as a DB-API cursor: what a raw query's ``cursor``
+    is once vinyl has read it (Django's is a cursor of its own connection).
+
+    ``description`` names the columns (a 7-item sequence each, the other six ``None``),
+    ``rowcount`` counts the rows, ``fetchone()``/``fetchmany()``/``fetchall()`` and
+    iteration hand them out once, in order. It does no I/O: the connection that read them
+    is back in its pool.
+    """
+
+    def __init__(self, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        self.description: list[tuple[str, None, None, None, None, None, None]] = [
+            (name, None, None, None, None, None, None) for name in columns
+        ]
+        self.rowcount = len(rows)
+        self.arraysize = 1
+        self._rows: Iterator[Row] = iter(rows)
+
+    def fetchone(self) -> Row | None:
+        """Return the next row, or ``None`` when none is left."""
+        return next(self._rows, None)
+
+    def fetchmany(self, size: int | None = None) -> list[Row]:
+        """Return the next *size* rows (``arraysize`` by default)."""
+        return list(itertools.islice(self._rows, self.arraysize if size is None else size))
+
+    def fetchall(self) -> list[Row]:
+        """Return the rows left."""
+        return list(self._rows)
+
+    def __iter__(self) -> Iterator[Row]:
+        return self._rows
+
+    def close(self) -> None:
+        """Forget the rows left."""
+        self._rows = iter(())

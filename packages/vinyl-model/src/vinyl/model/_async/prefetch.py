@@ -33,6 +33,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django.db.models.fields.related_descriptors import (
     ForwardManyToOneDescriptor,
     ReverseManyToOneDescriptor,
+    ReverseOneToOneDescriptor,
 )
 from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
 from vinyl.model._async.contenttypes import content_type, content_types
@@ -152,14 +153,17 @@ async def _prefetch_one_level(
 ) -> tuple[list[Any], list[Prefetch[Any, Any, Any]]]:
     alias = alias_of(instances[0])
     custom = lookup.get_current_querysets(level)
-    # A Prefetch queryset's own prefetch_related() lookups continue this walk instead of
-    # running inside its evaluation (as in Django); copies, as a Prefetch may be reused.
+    # A Prefetch queryset's own prefetch_related() lookups continue this walk (as in
+    # Django); copies, as a Prefetch may be reused.
     additional = [
         copy.copy(extra)
         for qs in custom or ()
         for extra in getattr(qs, "_prefetch_related_lookups", ())
     ]
-    custom = [_without_lookups(queryset_class, qs, alias) for qs in custom or ()]
+    # They also run inside its evaluation where Django's prefetcher evaluates it itself;
+    # the walk then finds them fetched.
+    keep = _evaluates_queryset(prefetcher)
+    custom = [_on_alias(queryset_class, qs, alias, keep) for qs in custom or ()]
     gfk = generic_foreign_key(getattr(prefetcher, "django", None))
     base = queryset_class(_related_model(prefetcher), using=alias) if gfk is None else None
     if base is not None and not isinstance(prefetcher, ManagerMethods):
@@ -208,10 +212,36 @@ async def _prefetch_one_level(
     return all_related, additional
 
 
-def _without_lookups(queryset_class: type[Any], queryset: QuerySet[Any], alias: str) -> Any:
+def _on_alias(
+    queryset_class: type[Any], queryset: QuerySet[Any], alias: str, keep_lookups: bool
+) -> Any:
+    """Return *queryset* as the flavor's, on *alias*; without its ``prefetch_related()``
+    lookups unless *keep_lookups*."""
     clone = queryset_class.from_django(queryset, alias)
-    clone._prefetch_related_lookups = ()
+    if not keep_lookups:
+        clone._prefetch_related_lookups = ()
     return clone
+
+
+def _evaluates_queryset(prefetcher: Any) -> bool:
+    """Whether Django's *prefetcher* evaluates a ``Prefetch`` queryset itself.
+
+    A reverse foreign key's, to set the reverse cache of the objects that have none, and
+    a one-to-one's (either way), to set it on all: the queryset's own ``prefetch_related()``
+    lookups run then, before that cache is set. A ``Prefetch`` back to the parent
+    (``Prefetch("rooms", Room.objects.prefetch_related(Prefetch("house", ...)))``) is thus
+    read, and kept by a reverse foreign key. The other prefetchers (many-to-many, generic
+    relations, a forward foreign key) leave the queryset to ``prefetch_one_level()``,
+    which drops its lookups before reading it.
+    """
+    if isinstance(prefetcher, ManagerMethods):
+        return type(getattr(prefetcher, "descriptor", None)) is ReverseManyToOneDescriptor
+    django = getattr(prefetcher, "django", None)
+    if isinstance(django, ReverseOneToOneDescriptor):
+        return True
+    if isinstance(django, ForwardManyToOneDescriptor):
+        return not django.field.remote_field.multiple
+    return False
 
 
 async def _prefetch_django(
@@ -239,6 +269,8 @@ def _reverse_foreign_key(prefetcher: Any) -> Any:
     if type(descriptor) is not ReverseManyToOneDescriptor:
         return None  # many-to-many and generic relations subclass it
     field = descriptor.rel.field
+    if not field.many_to_one:
+        return None  # a GenericRelation's reverse accessor: Django's prefetcher reads it
     return field if len(field.foreign_related_fields) == 1 else None
 
 

@@ -5,7 +5,8 @@ primary-key check, deferred fields, extra columns as attributes and the converte
 run in Django's ``RawModelIterable``. It reads its rows and column names from the query
 object, where Django's ``RawQuery`` runs a cursor of Django's own connection; vinyl's
 :class:`VinylRawQuery` instead holds what vinyl fetched just before, with the column
-names the driver reported (``fetch_with_columns``).
+names the driver reported (``fetch_with_columns``). Before that read it holds nothing: a raw
+queryset is lazy, as Django's.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.utils.functional import cached_property
 from vinyl.model._async.fetch import fetch
 from vinyl.model._compat import AsyncEvaluation
 from vinyl.model._messages import no_chunked_fetching, not_evaluated
-from vinyl.model._reads import positional
+from vinyl.model._reads import FetchedCursor, positional
 from vinyl.query.backend import Row
 
 __all__ = ["VinylRawQuery", "VinylRawQuerySet", "vinyl_raw_queryset"]
@@ -31,10 +32,23 @@ class VinylRawQuery(RawQuery):
 
     #: ``(column names, rows)`` of the last read, set by ``VinylRawQuerySet._evaluate()``.
     fetched: tuple[list[str], list[Row]] | None = None
+    #: ``None`` until the query is read, as Django's (a raw queryset is lazy); then, where
+    #: Django's is a cursor of its own connection (which vinyl never opens), the read's
+    #: result as a DB-API cursor: its columns described, its rows to fetch.
+    cursor: FetchedCursor | None  # type: ignore[assignment]
+
+    def read(self, fetched: tuple[list[str], list[Row]]) -> None:
+        """Hold *fetched*, ``(column names, rows)``: what vinyl read for the query."""
+        self.fetched = fetched
+        self.cursor = FetchedCursor(*fetched)
 
     def clone(self, using: str) -> VinylRawQuery:
         """Return a copy of the query on *using*, not yet read."""
         return VinylRawQuery(self.sql, using, params=self.params)
+
+    def __repr__(self) -> str:
+        # Django's text: vinyl's raw query is Django's, read elsewhere.
+        return f"<RawQuery: {self}>"
 
     def statement(self) -> tuple[str, Sequence[Any]]:
         """Return the SQL and parameters to run, in Django's ``%s`` paramstyle.
@@ -80,6 +94,10 @@ class VinylRawQuerySet(AsyncEvaluation, RawQuerySet):  # type: ignore[type-arg]
     query: VinylRawQuery
     #: The flavor's queryset class, whose instances the rows become.
     queryset_class: type[Any]
+
+    def __repr__(self) -> str:
+        # Django's text (which reads nothing): a vinyl raw queryset is Django's RawQuerySet.
+        return f"<RawQuerySet: {self.query}>"
 
     async def _evaluate(self) -> list[Any]:
         """Fill the result cache (and the prefetched relations) once; return it."""
