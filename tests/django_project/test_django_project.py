@@ -3,8 +3,9 @@
 The ``shop`` project beside this file has ``default`` on Django's ENGINE and ``vinyl`` on
 vinyl's, one database, no ``TEST`` keys. Each test runs the project in a process of its own
 (``manage.py test``, or pytest with the project's ``conftest.py``) on each server. The
-project's two tests of each kind write and read through Django's ``objects`` and through
-vinyl, and assert exactly the rows they wrote: the second to run sees none of the first's.
+project's two tests of each kind (vinyl's ``TestCase``, Django's own ``TestCase`` for
+vinyl_sync, pytest) write and read through Django's ``objects`` and through vinyl, and
+assert exactly the rows they wrote: the second to run sees none of the first's.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def run(vendor: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_manage_py_test_isolates_each_test(vendor: str) -> None:
     result = run(vendor, "manage.py", "test", "--noinput", "books.tests")
     assert result.returncode == 0, result.stderr
-    assert "Ran 2 tests" in result.stderr, result.stderr
+    assert "Ran 4 tests" in result.stderr, result.stderr
     assert result.stderr.rstrip().splitlines()[-2:] == [
         "OK",
         "Destroying test database for alias 'default'...",
@@ -61,6 +62,19 @@ def test_manage_py_test_isolates_each_test(vendor: str) -> None:
     # One test database, created for default; the vinyl alias is its mirror.
     assert "Creating test database for alias 'default'" in result.stderr, result.stderr
     assert "alias 'vinyl'" not in result.stderr, result.stderr
+
+
+@VENDORS
+def test_djangos_own_testcase_isolates_vinyl_sync_and_drops_its_database(vendor: str) -> None:
+    # Alone: no vinyl TestCase after it closes vinyl's pools. Inside Django's per-test
+    # transaction vinyl_sync opens none, so the test database can be dropped at the end.
+    result = run(vendor, "manage.py", "test", "--noinput", "books.tests.DjangoTestCaseTests")
+    assert result.returncode == 0, result.stderr
+    assert "Ran 2 tests" in result.stderr, result.stderr
+    assert result.stderr.rstrip().splitlines()[-2:] == [
+        "OK",
+        "Destroying test database for alias 'default'...",
+    ], result.stderr
 
 
 @VENDORS

@@ -1,8 +1,9 @@
-"""``manage.py test books.tests``: vinyl's ``TestCase``, through Django's ``objects`` and vinyl.
+"""``manage.py test books.tests``: vinyl's ``TestCase``, and Django's for vinyl_sync.
 
 Each test asserts exactly the rows it wrote: whichever runs second sees none of the first's.
 """
 
+from django import test as django_test
 from django.contrib.contenttypes.models import ContentType
 from vinyl_async.testing import TestCase
 
@@ -39,3 +40,33 @@ class BooksTests(TestCase):
         self.assertEqual(sorted(titles), ["Letters", "Poems"])
         self.assertEqual(await Book.objects.acount(), 2)
         self.assertEqual(await ContentType.objects.filter(app_label="books").acount(), 2)
+
+
+class DjangoTestCaseTests(django_test.TestCase):
+    """Django's own ``TestCase``: vinyl_sync joins its per-test transaction on ``default``.
+
+    The vinyl alias is ``default``'s test mirror, so vinyl_sync sees the rows the test
+    wrote through Django, and what it writes rolls back with the test.
+    """
+
+    databases = {"default", "vinyl"}
+    ada: Author
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.ada = Author.objects.create(name="Ada")
+
+    def test_vinyl_sync_sees_the_tests_rows_and_rolls_back_with_them(self) -> None:
+        self._write_and_check("Eve")
+
+    def test_the_same_again_sees_none_of_the_other_tests_rows(self) -> None:
+        self._write_and_check("Fay")
+
+    def _write_and_check(self, name: str) -> None:
+        self.assertEqual([a.name for a in Author.vinyl.all()], ["Ada"])
+        Author.vinyl.create(name=name)
+        Book.vinyl.create(title=f"{name}'s notes", author=self.ada)
+        self.assertEqual(sorted(Author.objects.values_list("name", flat=True)), ["Ada", name])
+        self.assertEqual(Book.objects.get().title, f"{name}'s notes")
+        with self.assertNumQueries(1, using="vinyl"):
+            self.assertEqual(Author.vinyl.count(), 2)

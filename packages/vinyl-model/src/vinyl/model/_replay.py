@@ -30,7 +30,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.features import BaseDatabaseFeatures
 from django.db.models import QuerySet
 from vinyl.query.databases import get_backend
-from vinyl.query.djangoatomic import is_open
+from vinyl.query.djangoatomic import django_transaction
 
 __all__ = [
     "Captured",
@@ -215,7 +215,8 @@ def _autocommit(wrapper: BaseDatabaseWrapper) -> bool:
     from vinyl.query._sync.scope import current_scope as sync_scope
 
     alias = real_alias(wrapper.alias)
-    return async_scope(alias) is None and sync_scope(alias) is None and not is_open(alias)
+    in_vinyl_block = async_scope(alias) is not None or sync_scope(alias) is not None
+    return not in_vinyl_block and django_transaction(alias) is None
 
 
 def _replay_cursor(wrapper: BaseDatabaseWrapper) -> _ReplayCursor:

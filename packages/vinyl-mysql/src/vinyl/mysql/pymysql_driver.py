@@ -19,7 +19,7 @@ import pymysql
 from pymysql.constants import SERVER_STATUS
 from vinyl.mysql._connect import ConnectionSetup, connect_error
 from vinyl.mysql.errors import running
-from vinyl.mysql.server import SERVER_DATA_SQL
+from vinyl.mysql.server import SERVER_DATA_SQL, ServerData, is_known, record_server
 from vinyl.query._sync import BasePool
 from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
 
@@ -142,11 +142,18 @@ class PyMySQLDriver:
         pool.start()
         return pool
 
-    def adopt(self, raw: object) -> PyMySQLConnection | None:
-        """Return a handle on *raw*, Django's connection, if PyMySQL opened it (as ``MySQLdb``)."""
-        if isinstance(raw, pymysql.connections.Connection):
-            return PyMySQLConnection(raw)
-        return None
+    def adopt(self, raw: object, alias: str) -> PyMySQLConnection | None:
+        """Return a handle on *raw*, Django's connection, if PyMySQL opened it (as ``MySQLdb``).
+
+        The first time for *alias* (no pool read its server yet), it reads the server's
+        version and settings on *raw*, as a pool's first connection does.
+        """
+        if not isinstance(raw, pymysql.connections.Connection):
+            return None
+        connection = PyMySQLConnection(raw)
+        if not is_known(alias):
+            record_server(alias, ServerData.from_row(connection.fetch(SERVER_DATA_SQL)[0]))
+        return connection
 
 
 def _close(raw: Raw) -> None:

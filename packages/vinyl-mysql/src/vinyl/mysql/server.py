@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_SERVER", "SERVER_DATA_SQL", "ServerData", "known_server", "record_server"]
+__all__ = [
+    "DEFAULT_SERVER",
+    "SERVER_DATA_SQL",
+    "ServerData",
+    "is_known",
+    "known_server",
+    "record_server",
+]
 
 #: The same variables Django's ``DatabaseWrapper.mysql_server_data`` selects, in its order.
 SERVER_DATA_SQL = (
@@ -93,6 +100,11 @@ _servers: dict[str, ServerData] = {}
 def record_server(alias: str, server: ServerData) -> None:
     """Remember what a pool of *alias* read from its server, for the ENGINE to use."""
     _servers[alias] = server
+
+
+def is_known(alias: str) -> bool:
+    """Return whether a connection of *alias* read its server (:func:`record_server`)."""
+    return alias in _servers
 
 
 def known_server(alias: str) -> ServerData:

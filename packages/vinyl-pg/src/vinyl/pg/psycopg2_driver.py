@@ -44,11 +44,12 @@ class Psycopg2Driver:
         pool.start()
         return pool
 
-    def adopt(self, raw: object) -> Psycopg2Connection | None:
+    def adopt(self, raw: object, alias: str) -> Psycopg2Connection | None:
         """Return a handle on *raw*, Django's psycopg2 connection (``None`` if it is not one)."""
-        if isinstance(raw, psycopg2.extensions.connection):
-            return Psycopg2Connection(raw)
-        return None
+        if not isinstance(raw, psycopg2.extensions.connection):
+            return None
+        server.record_version(alias, raw.server_version)
+        return Psycopg2Connection(raw)
 
 
 class Psycopg2Connection(PooledConnection[psycopg2.extensions.connection]):

@@ -371,13 +371,14 @@ class Driver(Protocol):
 
     def create_pool(self, config: PoolConfig, dialect: Dialect) -> Pool: ...
 
-    def adopt(self, raw: object) -> Connection | None:
-        """Return a connection running vinyl's statements on *raw*, Django's own connection.
+    def adopt(self, raw: object, alias: str) -> Connection | None:
+        """Return a connection running vinyl's statements for *alias* on *raw*, Django's own.
 
-        The ENGINE's Django connection opens *raw* with this driver's settings, so its rows
-        read as this driver's. ``None`` when *raw* is not of this driver (``mysqlclient``
-        installed as ``MySQLdb``). The result is never pooled or closed: Django owns *raw*
-        (``vinyl.query.djangoatomic``).
+        Django opens *raw* with this driver's settings, so its rows read as this driver's.
+        What a pool's first connection learns of the server (its version...) is recorded
+        for *alias* from *raw*, as no pool need open. ``None`` when *raw* is not of this
+        driver (``mysqlclient`` installed as ``MySQLdb``). The result is never pooled or
+        closed: Django owns *raw* (``vinyl.query.djangoatomic``).
         """
         ...
 

@@ -28,6 +28,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 from vinyl.query import _sync
 from vinyl.query.backend import VinylDatabaseWrapperMixin
+from vinyl.query.djangoatomic import mirror_in_tests
 
 __all__ = ["VinylDatabaseCreationMixin", "database_identity", "django_twin"]
 
@@ -74,7 +75,9 @@ class VinylDatabaseCreationMixin:
     (``settings_dict["NAME"]``) when it creates, mirrors, clones for a worker or destroys
     a test database, while vinyl reads ``settings.DATABASES`` and keeps pools per alias.
     Each rename is copied there, vinyl's backends are rebuilt and vinyl_sync's pools
-    closed (one opened before would go on writing to the real database).
+    closed (one opened before would go on writing to the real database). A mirror is
+    recorded, so that vinyl_sync joins the primary's ``atomic()`` (Django's ``TestCase``):
+    ``vinyl.query.djangoatomic``.
     """
 
     connection: Any
@@ -94,6 +97,10 @@ class VinylDatabaseCreationMixin:
 
     def set_as_test_mirror(self, primary_settings_dict: dict[str, Any]) -> None:
         super().set_as_test_mirror(primary_settings_dict)  # type: ignore[misc]
+        primary = self.connection.settings_dict["TEST"].get("MIRROR")
+        if primary:
+            # vinyl_sync joins the primary's atomic() (Django's TestCase opens none here).
+            mirror_in_tests(self.connection.alias, primary)
         self._vinyl_follow_name()
 
     def setup_worker_connection(self, _worker_id: int) -> None:

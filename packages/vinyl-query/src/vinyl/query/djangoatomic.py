@@ -18,6 +18,11 @@ with ``transaction.set_autocommit(False)``) and no vinyl ``transaction()`` block
   (Django's ``atomic()`` cannot even be entered on a running loop without
   ``DJANGO_ALLOW_ASYNC_UNSAFE``.)
 
+A test mirror (the vinyl alias on the same database as ``default``, see
+``vinyl.query.creation``) joins its primary's ``atomic()`` the same way: Django's
+``TestCase`` opens its per-test transaction on the primary only, and vinyl_sync's statements
+then see the test's rows and roll back with them.
+
 The async and sync functions come in pairs (``ajoin_django_atomic`` / ``join_django_atomic``
 ...), which ``tools/unasync.py`` renames between the flavors as ``vinyl.query._compat``'s.
 """
@@ -29,7 +34,8 @@ from contextlib import AbstractContextManager
 from typing import NoReturn
 
 from django.db import connections
-from django.db import transaction as django_transaction
+from django.db import transaction as django_transaction_module
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.transaction import TransactionManagementError
 from vinyl.query.backend import AsyncConnection, Connection, DjangoAtomic
 from vinyl.query.databases import get_backend
@@ -38,33 +44,63 @@ __all__ = [
     "aenter_django_atomic",
     "ajoin_django_atomic",
     "aon_commit_in_django_atomic",
+    "django_transaction",
     "enter_django_atomic",
-    "is_open",
     "join_django_atomic",
+    "mirror_in_tests",
     "on_commit_in_django_atomic",
 ]
 
 
-def is_open(alias: str) -> bool:
-    """Return whether a transaction of Django's is open on *alias* in the running thread.
+#: vinyl alias -> the alias it is the test mirror of (the same database, while testing).
+_test_primaries: dict[str, str] = {}
 
-    Django's ``atomic()``, or autocommit turned off by ``transaction.set_autocommit(False)``
-    (Django's manual transactions, which vinyl_sync joins the same way). Costs one attribute
-    read while no ENGINE wrapper of a vinyl alias is in either
-    (:class:`~vinyl.query.backend.DjangoAtomic`).
+
+def mirror_in_tests(alias: str, primary: str) -> None:
+    """Record that *alias* is the test mirror of *primary* (Django's ``set_as_test_mirror()``).
+
+    Django's ``TestCase`` opens its ``atomic()`` on *primary* only; the mirror names the
+    same database, so vinyl's statements on *alias* join that transaction too.
     """
-    if not DjangoAtomic.possible:
-        return False
-    wrapper = connections[alias]
-    if wrapper.in_atomic_block:
-        return True
-    # Autocommit stays off on a connection closed inside a block: that one is over.
-    return getattr(wrapper, "vinyl_manual_transaction", False) and wrapper.connection is not None
+    _test_primaries[alias] = primary
+
+
+def django_transaction(alias: str) -> BaseDatabaseWrapper | None:
+    """Return Django's connection whose open transaction vinyl's statements on *alias* join.
+
+    That is ``connections[alias]`` inside Django's ``atomic()`` or with autocommit turned off
+    (``transaction.set_autocommit(False)``, Django's manual transactions); for a test
+    mirror, its primary's connection inside ``atomic()`` while the mirror's own connection
+    holds none but ``TestCase``'s. ``None`` when there is none, at the cost of one attribute
+    read while no ENGINE wrapper of a vinyl alias is in a transaction
+    (:class:`~vinyl.query.backend.DjangoAtomic`) and no test mirror is recorded.
+    """
+    own = None
+    if DjangoAtomic.possible:
+        wrapper = connections[alias]
+        # Autocommit stays off on a connection closed inside a block: that one is over.
+        if wrapper.in_atomic_block or (
+            getattr(wrapper, "vinyl_manual_transaction", False) and wrapper.connection is not None
+        ):
+            own = wrapper
+    if _test_primaries and (own is None or _only_testcase_blocks(own)):
+        # Django's TestCase opens a block on every database of the test, mirrors included;
+        # the test's rows are in the primary's.
+        primary = _test_primaries.get(alias)
+        if primary is not None and connections[primary].in_atomic_block:
+            return connections[primary]
+    return own
+
+
+def _only_testcase_blocks(wrapper: BaseDatabaseWrapper) -> bool:
+    return all(getattr(block, "_from_testcase", False) for block in wrapper.atomic_blocks)
 
 
 def _refused(alias: str) -> NoReturn:
+    wrapper = django_transaction(alias)
+    using = alias if wrapper is None else wrapper.alias
     raise TransactionManagementError(
-        f"Django's transaction.atomic(using={alias!r}) is open, but vinyl_async does not "
+        f"Django's transaction.atomic(using={using!r}) is open, but vinyl_async does not "
         f"run on Django's connection (a blocking connection of this thread): this operation "
         f"would run, and commit, outside that block. Use vinyl's transaction(using="
         f"{alias!r}) around vinyl_async's operations instead (in tests, "
@@ -79,23 +115,24 @@ def ajoin_django_atomic(alias: str) -> AsyncConnection:
 
 
 def join_django_atomic(alias: str) -> Connection:
-    """Return the sync driver's connection over Django's connection of *alias* (in its block).
+    """Return the sync driver's connection over Django's connection in its transaction.
 
     Raise Django's ``TransactionManagementError`` when an error already broke the block
     (as Django's cursor does), or when Django's connection is not of vinyl's sync driver
     (e.g. ``mysqlclient`` installed as ``MySQLdb``).
     """
-    wrapper = connections[alias]
+    wrapper = _open_transaction(alias)
     wrapper.validate_no_broken_transaction()
     wrapper.ensure_connection()
-    joined = get_backend(alias).sync_driver.adopt(wrapper.connection)
+    joined = get_backend(alias).sync_driver.adopt(wrapper.connection, alias)
     if joined is None:
         raise TransactionManagementError(
-            f"Django's transaction.atomic(using={alias!r}) is open, and vinyl_sync would run "
-            f"its statements on Django's connection, but that connection is a "
-            f"{type(wrapper.connection).__module__}.{type(wrapper.connection).__name__}, "
-            f"which vinyl's sync driver cannot run on. Use vinyl's transaction(using="
-            f"{alias!r}) instead of Django's atomic() around vinyl's operations."
+            f"Django's transaction.atomic(using={wrapper.alias!r}) is open, and vinyl_sync "
+            f"would run its statements for {alias!r} on Django's connection, but that "
+            f"connection is a {type(wrapper.connection).__module__}."
+            f"{type(wrapper.connection).__name__}, which vinyl's sync driver cannot run on. "
+            f"Use vinyl's transaction(using={alias!r}) instead of Django's atomic() around "
+            f"vinyl's operations."
         )
     return joined
 
@@ -108,8 +145,9 @@ def aenter_django_atomic(
 
 
 def enter_django_atomic(alias: str, savepoint: bool, durable: bool) -> AbstractContextManager[None]:
-    """Enter, and return, Django's ``atomic()`` on *alias*: a vinyl block inside Django's."""
-    block = django_transaction.atomic(using=alias, savepoint=savepoint, durable=durable)
+    """Enter, and return, Django's ``atomic()`` inside the transaction *alias* joins."""
+    using = _open_transaction(alias).alias
+    block = django_transaction_module.atomic(using=using, savepoint=savepoint, durable=durable)
     block.__enter__()
     return block
 
@@ -120,5 +158,12 @@ def aon_commit_in_django_atomic(func: Callable[[], object], alias: str, robust: 
 
 
 def on_commit_in_django_atomic(func: Callable[[], object], alias: str, robust: bool) -> None:
-    """Register *func* with Django's block: it runs after Django's outermost commit."""
-    django_transaction.on_commit(func, using=alias, robust=robust)
+    """Register *func* with Django's transaction: it runs after Django's outermost commit."""
+    using = _open_transaction(alias).alias
+    django_transaction_module.on_commit(func, using=using, robust=robust)
+
+
+def _open_transaction(alias: str) -> BaseDatabaseWrapper:
+    wrapper = django_transaction(alias)
+    assert wrapper is not None, "called only while a transaction of Django's is open"
+    return wrapper

@@ -30,7 +30,9 @@ class SQLite3Connection(PooledConnection[SQLiteConnection]):
 
     def _run(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         raw = self.raw
-        wait = LockWait(raw.options.timeout) if raw.shared_cache else None
+        # Django's own connection (Django's ENGINE, adopted inside its atomic()) is a plain
+        # sqlite3 one, without vinyl's shared-cache lock waits.
+        wait = LockWait(raw.options.timeout) if getattr(raw, "shared_cache", False) else None
         # Cleared when the statement ends; an interruption (KeyboardInterrupt) leaves it set
         # and the pool closes the connection.
         self.busy = True
@@ -139,8 +141,8 @@ class SQLite3Driver:
         pool.start()
         return pool
 
-    def adopt(self, raw: object) -> SQLite3Connection | None:
-        """Return a handle on *raw*, Django's connection on vinyl's ENGINE (``None`` otherwise)."""
-        if isinstance(raw, SQLiteConnection):
-            return SQLite3Connection(raw)
+    def adopt(self, raw: object, alias: str) -> SQLite3Connection | None:
+        """Return a handle on *raw*, Django's sqlite3 connection (``None`` if it is not one)."""
+        if isinstance(raw, sqlite3.Connection):
+            return SQLite3Connection(raw)  # type: ignore[arg-type]
         return None

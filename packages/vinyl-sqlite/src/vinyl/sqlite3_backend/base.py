@@ -15,22 +15,20 @@ What differs from Django's:
   WAL journal (``OPTIONS['journal_mode']``, vinyl's own key, kept out of ``sqlite3.connect``).
 - An alias on the same database as one of Django's is that alias's test mirror
   (``creation.DatabaseCreation``), so ``manage.py test`` makes one test database.
-- Django's own connection is a :class:`vinyl.sqlite._connect.SQLiteConnection`, the class
-  of vinyl's, so vinyl_sync can run on it inside Django's ``atomic()``
-  (``vinyl.query.djangoatomic``).
 - ``features.max_query_params`` never opens Django's connection (``features``), so
   vinyl_async's ``bulk_create()`` runs in async code.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from vinyl.query.backend import VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
-from vinyl.sqlite._connect import SQLiteConnection, is_shared_cache, read_options, set_journal_mode
+from vinyl.sqlite._connect import read_options, set_journal_mode
 from vinyl.sqlite.aiosqlite_driver import AiosqliteDriver
 from vinyl.sqlite.dialect import SQLITE
 from vinyl.sqlite.sqlite3_driver import SQLite3Driver
@@ -86,15 +84,10 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, SQLiteDatabaseWrapper):
         params: dict[str, Any] = super().get_connection_params()
         for key in POOL_OPTIONS | {"journal_mode"}:
             params.pop(key, None)
-        # The class of vinyl's own connections, so vinyl_sync can run on this one inside
-        # Django's atomic() (vinyl.query.djangoatomic).
-        params["factory"] = SQLiteConnection
         return params
 
-    def get_new_connection(self, conn_params: dict[str, Any]) -> SQLiteConnection:
+    def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
         """Open Django's connection, then put the database in the configured journal mode."""
-        connection: SQLiteConnection = super().get_new_connection(conn_params)
+        connection: sqlite3.Connection = super().get_new_connection(conn_params)
         set_journal_mode(connection, self.vinyl_options)
-        connection.options = self.vinyl_options
-        connection.shared_cache = is_shared_cache(conn_params["database"])
         return connection

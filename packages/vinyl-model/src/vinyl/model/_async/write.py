@@ -16,6 +16,7 @@ from vinyl.model import _replay
 from vinyl.model._writes import Insert, Plan, Read, Step
 from vinyl.query._async import execute_insert_sql, execute_sql, fetch_sql, get_pool, transaction
 from vinyl.query.databases import get_backend
+from vinyl.query.djangoatomic import ajoin_django_atomic, django_transaction
 
 __all__ = ["run"]
 
@@ -29,8 +30,13 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     are performed by *queryset_class*, the flavor's queryset.
     """
     backend = get_backend(alias)
-    # The server's capabilities (RETURNING on MariaDB) are known once its pool has started.
-    await get_pool(backend)
+    # The server's capabilities (RETURNING on MariaDB) are known once its pool has started,
+    # or once Django's connection was joined (vinyl_sync inside Django's atomic(); vinyl_async
+    # refuses there), which opens no pool.
+    if django_transaction(alias) is not None:
+        ajoin_django_atomic(alias)
+    else:
+        await get_pool(backend)
     if not atomic:
         return await _perform_all(alias, plan, queryset_class)
     async with transaction(using=alias, savepoint=False):

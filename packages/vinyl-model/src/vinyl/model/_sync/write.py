@@ -19,6 +19,7 @@ from vinyl.model import _replay
 from vinyl.model._writes import Insert, Plan, Read, Step
 from vinyl.query._sync import execute_insert_sql, execute_sql, fetch_sql, get_pool, transaction
 from vinyl.query.databases import get_backend
+from vinyl.query.djangoatomic import django_transaction, join_django_atomic
 
 __all__ = ["run"]
 
@@ -32,8 +33,13 @@ def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic: bool
     are performed by *queryset_class*, the flavor's queryset.
     """
     backend = get_backend(alias)
-    # The server's capabilities (RETURNING on MariaDB) are known once its pool has started.
-    get_pool(backend)
+    # The server's capabilities (RETURNING on MariaDB) are known once its pool has started,
+    # or once Django's connection was joined (vinyl_sync inside Django's atomic(); vinyl_async
+    # refuses there), which opens no pool.
+    if django_transaction(alias) is not None:
+        join_django_atomic(alias)
+    else:
+        get_pool(backend)
     if not atomic:
         return _perform_all(alias, plan, queryset_class)
     with transaction(using=alias, savepoint=False):

@@ -54,7 +54,7 @@ from vinyl.query.backend import (
     statement_error,
 )
 from vinyl.query.databases import Backend, get_backend
-from vinyl.query.djangoatomic import ajoin_django_atomic, is_open
+from vinyl.query.djangoatomic import ajoin_django_atomic, django_transaction
 from vinyl.query.transaction import TransactionStack
 
 __all__ = [
@@ -399,7 +399,7 @@ class ConnectionScope:
             self._scope = scope
             return logged(self._alias, scope.connection)
         backend = get_backend(self._alias)
-        if is_open(self._alias):
+        if django_transaction(self._alias) is not None:
             return logged(self._alias, ajoin_django_atomic(self._alias))
         self._pool = await get_pool(backend)
         self._borrowed = await self._pool.acquire()

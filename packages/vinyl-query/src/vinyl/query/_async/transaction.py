@@ -38,7 +38,11 @@ from vinyl.query._compat import (
     acurrent_owner,
 )
 from vinyl.query.databases import get_backend
-from vinyl.query.djangoatomic import aenter_django_atomic, aon_commit_in_django_atomic, is_open
+from vinyl.query.djangoatomic import (
+    aenter_django_atomic,
+    aon_commit_in_django_atomic,
+    django_transaction,
+)
 from vinyl.query.transaction import (
     Callback,
     TransactionStack,
@@ -106,7 +110,7 @@ class Transaction:
     async def __aenter__(self) -> None:
         parent = current_scope(self.using)
         if parent is None:
-            if is_open(self.using):
+            if django_transaction(self.using) is not None:
                 get_backend(self.using)
                 self._django = aenter_django_atomic(self.using, self.savepoint, self.durable)
                 return
@@ -285,7 +289,7 @@ def on_commit(func: Callable[[], object], using: str | None = None, robust: bool
     scope = current_scope(alias)
     if scope is None:
         get_backend(alias)
-        if is_open(alias):
+        if django_transaction(alias) is not None:
             aon_commit_in_django_atomic(func, alias, robust)
             return
         if inspect.iscoroutinefunction(func):

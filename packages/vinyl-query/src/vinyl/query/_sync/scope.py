@@ -57,7 +57,7 @@ from vinyl.query.backend import (
     statement_error,
 )
 from vinyl.query.databases import Backend, get_backend
-from vinyl.query.djangoatomic import is_open, join_django_atomic
+from vinyl.query.djangoatomic import django_transaction, join_django_atomic
 from vinyl.query.transaction import TransactionStack
 
 __all__ = [
@@ -400,7 +400,7 @@ class ConnectionScope:
             self._scope = scope
             return logged(self._alias, scope.connection)
         backend = get_backend(self._alias)
-        if is_open(self._alias):
+        if django_transaction(self._alias) is not None:
             return logged(self._alias, join_django_atomic(self._alias))
         self._pool = get_pool(backend)
         self._borrowed = self._pool.acquire()

@@ -41,7 +41,11 @@ from vinyl.query._sync.scope import (
     unknown_state,
 )
 from vinyl.query.databases import get_backend
-from vinyl.query.djangoatomic import enter_django_atomic, is_open, on_commit_in_django_atomic
+from vinyl.query.djangoatomic import (
+    django_transaction,
+    enter_django_atomic,
+    on_commit_in_django_atomic,
+)
 from vinyl.query.transaction import (
     Callback,
     TransactionStack,
@@ -109,7 +113,7 @@ class Transaction:
     def __enter__(self) -> None:
         parent = current_scope(self.using)
         if parent is None:
-            if is_open(self.using):
+            if django_transaction(self.using) is not None:
                 get_backend(self.using)
                 self._django = enter_django_atomic(self.using, self.savepoint, self.durable)
                 return
@@ -288,7 +292,7 @@ def on_commit(func: Callable[[], object], using: str | None = None, robust: bool
     scope = current_scope(alias)
     if scope is None:
         get_backend(alias)
-        if is_open(alias):
+        if django_transaction(alias) is not None:
             on_commit_in_django_atomic(func, alias, robust)
             return
         if inspect.iscoroutinefunction(func):
