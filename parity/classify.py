@@ -142,21 +142,6 @@ CURATED: dict[str, str] = {
     # manager; vinyl's manager methods are written out, typed, with vinyl's docstrings.
     "basic.tests.ManagerTest.test_manager_method_attributes": "manager-introspection",
     "basic.tests.ManagerTest.test_manager_method_signature": "manager-introspection",
-    # The related model's default manager filters (BoringPeopleManager...) in Django's
-    # related managers, which subclass it; vinyl's do not.
-    "custom_managers.tests.CustomManagerTests.test_fk_related_manager": "related-managers",
-    "custom_managers.tests.CustomManagerTests.test_gfk_related_manager": "related-managers",
-    "custom_managers.tests.CustomManagerTests.test_m2m_related_manager": "related-managers",
-    "custom_managers.tests.CustomManagerTests.test_related_manager": "related-managers",
-    # 'JOIN' unexpectedly found in the captured COUNT / EXISTS of a many-to-many manager.
-    "many_to_many.tests.ManyToManyQueryTests.test_count_join_optimization": "related-managers",
-    "many_to_many.tests.ManyToManyQueryTests.test_exists_join_optimization": "related-managers",
-    # mock.patch.object(RelatedManager, '_get_missing_target_ids'): Django's private method.
-    "many_to_many.tests.ManyToManyTests.test_slow_add_ignore_conflicts": "related-managers",
-    # FieldError: Cannot resolve keyword 'favorite_tags' (a related_query_name).
-    "prefetch_related.tests.GenericRelationTests.test_reverse_generic_relation": (
-        "related-managers"
-    ),
     # Counter({'Bugs': 1}) != Counter({'Bugs': 1, 'Droopy': 1}): removal through a related
     # manager removed what its default manager's filter leaves out.
     "custom_managers.tests.CustomManagerTests.test_removal_through_default_fk_related_manager": (
@@ -171,10 +156,6 @@ CURATED: dict[str, str] = {
     "test_slow_removal_through_default_gfk_related_manager": "related-writes",
     # IntegrityError not raised by get_or_create() through a many-to-many manager.
     "get_or_create.tests.GetOrCreateThroughManyToMany.test_something": "related-writes",
-    # A custom QuerySet.__init__ signature: AttributeError 'str' ... 'filter_is_sticky'.
-    "custom_managers.tests.CustomManagersRegressTestCase.test_queryset_with_custom_init": (
-        "custom-managers"
-    ),
     # [206, 204, 205, 203] != [206, 205, 204, 203]: the test patches bulk_batch_size() on
     # Django's connection to read in batches of 2; vinyl's wrapper reads all in one.
     "lookup.tests.LookupTests.test_in_bulk_preserve_ordering_with_batch_size": (

@@ -4,6 +4,8 @@ A symmetrical many-to-many to self (``RPerson.friends``), a many-to-many to a mo
 unique field (``RPerson.tags``: ``get_or_create()`` through it can violate it), and a model
 whose default manager filters (``RFan.objects``: Django's related managers of ``idol``,
 ``liked`` and ``fan_things`` see only fans with ``fun=True``, and remove only those).
+``fan_things``'s ``related_query_name`` gives each fan ``thing_people``: the persons whose
+``fan_things`` hold it, which Django reads as a reverse relation through the generic one.
 
 Each model has Django's ``objects`` (the oracle) and both vinyl flavors (``avinyl`` /
 ``vinyl``). The scenarios create their rows themselves; nothing seeds these tables.
@@ -32,7 +34,7 @@ class RPerson(AppModel):
     name = models.CharField(max_length=50)
     friends = models.ManyToManyField("self", blank=True)
     tags = models.ManyToManyField(RTag, related_name="people", blank=True)
-    fan_things = GenericRelation("RFan")
+    fan_things = GenericRelation("RFan", related_query_name="thing_people")
 
 
 class FunFans(models.Manager["RFan"]):

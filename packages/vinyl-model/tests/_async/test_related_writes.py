@@ -510,3 +510,25 @@ async def test_djangos_async_related_manager_methods_are_refused(db: DB) -> None
             assert f"call {name[1:]}() (awaited in vinyl_async, plain in vinyl_sync)." in str(
                 raised.value
             )
+
+
+async def test_a_generic_relations_related_query_name_reads_as_djangos(db: DB) -> None:
+    """``RPerson.fan_things``'s ``related_query_name`` gives each fan ``thing_people``, the
+    persons whose ``fan_things`` hold it: read and prefetched as Django's reverse manager
+    of it reads them (not as the generic relation's own manager). Twice, with new rows."""
+    reset(db.django)
+    for round_ in range(2):
+        people = [RPerson.objects.using(db.django).create(name=f"p{round_}{i}") for i in range(3)]
+        for index, person in enumerate((people[1], people[0], people[1], None)):
+            RFan.objects.using(db.django).create(name=f"f{round_}{index}", thing=person)
+        django_fans = RFan.objects.using(db.django).filter(name__startswith=f"f{round_}")
+        vinyl_fans = RFan.avinyl.using(db.vinyl).filter(name__startswith=f"f{round_}")
+        wanted = [[p.pk for p in fan.thing_people.all()] for fan in django_fans.order_by("pk")]
+        assert any(wanted) and not all(wanted)
+        django_prefetched = django_fans.prefetch_related("thing_people").order_by("pk")
+        prefetched = await vinyl_fans.prefetch_related("thing_people").order_by("pk")
+        assert [[p.pk for p in fan["thing_people"]] for fan in prefetched] == [
+            [p.pk for p in fan.thing_people.all()] for fan in django_prefetched
+        ]
+        assert [[p.pk for p in await fan.thing_people.all()] for fan in prefetched] == wanted
+        assert [await fan.thing_people.count() for fan in prefetched] == list(map(len, wanted))

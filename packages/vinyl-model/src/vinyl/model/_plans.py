@@ -207,6 +207,8 @@ def relation_shape(
     if manager._db is not None:
         return None
     if not descriptor.rel.many_to_many:
+        if not manager.field.many_to_one:
+            return None  # a GenericRelation's reverse accessor (its related_query_name)
         # A reverse foreign key: filtered on the instance itself, whose key value the
         # filter reads (the field's target, or its to_field).
         fields = manager.field.foreign_related_fields

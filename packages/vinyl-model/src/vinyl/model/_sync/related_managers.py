@@ -84,7 +84,7 @@ class RelatedManager(ManagerMethods[Any]):
         rel = descriptor.rel
         # A reverse foreign key or many-to-many relates to the model holding the field; the
         # forward side of a many-to-many (reverse=False) and a GenericRelation to its target.
-        forward = _is_generic(rel.field) or not getattr(descriptor, "reverse", True)
+        forward = _is_generic(descriptor) or not getattr(descriptor, "reverse", True)
         self.model: type[Model] = rel.model if forward else rel.related_model
         # The manager the relation starts from: the related model's default one, or the one
         # obj.rel(manager="name") named (Django's or a vinyl manager of this flavor).
@@ -143,7 +143,7 @@ class RelatedManager(ManagerMethods[Any]):
         time, and then from its template, with the instance's key values.
         """
         rel: Any = self.descriptor.rel
-        if _is_generic(rel.field):
+        if _is_generic(self.descriptor):
             generic: VinylQuerySet[Any] = base.filter(**_generic_filter(rel.field, self.instance))
             return generic
         # Django's filter, not this class's override (which calls this method).
@@ -646,7 +646,7 @@ def _manager_class(descriptor: ReverseManyToOneDescriptor[Any]) -> type[RelatedM
     """
     rel: Any = descriptor.rel
     vinyl_class: type[RelatedManager]
-    if _is_generic(rel.field):
+    if _is_generic(descriptor):
         vinyl_class, django_class = GenericRelatedManager, type(rel.model._default_manager)
     else:
         vinyl_class = (
@@ -735,10 +735,20 @@ def _for_instance(queryset: VinylQuerySet[Any], django_manager: Any) -> None:
         }
 
 
-def _is_generic(field: Any) -> bool:
-    # A GenericRelation, recognised without importing contenttypes (whose models module
-    # needs Django's app registry ready).
-    return hasattr(field, "object_id_field_name") and hasattr(field, "content_type_field_name")
+def _is_generic(descriptor: ReverseManyToOneDescriptor[Any]) -> bool:
+    """Return whether *descriptor* is a ``GenericRelation``'s own (``bookmark.tags``).
+
+    Not the reverse accessor its ``related_query_name`` adds to the other model
+    (``tag.bookmarks``), a plain ``ReverseManyToOneDescriptor`` of the same relation,
+    whose manager Django makes as a reverse foreign key's. Recognised without importing
+    contenttypes (whose models module needs Django's app registry ready).
+    """
+    field = descriptor.rel.field
+    return (
+        type(descriptor) is not ReverseManyToOneDescriptor
+        and hasattr(field, "object_id_field_name")
+        and hasattr(field, "content_type_field_name")
+    )
 
 
 def _generic_filter(field: Any, instance: Model) -> dict[str, Any]:
