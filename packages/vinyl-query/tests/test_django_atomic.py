@@ -183,6 +183,17 @@ def test_a_thread_started_inside_djangos_block_runs_outside_it_as_djangos_would(
     assert django_names(db.django) == ["uncommitted"]
 
 
+def test_the_sync_driver_adopts_djangos_connection_and_nothing_else(db: DB) -> None:
+    driver = get_backend(db.vinyl).sync_driver
+    wrapper = connections[db.vinyl]
+    wrapper.ensure_connection()
+    joined = driver.adopt(wrapper.connection, db.vinyl)
+    assert joined is not None
+    assert [tuple(row) for row in joined.fetch("SELECT 1")] == [(1,)]
+    # Another driver's connection (mysqlclient's, say): None, and vinyl refuses to join.
+    assert driver.adopt(object(), db.vinyl) is None
+
+
 async def test_async_statements_inside_djangos_block_raise(db: DB) -> None:
     message = (
         rf"^Django's transaction.atomic\(using='{db.vinyl}'\) is open, but vinyl_async does "

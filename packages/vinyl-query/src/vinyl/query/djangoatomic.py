@@ -132,7 +132,8 @@ def join_django_atomic(alias: str) -> Connection:
             f"connection is a {type(wrapper.connection).__module__}."
             f"{type(wrapper.connection).__name__}, which vinyl's sync driver cannot run on. "
             f"Use vinyl's transaction(using={alias!r}) instead of Django's atomic() around "
-            f"vinyl's operations."
+            f"vinyl's operations (in tests, vinyl_sync.testing.TestCase instead of Django's "
+            f"TestCase, which opens an atomic() around each test)."
         )
     return joined
 
