@@ -164,8 +164,6 @@ CURATED: dict[str, str] = {
     # '2 > 1' not found in '... WHERE (2)::integer > (1)::integer': vinyl's SQL casts a
     # bare value on PostgreSQL (asyncpg needs its type), where Django's writes it bare.
     "lookup.tests.LookupTests.test_lookup_direct_value_rhs_unwrapped": "logged-sql",
-    # NotSupportedError: ... custom iterable class 'ModelIterableSubclass'.
-    "prefetch_related.tests.DefaultManagerTests.test_m2m_then_m2m": "custom-iterable",
     # 'House' object has no attribute 'rooms_lst': traverse_qs() reads the flattened
     # Prefetch("houses__rooms", to_attr="rooms_lst") through person.houses.all(), which
     # Django answers from the prefetch (houses carrying rooms_lst) and vinyl's related

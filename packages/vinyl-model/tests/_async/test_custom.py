@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 import vinyl_async
-from django.db import models
+from django.db import NotSupportedError, models
+from django.db.models.query import ModelIterable, ValuesListIterable
 from vinyl_testapp.models.custom import Bin, Club, Member, Room, Shelf, ShelfQuerySet
 from vinyl_testing._async.writes import resolved
 from vinyl_testing.plugin import DB
@@ -113,6 +114,46 @@ async def test_a_custom_queryset_init_with_arguments_of_its_own(shelves: DB, mod
     vinyl_room = await Room.avinyl.using(shelves.vinyl).get(pk=room.pk)
     related = getattr(vinyl_room, "shelves" if model is Shelf else "bins")
     assert rows(await related.titled("")) == rows(oracle.filter(room=room).titled(""))
+
+
+class ShelfIterable(ModelIterable):
+    """A subclass of Django's iterable that keeps Django's iteration (prefetch_related's
+    ``ModelIterableSubclass``)."""
+
+
+class PagesIterable(ValuesListIterable):
+    pass
+
+
+class OwnIteration(ModelIterable):
+    def __iter__(self) -> Any:
+        yield from super().__iter__()
+
+
+async def test_a_queryset_with_a_subclass_of_djangos_iterable(shelves: DB) -> None:
+    """A queryset whose ``_iterable_class`` subclasses Django's without iterating otherwise
+    (a custom ``QuerySet.__init__`` sets it) reads what Django reads; one with its own
+    ``__iter__`` is refused, naming it: vinyl cannot run it. Twice each, other values."""
+
+    def books(queryset: Any, pages: int) -> Any:
+        queryset = queryset.filter(pages__gt=pages).order_by("pk")
+        queryset._iterable_class = ShelfIterable
+        return queryset
+
+    def titles(queryset: Any, pages: int) -> Any:
+        queryset = queryset.filter(pages__gt=pages).values_list("title", "pages")
+        queryset._iterable_class = PagesIterable
+        return queryset
+
+    for pages in (100, 300):
+        oracle = Shelf.objects.using(shelves.django)
+        queryset = Shelf.avinyl.using(shelves.vinyl)
+        assert rows(await books(queryset, pages)) == rows(books(oracle, pages))
+        assert list(await titles(queryset, pages)) == list(titles(oracle, pages))
+        own = queryset.filter(title__startswith="A")
+        own._iterable_class = OwnIteration
+        with pytest.raises(NotSupportedError, match="custom iterable class 'OwnIteration'"):
+            list(await own)
 
 
 def test_from_queryset_refuses_what_is_not_a_queryset() -> None:

@@ -45,6 +45,13 @@ from django.core.signals import setting_changed
 from django.db.models import Lookup, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import Col
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    NamedValuesListIterable,
+    ValuesIterable,
+    ValuesListIterable,
+)
 from django.db.models.sql.where import AND
 from vinyl.query.backend import Dialect
 from vinyl.query.compiler import CompiledQuery
@@ -163,6 +170,18 @@ def filter_shape(kwargs: Mapping[str, Any]) -> tuple[Shape, tuple[Any, ...]] | N
     return ("filter", names, tuple(kinds)), tuple(values)
 
 
+#: Django's iterable classes, which the shape's calls (``values()``...) choose among.
+DJANGO_ITERABLES = frozenset(
+    {
+        ModelIterable,
+        ValuesIterable,
+        ValuesListIterable,
+        NamedValuesListIterable,
+        FlatValuesListIterable,
+    }
+)
+
+
 def plannable(queryset: QuerySet[Any]) -> bool:
     """Return whether *queryset* holds no state its shape leaves out.
 
@@ -173,7 +192,9 @@ def plannable(queryset: QuerySet[Any]) -> bool:
     """
     private: Any = queryset  # Django's stubs leave the private attributes out.
     return not (
-        private._sticky_filter
+        # Another iterable class (a custom QuerySet sets it) is not in the shape's calls.
+        private._iterable_class not in DJANGO_ITERABLES
+        or private._sticky_filter
         or private._defer_next_filter
         or private._deferred_filter
         or private._for_write

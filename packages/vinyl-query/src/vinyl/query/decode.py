@@ -74,14 +74,28 @@ def decoder(
     worked out here, once: a caller running the same compiled query again keeps the
     decoder and pays only the per-row work.
     """
-    make = _DECODERS.get(queryset._iterable_class)
+    make = _decoder_maker(queryset._iterable_class)
     if make is None:
         raise NotSupportedError(
             f"vinyl cannot decode rows for the custom iterable class "
-            f"{queryset._iterable_class.__qualname__!r}; use Django's own values(), "
-            f"values_list() or model querysets."
+            f"{queryset._iterable_class.__qualname__!r}, which iterates its own way; use "
+            f"Django's own values(), values_list() or model querysets."
         )
     return make(queryset, compiled, instance_class)
+
+
+def _decoder_maker(
+    iterable_class: type,
+) -> Callable[[QuerySet[Any], CompiledQuery, InstanceClass | None], Decoder] | None:
+    """Return what makes the decoder of *iterable_class*: Django's iterable's, or that of
+    the Django iterable it subclasses without an ``__iter__`` of its own; else ``None``."""
+    for klass in iterable_class.__mro__:
+        make = _DECODERS.get(klass)
+        if make is not None:
+            return make
+        if "__iter__" in vars(klass):
+            return None
+    return None
 
 
 def row_converter(
