@@ -660,13 +660,17 @@ def test_raw_on_the_manager_iterates_like_djangos(library: DB) -> None:
 
 def test_raw_is_lazy_and_shows_djangos_repr(library: DB) -> None:
     """As Django's: ``raw()`` reads nothing until evaluated, and its repr (and its query's)
-    is Django's text; its query's ``cursor`` is ``None`` until the read, then not (Django's
-    is its connection's cursor, vinyl's what vinyl read, with the columns described)."""
+    is Django's text; its query's ``cursor`` is ``None`` until the read, then the read's,
+    closed (Django's is its connection's cursor), describing the columns."""
+    book = "SELECT * FROM vinyl_testapp_book"
     for sql, params in (
-        ("SELECT * FROM vinyl_testapp_book WHERE title = %(title)s", {"title": "Boy"}),
-        ("SELECT * FROM vinyl_testapp_book WHERE title = %s AND pages > %s", ["Boy", 100]),
-        ("SELECT * FROM vinyl_testapp_book WHERE title = %s", {"Boy"}),  # Django's test's set
-        ("SELECT * FROM vinyl_testapp_book", None),
+        (f"{book} WHERE title = %(title)s", {"title": "Boy"}),
+        (f"{book} WHERE title = %(title)s", {"title": "Aleph"}),
+        (f"{book} WHERE title <> %s AND pages > %s", ["Boy", 100]),
+        (f"{book} WHERE title <> %s AND pages > %s", ["Aleph", 500]),
+        (f"{book} WHERE title = %s", {"Boy"}),  # a set, as in Django's test
+        (book, None),
+        (book, None),
     ):
         django_raw = Book.objects.using(library.django).raw(sql, params)
         with CaptureQueriesContext(connections[library.vinyl]) as captured:
@@ -677,12 +681,13 @@ def test_raw_is_lazy_and_shows_djangos_repr(library: DB) -> None:
         assert len(captured) == 0
         expected = list(django_raw)
         assert [b.pk for b in raw] == [b.pk for b in expected]
-        assert raw.query.cursor is not None and django_raw.query.cursor is not None
-        assert [column[0] for column in raw.query.cursor.description] == [
-            column[0] for column in django_raw.query.cursor.description
+        cursor, django_cursor = raw.query.cursor, django_raw.query.cursor
+        assert cursor is not None and django_cursor is not None
+        assert [column[0] for column in cursor.description] == [
+            column[0] for column in django_cursor.description
         ]
-        assert raw.query.cursor.rowcount == len(expected)
-    assert repr(raw) == "<RawQuerySet: SELECT * FROM vinyl_testapp_book>"
+        assert cursor.rowcount == len(expected)
+    assert repr(raw) == f"<RawQuerySet: {book}>"
 
 
 def test_raw_missing_column_is_never_fetched_behind_your_back(library: DB) -> None:

@@ -8,10 +8,9 @@ plan cache is asked, or from Django's compiler.
 
 from __future__ import annotations
 
-import itertools
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,38 +208,20 @@ def positional(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
 
 
 class FetchedCursor:
-    """The rows of a read that is over, as a DB-API cursor: what a raw query's ``cursor``
-    is once vinyl has read it (Django's is a cursor of its own connection).
+    """The cursor of a raw query's read that is over: what ``VinylRawQuery.cursor`` is once
+    vinyl has read the query, where Django's is a cursor of its own connection.
 
-    ``description`` names the columns (a 7-item sequence each, the other six ``None``),
-    ``rowcount`` counts the rows, ``fetchone()``/``fetchmany()``/``fetchall()`` and
-    iteration hand them out once, in order. It does no I/O: the connection that read them
-    is back in its pool.
+    Closed, as Django's is once the queryset is evaluated: it describes the columns
+    (``description``: a 7-item sequence each, the other six ``None``) and counts the rows
+    (``rowcount``), which became the instances; it fetches nothing. It does no I/O: the
+    connection that read them is back in its pool.
     """
 
-    def __init__(self, columns: Sequence[str], rows: Sequence[Row]) -> None:
+    def __init__(self, columns: Sequence[str], rowcount: int) -> None:
         self.description: list[tuple[str, None, None, None, None, None, None]] = [
             (name, None, None, None, None, None, None) for name in columns
         ]
-        self.rowcount = len(rows)
-        self.arraysize = 1
-        self._rows: Iterator[Row] = iter(rows)
-
-    def fetchone(self) -> Row | None:
-        """Return the next row, or ``None`` when none is left."""
-        return next(self._rows, None)
-
-    def fetchmany(self, size: int | None = None) -> list[Row]:
-        """Return the next *size* rows (``arraysize`` by default)."""
-        return list(itertools.islice(self._rows, self.arraysize if size is None else size))
-
-    def fetchall(self) -> list[Row]:
-        """Return the rows left."""
-        return list(self._rows)
-
-    def __iter__(self) -> Iterator[Row]:
-        return self._rows
+        self.rowcount = rowcount
 
     def close(self) -> None:
-        """Forget the rows left."""
-        self._rows = iter(())
+        """Do nothing: it is closed already."""

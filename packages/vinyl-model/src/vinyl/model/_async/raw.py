@@ -33,14 +33,14 @@ class VinylRawQuery(RawQuery):
     #: ``(column names, rows)`` of the last read, set by ``VinylRawQuerySet._evaluate()``.
     fetched: tuple[list[str], list[Row]] | None = None
     #: ``None`` until the query is read, as Django's (a raw queryset is lazy); then, where
-    #: Django's is a cursor of its own connection (which vinyl never opens), the read's
-    #: result as a DB-API cursor: its columns described, its rows to fetch.
+    #: Django's is a cursor of its own connection (which vinyl never opens), the read's,
+    #: closed: its columns described, its rows counted.
     cursor: FetchedCursor | None  # type: ignore[assignment]
 
     def read(self, fetched: tuple[list[str], list[Row]]) -> None:
         """Hold *fetched*, ``(column names, rows)``: what vinyl read for the query."""
         self.fetched = fetched
-        self.cursor = FetchedCursor(*fetched)
+        self.cursor = FetchedCursor(fetched[0], len(fetched[1]))
 
     def clone(self, using: str) -> VinylRawQuery:
         """Return a copy of the query on *using*, not yet read."""
