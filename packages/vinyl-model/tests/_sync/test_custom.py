@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import vinyl_sync
 from django.db import NotSupportedError, models
-from django.db.models.query import ModelIterable, ValuesListIterable
+from django.db.models.query import EmptyQuerySet, ModelIterable, ValuesListIterable
 from vinyl_testapp.models.custom import Bin, Club, Member, Room, Shelf, ShelfQuerySet
 from vinyl_testing._sync.writes import resolved
 from vinyl_testing.plugin import DB
@@ -155,6 +155,23 @@ def test_a_queryset_with_a_subclass_of_djangos_iterable(shelves: DB) -> None:
         own._iterable_class = OwnIteration
         with pytest.raises(NotSupportedError, match="custom iterable class 'OwnIteration'"):
             list(own)
+
+
+def test_a_querysets_class_can_become_another_querysets(shelves: DB) -> None:
+    """Django's querysets share one layout: ``qs.__class__ = OtherQuerySet`` works (Django's
+    basic ``test_emptyqs_customqs``); a vinyl queryset's too, which is then that class."""
+
+    class Other(models.QuerySet[Any]):
+        def do_something(self) -> str:
+            return "did something"
+
+    for source in (Shelf.objects.using(shelves.django), Shelf.vinyl.using(shelves.vinyl)):
+        queryset = source.all()
+        queryset.__class__ = Other
+        queryset = queryset.none()
+        assert len(queryset) == 0
+        assert isinstance(queryset, EmptyQuerySet)
+        assert queryset.do_something() == "did something"
 
 
 def test_from_queryset_refuses_what_is_not_a_queryset() -> None:

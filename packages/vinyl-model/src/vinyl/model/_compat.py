@@ -16,7 +16,17 @@ from vinyl.model._messages import not_evaluated, not_evaluated_index
 __all__ = ["AsyncEvaluation", "SyncEvaluation"]
 
 
-class AsyncEvaluation[T]:
+class _Evaluation:
+    """The first base of both mixins: a plain class, so that Python lays a vinyl queryset
+    out as it lays out Django's ``QuerySet`` subclasses.
+
+    A generic class's first base is otherwise ``typing.Generic``, and CPython then refuses
+    ``qs.__class__ = TheirQuerySet`` ("object layout differs"), which Django allows
+    between its querysets.
+    """
+
+
+class AsyncEvaluation[T](_Evaluation):
     """``await qs`` returns the list; any sync evaluation of an unevaluated queryset raises.
 
     Once awaited, Django's sync protocol (``len()``, ``bool()``, indexing, ``for``) works
@@ -45,7 +55,7 @@ class AsyncEvaluation[T]:
             raise TypeError(not_evaluated(repr(self)))
 
 
-class SyncEvaluation[T]:
+class SyncEvaluation[T](_Evaluation):
     """Django's sync protocol (``list()``, ``len()``, ``for``, indexing) reads through vinyl."""
 
     _result_cache: list[Any] | None
