@@ -15,6 +15,8 @@ import pytest
 from django.db import connections
 from django.db import transaction as django_transaction
 from django.db.transaction import TransactionManagementError
+from vinyl_async import transaction as async_transaction
+from vinyl_sync import transaction as sync_transaction
 from vinyl_testapp.models.writes import WCascade, WItalian, WPlace, WTarget
 from vinyl_testing.plugin import DB
 
@@ -120,3 +122,31 @@ async def test_vinyl_async_writes_inside_djangos_block_raise(db: DB) -> None:
                 await WPlace.avinyl.using(db.vinyl).filter(name="never").update(city="Rome")
             assert str(raised.value).startswith(message)
     assert WPlace.objects.using(db.django).count() == 0
+
+
+def own_block_names(db: DB) -> list[str]:
+    """Return the places' names as Django's connection of the Django alias sees them."""
+    return sorted(WPlace.objects.using(db.django).values_list("name", flat=True))
+
+
+def test_vinyl_sync_writes_in_its_own_block_with_djangos_block_opened_inside(db: DB) -> None:
+    # vinyl's block was opened first: vinyl's writes run in it, as its reads do, whatever
+    # Django's block on its own connection holds (here: marked to roll back).
+    for number in (1, 2):
+        with sync_transaction(using=db.vinyl):
+            with django_transaction.atomic(using=db.vinyl):
+                django_transaction.set_rollback(True, using=db.vinyl)
+                WPlace.vinyl.using(db.vinyl).create(name=f"sync-{number}", city="Rome")
+                assert WPlace.vinyl.using(db.vinyl).count() == number
+        assert own_block_names(db) == [f"sync-{n}" for n in range(1, number + 1)]
+
+
+async def test_vinyl_async_writes_in_its_own_block_with_djangos_block_opened_inside(
+    db: DB,
+) -> None:
+    for number in (1, 2):
+        async with async_transaction(using=db.vinyl):
+            with django_transaction.atomic(using=db.vinyl):
+                await WPlace.avinyl.using(db.vinyl).create(name=f"async-{number}", city="Rome")
+                assert await WPlace.avinyl.using(db.vinyl).count() == number
+        assert own_block_names(db) == [f"async-{n}" for n in range(1, number + 1)]

@@ -15,6 +15,7 @@ from typing import Any
 from vinyl.model import _replay
 from vinyl.model._writes import Insert, Plan, Read, Step
 from vinyl.query._async import execute_insert_sql, execute_sql, fetch_sql, get_pool, transaction
+from vinyl.query._async.scope import current_scope
 from vinyl.query.databases import get_backend
 from vinyl.query.djangoatomic import ajoin_django_atomic, django_transaction
 
@@ -32,8 +33,9 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     backend = get_backend(alias)
     # The server's capabilities (RETURNING on MariaDB) are known once its pool has started,
     # or once Django's connection was joined (vinyl_sync inside Django's atomic(); vinyl_async
-    # refuses there), which opens no pool.
-    if django_transaction(alias) is not None:
+    # refuses there), which opens no pool. A vinyl block comes first, as for every statement
+    # (ConnectionScope): Django's block opened inside one is not joined.
+    if current_scope(alias) is None and django_transaction(alias) is not None:
         ajoin_django_atomic(alias)
     else:
         await get_pool(backend)

@@ -18,6 +18,7 @@ from typing import Any
 from vinyl.model import _replay
 from vinyl.model._writes import Insert, Plan, Read, Step
 from vinyl.query._sync import execute_insert_sql, execute_sql, fetch_sql, get_pool, transaction
+from vinyl.query._sync.scope import current_scope
 from vinyl.query.databases import get_backend
 from vinyl.query.djangoatomic import django_transaction, join_django_atomic
 
@@ -35,8 +36,9 @@ def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic: bool
     backend = get_backend(alias)
     # The server's capabilities (RETURNING on MariaDB) are known once its pool has started,
     # or once Django's connection was joined (vinyl_sync inside Django's atomic(); vinyl_async
-    # refuses there), which opens no pool.
-    if django_transaction(alias) is not None:
+    # refuses there), which opens no pool. A vinyl block comes first, as for every statement
+    # (ConnectionScope): Django's block opened inside one is not joined.
+    if current_scope(alias) is None and django_transaction(alias) is not None:
         join_django_atomic(alias)
     else:
         get_pool(backend)
