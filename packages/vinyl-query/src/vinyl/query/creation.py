@@ -99,7 +99,8 @@ class VinylDatabaseCreationMixin:
         super().set_as_test_mirror(primary_settings_dict)  # type: ignore[misc]
         primary = self.connection.settings_dict["TEST"].get("MIRROR")
         if primary:
-            # vinyl_sync joins the primary's atomic() (Django's TestCase opens none here).
+            # vinyl_sync joins the primary's atomic(), which holds the test's rows (Django's
+            # TestCase opens one here too, on a connection that does not see them).
             mirror_in_tests(self.connection.alias, primary)
         self._vinyl_follow_name()
 

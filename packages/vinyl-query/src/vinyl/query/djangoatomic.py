@@ -20,8 +20,10 @@ with ``transaction.set_autocommit(False)``) and no vinyl ``transaction()`` block
 
 A test mirror (the vinyl alias on the same database as ``default``, see
 ``vinyl.query.creation``) joins its primary's ``atomic()`` the same way: Django's
-``TestCase`` opens its per-test transaction on the primary only, and vinyl_sync's statements
-then see the test's rows and roll back with them.
+``TestCase`` opens its per-test ``atomic()`` on the primary and on the mirror, each on its own
+connection, and the test's rows are in the primary's. So, unless the test opened an
+``atomic()`` on the mirror itself, vinyl_sync's statements see the test's rows and roll back
+with them.
 
 The async and sync functions come in pairs (``ajoin_django_atomic`` / ``join_django_atomic``
 ...), which ``tools/unasync.py`` renames between the flavors as ``vinyl.query._compat``'s.
@@ -59,8 +61,9 @@ _test_primaries: dict[str, str] = {}
 def mirror_in_tests(alias: str, primary: str) -> None:
     """Record that *alias* is the test mirror of *primary* (Django's ``set_as_test_mirror()``).
 
-    Django's ``TestCase`` opens its ``atomic()`` on *primary* only; the mirror names the
-    same database, so vinyl's statements on *alias* join that transaction too.
+    Django's ``TestCase`` opens an ``atomic()`` on both, each on its own connection; the
+    test's rows are in *primary*'s, on the same database, so vinyl's statements on *alias*
+    join that transaction.
     """
     _test_primaries[alias] = primary
 
