@@ -216,3 +216,28 @@ async def test_async_statements_inside_djangos_block_raise(db: DB) -> None:
         assert await _async.fetch_sql(db.vinyl, f"SELECT name FROM {table}") == []
     finally:
         await _async.close_pools()
+
+
+async def test_async_statements_with_djangos_autocommit_off_raise(db: DB) -> None:
+    # Django's manual transaction is no atomic() block: the message says which it is.
+    message = (
+        rf"^Django's transaction on '{db.vinyl}' is open \(autocommit turned off by "
+        rf"transaction\.set_autocommit\(False\)\), but vinyl_async does not run on Django's "
+        rf"connection"
+    )
+    table = get_backend(db.vinyl).wrapper.ops.quote_name(QAuthor._meta.db_table)
+    try:
+        for _ in range(2):
+            django_transaction.set_autocommit(False, using=db.vinyl)
+            try:
+                with pytest.raises(TransactionManagementError, match=message):
+                    await _async.fetch_sql(db.vinyl, f"SELECT name FROM {table}")
+                with pytest.raises(TransactionManagementError, match=message):
+                    async with _async.transaction(db.vinyl):
+                        pass
+            finally:
+                django_transaction.rollback(using=db.vinyl)
+                django_transaction.set_autocommit(True, using=db.vinyl)
+            assert await _async.fetch_sql(db.vinyl, f"SELECT name FROM {table}") == []
+    finally:
+        await _async.close_pools()

@@ -99,16 +99,24 @@ def _only_testcase_blocks(wrapper: BaseDatabaseWrapper) -> bool:
     return all(getattr(block, "_from_testcase", False) for block in wrapper.atomic_blocks)
 
 
+def _open_one(wrapper: BaseDatabaseWrapper) -> str:
+    """Return which transaction of Django's is open on *wrapper*, for an error message."""
+    if wrapper.in_atomic_block:
+        return f"Django's transaction.atomic(using={wrapper.alias!r}) is open"
+    return (
+        f"Django's transaction on {wrapper.alias!r} is open (autocommit turned off by "
+        f"transaction.set_autocommit(False))"
+    )
+
+
 def _refused(alias: str) -> NoReturn:
-    wrapper = django_transaction(alias)
-    using = alias if wrapper is None else wrapper.alias
     raise TransactionManagementError(
-        f"Django's transaction.atomic(using={using!r}) is open, but vinyl_async does not "
-        f"run on Django's connection (a blocking connection of this thread): this operation "
-        f"would run, and commit, outside that block. Use vinyl's transaction(using="
-        f"{alias!r}) around vinyl_async's operations instead (in tests, "
-        f"vinyl_async.testing.TestCase rather than Django's TestCase, which wraps each test "
-        f"in atomic()). vinyl_sync joins Django's atomic() blocks."
+        f"{_open_one(_open_transaction(alias))}, but vinyl_async does not run on Django's "
+        f"connection (a blocking connection of this thread): this operation would run, and "
+        f"commit, outside that block. Use vinyl's transaction(using={alias!r}) around "
+        f"vinyl_async's operations instead (in tests, vinyl_async.testing.TestCase rather "
+        f"than Django's TestCase, which wraps each test in atomic()). vinyl_sync joins "
+        f"Django's atomic() blocks."
     )
 
 
@@ -130,10 +138,10 @@ def join_django_atomic(alias: str) -> Connection:
     joined = get_backend(alias).sync_driver.adopt(wrapper.connection, alias)
     if joined is None:
         raise TransactionManagementError(
-            f"Django's transaction.atomic(using={wrapper.alias!r}) is open, and vinyl_sync "
-            f"would run its statements for {alias!r} on Django's connection, but that "
-            f"connection is a {type(wrapper.connection).__module__}."
-            f"{type(wrapper.connection).__name__}, which vinyl's sync driver cannot run on. "
+            f"{_open_one(wrapper)}, and vinyl_sync would run its statements for {alias!r} "
+            f"on Django's connection, but that connection is a "
+            f"{type(wrapper.connection).__module__}.{type(wrapper.connection).__name__}, "
+            f"which vinyl's sync driver cannot run on. "
             f"Use vinyl's transaction(using={alias!r}) instead of Django's atomic() around "
             f"vinyl's operations (in tests, vinyl_sync.testing.TestCase instead of Django's "
             f"TestCase, which opens an atomic() around each test)."
