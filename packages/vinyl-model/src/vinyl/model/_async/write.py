@@ -35,7 +35,7 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     # or once Django's connection was joined (vinyl_sync inside Django's atomic(); vinyl_async
     # refuses there), which opens no pool. A vinyl block comes first, as for every statement
     # (ConnectionScope): Django's block opened inside one is not joined.
-    if current_scope(alias) is None and django_transaction(alias) is not None:
+    if django_transaction(alias) is not None and current_scope(alias) is None:
         ajoin_django_atomic(alias)
     else:
         await get_pool(backend)

@@ -38,7 +38,7 @@ def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic: bool
     # or once Django's connection was joined (vinyl_sync inside Django's atomic(); vinyl_async
     # refuses there), which opens no pool. A vinyl block comes first, as for every statement
     # (ConnectionScope): Django's block opened inside one is not joined.
-    if current_scope(alias) is None and django_transaction(alias) is not None:
+    if django_transaction(alias) is not None and current_scope(alias) is None:
         join_django_atomic(alias)
     else:
         get_pool(backend)
