@@ -18,12 +18,9 @@ from django.db import models
 from vinyl_testapp.models.base import AppModel
 
 
-class ShelfQuerySet(models.QuerySet[Any]):
-    """A Django queryset with two builder methods, used by Django's and vinyl's managers.
-
-    Its ``__init__`` takes an argument of its own first (Django's ``CustomInitQuerySet``):
-    managers build querysets with keywords.
-    """
+class ArgumentFirst:
+    """A queryset ``__init__`` that takes an argument of its own first (Django's
+    ``CustomInitQuerySet``): managers build querysets with keywords."""
 
     def __init__(
         self,
@@ -34,6 +31,10 @@ class ShelfQuerySet(models.QuerySet[Any]):
         hints: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(model=model, query=query, using=using, hints=hints)
+
+
+class ShelfQuerySet(ArgumentFirst, models.QuerySet[Any]):
+    """A Django queryset with two builder methods, used by Django's and vinyl's managers."""
 
     def long(self) -> Any:
         return self.filter(pages__gt=300)
@@ -64,17 +65,7 @@ class Shelf(models.Model):
         app_label = "vinyl_testapp"
 
 
-class AsyncBinQuerySet(vinyl_async.VinylQuerySet[Any]):
-    def __init__(  # an argument of its own first, as ShelfQuerySet's
-        self,
-        custom_optional_arg: Any = None,
-        model: Any = None,
-        query: Any = None,
-        using: str | None = None,
-        hints: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(model=model, query=query, using=using, hints=hints)
-
+class AsyncBinQuerySet(ArgumentFirst, vinyl_async.VinylQuerySet[Any]):
     def long(self) -> Any:
         return self.filter(pages__gt=300)
 
@@ -82,17 +73,7 @@ class AsyncBinQuerySet(vinyl_async.VinylQuerySet[Any]):
         return self.filter(title__startswith=prefix).order_by("title")
 
 
-class SyncBinQuerySet(vinyl_sync.VinylQuerySet[Any]):
-    def __init__(  # an argument of its own first, as ShelfQuerySet's
-        self,
-        custom_optional_arg: Any = None,
-        model: Any = None,
-        query: Any = None,
-        using: str | None = None,
-        hints: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(model=model, query=query, using=using, hints=hints)
-
+class SyncBinQuerySet(ArgumentFirst, vinyl_sync.VinylQuerySet[Any]):
     def long(self) -> Any:
         return self.filter(pages__gt=300)
 
