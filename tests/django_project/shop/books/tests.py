@@ -5,6 +5,7 @@ Each test asserts exactly the rows it wrote: whichever runs second sees none of 
 
 from django import test as django_test
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from vinyl_async.testing import TestCase
 
 from books.models import Author, Book
@@ -61,6 +62,29 @@ class DjangoTestCaseTests(django_test.TestCase):
 
     def test_the_same_again_sees_none_of_the_other_tests_rows(self) -> None:
         self._write_and_check("Fay")
+
+    def test_the_tests_own_atomic_on_the_vinyl_alias_is_joined_as_django_runs_there(
+        self,
+    ) -> None:
+        # Opened by the test on the vinyl alias itself: vinyl_sync joins that block, on the
+        # alias's own connection, which sees none of the test's rows on default, as Django's
+        # statements through the alias.
+        with transaction.atomic(using="vinyl"):
+            for name in ("Mirror", "Again"):
+                self.assertEqual(
+                    [a.name for a in Author.vinyl.order_by("name")],
+                    list(
+                        Author.objects.using("vinyl")
+                        .order_by("name")
+                        .values_list("name", flat=True)
+                    ),
+                )
+                Author.vinyl.create(name=name)
+            self.assertEqual(
+                sorted(Author.objects.using("vinyl").values_list("name", flat=True)),
+                ["Again", "Mirror"],
+            )
+        self.assertEqual(list(Author.objects.values_list("name", flat=True)), ["Ada"])
 
     def _write_and_check(self, name: str) -> None:
         self.assertEqual([a.name for a in Author.vinyl.all()], ["Ada"])
