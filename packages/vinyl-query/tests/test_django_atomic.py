@@ -8,7 +8,7 @@ what vinyl_sync wrote commits and rolls back exactly with them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 
 import pytest
@@ -241,3 +241,21 @@ async def test_async_statements_with_djangos_autocommit_off_raise(db: DB) -> Non
             assert await _async.fetch_sql(db.vinyl, f"SELECT name FROM {table}") == []
     finally:
         await _async.close_pools()
+
+
+def test_after_djangos_connection_closed_in_the_block_vinyl_raises_djangos_error(
+    db: DB,
+) -> None:
+    def error(read: Callable[[], object]) -> tuple[type[BaseException], str]:
+        with pytest.raises(Exception) as raised:
+            read()
+        return type(raised.value), str(raised.value)
+
+    for round_ in ("first", "second"):
+        with django_transaction.atomic(using=db.vinyl):
+            insert_author(db.vinyl, f"{round_} lost")
+            connections[db.vinyl].close()
+            expected = error(partial(django_names, db.vinyl))
+            assert error(partial(vinyl_names, db.vinyl)) == expected
+            assert error(partial(insert_author, db.vinyl, "never")) == expected
+        assert django_names(db.django) == []

@@ -128,11 +128,16 @@ def ajoin_django_atomic(alias: str) -> AsyncConnection:
 def join_django_atomic(alias: str) -> Connection:
     """Return the sync driver's connection over Django's connection in its transaction.
 
-    Raise Django's ``TransactionManagementError`` when an error already broke the block
-    (as Django's cursor does), or when Django's connection is not of vinyl's sync driver
+    Raise what Django's cursor raises when the connection was closed inside the block or an
+    error already broke it (``TransactionManagementError``), and
+    ``TransactionManagementError`` when Django's connection is not of vinyl's sync driver
     (e.g. ``mysqlclient`` installed as ``MySQLdb``).
     """
     wrapper = _open_transaction(alias)
+    if wrapper.closed_in_transaction:
+        # Closed inside the block: raise what Django's statements raise there (its cursor()
+        # raises the driver's error for a closed connection where the driver has one).
+        wrapper.cursor().close()
     wrapper.validate_no_broken_transaction()
     wrapper.ensure_connection()
     joined = get_backend(alias).sync_driver.adopt(wrapper.connection, alias)
