@@ -16,6 +16,7 @@ from django.db import connections
 from django.db import transaction as django_transaction
 from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
+from django.db.utils import ConnectionDoesNotExist
 from django.test.utils import CaptureQueriesContext
 from vinyl.query import _async, _sync, get_backend
 from vinyl.query.compiler import prepare
@@ -259,3 +260,17 @@ def test_after_djangos_connection_closed_in_the_block_vinyl_raises_djangos_error
             assert error(partial(vinyl_names, db.vinyl)) == expected
             assert error(partial(insert_author, db.vinyl, "never")) == expected
         assert django_names(db.django) == []
+
+
+def test_an_alias_not_in_databases_gets_vinyls_message_inside_djangos_block_too(
+    db: DB,
+) -> None:
+    message = r"^The connection 'nope' doesn't exist\. The database alias 'nope' is not in "
+    for _ in range(2):
+        with pytest.raises(ConnectionDoesNotExist, match=message):
+            with _sync.transaction("nope"):
+                pass
+        with django_transaction.atomic(using=db.vinyl):
+            with pytest.raises(ConnectionDoesNotExist, match=message):
+                with _sync.transaction("nope"):
+                    pass

@@ -37,7 +37,7 @@ from vinyl.query._compat import (
     acheck_callback,
     acurrent_owner,
 )
-from vinyl.query.databases import get_backend
+from vinyl.query.databases import Backend, get_backend
 from vinyl.query.djangoatomic import (
     aenter_django_atomic,
     aon_commit_in_django_atomic,
@@ -110,12 +110,13 @@ class Transaction:
     async def __aenter__(self) -> None:
         parent = current_scope(self.using)
         if parent is None:
+            # First: an alias that is not vinyl's gets vinyl's message, inside Django's block too.
+            backend = get_backend(self.using)
             if django_transaction(self.using) is not None:
-                get_backend(self.using)
                 self._django = aenter_django_atomic(self.using, self.savepoint, self.durable)
                 return
             # No block of this task (or of the task that started it): the outermost block.
-            await self._open()
+            await self._open(backend)
             return
         # Held until this block ends: no other task's statement or block runs inside it.
         await parent.take()
@@ -134,8 +135,7 @@ class Transaction:
         self._scope = parent.nested(parent.stack.depth - 1)
         enter_scope(self._scope)
 
-    async def _open(self) -> None:
-        backend = get_backend(self.using)
+    async def _open(self, backend: Backend) -> None:
         pool = await get_pool(backend)
         conn = await pool.acquire()
         stack = TransactionStack(backend.begin_sql)

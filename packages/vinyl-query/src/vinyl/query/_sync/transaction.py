@@ -40,7 +40,7 @@ from vinyl.query._sync.scope import (
     release,
     unknown_state,
 )
-from vinyl.query.databases import get_backend
+from vinyl.query.databases import Backend, get_backend
 from vinyl.query.djangoatomic import (
     django_transaction,
     enter_django_atomic,
@@ -113,12 +113,13 @@ class Transaction:
     def __enter__(self) -> None:
         parent = current_scope(self.using)
         if parent is None:
+            # First: an alias that is not vinyl's gets vinyl's message, inside Django's block too.
+            backend = get_backend(self.using)
             if django_transaction(self.using) is not None:
-                get_backend(self.using)
                 self._django = enter_django_atomic(self.using, self.savepoint, self.durable)
                 return
             # No block of this task (or of the task that started it): the outermost block.
-            self._open()
+            self._open(backend)
             return
         # Held until this block ends: no other task's statement or block runs inside it.
         parent.take()
@@ -137,8 +138,7 @@ class Transaction:
         self._scope = parent.nested(parent.stack.depth - 1)
         enter_scope(self._scope)
 
-    def _open(self) -> None:
-        backend = get_backend(self.using)
+    def _open(self, backend: Backend) -> None:
         pool = get_pool(backend)
         conn = pool.acquire()
         stack = TransactionStack(backend.begin_sql)
