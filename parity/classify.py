@@ -63,8 +63,6 @@ REASONS: dict[str, str] = {
     "(a test that inspects qs.query or mocks Query's methods)",
     "instance-class": "README 'Types': vinyl's instances are of a subclass of the model that "
     "carries its eager descriptors, so type(obj) is not the model class",
-    "query-counting": "issue 14, open: a query count differs from Django's and the runner "
-    "observed no difference 1 that explains it",
     "logged-sql": "issue 14, open: the SQL vinyl logs (Django's last_executed_query(), values "
     "inlined) is not Django's text: on PostgreSQL vinyl casts a bare value (Value(2), a lookup's "
     "direct value) to its type, (2)::integer, as asyncpg needs, so a test that searches the "
@@ -73,23 +71,9 @@ REASONS: dict[str, str] = {
     "methods are written out, typed, with vinyl's docstrings (inspect.signature() shows their "
     "annotations), where Django copies its untyped QuerySet method's signature and docstring "
     "onto the manager",
-    "related-managers": "issue 14, open: vinyl's related managers are not Django's (not a "
-    "subclass of the model's default manager class, whose get_queryset() filter is lost; "
-    "count()/exists() keep the JOIN Django drops; Django's private methods are absent; a "
-    "GenericRelation's related_query_name is not resolved in a prefetch)",
-    "related-writes": "issue 15, open: vinyl's native related-manager writes (4015e73) differ "
-    "from Django's: remove()/clear() ignore the related model's default manager filter; "
-    "get_or_create() through a many-to-many raises no IntegrityError",
     "mocked-connection": "issue 14, open: the test mock.patches Django's connection object "
     "(connection.features...), which vinyl does not read: it compiles on its own "
     "DatabaseWrapper for the alias",
-    "custom-iterable": "issue 14, open: a queryset with a custom iterable class "
-    "(_iterable_class) raises NotSupportedError through vinyl",
-    "custom-managers": "issue 14, custom managers and querysets (VinylManager.from_queryset)",
-    "manager-methods": "issue 14, a Django manager or related-manager method vinyl's managers "
-    "lack (extra(), reverse(), manager(...) on a related manager...)",
-    "known-related-objects": "issue 14, objects read through a relation do not know the "
-    "instance they came from (known_related_objects)",
     "django-a-methods": "issue 14, Django's thread-based a* methods (acreate()...) on a "
     "vinyl_sync manager: vinyl refuses them and names its own API",
     "difference-2": "README difference 2: no signals (the test connected a receiver to a "
@@ -116,25 +100,6 @@ def _message(*patterns: str) -> Rule:
     return lambda failure: any(pattern.search(failure.message) for pattern in compiled)
 
 
-#: Django's QuerySet methods: a missing one on a vinyl manager is a vinyl gap, any other
-#: missing name a custom manager's or queryset's method.
-DJANGO_QUERYSET_METHODS = frozenset(
-    "aggregate alias all annotate bulk_create bulk_update complex_filter contains count create "
-    "dates datetimes defer delete difference distinct earliest exclude exists explain extra "
-    "fetch_mode filter first get get_or_create in_bulk intersection iterator last latest none "
-    "only order_by prefetch_related raw reverse select_for_update select_related union update "
-    "update_or_create using values values_list".split()
-)
-_MISSING = re.compile(
-    r"'(?:VinylManager|RelatedManager|\w+Manager)' object has no attribute '(\w+)'"
-)
-
-
-def _missing_method(failure: Failure) -> str | None:
-    found = _MISSING.search(failure.message)
-    return found.group(1) if found else None
-
-
 #: Tests no pattern recognises, each read and given its reason by hand (test id suffix ->
 #: key), with why. Keep it short: a new entry needs the failure read, not guessed.
 CURATED: dict[str, str] = {
@@ -142,20 +107,6 @@ CURATED: dict[str, str] = {
     # manager; vinyl's manager methods are written out, typed, with vinyl's docstrings.
     "basic.tests.ManagerTest.test_manager_method_attributes": "manager-introspection",
     "basic.tests.ManagerTest.test_manager_method_signature": "manager-introspection",
-    # Counter({'Bugs': 1}) != Counter({'Bugs': 1, 'Droopy': 1}): removal through a related
-    # manager removed what its default manager's filter leaves out.
-    "custom_managers.tests.CustomManagerTests.test_removal_through_default_fk_related_manager": (
-        "related-writes"
-    ),
-    "custom_managers.tests.CustomManagerTests.test_removal_through_default_gfk_related_manager": (
-        "related-writes"
-    ),
-    "custom_managers.tests.CustomManagerTests."
-    "test_slow_removal_through_default_fk_related_manager": "related-writes",
-    "custom_managers.tests.CustomManagerTests."
-    "test_slow_removal_through_default_gfk_related_manager": "related-writes",
-    # IntegrityError not raised by get_or_create() through a many-to-many manager.
-    "get_or_create.tests.GetOrCreateThroughManyToMany.test_something": "related-writes",
     # [206, 204, 205, 203] != [206, 205, 204, 203]: the test patches bulk_batch_size() on
     # Django's connection to read in batches of 2; vinyl's wrapper reads all in one.
     "lookup.tests.LookupTests.test_in_bulk_preserve_ordering_with_batch_size": (
@@ -197,8 +148,6 @@ CURATED: dict[str, str] = {
     # qs.query.get_compiler(...).execute_sql(): the compiler of a vinyl queryset's query
     # reads its own wrapper's features (MariaDB; a generator, not a list).
     "queries.test_iterator.QuerySetIteratorTests.test_no_chunked_reads": "mocked-connection",
-    # s.titles.related_val: a private attribute of Django's many-to-many manager.
-    "model_inheritance.tests.ModelInheritanceTests.test_custompk_m2m": "related-managers",
     # type(Place.objects.get(...)) is Place.
     "model_inheritance.tests.ModelInheritanceDataTests."
     "test_filter_on_parent_returns_object_of_parent_type": "instance-class",
@@ -293,37 +242,7 @@ RULES: list[tuple[str, Rule]] = [
             r"AssertionError: 0 != 1 : WHERE clause doesn't contain .*, actual SQL: .*%s",
         ),
     ),
-    (
-        "query-counting",
-        _message(
-            r"queries executed, \d+ expected",
-            r"\d+ != \d+ : \d+ queries",
-            # CaptureQueriesContext's SQL, which a test searches for a value.
-            r"AssertionError: .* not found in '(SELECT|UPDATE|DELETE|INSERT)",
-        ),
-    ),
     ("django-a-methods", _message(r"is Django's thread-based async API")),
-    (
-        "manager-methods",
-        lambda failure: (
-            (_missing_method(failure) or "") in DJANGO_QUERYSET_METHODS
-            or re.search(r"'\w*Manager' object is not callable", failure.message) is not None
-        ),
-    ),
-    (
-        "custom-managers",
-        lambda failure: (
-            _missing_method(failure) is not None
-            or "object layout differs from 'VinylQuerySet'" in failure.message
-        ),
-    ),
-    (
-        "known-related-objects",
-        lambda failure: (
-            failure.app == "known_related_objects"
-            and re.search(r"AssertionError: <\w+: .*> is not <", failure.message) is not None
-        ),
-    ),
 ]
 
 
