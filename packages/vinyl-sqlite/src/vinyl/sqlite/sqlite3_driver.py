@@ -26,13 +26,18 @@ __all__ = ["SQLite3Connection", "SQLite3Driver", "SQLite3Pool"]
 class SQLite3Connection(PooledConnection[SQLiteConnection]):
     """One sqlite3 connection, used by one thread at a time; unusable once released."""
 
-    __slots__ = ()
+    __slots__ = ("lock_timeout",)
+
+    def __init__(self, raw: SQLiteConnection, *, adopted: bool = False) -> None:
+        super().__init__(raw)
+        #: How long a statement that a shared-cache table lock refused is run again
+        #: (:class:`LockWait`); ``None``: it raises at once. Django's own connection, adopted
+        #: inside its atomic(), is a plain sqlite3 one: it raises at once, as Django's does.
+        self.lock_timeout = None if adopted or not raw.shared_cache else raw.options.timeout
 
     def _run(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         raw = self.raw
-        # Django's own connection (Django's ENGINE, adopted inside its atomic()) is a plain
-        # sqlite3 one, without vinyl's shared-cache lock waits.
-        wait = LockWait(raw.options.timeout) if getattr(raw, "shared_cache", False) else None
+        wait = LockWait(self.lock_timeout) if self.lock_timeout is not None else None
         # Cleared when the statement ends; an interruption (KeyboardInterrupt) leaves it set
         # and the pool closes the connection.
         self.busy = True
@@ -144,5 +149,5 @@ class SQLite3Driver:
     def adopt(self, raw: object, alias: str) -> SQLite3Connection | None:
         """Return a handle on *raw*, Django's sqlite3 connection (``None`` if it is not one)."""
         if isinstance(raw, sqlite3.Connection):
-            return SQLite3Connection(raw)  # type: ignore[arg-type]
+            return SQLite3Connection(raw, adopted=True)  # type: ignore[arg-type]
         return None
