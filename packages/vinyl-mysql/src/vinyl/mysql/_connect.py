@@ -13,7 +13,7 @@ from django.db.backends import utils as backend_utils
 from pymysql.constants import CLIENT, FIELD_TYPE
 from pymysql.converters import conversions
 from vinyl.mysql.errors import errno_of
-from vinyl.mysql.server import ServerData, record_server
+from vinyl.mysql.server import ServerData, learn_server
 from vinyl.query.backend import PoolConfig
 
 #: Django's MySQL backend reads TIME columns as ``datetime.time``, not ``timedelta``.
@@ -38,8 +38,7 @@ class ConnectionSetup:
 
     def learn(self, row: Sequence[Any]) -> None:
         """Record the server *row* describes, and the session statements it calls for."""
-        self.server = ServerData.from_row(row)
-        record_server(self.config.alias, self.server)
+        self.server = learn_server(self.config.alias, row)
         self.statements = session_sql(self.config, self.server)
 
 

@@ -19,7 +19,7 @@ import pymysql
 from pymysql.constants import SERVER_STATUS
 from vinyl.mysql._connect import ConnectionSetup, connect_error
 from vinyl.mysql.errors import running
-from vinyl.mysql.server import SERVER_DATA_SQL, ServerData, is_known, record_server
+from vinyl.mysql.server import SERVER_DATA_SQL, is_known, learn_server
 from vinyl.query._sync import BasePool
 from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
 
@@ -152,7 +152,7 @@ class PyMySQLDriver:
             return None
         connection = PyMySQLConnection(raw)
         if not is_known(alias):
-            record_server(alias, ServerData.from_row(connection.fetch(SERVER_DATA_SQL)[0]))
+            learn_server(alias, connection.fetch(SERVER_DATA_SQL)[0])
         return connection
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "ServerData",
     "is_known",
     "known_server",
+    "learn_server",
     "record_server",
 ]
 
@@ -100,6 +101,17 @@ _servers: dict[str, ServerData] = {}
 def record_server(alias: str, server: ServerData) -> None:
     """Remember what a pool of *alias* read from its server, for the ENGINE to use."""
     _servers[alias] = server
+
+
+def learn_server(alias: str, row: Sequence[Any]) -> ServerData:
+    """Record, and return, the server *row* describes: one row of :data:`SERVER_DATA_SQL`.
+
+    How a connection of *alias* tells vinyl its server: a pool's first one, or Django's own
+    connection when vinyl_sync joins its ``atomic()`` before any pool has read it.
+    """
+    server = ServerData.from_row(row)
+    record_server(alias, server)
+    return server
 
 
 def is_known(alias: str) -> bool:
