@@ -63,6 +63,7 @@ NAME_MAP: dict[str, str] = {
     "aon_loop_shutdown": "on_loop_shutdown",
     # Django's own atomic(): refused or joined, paired in vinyl.query.djangoatomic.
     "ajoin_django_atomic": "join_django_atomic",
+    "aprepare_django_join": "prepare_django_join",
     "aenter_django_atomic": "enter_django_atomic",
     "aon_commit_in_django_atomic": "on_commit_in_django_atomic",
     # Test concurrency, paired in testing/vinyl_testing/concurrency.py.

@@ -46,11 +46,13 @@ __all__ = [
     "aenter_django_atomic",
     "ajoin_django_atomic",
     "aon_commit_in_django_atomic",
+    "aprepare_django_join",
     "django_transaction",
     "enter_django_atomic",
     "join_django_atomic",
     "mirror_in_tests",
     "on_commit_in_django_atomic",
+    "prepare_django_join",
 ]
 
 
@@ -152,6 +154,23 @@ def join_django_atomic(alias: str) -> Connection:
             f"TestCase, which opens an atomic() around each test)."
         )
     return joined
+
+
+def aprepare_django_join(alias: str) -> None:
+    """Raise ``TransactionManagementError``: the async flavor does not join Django's block."""
+    _refused(alias)
+
+
+def prepare_django_join(alias: str) -> None:
+    """Check that vinyl_sync can join Django's transaction on *alias*; learn its server there.
+
+    For a caller that needs the server's capabilities before its first statement (a write's
+    plan: RETURNING on MariaDB) and opens no pool inside Django's transaction: what
+    :func:`join_django_atomic` does, without keeping the connection. It raises as that
+    raises, and ``Driver.adopt()`` records what the server is, as a pool's first
+    connection would.
+    """
+    join_django_atomic(alias)
 
 
 def aenter_django_atomic(

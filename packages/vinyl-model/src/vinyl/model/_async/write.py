@@ -17,7 +17,7 @@ from vinyl.model._writes import Insert, Plan, Read, Step
 from vinyl.query._async import execute_insert_sql, execute_sql, fetch_sql, get_pool, transaction
 from vinyl.query._async.scope import current_scope
 from vinyl.query.databases import get_backend
-from vinyl.query.djangoatomic import ajoin_django_atomic, django_transaction
+from vinyl.query.djangoatomic import aprepare_django_join, django_transaction
 
 __all__ = ["run"]
 
@@ -31,12 +31,13 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     are performed by *queryset_class*, the flavor's queryset.
     """
     backend = get_backend(alias)
-    # The server's capabilities (RETURNING on MariaDB) are known once its pool has started,
-    # or once Django's connection was joined (vinyl_sync inside Django's atomic(); vinyl_async
-    # refuses there), which opens no pool. A vinyl block comes first, as for every statement
-    # (ConnectionScope): Django's block opened inside one is not joined.
+    # The plan needs the server's capabilities (RETURNING on MariaDB): a pool learns them
+    # when it starts; inside Django's transaction, which vinyl_sync joins (vinyl_async
+    # refuses) and where no pool opens, Django's connection tells them. A vinyl block comes
+    # first, as for every statement (ConnectionScope): Django's block opened inside one is
+    # not joined.
     if django_transaction(alias) is not None and current_scope(alias) is None:
-        ajoin_django_atomic(alias)
+        aprepare_django_join(alias)
     else:
         await get_pool(backend)
     if not atomic:
