@@ -26,6 +26,7 @@ from itertools import chain
 from operator import attrgetter, or_
 from typing import Any
 
+from django.db import router
 from django.db.models import DO_NOTHING, Model, QuerySet, deletion
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.db.models.sql import DeleteQuery, UpdateQuery
@@ -426,16 +427,19 @@ class Deletion:
 
 
 def instance_deletion(obj: Model, using: str | None, keep_parents: bool) -> Deletion:
-    """Return the deletion of *obj* on *using* (else where it was read); Django's checks first."""
+    """Return the deletion of *obj* on *using* (else where the router sends its writes).
+
+    Django's checks first.
+    """
     if not obj._is_pk_set():  # type: ignore[attr-defined]
         meta: Any = obj._meta
         raise ValueError(
             f"{meta.object_name} object can't be deleted because its {meta.pk.attname} "
             f"attribute is set to None."
         )
-    alias = using or obj._state.db
-    if alias is None:
+    if using is None and obj._state.db is None:
         raise ValueError(no_alias(obj, "delete"))
+    alias = using or router.db_for_write(obj._meta.model, instance=obj)
     return Deletion(Collector(alias, origin=obj), [obj], keep_parents)
 
 

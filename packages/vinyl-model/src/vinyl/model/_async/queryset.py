@@ -315,6 +315,8 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
             raise ValueError(
                 f"The following fields do not exist in this model: {', '.join(reverse_one_to_one)}"
             )
+        # As Django: a write goes where the router sends writes (self.db then says so).
+        self._for_write = True
         obj: Any = self.new(**kwargs)
         await obj.save(force_insert=True, using=self.db)
         if hasattr(self, "_fetch_mode"):  # Django 6.1 and later
@@ -327,8 +329,10 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         """Return ``(object, created)``: the object matching *kwargs*, created if missing.
 
         As Django: the create runs in a savepoint, and when it fails with
-        ``IntegrityError`` (a concurrent create won) the object is read again.
+        ``IntegrityError`` (a concurrent create won) the object is read again. The read
+        is on the alias of writes too, as Django's.
         """
+        self._for_write = True
         try:
             return await self.get(**kwargs), False
         except self.model.DoesNotExist:
@@ -353,6 +357,7 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
 
         As Django: in one transaction, the row locked (``select_for_update()``) first.
         """
+        self._for_write = True
         update_defaults = defaults or {}
         if create_defaults is None:
             create_defaults = update_defaults
@@ -384,6 +389,7 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         As Django's ``update()``. A field of a multi-table parent is set by a statement of
         its own: the statements run in one transaction.
         """
+        self._for_write = True
         query = _bulk.update_query(self, kwargs)
         plan = _bulk.update_plan(self.db, query)
         atomic = _bulk.is_multi_statement([query])
@@ -408,6 +414,7 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         ``db_returning`` fields are set where the server returns them (PostgreSQL, MariaDB
         10.5+). Several batches run in one transaction.
         """
+        self._for_write = True
         bulk = _bulk.prepare_bulk_create(
             self,
             objs,  # type: ignore[arg-type]
@@ -433,6 +440,7 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
 
         As Django's ``bulk_update()``. Several batches run in one transaction.
         """
+        self._for_write = True
         queries = _bulk.bulk_update_queries(self, objs, fields, batch_size)  # type: ignore[arg-type]
         if not queries:
             return 0

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from django.apps import apps
+from django.db import router
 from django.db.models import Model, QuerySet
 from vinyl.model import _deletion, _saving
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
@@ -68,15 +69,16 @@ class VinylInstance:
     ) -> None:
         """Save the instance: Django's ``save()``, its decisions and errors, without signals.
 
-        The instance is saved on *using*, else on the alias it was read from (or made for
-        by ``M.vinyl.new()``). A multi-table child's rows are saved in one transaction.
+        The instance is saved on *using*, else where Django's router sends the model's
+        writes (without a router of yours: the alias it was read from, or made for by
+        ``M.vinyl.new()``). A multi-table child's rows are saved in one transaction.
         A ``save()`` the model overrides is not run (``vinyl.model._overrides``).
         """
         instance: Model = self  # type: ignore[assignment]
         warn_if_overridden(instance._meta.model, "save")
-        alias = using or instance._state.db
-        if alias is None:
+        if using is None and instance._state.db is None:
             raise ValueError(no_alias(instance, "save"))
+        alias = using or router.db_for_write(instance._meta.model, instance=instance)
         save = _saving.prepare_save(
             instance,
             alias,
@@ -94,8 +96,9 @@ class VinylInstance:
         """Delete the instance and what cascades from it; return ``(count, {label: count})``.
 
         Django's ``delete()`` (its ``Collector``: ``on_delete``, parents, generic relations,
-        its errors), without signals. The instance is deleted on *using*, else on the
-        alias it was read from. A ``delete()`` the model overrides is not run
+        its errors), without signals. The instance is deleted on *using*, else where
+        Django's router sends the model's writes (without a router of yours: the alias it
+        was read from). A ``delete()`` the model overrides is not run
         (``vinyl.model._overrides``).
         """
         instance: Model = self  # type: ignore[assignment]

@@ -1,0 +1,96 @@
+"""Writes go where Django's router sends writes, reads where it sends reads.
+
+A primary/replica router (Django's docs, "Multiple databases") reads from one alias and
+writes to another. Every write — a queryset's, and an instance's read from the replica —
+must reach the alias Django's would, and leave the same rows on both databases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import override_settings
+from vinyl_testapp.models.writes import WTarget
+from vinyl_testing.plugin import DB, MYSQL, PG
+from vinyl_testing.writes import reset
+
+
+class PrimaryReplica:
+    """Read from *replica*, write to *primary*."""
+
+    def __init__(self, primary: str, replica: str) -> None:
+        self.primary = primary
+        self.replica = replica
+
+    def db_for_read(self, model: Any, **hints: Any) -> str:
+        return self.replica
+
+    def db_for_write(self, model: Any, **hints: Any) -> str:
+        return self.primary
+
+
+def _django_writes(r: int) -> list[Any]:
+    # A queryset per call: get_or_create() leaves its queryset reading where it writes.
+    def routed() -> Any:
+        return WTarget.objects.using(None)
+
+    made = routed().create(name=f"created{r}")
+    routed().bulk_create([WTarget(name=f"bulk{r}")])
+    made.name = f"renamed{r}"
+    results: list[Any] = [routed().bulk_update([made], ["name"])]
+    results.append(routed().filter(name=f"bulk{r}").update(name=f"updated{r}"))
+    results.append(routed().get_or_create(name=f"updated{r}")[1])
+    results.append(routed().update_or_create(name=f"renamed{r}", defaults={"name": f"again{r}"})[1])
+    read = routed().get(name="replica 2")
+    read.name = f"saved{r}"
+    read.save()
+    results.append(routed().filter(name=f"again{r}").delete())
+    results.append(routed().get(name="replica 3").delete())
+    return results
+
+
+async def _vinyl_writes(r: int) -> list[Any]:
+    def routed() -> Any:
+        return WTarget.avinyl.using(None)
+
+    made = await routed().create(name=f"created{r}")
+    await routed().bulk_create([WTarget(name=f"bulk{r}")])
+    made.name = f"renamed{r}"
+    results: list[Any] = [await routed().bulk_update([made], ["name"])]
+    results.append(await routed().filter(name=f"bulk{r}").update(name=f"updated{r}"))
+    results.append((await routed().get_or_create(name=f"updated{r}"))[1])
+    results.append(
+        (await routed().update_or_create(name=f"renamed{r}", defaults={"name": f"again{r}"}))[1]
+    )
+    read = await routed().get(name="replica 2")
+    read.name = f"saved{r}"
+    await read.save()
+    results.append(await routed().filter(name=f"again{r}").delete())
+    results.append(await (await routed().get(name="replica 3")).delete())
+    return results
+
+
+def _seed(primary: str, replica: str) -> None:
+    for alias in (primary, replica):
+        reset(alias)
+    WTarget.objects.using(replica).bulk_create([WTarget(name=f"replica {n}") for n in range(1, 6)])
+
+
+def _rows(alias: str) -> list[tuple[Any, ...]]:
+    return list(WTarget.objects.using(alias).order_by("pk").values_list("pk", "name"))
+
+
+async def test_writes_go_where_the_router_sends_writes(db: DB) -> None:
+    other = MYSQL if db is PG else PG
+    for r in range(2):
+        _seed(db.django, other.django)
+        with override_settings(DATABASE_ROUTERS=[PrimaryReplica(db.django, other.django)]):
+            expected = _django_writes(r)
+        want = _rows(db.django), _rows(other.django)
+        _seed(db.django, other.django)
+        with override_settings(DATABASE_ROUTERS=[PrimaryReplica(db.vinyl, other.vinyl)]):
+            got = await _vinyl_writes(r)
+        assert got == expected
+        assert (_rows(db.django), _rows(other.django)) == want
+        # Every write reached the primary; the replica kept its rows.
+        assert want[1] == [(n, f"replica {n}") for n in range(1, 6)]
