@@ -33,13 +33,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from django.db import connections
 from django.db import transaction as django_transaction_module
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.transaction import TransactionManagementError
-from vinyl.query.backend import AsyncConnection, Connection, DjangoAtomic
+from vinyl.query.backend import (
+    AsyncConnection,
+    Connection,
+    DjangoAtomic,
+    VinylDatabaseWrapperMixin,
+)
 from vinyl.query.databases import get_backend
 
 __all__ = [
@@ -78,14 +83,16 @@ def django_transaction(alias: str) -> BaseDatabaseWrapper | None:
     mirror, its primary's connection inside ``atomic()`` while the mirror's own connection
     holds none but ``TestCase``'s. ``None`` when there is none, at the cost of one attribute
     read while no ENGINE wrapper of a vinyl alias is in a transaction
-    (:class:`~vinyl.query.backend.DjangoAtomic`) and no test mirror is recorded.
+    (:class:`~vinyl.query.backend.DjangoAtomic`) and no test mirror is recorded. *alias*
+    must be a vinyl alias: callers ask ``get_backend(alias)`` first.
     """
     own = None
     if DjangoAtomic.possible:
         wrapper = connections[alias]
         # Autocommit stays off on a connection closed inside a block: that one is over.
         if wrapper.in_atomic_block or (
-            getattr(wrapper, "vinyl_manual_transaction", False) and wrapper.connection is not None
+            cast(VinylDatabaseWrapperMixin, wrapper).vinyl_manual_transaction
+            and wrapper.connection is not None
         ):
             own = wrapper
     if _test_primaries and (own is None or _only_testcase_blocks(own)):
