@@ -16,35 +16,17 @@ from functools import partial
 from typing import Any
 
 import pytest
-from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
 from vinyl.query import get_backend
 from vinyl.query._sync import connection, fetch_sql, on_commit, transaction
-from vinyl.query.compiler import prepare
 from vinyl_testapp.models import QAuthor
+from vinyl_testing._sync.authors import insert_author, vinyl_names
 from vinyl_testing.concurrency import Event, gather
 from vinyl_testing.plugin import DB, servers_only
 
 
 class Boom(Exception):
     """The error a test raises inside a block to make it roll back."""
-
-
-def insert_author(alias: str, name: str) -> None:
-    """Insert one author through vinyl: Django's insert compiler, vinyl's connection."""
-    backend = get_backend(alias)
-    query = InsertQuery(QAuthor)
-    fields = [field for field in QAuthor._meta.concrete_fields if not field.primary_key]
-    query.insert_values(fields, [QAuthor(name=name)])
-    with connection(alias) as conn:
-        for sql, params in query.get_compiler(connection=backend.wrapper).as_sql():
-            conn.execute(*prepare(backend.dialect, sql, params))
-
-
-def vinyl_names(alias: str) -> list[str]:
-    """Return the authors' names as a statement through vinyl sees them."""
-    table = get_backend(alias).wrapper.ops.quote_name(QAuthor._meta.db_table)
-    return [row[0] for row in fetch_sql(alias, f"SELECT name FROM {table} ORDER BY name")]
 
 
 def django_names(alias: str) -> list[str]:
