@@ -23,10 +23,15 @@ def vinyl_package(name, test_overrides=None, **kwargs):
         name="test_utils",
         sources=["tests/**/*.py", "!tests/**/test_*.py"],
     )
+    # The package's test files run in batches, several files in one pytest process ([test]
+    # batch_size): each process creates its test databases and migrates them once, and
+    # Pants sets up its sandbox once, instead of once per file. Only one package's files
+    # share a process: their conftest.py and module names are the package's own.
     python_tests(
         name="tests",
         sources=["tests/**/test_*.py"],
         overrides=test_overrides or {},
+        batch_compatibility_tag=name,
     )
     # The package's tree as plain files, for tests that build or rewrite it
     # (tests/packaging, tools/release.py, tools/unasync.py).
