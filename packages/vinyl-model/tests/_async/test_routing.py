@@ -7,8 +7,10 @@ must reach the alias Django's would, and leave the same rows on both databases.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from django.test import override_settings
 from vinyl_testapp.models.writes import WTarget
 from vinyl_testing.plugin import DB, MYSQL, PG
@@ -32,7 +34,7 @@ class PrimaryReplica:
 def _django_writes(r: int) -> list[Any]:
     # A queryset per call: get_or_create() leaves its queryset reading where it writes.
     def routed() -> Any:
-        return WTarget.objects.using(None)
+        return WTarget.objects.all()
 
     made = routed().create(name=f"created{r}")
     routed().bulk_create([WTarget(name=f"bulk{r}")])
@@ -49,9 +51,7 @@ def _django_writes(r: int) -> list[Any]:
     return results
 
 
-async def _vinyl_writes(r: int) -> list[Any]:
-    def routed() -> Any:
-        return WTarget.avinyl.using(None)
+async def _vinyl_writes(r: int, routed: Callable[[], Any]) -> list[Any]:
 
     made = await routed().create(name=f"created{r}")
     await routed().bulk_create([WTarget(name=f"bulk{r}")])
@@ -80,7 +80,16 @@ def _rows(alias: str) -> list[tuple[Any, ...]]:
     return list(WTarget.objects.using(alias).order_by("pk").values_list("pk", "name"))
 
 
-async def test_writes_go_where_the_router_sends_writes(db: DB) -> None:
+# Through the manager (a VinylManager() without using, as Django's ``objects``), and through
+# ``using(None)``: both let the router pick.
+VIA = {
+    "manager": lambda: WTarget.avinyl.all(),
+    "using-none": lambda: WTarget.avinyl.using(None),
+}
+
+
+@pytest.mark.parametrize("via", list(VIA))
+async def test_writes_go_where_the_router_sends_writes(db: DB, via: str) -> None:
     other = MYSQL if db is PG else PG
     for r in range(2):
         _seed(db.django, other.django)
@@ -89,7 +98,7 @@ async def test_writes_go_where_the_router_sends_writes(db: DB) -> None:
         want = _rows(db.django), _rows(other.django)
         _seed(db.django, other.django)
         with override_settings(DATABASE_ROUTERS=[PrimaryReplica(db.vinyl, other.vinyl)]):
-            got = await _vinyl_writes(r)
+            got = await _vinyl_writes(r, VIA[via])
         assert got == expected
         assert (_rows(db.django), _rows(other.django)) == want
         # Every write reached the primary; the replica kept its rows.

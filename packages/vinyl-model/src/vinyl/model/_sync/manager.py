@@ -19,22 +19,24 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Manager, Model, QuerySet
 from vinyl.model._custom import queryset_methods
 from vinyl.model._sync.manager_methods import ManagerMethods
 from vinyl.model._sync.queryset import VinylQuerySet
 
-__all__ = ["CustomManagerMethods", "VinylManager", "default_alias"]
+__all__ = ["CustomManagerMethods", "VinylManager", "default_alias", "routers_pick_databases"]
 
 
 class VinylManager(ManagerMethods[Any]):
     """Run the model's queries through vinyl on the alias *using*.
 
-    Without *using*, the alias is ``default`` when it has a vinyl ENGINE, else the only
-    alias that has one (see :func:`default_alias`). ``M.vinyl.using(alias)`` returns a
-    queryset on another alias. Every queryset method (``filter``, ``get``, ``count``...) is
-    available on the manager, as in Django.
+    Without *using*, Django's router picks each queryset's alias (reads and writes apart,
+    as for Django's managers) when ``DATABASE_ROUTERS`` has a router that picks databases
+    (:func:`routers_pick_databases`); else the alias is ``default`` when it has a vinyl
+    ENGINE, or the only alias that has one (:func:`default_alias`). ``M.vinyl.using(alias)``
+    returns a queryset on another alias. Every queryset method (``filter``, ``get``,
+    ``count``...) is available on the manager, as in Django.
 
     ``VinylManager.from_queryset(MyQuerySet)()`` is a manager whose queryset is a
     ``MyQuerySet`` and which has its public methods, as Django's ``from_queryset()``.
@@ -107,7 +109,10 @@ class VinylManager(ManagerMethods[Any]):
     def get_queryset(self) -> VinylQuerySet[Any]:
         """Return a new queryset of every object of the model, on the manager's alias."""
         # Every read through the manager starts here: no detour through using().
-        return self._queryset_class(model=self._model(), using=self.using_alias or default_alias())
+        alias = self.using_alias
+        if alias is None and not routers_pick_databases():
+            alias = default_alias()
+        return self._queryset_class(model=self._model(), using=alias)
 
     def using(self, alias: str | None) -> VinylQuerySet[Any]:
         """Return a queryset of every object of the model on the vinyl alias *alias*.
@@ -224,9 +229,23 @@ def default_alias() -> str:
     )
 
 
+@functools.cache
+def routers_pick_databases() -> bool:
+    """Return whether a router of ``DATABASE_ROUTERS`` picks databases for reads or writes.
+
+    A router that only answers ``allow_migrate()`` does not. Worked out once (every read of
+    a ``VinylManager()`` without ``using`` asks), again when ``DATABASE_ROUTERS`` changes.
+    """
+    return any(
+        hasattr(each, "db_for_read") or hasattr(each, "db_for_write") for each in router.routers
+    )
+
+
 def _forget_default_alias(*, setting: str, **kwargs: Any) -> None:
     if setting == "DATABASES":
         default_alias.cache_clear()
+    elif setting == "DATABASE_ROUTERS":
+        routers_pick_databases.cache_clear()
 
 
 setting_changed.connect(_forget_default_alias)
