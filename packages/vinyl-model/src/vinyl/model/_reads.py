@@ -8,7 +8,6 @@ plan cache is asked, or from Django's compiler.
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from vinyl.model._plans import PLANS, Shape, filter_shape, plannable
 from vinyl.query.backend import Row
 from vinyl.query.compiler import CompiledQuery, compile_with, prepare
 from vinyl.query.databases import get_backend
-from vinyl.query.decode import Decoder, InstanceClass, decoder
+from vinyl.query.decode import Decoder, InstanceClass, decoder, with_known_related
 
 __all__ = [
     "FetchedCursor",
@@ -97,8 +96,8 @@ def queryset_read(
     # A built queryset holds the conditions its values made: bound as they are.
     conditions = queryset.query.where.children if get is None and shape is not None else None
     sql, params, decode = PLANS.read(shape, values, build, conditions)
-    if private._known_related_objects and private._iterable_class is ModelIterable:
-        decode = _with_known_related(decode, queryset)
+    if private._iterable_class is ModelIterable:
+        decode = with_known_related(decode, queryset)
     return Read(alias, sql, params, decode, prefetch=private._prefetch_related_lookups)
 
 
@@ -112,40 +111,6 @@ def _unrelated(queryset: QuerySet[Any]) -> QuerySet[Any]:
     copy.__dict__.update(private.__dict__, _known_related_objects={})
     result: QuerySet[Any] = copy
     return result
-
-
-def _with_known_related(decode: Decoder, queryset: QuerySet[Any]) -> Decoder:
-    """Return *decode*, then each row's known related object set, as Django's
-    ``ModelIterable`` sets it (a related manager's instance: ``book.author``)."""
-    private: Any = queryset
-    known = [
-        (field, objs, operator.attrgetter(*names), names)
-        for field, objs in private._known_related_objects.items()
-        for names in [_from_attnames(queryset, field)]
-    ]
-
-    def decode_known(rows: Sequence[Row]) -> list[Any]:
-        instances = decode(rows)
-        for obj in instances:
-            for field, objs, key, names in known:
-                # As Django: never overwrite what select_related() loaded, and never read
-                # a deferred attribute to look the related object up.
-                if field.is_cached(obj) or any(name not in obj.__dict__ for name in names):
-                    continue
-                related = objs.get(key(obj))
-                if related is not None:
-                    setattr(obj, field.name, related)
-        return instances
-
-    return decode_known
-
-
-def _from_attnames(queryset: QuerySet[Any], field: Any) -> list[str]:
-    """Return the attribute names of *field*'s local columns on *queryset*'s model."""
-    return [
-        field.attname if name == "self" else queryset.model._meta.get_field(name).attname
-        for name in field.from_fields
-    ]
 
 
 def get_query(queryset: QuerySet[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

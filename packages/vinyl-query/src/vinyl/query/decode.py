@@ -39,7 +39,7 @@ from vinyl.query._djangocompat import (
 from vinyl.query.backend import Row
 from vinyl.query.compiler import CompiledQuery
 
-__all__ = ["Decoder", "decode", "decoder", "row_converter"]
+__all__ = ["Decoder", "decode", "decoder", "row_converter", "with_known_related"]
 
 
 #: Decodes the rows one compiled query fetched: ``decoder(...)(rows)``.
@@ -146,13 +146,21 @@ def row_converter(
 def _models_decoder(
     queryset: QuerySet[Any], compiled: CompiledQuery, instance_class: InstanceClass | None
 ) -> Decoder:
-    """Decode model instances, as Django's ``ModelIterable``.
+    """Decode model instances, as Django's ``ModelIterable`` (see :func:`_instances_decoder`
+    and :func:`with_known_related`)."""
+    return with_known_related(_instances_decoder(queryset, compiled, instance_class), queryset)
 
-    Fills ``select_related()`` relations, annotations and the known related objects of a
-    related manager's queryset, as Django does. Without ``select_related()``, instances
-    are built directly as ``instance_class(model)`` (a subclass of the model) when the
-    model runs no code of its own while Django builds one; otherwise, and for
-    select_related() (whose related instances Django builds), as the model itself.
+
+def _instances_decoder(
+    queryset: QuerySet[Any], compiled: CompiledQuery, instance_class: InstanceClass | None
+) -> Decoder:
+    """Decode model instances, as Django's ``ModelIterable`` builds them.
+
+    Fills ``select_related()`` relations and annotations, as Django does. Without
+    ``select_related()``, instances are built directly as ``instance_class(model)`` (a
+    subclass of the model) when the model runs no code of its own while Django builds one;
+    otherwise, and for select_related() (whose related instances Django builds), as the
+    model itself.
     """
     compiler = compiled.compiler
     select, klass_info, annotation_col_map = (
@@ -172,12 +180,11 @@ def _models_decoder(
     built_class = model_cls if populators or instance_class is None else instance_class(model_cls)
     plain = _plain_loader(model_cls, built_class, queryset, init_list)
     from_db = plain[0] if plain is not None else model_loader(model_cls, queryset)
-    known_related = _known_related_objects(queryset)
     annotations = list(annotation_col_map.items()) if annotation_col_map else []
     convert = row_converter(compiled)
     mode: Any = fetch_mode(queryset) if HAS_FETCH_MODES else None
     peered = _with_peers if getattr(mode, "track_peers", False) else _collector_paused
-    if not (populators or annotations or known_related) and (start, end) == (0, len(select)):
+    if not (populators or annotations) and (start, end) == (0, len(select)):
         # Model fields only: each row is the values, in the loader's order.
         if plain is not None:
             load_rows = plain[1]
@@ -192,14 +199,6 @@ def _models_decoder(
                 populator.populate(row, obj)
             for attr_name, col_pos in annotations:
                 setattr(obj, attr_name, row[col_pos])
-            for field, rel_objs, rel_attnames, rel_getter in known_related:
-                # As Django: never overwrite what select_related() loaded, and never read
-                # a deferred attribute to look the related object up.
-                if field.is_cached(obj) or any(name not in obj.__dict__ for name in rel_attnames):
-                    continue
-                rel_obj = rel_objs.get(rel_getter(obj))
-                if rel_obj is not None:
-                    setattr(obj, field.name, rel_obj)
             objs.append(obj)
         return objs
 
@@ -385,11 +384,14 @@ def _foreign_keys_if_plain(model_cls: type[Model]) -> frozenset[str] | None:
 _PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
-def _known_related_objects(
-    queryset: QuerySet[Any],
-) -> list[tuple[Any, dict[Any, Model], list[str], Callable[[Model], Any]]]:
-    known: list[tuple[Any, dict[Any, Model], list[str], Callable[[Model], Any]]] = []
-    private: Any = queryset
+def with_known_related(decode: Decoder, queryset: QuerySet[Any]) -> Decoder:
+    """Return *decode*, then each instance given the known related objects of *queryset*
+    (a related manager's: ``book.author``), as Django's ``ModelIterable`` gives them.
+
+    *decode* must decode model instances; it is returned as it is when there are none.
+    """
+    private: Any = queryset  # Django's stubs leave the private attributes out.
+    known = []
     for field, rel_objs in private._known_related_objects.items():
         attnames = [
             field.attname
@@ -398,7 +400,23 @@ def _known_related_objects(
             for from_field in field.from_fields
         ]
         known.append((field, rel_objs, attnames, operator.attrgetter(*attnames)))
-    return known
+    if not known:
+        return decode
+
+    def decode_known(rows: Sequence[Row]) -> list[Any]:
+        instances = decode(rows)
+        for obj in instances:
+            for field, rel_objs, attnames, getter in known:
+                # As Django: never overwrite what select_related() loaded, and never read
+                # a deferred attribute to look the related object up.
+                if field.is_cached(obj) or any(name not in obj.__dict__ for name in attnames):
+                    continue
+                rel_obj = rel_objs.get(getter(obj))
+                if rel_obj is not None:
+                    setattr(obj, field.name, rel_obj)
+        return instances
+
+    return decode_known
 
 
 def _dicts_decoder(
