@@ -52,6 +52,7 @@ from django.db.models.query import (
     ValuesIterable,
     ValuesListIterable,
 )
+from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.where import AND
 from vinyl.query.backend import Dialect
 from vinyl.query.compiler import CompiledQuery
@@ -64,6 +65,7 @@ __all__ = [
     "Plan",
     "Plans",
     "Shape",
+    "compile_rhs",
     "condition",
     "filter_shape",
     "plannable",
@@ -125,6 +127,15 @@ def condition(node: Any, value: Any) -> Condition | None:
         # This condition is not the one this value made: the order is not Django's.
         return None
     return made
+
+
+def compile_rhs(lookup: Lookup[Any], compiler: SQLCompiler) -> tuple[str, Sequence[Any]] | None:
+    """Return the SQL and parameters *compiler* writes for *lookup*'s value; ``None`` when
+    it writes none, having found that the condition matches nothing or everything."""
+    try:
+        return lookup.process_rhs(compiler, compiler.connection)
+    except (EmptyResultSet, FullResultSet):
+        return None
 
 
 def _kind(value: Any) -> Any:
@@ -275,21 +286,15 @@ class Plan:
         if conditions is not None and len(conditions) != len(values):
             conditions = None
         compiler = self.compiled.compiler
-        connection = compiler.connection
         params: list[Any] = []
-        try:
-            for index, ((made, rhs_sql), value) in enumerate(
-                zip(self.bindings, values, strict=True)
-            ):
-                lookup = made.make(value) if conditions is None else conditions[index]
-                if type(lookup) is not made.lookup_class:
-                    return None
-                sql, rhs_params = lookup.process_rhs(compiler, connection)
-                if sql != rhs_sql:
-                    return None
-                params.extend(rhs_params)
-        except (EmptyResultSet, FullResultSet):
-            return None
+        for index, ((made, rhs_sql), value) in enumerate(zip(self.bindings, values, strict=True)):
+            lookup = made.make(value) if conditions is None else conditions[index]
+            if type(lookup) is not made.lookup_class:
+                return None
+            written = compile_rhs(lookup, compiler)
+            if written is None or written[0] != rhs_sql:
+                return None
+            params.extend(written[1])
         return self.dialect.prepare_params(params)
 
 
@@ -358,14 +363,11 @@ def _plan(
     params: list[Any] = []
     for node, value in zip(where.children, values, strict=True):
         made = condition(node, value)
-        if made is None:
+        written = None if made is None else compile_rhs(made.make(value), compiler)
+        if made is None or written is None:
             return None
-        try:
-            sql, rhs_params = made.make(value).process_rhs(compiler, compiler.connection)
-        except (EmptyResultSet, FullResultSet):
-            return None
-        bindings.append((made, sql))
-        params.extend(rhs_params)
+        bindings.append((made, written[0]))
+        params.extend(written[1])
     if list(dialect.prepare_params(params)) != list(compiled.params):
         # Parameters from elsewhere (annotations, ordering, subqueries): no plan.
         return None

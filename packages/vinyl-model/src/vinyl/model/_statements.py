@@ -29,13 +29,12 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.core.signals import setting_changed
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
-from vinyl.model._plans import MAX_SHAPES, SCALARS, Condition, condition
+from vinyl.model._plans import MAX_SHAPES, SCALARS, Condition, compile_rhs, condition
 from vinyl.model._values import prepare_column, prepare_value, unchanged_types
 
 __all__ = [
@@ -124,13 +123,10 @@ class UpdateStatement:
         ``None`` when Django would write other SQL for this key (an integer out of the
         column's range matches no row): the caller goes Django's way.
         """
-        compiler = self.compiler
-        try:
-            sql, key_params = lookup.process_rhs(compiler, compiler.connection)
-        except (EmptyResultSet, FullResultSet):
+        written = compile_rhs(lookup, self.compiler)
+        if written is None or written[0] != self.key_sql:
             return None
-        if sql != self.key_sql:
-            return None
+        key_params = written[1]
         if self.null_literal:
             return (*(value for value in prepared if value is not None), *key_params)
         return (*prepared, *key_params)
@@ -342,15 +338,12 @@ def _update_statement(
     if query.related_updates or len(where.children) != 1 or where.negated:
         return None
     made = condition(where.children[0], key)
-    if made is None:
-        return None
-    try:
-        key_sql, _params = made.make(key).process_rhs(compiler, compiler.connection)
-    except (EmptyResultSet, FullResultSet):
+    written = None if made is None else compile_rhs(made.make(key), compiler)
+    if made is None or written is None:
         return None
     sql, params = statement
     for null_literal in (False, True):
-        kept = UpdateStatement(sql, made, key_sql, compiler, null_literal)
+        kept = UpdateStatement(sql, made, written[0], compiler, null_literal)
         bound = kept.params(made.make(key), prepared)
         if bound is not None and _same(list(bound), list(params)):
             return kept
