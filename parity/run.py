@@ -1,16 +1,15 @@
-"""Run Django's own test suite for vinyl's ORM apps in four modes; compare; check expectations.
+"""Run Django's own test suite for vinyl's ORM apps in three modes; compare; check expectations.
 
 Usage (from anywhere; stdlib only, any Python 3.12):
 
     python parity/run.py                      # every mode on both servers, check expectations
-    python parity/run.py --ci                 # what .ci/run runs (no control run)
+    python parity/run.py --vendors postgresql # what .ci/run runs
     python parity/run.py --vendors postgresql --apps basic,lookup
     python parity/run.py --write-expectations # regenerate expectations.toml from this run
 
 Modes: ``django`` (1: Django's ENGINE and managers), ``engine`` (2: vinyl's ENGINE, Django's
-managers), ``control`` (vinyl's ENGINE, Django's managers, no per-test transaction) and
-``vinyl`` (3: the control's set-up with every test model's managers replaced by vinyl_sync's
-``VinylManager``, reads and writes through vinyl). See parity/README.md.
+managers) and ``vinyl`` (3: vinyl's ENGINE, every test model's managers replaced by
+vinyl_sync's ``VinylManager``, reads and writes through vinyl). See parity/README.md.
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ VENDORS = {"postgresql": "PostgreSQL", "mysql": "MariaDB"}
 MODES = {
     "django": "mode 1 (Django)",
     "engine": "mode 2 (vinyl ENGINE)",
-    "control": "control",
     "vinyl": "mode 3 (VinylManager)",
 }
 
@@ -313,16 +311,11 @@ def compare(
     found: dict[str, dict[str, Failure]] = {}
     if "django" not in runs:
         return found
-    control = runs.get("control")
     for mode in ("engine", "vinyl"):
         if mode not in runs:
             continue
         found[mode] = {
-            test: Failure(
-                test,
-                runs[mode][test][1],
-                None if control is None or mode != "vinyl" else control[test][0] != "pass",
-            )
+            test: Failure(test, runs[mode][test][1])
             for test in universe
             if runs["django"][test][0] == "pass" and runs[mode][test][0] != "pass"
         }
@@ -438,8 +431,7 @@ def reason_counts(
     failures: dict[str, dict[str, dict[str, Failure]]],
     expected: dict[str, dict[str, dict[str, str]]],
 ) -> str:
-    """Count the failures by reason: the one expectations.toml lists, else classify()'s (which
-    needs the control run to tell isolation, absent in CI's run)."""
+    """Count the failures by reason: the one expectations.toml lists, else classify()'s."""
     lines = []
     for vendor, by_mode in failures.items():
         for mode, found in by_mode.items():
@@ -461,8 +453,7 @@ def reason_counts(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vendors", default=",".join(VENDORS), help="postgresql,mysql")
-    parser.add_argument("--modes", default=",".join(MODES), help="django,engine,control,vinyl")
-    parser.add_argument("--ci", action="store_true", help="CI's run: modes django,engine,vinyl")
+    parser.add_argument("--modes", default=",".join(MODES), help="django,engine,vinyl")
     parser.add_argument("--apps", default=",".join(APPS), help="Django test apps, comma-separated")
     parser.add_argument("--parallel", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--venv", type=Path, default=None)
@@ -471,7 +462,7 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="read the last results, run nothing")
     options = parser.parse_args()
     vendors = options.vendors.split(",")
-    modes = ["django", "engine", "vinyl"] if options.ci else options.modes.split(",")
+    modes = options.modes.split(",")
     apps = options.apps.split(",")
 
     started = time.monotonic()
@@ -507,12 +498,6 @@ def main() -> int:
     print(reason_counts(failures, expected))
     print(f"\nparity: wall time {time.monotonic() - started:.0f}s")
     if options.write_expectations:
-        if "vinyl" in modes and "control" not in modes:
-            log(
-                "parity: --write-expectations needs the control run next to mode 3 (it tells "
-                "isolation from vinyl): add control to --modes, or leave --modes out"
-            )
-            return 2
         return 1 if write_expectations(failures, expected, tables, apps) else 0
     problems = check(failures, expected, apps)
     if problems:

@@ -1,11 +1,12 @@
 """``ParityRunner``: Django's ``DiscoverRunner`` that records every test's outcome as JSON.
 
-In the ``control`` and ``vinyl`` modes it also makes the isolation honest for vinyl, which
-reads on its own pooled connections and so cannot see what Django's ``TestCase`` writes
-inside its per-test transaction: the backends report ``supports_transactions = False``, the
-path Django itself takes for such backends (``setUpTestData`` committed before each test,
-a flush after it). vinyl's pools are closed after every test and before the test databases
-are dropped, and each worker points vinyl at its own clone of the test database.
+Every mode isolates tests as Django does: a ``TestCase`` runs in a transaction per test,
+rolled back after it. In mode 3, vinyl_sync joins that transaction (vinyl-query README,
+"Django's own ``atomic()``"): its statements run on Django's connection through vinyl's
+sync driver, so they see what ``setUpTestData`` wrote, as in a user's own test suite. A
+``TransactionTestCase`` has no such transaction: vinyl runs on its own pools, which are
+closed after every test (before Django's flush) and before the test databases are
+dropped, and each worker points vinyl at its own clone of the test database.
 """
 
 from __future__ import annotations
@@ -22,12 +23,9 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import connections
 from django.db.models import signals as model_signals
-from django.test import TransactionTestCase
 from django.test import runner as django_runner
 
 MODE = os.environ.get("VINYL_PARITY_MODE", "django")
-#: Modes whose vinyl reads need committed data: no per-test transaction.
-NO_TEST_TRANSACTIONS = MODE in {"control", "vinyl"}
 
 
 def close_vinyl() -> None:
@@ -53,26 +51,6 @@ def point_vinyl_at_test_databases() -> None:
     setting_changed.send(
         sender=type(settings._wrapped), setting="DATABASES", value=settings.DATABASES, enter=False
     )
-
-
-#: Tables whose rows post_migrate creates (content types, permissions, the example site):
-#: kept between tests, as TestCase's rollback keeps them, so no post_migrate is needed.
-KEPT_TABLES = frozenset({"django_content_type", "auth_permission", "django_site"})
-
-
-def empty_tables(self: TransactionTestCase) -> None:
-    """Empty every table but ``KEPT_TABLES`` after a test (``_fixture_teardown``).
-
-    Django's ``flush`` would TRUNCATE every table and emit ``post_migrate`` after each test,
-    which costs about a second per test on PostgreSQL; vinyl's own ``TestCase`` way
-    (``vinyl.query.testing.empty_tables``: ``DELETE`` of the tables that hold rows, foreign
-    key checks off) leaves the same empty tables. Sequences are not reset, as in Django's
-    flush.
-    """
-    # Here, not at the top: mode 1 (Django alone) imports nothing of vinyl.
-    from vinyl.query import testing
-
-    testing.empty_tables(self._databases_names(include_mirrors=False), keep=KEPT_TABLES)
 
 
 def reset_evidence() -> None:
@@ -133,6 +111,30 @@ class RemoteError(Exception):
     """A worker's failure, as the text of its traceback (any exception pickles this way)."""
 
 
+class PortableSubTest:
+    """A failed subtest as the main process needs it: its id and description.
+
+    unittest's ``_SubTest`` holds its test case, which the worker pickles only when the
+    results are sent, after the test ran: by then the case may hold what does not pickle
+    (a many-to-many's auto-created through model, once the test has read it through vinyl).
+    """
+
+    def __init__(self, subtest: Any) -> None:
+        self._id = subtest.id()
+        self._description = str(subtest)
+        self._short = subtest.shortDescription()
+        self.failureException = subtest.failureException
+
+    def id(self) -> str:
+        return self._id
+
+    def shortDescription(self) -> str | None:  # noqa: N802
+        return self._short
+
+    def __str__(self) -> str:
+        return self._description
+
+
 class PoolClosingResult(django_runner.RemoteTestResult):
     """A worker's result: closes vinyl's pools after each test (before Django's flush).
 
@@ -163,6 +165,8 @@ class PoolClosingResult(django_runner.RemoteTestResult):
         super().addFailure(test, self._portable(test, err))
 
     def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+        if err is not None:
+            subtest = PortableSubTest(subtest)
         super().addSubTest(test, subtest, self._portable(test, err))
 
     def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
@@ -258,21 +262,12 @@ def _describe(err: Any, result: Any, test: Any) -> str:
 
 
 class ParityRunner(django_runner.DiscoverRunner):
-    """Django's runner, recording outcomes; in ``control``/``vinyl`` without test transactions."""
+    """Django's runner, recording outcomes (and, in mode 3, installing vinyl's managers)."""
 
     parallel_test_suite = ParallelSuite
 
     def get_resultclass(self) -> Any:
         return RecordingResult
-
-    def setup_test_environment(self, **kwargs: Any) -> None:
-        super().setup_test_environment(**kwargs)
-        if NO_TEST_TRANSACTIONS:
-            for alias in connections:
-                # On the class: vinyl's MySQL wrapper rebuilds its features object when it
-                # learns the server's version, which would drop an instance attribute.
-                type(connections[alias].features).supports_transactions = False  # type: ignore[assignment]
-            TransactionTestCase._fixture_teardown = empty_tables  # type: ignore[method-assign]
 
     def build_suite(self, *args: Any, **kwargs: Any) -> Any:
         suite = super().build_suite(*args, **kwargs)

@@ -4,8 +4,8 @@
 
 - ``VINYL_PARITY_VENDOR``: ``postgresql`` or ``mysql``;
 - ``VINYL_PARITY_MODE``: ``django`` (mode 1: Django's ENGINE), ``engine`` (mode 2: vinyl's
-  ENGINE), ``control`` (vinyl's ENGINE, no per-test transaction) or ``vinyl`` (mode 3:
-  ``control`` plus every test model's managers replaced by vinyl_sync's ``VinylManager``);
+  ENGINE) or ``vinyl`` (mode 3: vinyl's ENGINE, every test model's managers replaced by
+  vinyl_sync's ``VinylManager``);
 - ``VINYL_PARITY_NAME``: the database name; Django's test databases are ``test_<NAME>``,
   ``test_<NAME>_other`` and their clones per worker;
 - ``VINYL_PARITY_RESULTS``: the JSON file the test runner writes.
