@@ -18,10 +18,13 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import EmptyResultSet
-from django.db.models import Count
+from django.db import models
+from django.db.models import Count, QuerySet, lookups
+from django.db.models.expressions import Col
 from django.test import override_settings
 from vinyl.model import _reads
-from vinyl.model._plans import PLANS
+from vinyl.model._binders import binder
+from vinyl.model._plans import PLANS, SCALARS
 from vinyl.model._sync.prefetch import keys_lookup
 from vinyl.model._sync.queryset import VinylQuerySet
 from vinyl.model._templates import TEMPLATES
@@ -121,6 +124,16 @@ PLANNED: list[tuple[str, Build, list[tuple[Any, ...]]]] = [
         [(Decimal("10"),), (Decimal("0"),), (Decimal("1000"),)],
     ),
     (
+        "floats_on_an_integer_column",
+        lambda qs, v: qs.filter(pages__gte=v[0], pages__lt=v[1]).order_by("pk"),
+        [(100.5, 300.2), (119.1, 120.0), (199.9, 1e3)],
+    ),
+    (
+        "foreign_key_range",
+        lambda qs, v: qs.filter(author_id__gte=v[0]).values_list("pk", flat=True),
+        AUTHOR_PKS,
+    ),
+    (
         "all_of_them",
         lambda qs, v: qs.all().order_by("pk").defer("title"),
         [(), ()],
@@ -199,6 +212,83 @@ def test_a_filter_template_refuses_a_value_as_django_does(library: DB) -> None:
     with pytest.raises(ValueError) as raised:
         build(Book.vinyl.using(library.vinyl), "many")
     assert str(raised.value) == str(expected.value)
+
+
+def test_a_value_django_refuses_is_refused_through_a_plan_and_a_template(
+    library: DB,
+) -> None:
+    # Learnt with text Django takes, then text it refuses, of the same type: the same shape.
+    pk = (Book.vinyl.using(library.vinyl).get(title="Boy")).pk
+    assert (Book.vinyl.using(library.vinyl).get(pk=str(pk))).title == "Boy"
+    assert [b for b in Book.vinyl.using(library.vinyl).filter(author_id__lt=str(pk))]
+    shape = (*Book.vinyl.using(library.vinyl)._shape, ("get", "filter", ("pk",), (str,)))
+    assert PLANS.plan(shape) is not None
+    filtered = (*Book.vinyl.using(library.vinyl)._shape, ("filter", ("author_id__lt",), (str,)))
+    assert TEMPLATES.get(filtered) is not None
+    for read in (
+        lambda qs: qs.get(pk="abc"),
+        lambda qs: qs.filter(author_id__lt="abc"),
+        lambda qs: qs.get(pk="1.5"),
+    ):
+        with pytest.raises(ValueError) as expected:
+            read(Book.objects.using(library.django))
+        with pytest.raises(ValueError) as raised:
+            awaited(read(Book.vinyl.using(library.vinyl)))
+        assert str(raised.value) == str(expected.value)
+
+
+def awaited(result: Any) -> Any:
+    """Return *result*, awaited when it is awaitable (vinyl_async's get())."""
+    return result if hasattr(result, "__await__") else result
+
+
+def test_a_read_through_a_plan_builds_no_query_until_one_is_read(library: DB) -> None:
+    def build(qs: Any, low: int) -> Any:
+        return qs.filter(pages__gte=low).order_by("pk").values_list("title", "pages")
+
+    assert [row for row in build(Book.vinyl.using(library.vinyl), 100)]
+    queryset = build(Book.vinyl.using(library.vinyl), 200)
+    djangos = build(Book.objects.using(library.django), 200)
+    assert [row for row in queryset] == list(djangos)
+    # Read from the plan: Django's query was not needed.
+    assert "_pending" in vars(queryset)
+    assert str(queryset.query) == str(djangos.query)
+    assert "_pending" not in vars(queryset)
+    # A copy made before the query is read builds its own, as Django's copies do.
+    unbuilt = build(Book.vinyl.using(library.vinyl), 300)
+    narrowed = unbuilt.filter(pages__lt=400)
+    djangos = build(Book.objects.using(library.django), 300)
+    assert str(narrowed.query) == str(djangos.filter(pages__lt=400).query)
+    assert str(unbuilt.query) == str(djangos.query)
+    assert narrowed.query is not unbuilt.query
+
+
+def test_a_queryset_made_djangos_before_its_query_is_built_keeps_it(library: DB) -> None:
+    def build(qs: Any, low: int) -> Any:
+        return qs.filter(pages__gte=low).order_by("pk")
+
+    assert [book for book in build(Book.vinyl.using(library.vinyl), 100)]
+    queryset = build(Book.vinyl.using(library.vinyl), 200)
+    assert "_pending" in vars(queryset)
+    # As Django's own tests turn a queryset into another class.
+    queryset.__class__ = QuerySet
+    assert type(queryset) is QuerySet
+    assert str(queryset.query) == str(build(Book.objects.using(library.django), 200).query)
+
+
+def test_only_djangos_own_fields_and_lookups_have_a_binder() -> None:
+    class Upper(models.CharField):  # type: ignore[type-arg]
+        def get_prep_value(self, value: Any) -> Any:
+            return str(super().get_prep_value(value)).upper()
+
+    title = Book._meta.get_field("title")
+    upper = Upper(max_length=200)
+    upper.set_attributes_from_name("title")
+    upper.model = Book
+    assert binder(lookups.Exact(Col("t", title), "x"), "x", SCALARS) is not None
+    assert binder(lookups.Exact(Col("t", upper), "x"), "x", SCALARS) is None
+    assert binder(lookups.IExact(Col("t", title), "x"), "x", SCALARS) is None
+    assert binder(lookups.In(Col("t", title), ["x"]), ["x"], SCALARS) is None
 
 
 def test_a_builder_call_django_refuses_is_refused_every_time(library: DB) -> None:

@@ -22,10 +22,12 @@ The first read of a shape is built and compiled by Django, as always; its plan k
 SQL, the decoder, and for each filter value the Django lookup that turned it into a
 parameter. A later read of the shape binds its own values through those lookups —
 Django's code, so a value Django refuses is refused with the same error — and skips
-compiling. A shape whose parameters are not exactly its filter values, one lookup each
-(a join, an expression), gets no plan. An ``IN`` list is one value, whose length is part
-of the shape. What happens after the rows are decoded (``prefetch_related()``) is not
-part of a plan: the read path does it for every read.
+compiling; where a lookup's whole path from value to parameter is a few calls of the
+field's own methods, the plan makes those calls without the lookup
+(``vinyl.model._binders``). A shape whose parameters are not exactly its filter values,
+one lookup each (a join, an expression), gets no plan. An ``IN`` list is one value, whose
+length is part of the shape. What happens after the rows are decoded
+(``prefetch_related()``) is not part of a plan: the read path does it for every read.
 
 :data:`PLANS` is the one cache; :meth:`Plans.read` its one entry point, called by the
 read path alone (``vinyl.model._async.fetch``).
@@ -54,6 +56,7 @@ from django.db.models.query import (
 )
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.where import AND
+from vinyl.model._binders import Binder, binder, same_params
 from vinyl.query.backend import Dialect
 from vinyl.query.compiler import CompiledQuery
 from vinyl.query.decode import Decoder
@@ -65,6 +68,7 @@ __all__ = [
     "Plan",
     "Plans",
     "Shape",
+    "Unmade",
     "compile_rhs",
     "condition",
     "filter_shape",
@@ -110,10 +114,36 @@ class Condition:
 
     lookup_class: type[Lookup[Any]]
     lhs: Col
+    #: Django's path from a value to its parameter without the lookup, when one fits the
+    #: lookup (``vinyl.model._binders``); ``None``: the lookup is made.
+    binder: Binder | None = None
 
     def make(self, value: Any) -> Lookup[Any]:
         """Return the condition for *value* (Django's error if the field refuses it)."""
         return self.lookup_class(self.lhs, value)
+
+    def prepare(self, value: Any) -> Lookup[Any] | Unmade:
+        """Return the condition for *value*, or with a binder its value prepared for it.
+
+        Either way a value the field refuses raises Django's error here, as ``filter()``.
+        """
+        if self.binder is None:
+            return self.make(value)
+        return Unmade(self, value, self.binder.prepare(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Unmade:
+    """A condition whose lookup is not made yet: its value, and the lookup's ``rhs`` that
+    the condition's binder prepared from it (a queryset builds its query when read)."""
+
+    condition: Condition
+    value: Any
+    rhs: Any
+
+    def make(self) -> Lookup[Any]:
+        """Return the condition's lookup, as ``filter()`` makes it."""
+        return self.condition.make(self.value)
 
 
 def condition(node: Any, value: Any) -> Condition | None:
@@ -122,7 +152,7 @@ def condition(node: Any, value: Any) -> Condition | None:
         return None
     if hasattr(node.rhs, "resolve_expression"):
         return None
-    made = Condition(type(node), node.lhs)
+    made = Condition(type(node), node.lhs, binder(node, value, SCALARS))
     if made.make(value).rhs != node.rhs:
         # This condition is not the one this value made: the order is not Django's.
         return None
@@ -202,6 +232,9 @@ def plannable(queryset: QuerySet[Any]) -> bool:
     manager's queryset are not in its plan: the read path assigns them to the rows.
     """
     private: Any = queryset  # Django's stubs leave the private attributes out.
+    # A query not built yet (vinyl.model._templates.Pending) is its template's but the WHERE.
+    pending = private.__dict__.get("_pending")
+    query = private._query if pending is None else pending.template
     return not (
         # Another iterable class (a custom QuerySet sets it) is not in the shape's calls.
         private._iterable_class not in DJANGO_ITERABLES
@@ -209,7 +242,7 @@ def plannable(queryset: QuerySet[Any]) -> bool:
         or private._defer_next_filter
         or private._deferred_filter
         or private._for_write
-        or (private._query.filter_is_sticky and not _ends_with_relation(queryset))
+        or (query.filter_is_sticky and not _ends_with_relation(queryset))
     )
 
 
@@ -262,10 +295,11 @@ def relation_shape(
 class Plan:
     """The compiled query of a shape, how to bind its values, and how to decode its rows.
 
-    ``bindings`` pairs each value's condition with the placeholder SQL it compiled to.
+    ``bindings`` pairs each value's condition with the placeholder SQL it compiled to and
+    the condition's binder when it binds as the lookup on this database (else ``None``).
     """
 
-    bindings: tuple[tuple[Condition, str], ...]
+    bindings: tuple[tuple[Condition, str, Binder | None], ...]
     compiled: CompiledQuery
     dialect: Dialect
     decode: Decoder
@@ -275,20 +309,37 @@ class Plan:
     ) -> Sequence[Any] | None:
         """Return the driver's parameters for *values*, as Django would compile them.
 
-        *conditions*, when given, are the WHERE conditions a built query of the shape holds,
-        made from *values* (by ``filter()`` or a template): they are bound as they are,
-        not made again. ``None`` when Django would write other SQL for these values (an
-        integer out of the column's range matches no row, a list with repeated items is
-        shorter): the caller goes Django's way.
+        *conditions*, when given, are the WHERE conditions a queryset of the shape holds,
+        made from *values* (by ``filter()`` or a template; :class:`Unmade` when not built):
+        they are bound as they are, not made again. ``None`` when Django would write other
+        SQL for these values (an integer out of the column's range matches no row, a list
+        with repeated items is shorter): the caller goes Django's way.
         """
         if len(values) != len(self.bindings):
             return None
         if conditions is not None and len(conditions) != len(values):
             conditions = None
         compiler = self.compiled.compiler
+        connection = compiler.connection
         params: list[Any] = []
-        for index, ((made, rhs_sql), value) in enumerate(zip(self.bindings, values, strict=True)):
-            lookup = made.make(value) if conditions is None else conditions[index]
+        for index, ((made, rhs_sql, fast), value) in enumerate(
+            zip(self.bindings, values, strict=True)
+        ):
+            lookup = None if conditions is None else conditions[index]
+            if type(lookup) is Unmade:
+                if lookup.condition.lookup_class is not made.lookup_class:
+                    return None
+                if fast is None:
+                    lookup = lookup.make()
+            if fast is not None and (lookup is None or type(lookup) is Unmade):
+                rhs = fast.prepare(value) if lookup is None else lookup.rhs
+                bound = fast.params(rhs, connection)
+                if bound is None:
+                    return None
+                params.extend(bound)
+                continue
+            if lookup is None:
+                lookup = made.make(value)
             if type(lookup) is not made.lookup_class:
                 return None
             written = compile_rhs(lookup, compiler)
@@ -359,19 +410,30 @@ def _plan(
     if where.connector != AND or where.negated or len(where.children) != len(values):
         return None
     compiler = compiled.compiler
-    bindings: list[tuple[Condition, str]] = []
+    bindings: list[tuple[Condition, str, Binder | None]] = []
     params: list[Any] = []
     for node, value in zip(where.children, values, strict=True):
         made = condition(node, value)
         written = None if made is None else compile_rhs(made.make(value), compiler)
         if made is None or written is None:
             return None
-        bindings.append((made, written[0]))
+        bindings.append((made, written[0], _bound_alike(made.binder, value, written, compiler)))
         params.extend(written[1])
     if list(dialect.prepare_params(params)) != list(compiled.params):
         # Parameters from elsewhere (annotations, ordering, subqueries): no plan.
         return None
     return Plan(tuple(bindings), compiled, dialect, decode)
+
+
+def _bound_alike(
+    binder: Binder | None, value: Any, written: tuple[str, Sequence[Any]], compiler: SQLCompiler
+) -> Binder | None:
+    """Return *binder* if it binds *value* as Django's lookup did (*written*) on *compiler*'s
+    database, else ``None``."""
+    if binder is None or written[0] != "%s":
+        return None
+    params = binder.params(binder.prepare(value), compiler.connection)
+    return binder if params is not None and same_params(params, written[1]) else None
 
 
 #: The plans of this process.

@@ -18,6 +18,7 @@ from django.db.models import Prefetch, QuerySet
 from django.db.models.query import MAX_GET_RESULTS, ModelIterable, RawModelIterable, RawQuerySet
 from vinyl.model import _replay
 from vinyl.model._plans import PLANS, Shape, filter_shape, plannable
+from vinyl.model._templates import where_of
 from vinyl.query.backend import Row
 from vinyl.query.compiler import CompiledQuery, compile_with, prepare
 from vinyl.query.databases import get_backend
@@ -93,8 +94,8 @@ def queryset_read(
         decode = decoder(_unrelated(target), compiled, instance_class=instance_class)
         return target, compiled, decode, dialect
 
-    # A built queryset holds the conditions its values made: bound as they are.
-    conditions = queryset.query.where.children if get is None and shape is not None else None
+    # A queryset holds the conditions its values made (built or not): bound as they are.
+    conditions = where_of(queryset) if get is None and shape is not None else None
     sql, params, decode = PLANS.read(shape, values, build, conditions)
     if private._iterable_class is ModelIterable:
         decode = with_known_related(decode, queryset)

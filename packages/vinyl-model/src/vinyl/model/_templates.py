@@ -7,6 +7,12 @@ other calls add none). Later, the same call on the same shape clones the templat
 the caller's own conditions in, made by the same lookups, instead of building. Queries of
 one shape differ only by the values of their conditions (``vinyl.model._plans`` says what a
 shape holds, and why a value that changes more than a parameter is part of it).
+
+A template's call makes a :class:`Pending` query: built (the template cloned, the
+conditions made) only when something reads the queryset's query, which a read from the
+shape's plan does not. A condition with a binder (``vinyl.model._binders``) keeps its
+value prepared as Django's lookup prepares it, which the plan binds, and is made into
+the lookup only when the query is built.
 """
 
 from __future__ import annotations
@@ -19,9 +25,9 @@ from django.core.signals import setting_changed
 from django.db.models import QuerySet
 from django.db.models.sql import Query
 from django.db.models.sql.where import AND
-from vinyl.model._plans import MAX_SHAPES, Condition, Shape, condition
+from vinyl.model._plans import MAX_SHAPES, Condition, Shape, Unmade, condition
 
-__all__ = ["TEMPLATES", "Template", "Templates"]
+__all__ = ["TEMPLATES", "Pending", "Template", "Templates", "where_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +43,41 @@ class Template:
     iterable_class: type[Any]
     fields: tuple[str, ...] | None
 
-    def build(self, parent: Query, values: Sequence[Any]) -> Query:
-        """Return the query the call makes on *parent* with *values*, as Django would.
+    def pending(self, parent: Sequence[Any], values: Sequence[Any]) -> Pending:
+        """Return the query the call makes with *values* on a query whose WHERE conditions
+        are *parent*, as Django would; not built yet.
 
-        *parent* has the shape the template was learnt on: it differs from the template's
-        own parent by its conditions' values alone. Its conditions come first, then one
+        *parent* is of the shape the template was learnt on: it differs from the template's
+        own parent's by its conditions' values alone. Its conditions come first, then one
         per value (so a value Django refuses raises Django's error here, as ``filter()``).
         """
-        query = self.query.clone()
-        made: list[Any] = [
-            condition.make(value) for condition, value in zip(self.conditions, values, strict=True)
-        ]
-        query.where.children = [*parent.where.children, *made]
+        prepared = [c.prepare(value) for c, value in zip(self.conditions, values, strict=True)]
+        return Pending(self.query, (*parent, *prepared))
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A query not built yet: a clone of *template* with the WHERE conditions *where*.
+
+    *template* is a template's own query, not to be changed: what of it the WHERE clause
+    leaves out (``filter_is_sticky``...) is the built query's. *where* holds Django's WHERE
+    nodes and :class:`~vinyl.model._plans.Unmade` conditions.
+    """
+
+    template: Query
+    where: tuple[Any, ...]
+
+    def build(self) -> Query:
+        """Return the query, as the builder calls would have made it."""
+        query = self.template.clone()
+        where: list[Any] = [node.make() if type(node) is Unmade else node for node in self.where]
+        query.where.children = where
         return query
+
+    def chain(self) -> Pending:
+        """Return this pending query: Django's ``_clone()`` copies a queryset's query with
+        ``chain()``, and a pending one is never changed (see ``VinylQuerySet``)."""
+        return self
 
 
 class Templates:
@@ -70,7 +98,7 @@ class Templates:
         """Keep the template of the builder call ending *shape*: Django built *built*.
 
         Kept only when Django's build added exactly one condition per value to the
-        parent's conditions, each a lookup on a column: what :meth:`Template.build`
+        parent's conditions, each a lookup on a column: what :meth:`Template.pending`
         reproduces.
         """
         if shape in self._templates:
@@ -105,6 +133,12 @@ def _template(parent: Query, built: QuerySet[Any], values: Sequence[Any]) -> Tem
         private._iterable_class,
         private._fields,
     )
+
+
+def where_of(queryset: QuerySet[Any]) -> Sequence[Any]:
+    """Return the WHERE conditions of *queryset*'s query, without building it."""
+    pending: Pending | None = queryset.__dict__.get("_pending")
+    return queryset.query.where.children if pending is None else pending.where
 
 
 #: The templates of this process.

@@ -13,7 +13,7 @@ its reads go through vinyl.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from django.db import IntegrityError, NotSupportedError
 from django.db.models import Field, Model, Prefetch, QuerySet
@@ -27,11 +27,15 @@ from vinyl.model._async.raw import VinylRawQuerySet, vinyl_raw_queryset
 from vinyl.model._compat import AsyncEvaluation
 from vinyl.model._messages import django_async_method, no_chunked_fetching, refused
 from vinyl.model._plans import filter_shape, plannable
-from vinyl.model._templates import TEMPLATES
+from vinyl.model._templates import TEMPLATES, Pending, where_of
 from vinyl.query._async import transaction
 
 #: Django's ``QuerySet.query`` property, whose setter ``VinylQuerySet.query`` extends.
 _DJANGO_QUERY: property = QuerySet.query  # type: ignore[assignment]
+#: ``object.__class__``, whose setter ``VinylQuerySet.__class__`` extends.
+_OBJECT_CLASS: Any = object.__dict__["__class__"]
+#: Django's ``QuerySet._clone()``, which ``VinylQuerySet._unbuilt()`` relies on.
+_DJANGO_CLONE: Any = QuerySet._clone  # type: ignore[attr-defined]
 
 __all__ = ["VinylQuerySet", "prefetch_related_objects"]
 
@@ -68,7 +72,33 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
     def _set_query(self, value: Query) -> None:
         # A query set from outside (unpickled, say) is not the one the shape describes.
         _DJANGO_QUERY.fset(self, value)  # type: ignore[misc]
+        self.__dict__.pop("_pending", None)
         self._shape, self._shape_values = None, ()
+
+    if not TYPE_CHECKING:  # a __getattr__ would hide every misspelt attribute from mypy
+
+        def __getattr__(self, name: str) -> Any:
+            # Only a query not built yet is missing (see _unbuilt()): built when first read.
+            if name != "_query" or "_pending" not in self.__dict__:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
+                )
+            return self._build()
+
+        def _assign_class(self, cls: type[Any]) -> None:
+            # Another class (qs.__class__ = TheirQuerySet) would not build a pending query.
+            if "_pending" in self.__dict__:
+                self._build()
+            _OBJECT_CLASS.__set__(self, cls)
+
+        __class__ = property(type, _assign_class)
+
+    def _build(self) -> Query:
+        """Build the query not built yet (see :meth:`_unbuilt`); return it."""
+        query: Query = self.__dict__["_pending"].build()
+        self.__dict__["_query"] = query
+        del self.__dict__["_pending"]
+        return query
 
     # Django's getter itself, not a wrapper: builders read ``query`` on every call.
     query = _DJANGO_QUERY.setter(_set_query)
@@ -151,12 +181,38 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
             clone = build()
             TEMPLATES.learn(shape, self.query, clone, values)
         else:
-            private: Any = self  # Django's stubs leave the private attributes out.
-            clone = private._chain()
-            # Not the query setter: it would reset the iterable class of values().
-            clone._query = template.build(self.query, values)
+            clone = self._unbuilt(template.pending(where_of(self), values))
             clone._iterable_class, clone._fields = template.iterable_class, template.fields
         return self._traced(clone, call, values)
+
+    def _unbuilt(self, pending: Pending) -> Any:
+        """Return Django's ``_chain()`` copy of this queryset, whose query is *pending*.
+
+        The query is built when something first reads it (``__getattr__``); until then
+        this queryset's own query is neither built nor copied. Built at once where Django
+        would not copy: a custom ``_clone()``, Django 6.1's in-place building.
+        """
+        private: Any = self  # Django's stubs leave the private attributes out.
+        cls: Any = type(self)
+        if cls._clone is not _DJANGO_CLONE or not getattr(self, "_cloning_enabled", True):
+            clone = private._chain()
+            # Not the query setter: it would reset the iterable class of values().
+            clone._query = pending.build()
+            return clone
+        state = self.__dict__
+        query = state.get("_query")
+        # Django's _clone() copies the query with chain(): a pending query's is itself.
+        state["_query"] = pending
+        try:
+            clone = private._chain()
+        finally:
+            if query is None:
+                del state["_query"]
+            else:
+                state["_query"] = query
+        del clone.__dict__["_query"]
+        clone.__dict__["_pending"] = pending
+        return clone
 
     def _named(self, method: str, names: tuple[Any, ...], build: Callable[..., Any]) -> Self:
         """Return ``build(*names)`` (Django's *method*), templated when *names* are all names."""
