@@ -26,7 +26,7 @@ from vinyl.model._binders import binder
 from vinyl.model._plans import PLANS, SCALARS
 from vinyl.model._templates import TEMPLATES
 from vinyl.query.compiler import compile_query
-from vinyl_testapp.models.library import Author, Book, Place, Publisher, Tag
+from vinyl_testapp.models.library import Author, AuthorProfile, Book, Place, Publisher, Tag
 from vinyl_testing.plugin import DB
 
 from .test_differential import normalize
@@ -561,3 +561,21 @@ async def test_a_filter_after_a_many_to_many_joins_as_djangos_every_time(
             for mine, django in zip(reads(our.tags, pages), reads(their.tags, pages), strict=True):
                 assert _rows([tag async for tag in mine]) == _rows(django), (our, pages)
                 assert plan_of(mine) is not None
+
+
+@pytest.mark.parametrize(
+    "lookup", ["books", "books__exact", "books__lt", "profile", "profile__gte"]
+)
+async def test_a_filter_on_a_reverse_relation_gives_djangos_rows_every_time(
+    library: DB, lookup: str
+) -> None:
+    # The lookup's field is the relation itself (ManyToOneRel, OneToOneRel), which has no
+    # preparing methods of its own: Django's way, every time.
+    related = Book if lookup.startswith("books") else AuthorProfile
+    keys = list(related.objects.using(library.django).order_by("pk").values_list("pk", flat=True))
+    assert keys
+    for key in keys[:3]:
+        djangos = Author.objects.using(library.django).filter(**{lookup: key})
+        expected = sorted(djangos.values_list("pk", flat=True))
+        ours = Author.avinyl.using(library.vinyl).filter(**{lookup: key})
+        assert sorted(await ours.values_list("pk", flat=True)) == expected

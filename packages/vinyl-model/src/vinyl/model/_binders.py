@@ -122,12 +122,17 @@ def _fields(field: Any, related: bool) -> list[Any]:
 
 
 def _djangos(field: Any) -> bool:
-    """Return whether *field*'s ``get_prep_value()`` and ``get_db_prep_value()`` are Django's."""
+    """Return whether *field*'s ``get_prep_value()`` and ``get_db_prep_value()`` are Django's.
+
+    A reverse relation (``ManyToOneRel``, ``OneToOneRel``: the field of a lookup across
+    one) has neither: Django prepares its values another way, so no binder fits.
+    """
     kind = type(field)
-    return all(
-        getattr(kind, name).__module__.startswith("django.")
-        for name in ("get_prep_value", "get_db_prep_value")
-    )
+    for name in ("get_prep_value", "get_db_prep_value"):
+        method = getattr(kind, name, None)
+        if method is None or not method.__module__.startswith("django."):
+            return False
+    return True
 
 
 def _same(a: Any, b: Any) -> bool:
