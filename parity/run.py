@@ -2,8 +2,8 @@
 
 Usage (from anywhere; stdlib only, any Python 3.12):
 
-    python parity/run.py                      # every mode on both servers, check expectations
-    python parity/run.py --vendors postgresql # what .ci/run runs
+    python parity/run.py                      # every mode on both servers (what .ci/run runs)
+    python parity/run.py --vendors postgresql # one server
     python parity/run.py --vendors postgresql --apps basic,lookup
     python parity/run.py --write-expectations # regenerate expectations.toml from this run
 
