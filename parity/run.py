@@ -36,11 +36,11 @@ EXPECTATIONS = PARITY / "expectations.toml"
 PACKAGES = ["vinyl-query", "vinyl-pg", "vinyl-mysql", "vinyl-model", "vinyl_async", "vinyl_sync"]
 
 APPS = (
-    "basic lookup queries many_to_one many_to_many one_to_one m2m_through delete "
-    "delete_regress model_inheritance select_related prefetch_related aggregation annotations "
-    "expressions get_or_create update update_only_fields bulk_create defer custom_managers "
-    "generic_relations known_related_objects raw_query select_for_update transactions "
-    "ordering proxy_models custom_pk"
+    "basic lookup queries many_to_one many_to_many one_to_one m2m_through m2m_through_regress "
+    "delete delete_regress model_inheritance select_related prefetch_related aggregation "
+    "annotations expressions get_or_create update update_only_fields bulk_create defer "
+    "custom_managers generic_relations known_related_objects raw_query select_for_update "
+    "transactions ordering proxy_models custom_pk"
 ).split()
 VENDORS = {"postgresql": "PostgreSQL", "mysql": "MariaDB"}
 MODES = {
