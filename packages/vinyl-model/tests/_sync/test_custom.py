@@ -157,6 +157,22 @@ def test_a_queryset_with_a_subclass_of_djangos_iterable(shelves: DB) -> None:
             list(own)
 
 
+def test_a_related_managers_subclass_iterable_gets_the_known_related_object(
+    shelves: DB,
+) -> None:
+    """Django's ``ModelIterable`` sets a related manager's instance on every row
+    (``shelf.room``); a subclass of it iterates as Django's, so it does too."""
+    room = Room.objects.using(shelves.django).create(name="south")
+    Shelf.objects.using(shelves.django).filter(pages__gt=300).update(room=room)
+    vinyl_room = Room.vinyl.using(shelves.vinyl).get(pk=room.pk)
+    for iterable in (ModelIterable, ShelfIterable, ModelIterable, ShelfIterable):
+        queryset = vinyl_room.shelves.all()
+        queryset._iterable_class = iterable
+        got = list(queryset)
+        assert got
+        assert all(shelf["room"] is vinyl_room for shelf in got)
+
+
 def test_a_querysets_class_can_become_another_querysets(shelves: DB) -> None:
     """Django's querysets share one layout: ``qs.__class__ = OtherQuerySet`` works (Django's
     basic ``test_emptyqs_customqs``); a vinyl queryset's too, which is then that class."""

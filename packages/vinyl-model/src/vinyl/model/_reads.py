@@ -97,7 +97,8 @@ def queryset_read(
     # A queryset holds the conditions its values made (built or not): bound as they are.
     conditions = where_of(queryset) if get is None and shape is not None else None
     sql, params, decode = PLANS.read(shape, values, build, conditions)
-    if private._iterable_class is ModelIterable:
+    if issubclass(private._iterable_class, ModelIterable):
+        # A subclass of Django's iterable decodes as Django's (decode.py): it gets them too.
         decode = with_known_related(decode, queryset)
     return Read(alias, sql, params, decode, prefetch=private._prefetch_related_lookups)
 
