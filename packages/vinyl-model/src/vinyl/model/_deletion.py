@@ -26,13 +26,11 @@ from itertools import chain
 from operator import attrgetter, or_
 from typing import Any
 
-from django.db import router
 from django.db.models import DO_NOTHING, Model, QuerySet, deletion
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.db.models.sql import DeleteQuery, UpdateQuery
 from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE
-from vinyl.model._messages import no_alias
-from vinyl.model._writes import Plan, Read, run_compiler
+from vinyl.model._writes import Plan, Read, run_compiler, write_alias
 
 __all__ = ["Collector", "Deleted", "Deletion", "instance_deletion", "queryset_deletion"]
 
@@ -437,9 +435,7 @@ def instance_deletion(obj: Model, using: str | None, keep_parents: bool) -> Dele
             f"{meta.object_name} object can't be deleted because its {meta.pk.attname} "
             f"attribute is set to None."
         )
-    if using is None and obj._state.db is None:
-        raise ValueError(no_alias(obj, "delete"))
-    alias = using or router.db_for_write(obj._meta.model, instance=obj)
+    alias = write_alias(obj, using, "delete")
     return Deletion(Collector(alias, origin=obj), [obj], keep_parents)
 
 

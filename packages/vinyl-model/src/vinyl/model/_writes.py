@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
+from django.db import router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
 from vinyl.model import _replay, _statements
+from vinyl.model._messages import no_alias
 from vinyl.model._statements import STATEMENTS
 from vinyl.model._values import pre_saved
 
@@ -35,7 +37,24 @@ __all__ = [
     "convert_returned",
     "insert",
     "run_compiler",
+    "write_alias",
 ]
+
+
+def write_alias(obj: Model, using: str | None, operation: str) -> str:
+    """Return the alias *operation* (``save``, ``delete``) of *obj* writes on.
+
+    *using*, else where Django's router sends the model's writes, as Django's ``save()``
+    and ``delete()`` ask it (without a router of the user's: the alias *obj* was read
+    from). An instance that names no alias at all is refused with vinyl's message rather
+    than written on ``default``, which may not be a vinyl alias.
+    """
+    if using:
+        return using
+    if obj._state.db is None:
+        raise ValueError(no_alias(obj, operation))
+    alias: str = router.db_for_write(obj._meta.model, instance=obj)
+    return alias
 
 
 @dataclass(frozen=True, slots=True)

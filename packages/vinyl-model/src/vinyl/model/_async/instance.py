@@ -12,15 +12,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from django.apps import apps
-from django.db import router
 from django.db.models import Model, QuerySet
 from vinyl.model import _deletion, _saving
 from vinyl.model._async import write
 from vinyl.model._async.deletion import delete
 from vinyl.model._async.related import relation_descriptor
 from vinyl.model._instances import build_instance_class, loaded, swap_classes
-from vinyl.model._messages import no_alias
 from vinyl.model._overrides import warn_if_overridden
+from vinyl.model._writes import write_alias
 
 __all__ = ["VinylInstance", "instance_class", "to_vinyl", "unpickle"]
 
@@ -73,9 +72,7 @@ class VinylInstance:
         """
         instance: Model = self  # type: ignore[assignment]
         warn_if_overridden(instance._meta.model, "save")
-        if using is None and instance._state.db is None:
-            raise ValueError(no_alias(instance, "save"))
-        alias = using or router.db_for_write(instance._meta.model, instance=instance)
+        alias = write_alias(instance, using, "save")
         save = _saving.prepare_save(
             instance,
             alias,
