@@ -12,12 +12,12 @@ from contextlib import nullcontext
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import IntegrityError, connections
 from django.db import transaction as django_transaction
 from django.db.transaction import TransactionManagementError
 from vinyl_async import transaction as async_transaction
 from vinyl_sync import transaction as sync_transaction
-from vinyl_testapp.models.writes import WCascade, WItalian, WPlace, WTarget
+from vinyl_testapp.models.writes import WCascade, WItalian, WPlace, WStock, WTarget
 from vinyl_testing.plugin import DB
 
 
@@ -92,6 +92,55 @@ def test_vinyl_sync_writes_inside_djangos_block_commit_or_roll_back_with_it(
     else:
         assert rows(db, "vinyl")["places"] == []
         assert rows(db, "vinyl1")["cascades"] == ["a", "b"]
+
+
+def failing_write(manager: Callable[[type[Any]], Any], kind: str, code: str) -> None:
+    """Write one statement that breaks WStock's unique code (*code*, *code*-other exist)."""
+    if kind == "save":
+        manager(WStock).create(code=code, qty=2)
+    else:
+        manager(WStock).filter(code=f"{code}-other").update(code=code)
+
+
+@pytest.mark.parametrize("kind", ["save", "update"])
+def test_a_failed_write_caught_inside_djangos_block_marks_it_for_rollback_as_djangos(
+    db: DB, kind: str
+) -> None:
+    # Django wraps a write of one statement in mark_for_rollback_on_error(): once it fails,
+    # the block only rolls back, even if the caller catches the error. Without that, vinyl
+    # left the block usable, and on MariaDB and SQLite it committed the rows written before.
+    message = "An error occurred in the current transaction. You can't execute queries"
+
+    def django(model: type[Any]) -> Any:
+        return model.objects.using(db.django)
+
+    def vinyl(model: type[Any]) -> Any:
+        return model.vinyl.using(db.vinyl)
+
+    def after_the_error(manager: Callable[[type[Any]], Any], alias: str) -> list[object]:
+        seen: list[object] = [connections[alias].needs_rollback]
+        for read in (WPlace.objects.using(alias).count, manager(WPlace).count):
+            with pytest.raises(TransactionManagementError) as raised:
+                read()
+            seen.append(str(raised.value))
+        return seen
+
+    for number in (1, 2):
+        seen: dict[str, list[object]] = {}
+        for label, manager, alias in (("django", django, db.django), ("vinyl", vinyl, db.vinyl)):
+            code = f"{label}-{number}"
+            WStock.objects.using(db.django).create(code=code, qty=1)
+            WStock.objects.using(db.django).create(code=f"{code}-other", qty=1)
+            with django_transaction.atomic(using=alias):
+                manager(WPlace).create(name=f"{label}-{number}")
+                with pytest.raises(IntegrityError):
+                    failing_write(manager, kind, code)
+                seen[label] = after_the_error(manager, alias)
+        assert seen["vinyl"] == seen["django"]
+        assert seen["django"][0] is True
+        assert str(seen["django"][1]).startswith(message)
+        assert own_block_names(db) == []
+        assert WStock.objects.using(db.django).filter(qty=2).count() == 0
 
 
 def test_vinyl_sync_select_for_update_inside_djangos_block(db: DB) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 import pytest
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db import transaction as django_transaction
 from django.db.transaction import TransactionManagementError
 from django.db.utils import ConnectionDoesNotExist
@@ -97,6 +97,38 @@ def test_after_an_error_without_savepoint_vinyl_refuses_as_djangos_cursor_does(d
         with pytest.raises(TransactionManagementError, match=message):
             vinyl_names(db.vinyl)
     assert django_names(db.django) == []
+
+
+def test_a_failed_statement_marks_djangos_connection_as_djangos_cursor_does(db: DB) -> None:
+    # Django's DatabaseErrorWrapper sets errors_occurred (the connection may be unusable:
+    # checked, and closed if so, at the request's end) for every error but an integrity or
+    # data error; vinyl_sync's statements on Django's connection are its statements too.
+    table = get_backend(db.vinyl).wrapper.ops.quote_name(QAuthor._meta.db_table)
+    bad = f"SELECT no_such_column FROM {table}"
+    duplicate = f"INSERT INTO {table} (id, name, age, rating) VALUES (%s, %s, 0, 0)"
+
+    def django_run(sql: str, params: tuple[object, ...] = ()) -> None:
+        with connections[db.vinyl].cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def vinyl_run(sql: str, params: tuple[object, ...] = ()) -> None:
+        _sync.execute_sql(db.vinyl, sql, params)
+
+    for number in (1, 2):
+        seen: dict[str, list[bool]] = {}
+        for label, run in (("django", django_run), ("vinyl", vinyl_run)):
+            flags = seen[label] = []
+            for failing in (
+                partial(run, duplicate, (number, "twice")),
+                partial(run, bad),
+            ):
+                with pytest.raises(Boom), django_transaction.atomic(using=db.vinyl):
+                    run(duplicate, (number, "once"))
+                    with pytest.raises(DatabaseError):
+                        failing()
+                    flags.append(connections[db.vinyl].errors_occurred)
+                    raise Boom
+        assert seen["vinyl"] == seen["django"] == [False, True]
 
 
 def test_on_commit_inside_djangos_block_is_djangos(db: DB) -> None:

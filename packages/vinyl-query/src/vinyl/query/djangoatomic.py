@@ -35,7 +35,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import NoReturn, cast
 
-from django.db import connections
+from django.db import DatabaseError, DataError, IntegrityError, connections
 from django.db import transaction as django_transaction_module
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.transaction import TransactionManagementError
@@ -55,9 +55,11 @@ __all__ = [
     "django_transaction",
     "enter_django_atomic",
     "join_django_atomic",
+    "mark_for_rollback_on_error",
     "mirror_in_tests",
     "on_commit_in_django_atomic",
     "prepare_django_join",
+    "statement_failed",
 ]
 
 
@@ -204,6 +206,33 @@ def on_commit_in_django_atomic(func: Callable[[], object], alias: str, robust: b
     """Register *func* with Django's transaction: it runs after Django's outermost commit."""
     using = _open_transaction(alias).alias
     django_transaction_module.on_commit(func, using=using, robust=robust)
+
+
+def statement_failed(wrapper: BaseDatabaseWrapper, exc: BaseException | None) -> None:
+    """Mark *wrapper* as Django's cursor does when one of its statements raises *exc*.
+
+    Django's ``DatabaseErrorWrapper`` sets ``errors_occurred`` for every database error
+    but a ``DataError`` or an ``IntegrityError``, errors that may make the connection
+    unusable: at the end of the request, ``close_if_unusable_or_obsolete()`` checks such a
+    connection and closes it if it no longer works.
+    """
+    if isinstance(exc, DatabaseError) and not isinstance(exc, (DataError, IntegrityError)):
+        wrapper.errors_occurred = True
+
+
+def mark_for_rollback_on_error(alias: str) -> AbstractContextManager[None]:
+    """Return Django's ``mark_for_rollback_on_error()`` for the transaction *alias* joins.
+
+    Django wraps a write of one statement (``save()``, ``update()``, a fast ``delete()``)
+    in it: an error marks the enclosing ``atomic()`` for rollback, so the next statement
+    raises ``TransactionManagementError`` and the block rolls back instead of committing
+    what ran before the error, even when the caller catches it. Only Django's state is
+    changed: it does no I/O, so the async flavor's source can hold it too (that flavor
+    never joins).
+    """
+    return django_transaction_module.mark_for_rollback_on_error(
+        using=_open_transaction(alias).alias
+    )
 
 
 def _open_transaction(alias: str) -> BaseDatabaseWrapper:

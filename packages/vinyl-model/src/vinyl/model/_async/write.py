@@ -17,7 +17,11 @@ from vinyl.model._writes import Insert, Plan, Read, Step
 from vinyl.query._async import execute_insert_sql, execute_sql, fetch_sql, get_pool, transaction
 from vinyl.query._async.scope import current_scope
 from vinyl.query.databases import get_backend
-from vinyl.query.djangoatomic import aprepare_django_join, django_transaction
+from vinyl.query.djangoatomic import (
+    aprepare_django_join,
+    django_transaction,
+    mark_for_rollback_on_error,
+)
 
 __all__ = ["run"]
 
@@ -27,8 +31,10 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
 
     With *atomic*, every step runs in one transaction: a ``transaction(savepoint=False)``
     block, so inside the caller's block an error rolls the caller's block back, as
-    Django's ``atomic(savepoint=False)`` around its own multi-statement writes does. Reads
-    are performed by *queryset_class*, the flavor's queryset.
+    Django's ``atomic(savepoint=False)`` around its own multi-statement writes does.
+    Without it, inside Django's ``atomic()`` (which vinyl_sync joins) an error marks that
+    block for rollback, as Django's ``mark_for_rollback_on_error()`` around its own writes
+    of one statement does. Reads are performed by *queryset_class*, the flavor's queryset.
     """
     backend = get_backend(alias)
     # The plan needs the server's capabilities (RETURNING on MariaDB): a pool learns them
@@ -36,11 +42,15 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     # refuses) and where no pool opens, Django's connection tells them. A vinyl block comes
     # first, as for every statement (ConnectionScope): Django's block opened inside one is
     # not joined.
-    if django_transaction(alias) is not None and current_scope(alias) is None:
+    joined = django_transaction(alias) is not None and current_scope(alias) is None
+    if joined:
         aprepare_django_join(alias)
     else:
         await get_pool(backend)
     if not atomic:
+        if joined:
+            with mark_for_rollback_on_error(alias):
+                return await _perform_all(alias, plan, queryset_class)
         return await _perform_all(alias, plan, queryset_class)
     async with transaction(using=alias, savepoint=False):
         return await _perform_all(alias, plan, queryset_class)

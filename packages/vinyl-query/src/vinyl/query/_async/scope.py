@@ -54,7 +54,7 @@ from vinyl.query.backend import (
     statement_error,
 )
 from vinyl.query.databases import Backend, get_backend
-from vinyl.query.djangoatomic import ajoin_django_atomic, django_transaction
+from vinyl.query.djangoatomic import ajoin_django_atomic, django_transaction, statement_failed
 from vinyl.query.transaction import TransactionStack
 
 __all__ = [
@@ -379,13 +379,14 @@ class ConnectionScope:
     refused in the async one (:mod:`vinyl.query.djangoatomic`).
     """
 
-    __slots__ = ("_alias", "_borrowed", "_pool", "_scope")
+    __slots__ = ("_alias", "_borrowed", "_django", "_pool", "_scope")
 
     def __init__(self, alias: str) -> None:
         self._alias = alias
         self._scope: Scope | None = None
         self._pool: AsyncPool | None = None
         self._borrowed: AsyncConnection | None = None
+        self._django: BaseDatabaseWrapper | None = None
 
     async def __aenter__(self) -> AsyncConnection:
         scope = current_scope(self._alias)
@@ -399,8 +400,11 @@ class ConnectionScope:
             self._scope = scope
             return logged(self._alias, scope.connection)
         backend = get_backend(self._alias)
-        if django_transaction(self._alias) is not None:
-            return logged(self._alias, ajoin_django_atomic(self._alias))
+        django = django_transaction(self._alias)
+        if django is not None:
+            joined = ajoin_django_atomic(self._alias)
+            self._django = django
+            return logged(self._alias, joined)
         self._pool = await get_pool(backend)
         self._borrowed = await self._pool.acquire()
         return logged(self._alias, self._borrowed)
@@ -415,10 +419,12 @@ class ConnectionScope:
                 self._scope.stack.broken()
             self._scope.give_back()
             return
-        if self._pool is None:
-            # Django's connection, inside Django's atomic(): the block decides its fate.
+        if self._django is not None:
+            # Django's connection, inside Django's atomic(): the block decides its fate, and
+            # an error marks the connection as an error of Django's own cursor does.
+            statement_failed(self._django, exc)
             return
-        assert self._borrowed is not None
+        assert self._pool is not None and self._borrowed is not None
         await release(self._pool, self._borrowed, self._alias, reason, exc)
 
 

@@ -57,7 +57,7 @@ from vinyl.query.backend import (
     statement_error,
 )
 from vinyl.query.databases import Backend, get_backend
-from vinyl.query.djangoatomic import django_transaction, join_django_atomic
+from vinyl.query.djangoatomic import django_transaction, join_django_atomic, statement_failed
 from vinyl.query.transaction import TransactionStack
 
 __all__ = [
@@ -380,13 +380,14 @@ class ConnectionScope:
     refused in the async one (:mod:`vinyl.query.djangoatomic`).
     """
 
-    __slots__ = ("_alias", "_borrowed", "_pool", "_scope")
+    __slots__ = ("_alias", "_borrowed", "_django", "_pool", "_scope")
 
     def __init__(self, alias: str) -> None:
         self._alias = alias
         self._scope: Scope | None = None
         self._pool: Pool | None = None
         self._borrowed: Connection | None = None
+        self._django: BaseDatabaseWrapper | None = None
 
     def __enter__(self) -> Connection:
         scope = current_scope(self._alias)
@@ -400,8 +401,11 @@ class ConnectionScope:
             self._scope = scope
             return logged(self._alias, scope.connection)
         backend = get_backend(self._alias)
-        if django_transaction(self._alias) is not None:
-            return logged(self._alias, join_django_atomic(self._alias))
+        django = django_transaction(self._alias)
+        if django is not None:
+            joined = join_django_atomic(self._alias)
+            self._django = django
+            return logged(self._alias, joined)
         self._pool = get_pool(backend)
         self._borrowed = self._pool.acquire()
         return logged(self._alias, self._borrowed)
@@ -416,10 +420,12 @@ class ConnectionScope:
                 self._scope.stack.broken()
             self._scope.give_back()
             return
-        if self._pool is None:
-            # Django's connection, inside Django's atomic(): the block decides its fate.
+        if self._django is not None:
+            # Django's connection, inside Django's atomic(): the block decides its fate, and
+            # an error marks the connection as an error of Django's own cursor does.
+            statement_failed(self._django, exc)
             return
-        assert self._borrowed is not None
+        assert self._pool is not None and self._borrowed is not None
         release(self._pool, self._borrowed, self._alias, reason, exc)
 
 
