@@ -7,6 +7,7 @@ what vinyl_sync wrote commits and rolls back exactly with them.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -20,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from vinyl.query import _async, _sync, get_backend
 from vinyl_testapp.models import QAuthor
 from vinyl_testing._sync.authors import insert_author, vinyl_names
-from vinyl_testing.plugin import DB
+from vinyl_testing.plugin import DB, MYSQL, PG
 
 
 class Boom(Exception):
@@ -207,6 +208,39 @@ def test_the_sync_driver_adopts_djangos_connection_and_nothing_else(db: DB) -> N
     assert [tuple(row) for row in joined.fetch("SELECT 1")] == [(1,)]
     # Another driver's connection (mysqlclient's, say): None, and vinyl refuses to join.
     assert driver.adopt(object(), db.vinyl) is None
+
+
+def test_on_a_connection_of_another_driver_vinyl_sync_refuses_to_join(db: DB) -> None:
+    # Django's connection of the alias is of another driver when Django prefers one that is
+    # installed (psycopg 3 to psycopg2, mysqlclient to PyMySQL): vinyl_sync raises rather
+    # than run, and commit, outside Django's block. Here it is a live connection of another
+    # server's driver, put in place of Django's own inside the block.
+    other = connections[(MYSQL if db is PG else PG).django]
+    foreign = other.get_new_connection(other.get_connection_params())
+    kind = f"{type(foreign).__module__}.{type(foreign).__name__}"
+    message = (
+        rf"^Django's transaction\.atomic\(using='{db.vinyl}'\) is open, and vinyl_sync would "
+        rf"run its statements for '{db.vinyl}' on Django's connection, but that connection "
+        rf"is a {re.escape(kind)}, which vinyl's sync driver cannot run on\. Use vinyl's "
+        rf"transaction\(using='{db.vinyl}'\) instead of Django's atomic\(\)"
+    )
+    wrapper = connections[db.vinyl]
+    try:
+        for round_ in ("first", "second"):
+            with django_transaction.atomic(using=db.vinyl):
+                insert_author(db.vinyl, f"{round_} joined")
+                own, wrapper.connection = wrapper.connection, foreign
+                try:
+                    with pytest.raises(TransactionManagementError, match=message):
+                        insert_author(db.vinyl, f"{round_} never")
+                    with pytest.raises(TransactionManagementError, match=message):
+                        vinyl_names(db.vinyl)
+                finally:
+                    wrapper.connection = own
+            assert django_names(db.django)[-1] == f"{round_} joined"
+        assert django_names(db.django) == ["first joined", "second joined"]
+    finally:
+        foreign.close()
 
 
 async def test_async_statements_inside_djangos_block_raise(db: DB) -> None:
