@@ -54,7 +54,7 @@ def run(vendor: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_manage_py_test_isolates_each_test(vendor: str) -> None:
     result = run(vendor, "manage.py", "test", "--noinput", "books.tests")
     assert result.returncode == 0, result.stderr
-    assert "Ran 5 tests" in result.stderr, result.stderr
+    assert "Ran 6 tests" in result.stderr, result.stderr
     assert result.stderr.rstrip().splitlines()[-2:] == [
         "OK",
         "Destroying test database for alias 'default'...",
@@ -70,7 +70,7 @@ def test_djangos_own_testcase_isolates_vinyl_sync_and_drops_its_database(vendor:
     # transaction vinyl_sync opens none, so the test database can be dropped at the end.
     result = run(vendor, "manage.py", "test", "--noinput", "books.tests.DjangoTestCaseTests")
     assert result.returncode == 0, result.stderr
-    assert "Ran 3 tests" in result.stderr, result.stderr
+    assert "Ran 4 tests" in result.stderr, result.stderr
     assert result.stderr.rstrip().splitlines()[-2:] == [
         "OK",
         "Destroying test database for alias 'default'...",

@@ -3,10 +3,14 @@
 Each test asserts exactly the rows it wrote: whichever runs second sees none of the first's.
 """
 
+from functools import partial
+
 from django import test as django_test
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from vinyl_async.testing import TestCase
+from vinyl_sync import on_commit
+from vinyl_sync import transaction as vinyl_transaction
 
 from books.models import Author, Book
 
@@ -85,6 +89,31 @@ class DjangoTestCaseTests(django_test.TestCase):
                 ["Again", "Mirror"],
             )
         self.assertEqual(list(Author.objects.values_list("name", flat=True)), ["Ada"])
+
+    def test_on_commit_on_the_vinyl_alias_is_captured_there_as_djangos(self) -> None:
+        # Django's on_commit(using="vinyl") registers on the mirror's own connection, so
+        # captureOnCommitCallbacks(using="vinyl") captures it, not using="default"; vinyl_sync's
+        # callbacks go there too, kept or dropped with vinyl's transaction() as with Django's
+        # atomic() on the alias.
+        for name in ("Gil", "Hal"):
+            expected = [partial(print, name, kind) for kind in ("vinyl", "django", "kept")]
+            dropped = partial(print, name, "dropped")
+            with (
+                self.captureOnCommitCallbacks(using="vinyl") as on_vinyl,
+                self.captureOnCommitCallbacks(using="default") as on_default,
+            ):
+                Author.vinyl.create(name=name)
+                on_commit(expected[0], using="vinyl")
+                transaction.on_commit(expected[1], using="vinyl")
+                with self.assertRaises(RuntimeError), vinyl_transaction(using="vinyl"):
+                    Author.vinyl.create(name=f"{name} rolled back")
+                    on_commit(dropped, using="vinyl")
+                    raise RuntimeError("roll back")
+                with vinyl_transaction(using="vinyl"):
+                    on_commit(expected[2], using="vinyl")
+            self.assertEqual(on_vinyl, expected)
+            self.assertEqual(on_default, [])
+        self.assertEqual(sorted(a.name for a in Author.vinyl.all()), ["Ada", "Gil", "Hal"])
 
     def _write_and_check(self, name: str) -> None:
         self.assertEqual([a.name for a in Author.vinyl.all()], ["Ada"])

@@ -23,7 +23,9 @@ A test mirror (the vinyl alias on the same database as ``default``, see
 ``TestCase`` opens its per-test ``atomic()`` on the primary and on the mirror, each on its own
 connection, and the test's rows are in the primary's. So, unless the test opened an
 ``atomic()`` on the mirror itself, vinyl_sync's statements see the test's rows and roll back
-with them.
+with them. Its ``on_commit()`` callbacks stay where Django's ``on_commit(using=mirror)`` puts
+them, on the mirror's connection (``captureOnCommitCallbacks(using=mirror)`` sees them),
+and a vinyl ``transaction()`` there opens an ``atomic()`` on both connections.
 
 The async and sync functions come in pairs (``ajoin_django_atomic`` / ``join_django_atomic``
 ...), which ``tools/unasync.py`` renames between the flavors as ``vinyl.query._compat``'s.
@@ -32,7 +34,7 @@ The async and sync functions come in pairs (``ajoin_django_atomic`` / ``join_dja
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from typing import NoReturn, cast
 
 from django.db import DatabaseError, DataError, IntegrityError, connections
@@ -107,7 +109,21 @@ def django_transaction(alias: str) -> BaseDatabaseWrapper | None:
 
 
 def _only_testcase_blocks(wrapper: BaseDatabaseWrapper) -> bool:
-    return all(getattr(block, "_from_testcase", False) for block in wrapper.atomic_blocks)
+    return all(
+        getattr(block, "_from_testcase", False) or isinstance(block, _MirrorAtomic)
+        for block in wrapper.atomic_blocks
+    )
+
+
+class _MirrorAtomic(django_transaction_module.Atomic):
+    """The ``atomic()`` a vinyl ``transaction()`` on a test mirror opens on the mirror itself.
+
+    The block's statements run in the primary's transaction, inside an ``atomic()`` opened
+    there; this one, on the mirror's own connection, holds what Django's ``atomic()`` on the
+    mirror would: the ``on_commit()`` callbacks registered in the block, kept or dropped
+    with it, and its savepoint queries in the mirror's query log. It is not the test's own
+    block: the mirror still joins the primary's transaction while it is open.
+    """
 
 
 def _open_one(wrapper: BaseDatabaseWrapper) -> str:
@@ -184,17 +200,30 @@ def prepare_django_join(alias: str) -> None:
 
 def aenter_django_atomic(
     alias: str, savepoint: bool, durable: bool
-) -> AbstractContextManager[None]:
+) -> AbstractContextManager[object]:
     """Raise ``TransactionManagementError``: the async flavor does not join Django's block."""
     _refused(alias)
 
 
-def enter_django_atomic(alias: str, savepoint: bool, durable: bool) -> AbstractContextManager[None]:
-    """Enter, and return, Django's ``atomic()`` inside the transaction *alias* joins."""
+def enter_django_atomic(
+    alias: str, savepoint: bool, durable: bool
+) -> AbstractContextManager[object]:
+    """Enter, and return, Django's ``atomic()`` inside the transaction *alias* joins.
+
+    For a test mirror inside Django's ``TestCase``, that is an ``atomic()`` on the primary,
+    where the statements run, and one on the mirror, where its ``on_commit()`` callbacks
+    are (:func:`on_commit_in_django_atomic`).
+    """
     using = _open_transaction(alias).alias
     block = django_transaction_module.atomic(using=using, savepoint=savepoint, durable=durable)
-    block.__enter__()
-    return block
+    if not _callbacks_on_mirror(alias, using):
+        block.__enter__()
+        return block
+    blocks = ExitStack()
+    blocks.enter_context(block)
+    # The primary's block already refused a durable block that cannot nest.
+    blocks.enter_context(_MirrorAtomic(alias, savepoint, durable=False))
+    return blocks
 
 
 def aon_commit_in_django_atomic(func: Callable[[], object], alias: str, robust: bool) -> None:
@@ -203,9 +232,28 @@ def aon_commit_in_django_atomic(func: Callable[[], object], alias: str, robust: 
 
 
 def on_commit_in_django_atomic(func: Callable[[], object], alias: str, robust: bool) -> None:
-    """Register *func* with Django's transaction: it runs after Django's outermost commit."""
+    """Register *func* with Django's transaction: it runs after Django's outermost commit.
+
+    For a test mirror inside Django's ``TestCase``, *func* is registered on the mirror's
+    connection, where Django's own ``on_commit(func, using=alias)`` registers it, so
+    ``captureOnCommitCallbacks(using=alias)`` captures it.
+    """
     using = _open_transaction(alias).alias
+    if _callbacks_on_mirror(alias, using):
+        using = alias
     django_transaction_module.on_commit(func, using=using, robust=robust)
+
+
+def _callbacks_on_mirror(alias: str, joined: str) -> bool:
+    """Tell whether *alias* joins *joined*'s transaction as a test mirror in an ``atomic()``.
+
+    Then its ``on_commit()`` callbacks belong on its own connection, as Django's: inside
+    Django's ``TestCase`` (or an ``atomic()`` of the test's on the primary only, while the
+    mirror's connection holds the ``TestCase``'s block). A mirror outside any block of its
+    own (``TransactionTestCase``) registers them with the primary's transaction, whose
+    commit they wait for.
+    """
+    return joined != alias and connections[alias].in_atomic_block
 
 
 def statement_failed(wrapper: BaseDatabaseWrapper, exc: BaseException | None) -> None:

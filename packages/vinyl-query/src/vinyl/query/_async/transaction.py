@@ -95,7 +95,7 @@ class Transaction:
         #: The level a nested block was opened in (``None`` for the outermost block).
         self._parent: Scope | None = None
         #: Django's ``atomic()`` this block entered inside Django's own block (sync flavor).
-        self._django: AbstractContextManager[None] | None = None
+        self._django: AbstractContextManager[object] | None = None
 
     def __call__[**P, R](self, func: Callable[P, AResult[R]]) -> Callable[P, AResult[R]]:
         """Return *func* running each call in its own block with these settings (a decorator)."""
