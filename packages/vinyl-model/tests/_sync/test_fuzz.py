@@ -16,6 +16,11 @@ the query (``isnull`` on a relation, ``None``, empty and non-empty ``__in`` list
 exist or not) must each get Django's result. Plans are forgotten before each example, so
 that a falsifying example fails on its own when Hypothesis replays it.
 
+Lookups, orderings and ``values()`` cross relations both ways: forward, and reverse (a
+reverse foreign key, one-to-one, many-to-many), the reverse relation itself too
+(``Author.filter(books=…)``, ``Place.filter(restaurant__isnull=…)``), whose lookup's
+field is the relation (``ManyToOneRel``, ``OneToOneRel``, ``ManyToManyRel``), not a column.
+
 The examples come from a fixed seed, so CI runs the same chains every time:
 ``VINYL_FUZZ_EXAMPLES`` per test run (default :data:`DEFAULT_EXAMPLES`) runs more or fewer.
 Each run records how many it ran as the JUnit property ``fuzz_examples``.
@@ -82,6 +87,9 @@ TAG_NAMES = st.sampled_from(["classic", "short", "long", "none"])
 COUNTRIES = st.sampled_from(["US", "SE", "FR"])
 PLACE_NAMES = st.sampled_from(["Park", "Trattoria", "Nowhere"])
 OFFSETS = st.integers(-100, 100)
+#: ``contains`` values: on a text field across a relation, and on a relation itself, for
+#: which Django raises ``FieldError``.
+CONTAINED = st.sampled_from(["a", "e", "Ray", "ian", ""])
 
 
 def some(values: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
@@ -158,17 +166,24 @@ SPECS = [
             ("tags__name", TAG_NAMES),
             ("author__publisher__country", COUNTRIES),
             ("review__stars__gte", st.integers(1, 5)),
+            # The reverse foreign key Review.book (no related_name) itself.
+            ("review__in", some(pks(12))),
+            ("review__gt", pks(12)),
+            ("review__lt", pks(12)),
         ],
         structural=[
             ("coauthor", st.none() | pks(4)),
             ("coauthor__isnull", BOOLS),
             ("tags__isnull", BOOLS),
             ("author__profile__isnull", BOOLS),
+            ("review", st.none() | pks(12)),
+            ("review__isnull", BOOLS),
         ],
         compared=[
             ("pages__gt", "author__age"),
             ("pk__gte", "author"),
             ("pages__lt", "coauthor__age"),
+            ("pk__lte", "review"),
         ],
         orderings=[
             ("pk",),
@@ -178,6 +193,7 @@ SPECS = [
             ("rating", "pk"),
             ("author__name", "-pk"),
             ("-published",),
+            ("-review", "pk"),
         ],
         fields=[
             "title",
@@ -188,6 +204,8 @@ SPECS = [
             "created",
             "author",
             "author__name",
+            "review",
+            "review__stars",
         ],
         deferrable=["title", "pages", "price", "rating", "author", "coauthor"],
         selectable=["author", "coauthor", "author__publisher", "author__profile"],
@@ -242,14 +260,35 @@ SPECS = [
             ("books__pages__gt", PAGES),
             ("books__title", TITLES),
             ("joined__year__gte", YEARS),
+            # The reverse foreign keys (Book.author, Book.coauthor) and the reverse
+            # one-to-one (AuthorProfile.author) themselves, and fields across them.
+            ("books", pks(6)),
+            ("books__in", some(pks(6))),
+            ("books__gt", pks(6)),
+            ("books__lt", pks(6)),
+            ("books__title__contains", CONTAINED),
+            ("books__contains", CONTAINED),
+            ("cowritten__in", some(pks(6))),
+            ("cowritten__gte", pks(6)),
+            ("profile__in", some(pks(2))),
+            ("profile__lt", pks(2)),
+            ("profile__bio__contains", CONTAINED),
         ],
         structural=[
             ("publisher", st.none() | pks(2)),
             ("publisher__isnull", BOOLS),
             ("profile__isnull", BOOLS),
             ("cowritten__isnull", BOOLS),
+            ("books__isnull", BOOLS),
+            ("profile", st.none() | pks(2)),
+            ("cowritten", st.none() | pks(6)),
         ],
-        compared=[("age__lt", "books__pages"), ("pk__lte", "publisher")],
+        compared=[
+            ("age__lt", "books__pages"),
+            ("pk__lte", "publisher"),
+            ("pk__lte", "books"),
+            ("age__gt", "profile"),
+        ],
         orderings=[
             ("pk",),
             ("-pk",),
@@ -257,8 +296,20 @@ SPECS = [
             ("-age",),
             ("publisher__name", "pk"),
             ("-joined",),
+            ("books__pages", "pk"),
+            ("-profile", "pk"),
         ],
-        fields=["name", "age", "publisher", "publisher__name", "joined", "profile__bio"],
+        fields=[
+            "name",
+            "age",
+            "publisher",
+            "publisher__name",
+            "joined",
+            "profile__bio",
+            "profile",
+            "books",
+            "books__title",
+        ],
         deferrable=["name", "age", "publisher", "joined", "data"],
         selectable=["publisher", "profile"],
         prefetchable=[
@@ -300,11 +351,23 @@ SPECS = [
             ("address__startswith", st.sampled_from(["1", "2", "", "Main"])),
             ("restaurant__seats__gt", st.integers(0, 60)),
             ("restaurant__serves_pizza", BOOLS),
+            # The reverse one-to-one of multi-table inheritance (Restaurant.place_ptr) itself.
+            ("restaurant__in", some(pks(2))),
+            ("restaurant__gt", pks(2)),
+            ("restaurant__lt", pks(2)),
+            ("restaurant__name__contains", CONTAINED),
         ],
-        structural=[("restaurant__isnull", BOOLS)],
-        compared=[("pk__lte", "restaurant__seats")],
-        orderings=[("pk",), ("-pk",), ("name",), ("-address",), ("restaurant__seats", "pk")],
-        fields=["name", "address", "restaurant__seats"],
+        structural=[("restaurant__isnull", BOOLS), ("restaurant", st.none() | pks(2))],
+        compared=[("pk__lte", "restaurant__seats"), ("pk__gte", "restaurant")],
+        orderings=[
+            ("pk",),
+            ("-pk",),
+            ("name",),
+            ("-address",),
+            ("restaurant__seats", "pk"),
+            ("-restaurant", "pk"),
+        ],
+        fields=["name", "address", "restaurant__seats", "restaurant"],
         deferrable=["name", "address"],
         selectable=["restaurant"],
         prefetchable=[lookup("restaurant")],
@@ -324,11 +387,20 @@ SPECS = [
             ("name__in", some(TAG_NAMES)),
             ("books__pages__gt", PAGES),
             ("books__author__name", NAMES),
+            # The reverse many-to-many (Book.tags) itself.
+            ("books__in", some(pks(6))),
+            ("books__gt", pks(6)),
+            ("books__lt", pks(6)),
+            ("books__title__contains", CONTAINED),
         ],
-        structural=[("books__isnull", BOOLS), ("books__coauthor__isnull", BOOLS)],
-        compared=[("pk__lt", "books__pages")],
-        orderings=[("pk",), ("-pk",), ("name",), ("-name",)],
-        fields=["name", "books__title"],
+        structural=[
+            ("books__isnull", BOOLS),
+            ("books__coauthor__isnull", BOOLS),
+            ("books", st.none() | pks(6)),
+        ],
+        compared=[("pk__lt", "books__pages"), ("pk__lte", "books")],
+        orderings=[("pk",), ("-pk",), ("name",), ("-name",), ("books", "pk")],
+        fields=["name", "books__title", "books"],
         deferrable=["name"],
         selectable=[],
         prefetchable=[
@@ -363,8 +435,13 @@ class Call:
     loads: tuple[tuple[str, ...], ...] = ()
     #: Whether it orders the rows (order_by(), a terminal that orders by itself).
     orders: bool = False
+    #: The names it orders by (order_by()).
+    ordering: tuple[str, ...] = ()
     #: Whether its rows are instances (not values()/values_list()).
     instances: bool = True
+    #: The to-many relations its fields cross (values()/values_list()): a row of the model
+    #: for each of their rows.
+    spreads: tuple[str, ...] = ()
 
 
 class Chain:
@@ -477,11 +554,49 @@ def f_filters(draw: st.DrawFn, spec: Spec) -> Call:
     )
 
 
+def order_by(names: tuple[str, ...]) -> Call:
+    text = ", ".join(map(repr, names))
+    return Call(
+        f".order_by({text})",
+        (),
+        lambda qs, m, v: qs.order_by(*names),
+        orders=True,
+        ordering=names,
+    )
+
+
 @st.composite
 def orderings(draw: st.DrawFn, spec: Spec) -> Call:
-    names = draw(st.sampled_from(spec.orderings))
-    text = ", ".join(map(repr, names))
-    return Call(f".order_by({text})", (), lambda qs, m, v: qs.order_by(*names), orders=True)
+    return order_by(draw(st.sampled_from(spec.orderings)))
+
+
+def untied(calls: Sequence[Call], relations: Sequence[str]) -> Call:
+    """Return the ``order_by()`` that puts rows spread over to-many *relations* in one order.
+
+    ``values()`` across a to-many relation gives an instance's row once for each related row;
+    the chain's ordering (its last ``order_by()``, and ``first()``/``last()``'s ``pk``) ties
+    them, and the database returns tied rows in any order: MariaDB did, differently for
+    Django's connection and vinyl's. The chain's ordering then ``pk`` then each relation's
+    ``pk`` is total.
+    """
+    chosen = next((call.ordering for call in reversed(calls) if call.ordering), ())
+    return order_by(tuple(dict.fromkeys((*chosen, "pk", *relations))))
+
+
+def spreads(model: type[Model], names: Sequence[str]) -> tuple[str, ...]:
+    """Return the to-many relations that the fields *names* of *model* cross, each once."""
+    found: list[str] = []
+    for name in names:
+        current: Any = model
+        parts = name.split("__")
+        for index, part in enumerate(parts):
+            field = current._meta.get_field(part)
+            if not field.is_relation:
+                break
+            if field.one_to_many or field.many_to_many:
+                found.append("__".join(parts[: index + 1]))
+            current = field.related_model
+    return tuple(dict.fromkeys(found))
 
 
 @st.composite
@@ -522,26 +637,18 @@ def prefetch_related(draw: st.DrawFn, spec: Spec) -> Call:
 def projections(draw: st.DrawFn, spec: Spec) -> Call:
     """Return ``values(…)`` or ``values_list(…)`` (flat or named)."""
     names = draw(st.lists(st.sampled_from(spec.fields), min_size=1, max_size=3, unique=True))
-    text = ", ".join(map(repr, names))
     form = draw(st.sampled_from(["values", "values_list", "flat", "named"]))
-    if form == "values":
-        return Call(f".values({text})", (), lambda qs, m, v: qs.values(*names), instances=False)
-    if form == "flat" and len(names) == 1:
-        return Call(
-            f".values_list({text}, flat=True)",
-            (),
-            lambda qs, m, v: qs.values_list(*names, flat=True),
-            instances=False,
-        )
+    verb = "values" if form == "values" else "values_list"
+    options = {"flat": True} if form == "flat" and len(names) == 1 else {}
     if form == "named":
-        return Call(
-            f".values_list({text}, named=True)",
-            (),
-            lambda qs, m, v: qs.values_list(*names, named=True),
-            instances=False,
-        )
+        options = {"named": True}
+    text = ", ".join([*map(repr, names), *(f"{option}=True" for option in options)])
     return Call(
-        f".values_list({text})", (), lambda qs, m, v: qs.values_list(*names), instances=False
+        f".{verb}({text})",
+        (),
+        lambda qs, m, v: getattr(qs, verb)(*names, **options),
+        instances=False,
+        spreads=spreads(spec.model, names),
     )
 
 
@@ -627,7 +734,10 @@ def chains(draw: st.DrawFn) -> Chain:
     size = draw(st.sampled_from([0, 1, 1, 2, 2, 3]))
     calls = draw(st.lists(st.one_of(builders), min_size=size, max_size=size))
     if draw(st.integers(0, 4)) == 0:
-        calls.append(draw(projections(spec)))
+        projection = draw(projections(spec))
+        calls.append(projection)
+        if projection.spreads:
+            calls.append(untied(calls, projection.spreads))
     if draw(st.integers(0, 4)) == 0:
         calls.append(draw(slices()))
     calls.append(draw(terminals(spec)))
