@@ -445,12 +445,6 @@ def test_a_query_set_from_outside_drops_the_shape(library: DB) -> None:
     assert [book.pk for book in queryset] == expected
 
 
-def test_a_routed_queryset_has_no_shape() -> None:
-    # Without an alias the router picks one, maybe from the hints.
-    assert Book.vinyl.using("vinyl_pg")._shape is not None
-    assert Book.vinyl.using(None)._shape is None
-
-
 def test_changing_a_setting_forgets_the_plans(library: DB) -> None:
     queryset = Book.vinyl.using(library.vinyl).filter(pages__gt=100)
     assert [book for book in queryset]

@@ -5,7 +5,8 @@
 
 A primary/replica router (Django's docs, "Multiple databases") reads from one alias and
 writes to another. Every write — a queryset's, and an instance's read from the replica —
-must reach the alias Django's would, and leave the same rows on both databases.
+must reach the alias Django's would, and leave the same rows on both databases. A read
+the router routes keeps a plan for each alias it is routed to.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from vinyl.model._plans import PLANS
 from vinyl_testapp.models.writes import WTarget
 from vinyl_testing.plugin import DB, MYSQL, PG
 from vinyl_testing.writes import reset
@@ -106,3 +108,52 @@ def test_writes_go_where_the_router_sends_writes(db: DB, via: str) -> None:
         assert (_rows(db.django), _rows(other.django)) == want
         # Every write reached the primary; the replica kept its rows.
         assert want[1] == [(n, f"replica {n}") for n in range(1, 6)]
+
+
+class Alternating:
+    """Route each read to the next of *aliases* in turn; writes to the first."""
+
+    def __init__(self, *aliases: str) -> None:
+        self.aliases = aliases
+        self.reads = 0
+
+    def db_for_read(self, model: Any, **hints: Any) -> str:
+        alias = self.aliases[self.reads % len(self.aliases)]
+        self.reads += 1
+        return alias
+
+    def db_for_write(self, model: Any, **hints: Any) -> str:
+        return self.aliases[0]
+
+
+def test_a_routed_read_asks_the_router_once_and_keeps_a_plan_for_its_alias(
+    db: DB,
+) -> None:
+    other = MYSQL if db is PG else PG
+    _seed(db.django, other.django)
+    WTarget.objects.using(db.django).bulk_create([WTarget(name=f"primary {n}") for n in range(4)])
+
+    def rows(qs: Any, low: int) -> Any:
+        return qs.filter(pk__gte=low).order_by("pk").values_list("pk", "name")
+
+    with override_settings(DATABASE_ROUTERS=[Alternating(db.vinyl, other.vinyl)]):
+        # The same shapes, read on one server then on the other (another SQL), each time
+        # with another value. A read asks the router once, as Django's does: asked twice,
+        # this router would send the read and its instances to different servers.
+        for low in (1, 3, 2, 4):
+            for routed in (db, other):
+                queryset = rows(WTarget.vinyl.all(), low)
+                expected = list(rows(WTarget.objects.using(routed.django), low))
+                assert [row for row in queryset] == expected
+                assert PLANS.plan((*queryset._shape, ("using", routed.vinyl))) is not None
+            for routed in (db, other):
+                found = WTarget.vinyl.get(pk=low)
+                expected = WTarget.objects.using(routed.django).get(pk=low)
+                assert (found._state.db, found.name) == (routed.vinyl, expected.name)
+            for routed in (db, other):
+                first = WTarget.vinyl.filter(pk__gte=low).first()
+                expected = WTarget.objects.using(routed.django).filter(pk__gte=low).first()
+                assert (first._state.db, first.name) == (routed.vinyl, expected.name)
+            for routed in (db, other):
+                count = WTarget.vinyl.filter(pk__gte=low).count()
+                assert count == WTarget.objects.using(routed.django).filter(pk__gte=low).count()

@@ -68,12 +68,19 @@ def queryset_read(
     added, the ordering dropped, at most ``MAX_GET_RESULTS`` rows), built only when its
     shape has no plan yet.
     """
-    alias = _replay.real_alias(queryset.db)
+    routed = _replay.pinned(queryset)
+    alias = _replay.real_alias(routed.db)
     private: Any = queryset  # Django's stubs leave the private attributes out.
     shape: Shape | None = getattr(private, "_shape", None)
     values: tuple[Any, ...] = getattr(private, "_shape_values", ())
     if shape is not None and not plannable(queryset):
         shape = None
+    if routed is not queryset:
+        # Django's router picked the alias (maybe from the hints): the query compiles, its
+        # rows decode and its plan is kept for that alias.
+        queryset = private = routed
+        if shape is not None:
+            shape = (*shape, ("using", alias))
     mode = getattr(private, "_fetch_mode", _FETCH_ONE)
     if shape is not None and mode is not _FETCH_ONE:
         # The decoder gives each instance the mode (and, for FETCH_PEERS, its peers).
@@ -108,11 +115,7 @@ def _unrelated(queryset: QuerySet[Any]) -> QuerySet[Any]:
     private: Any = queryset  # Django's stubs leave the private attributes out.
     if not private._known_related_objects:
         return queryset
-    cls: Any = type(private)
-    copy = cls.__new__(cls)
-    copy.__dict__.update(private.__dict__, _known_related_objects={})
-    result: QuerySet[Any] = copy
-    return result
+    return _replay.copied(queryset, _known_related_objects={})
 
 
 def get_query(queryset: QuerySet[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -132,6 +132,33 @@ def recast[Q: QuerySet[Any]](queryset: QuerySet[Any], cls: type[Q]) -> Q:
     return copy
 
 
+def pinned(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Return *queryset*, or, when Django's router picks its alias, a copy on the alias the
+    router picks now.
+
+    Django's iterable asks the router once for a read and compiles, reads and decodes on
+    its answer. vinyl reads ``queryset.db`` more than once for a read (its plan, the query
+    it compiles, its instances, each run of a replayed method), and a router may answer
+    otherwise each time (one replica of several): the read asks once, as Django's.
+    """
+    private: Any = queryset  # _db is private: Django's stubs leave it out.
+    if private._db is not None:
+        return queryset
+    return copied(queryset, _db=queryset.db)
+
+
+def copied(queryset: QuerySet[Any], **changes: Any) -> QuerySet[Any]:
+    """Return a shallow copy of *queryset* with the attributes *changes* set.
+
+    Not Django's ``_chain()``: the copy shares the query and everything else.
+    """
+    cls: Any = type(queryset)
+    copy = cls.__new__(cls)
+    copy.__dict__.update(queryset.__dict__, **changes)
+    result: QuerySet[Any] = copy
+    return result
+
+
 def real_alias(alias: str) -> str:
     """Return the vinyl alias behind *alias* (itself when it is not a replay alias)."""
     return alias.removesuffix(_SUFFIX)
@@ -273,6 +300,7 @@ def replayed[S, T](
     result, and the method runs again from the start with the results so far.
     """
     results: list[Any] = []
+    queryset = pinned(queryset)
     while True:
         try:
             return run(method, queryset, results)

@@ -67,9 +67,10 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
         # Keywords, as Django's managers pass them: a custom QuerySet.__init__ (a subclass
         # of vinyl's or Django's) may take arguments of its own first.
         super().__init__(model=model, query=query, using=using, hints=hints)
-        if query is None and model is not None and using is not None:
+        if query is None and model is not None:
             # Every query of the model starts as this one: the root of its shapes. The
-            # class tells the flavors apart, whose instances differ.
+            # class tells the flavors apart, whose instances differ. Without an alias the
+            # router picks one when the queryset is read, and the read adds it to the shape.
             self._shape = (type(self), model, using)
 
     def _set_query(self, value: Query) -> None:
@@ -225,8 +226,9 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
 
     def using(self, alias: str | None) -> Self:
         """Return a queryset on the alias *alias*; as Django's ``using()``."""
-        # Without an alias the router picks one, maybe from hints: not part of a shape.
-        return self._traced(super().using(alias), None if alias is None else ("using", alias))
+        # Without an alias the router picks one when the queryset is read (maybe from its
+        # hints), and the read adds it to the shape.
+        return self._traced(super().using(alias), ("using", alias))
 
     def values(self, *fields: Any, **expressions: Any) -> VinylQuerySet[Any]:
         """Return a queryset of dicts; as Django's ``values()``."""
