@@ -41,7 +41,15 @@ from django.db.models import Avg, Count, F, Max, Min, Model, Prefetch, Q, Sum
 from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
-from vinyl_testapp.models.library import Author, Book, Place, Review, Tag
+from vinyl_testapp.models.library import (
+    Author,
+    AuthorProfile,
+    Book,
+    Place,
+    Restaurant,
+    Review,
+    Tag,
+)
 from vinyl_testing.plugin import DB
 
 from .test_differential import evaluated, normalize
@@ -92,6 +100,24 @@ CONTAINED = st.sampled_from(["a", "e", "Ray", "ian", ""])
 def some(values: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
     """Return a strategy of ``__in`` lists of *values*: empty ones too."""
     return st.lists(values, max_size=3)
+
+
+def saved(model: type[Model], keys: st.SearchStrategy[int]) -> st.SearchStrategy[Model]:
+    """Return a strategy of instances of *model* with primary keys *keys*, as filter values.
+
+    A related lookup takes an instance's key (the parent's key for a multi-table child):
+    a value of another type than an int, so a shape of its own for the plans.
+    """
+    return keys.map(lambda pk: model(pk=pk))
+
+
+def shown(value: Any) -> str:
+    """Return *value* as code: an instance as the ``Model(pk=…)`` that :func:`saved` made."""
+    if isinstance(value, Model):
+        return f"{type(value).__name__}(pk={value.pk!r})"
+    if isinstance(value, list):
+        return f"[{', '.join(map(shown, value))}]"
+    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -164,9 +190,14 @@ SPECS = [
             ("author__publisher__country", COUNTRIES),
             ("review__stars__gte", st.integers(1, 5)),
             # The reverse foreign key Review.book (no related_name) itself.
+            ("review", saved(Review, pks(12))),
             ("review__in", some(pks(12))),
             ("review__gt", pks(12)),
             ("review__lt", pks(12)),
+            # The generic relation to TaggedItem: a reverse relation of its own kind.
+            ("items", pks(4)),
+            ("items__in", some(pks(4))),
+            ("items__label__contains", st.sampled_from(["item", "-2", "author", ""])),
         ],
         structural=[
             ("coauthor", st.none() | pks(4)),
@@ -175,6 +206,7 @@ SPECS = [
             ("author__profile__isnull", BOOLS),
             ("review", st.none() | pks(12)),
             ("review__isnull", BOOLS),
+            ("items__isnull", BOOLS),
         ],
         compared=[
             ("pages__gt", "author__age"),
@@ -260,6 +292,7 @@ SPECS = [
             # The reverse foreign keys (Book.author, Book.coauthor) and the reverse
             # one-to-one (AuthorProfile.author) themselves, and fields across them.
             ("books", pks(6)),
+            ("books", saved(Book, pks(6))),
             ("books__in", some(pks(6))),
             ("books__gt", pks(6)),
             ("books__lt", pks(6)),
@@ -267,6 +300,7 @@ SPECS = [
             ("books__contains", CONTAINED),
             ("cowritten__in", some(pks(6))),
             ("cowritten__gte", pks(6)),
+            ("profile", saved(AuthorProfile, pks(2))),
             ("profile__in", some(pks(2))),
             ("profile__lt", pks(2)),
             ("profile__bio__contains", CONTAINED),
@@ -349,6 +383,7 @@ SPECS = [
             ("restaurant__seats__gt", st.integers(0, 60)),
             ("restaurant__serves_pizza", BOOLS),
             # The reverse one-to-one of multi-table inheritance (Restaurant.place_ptr) itself.
+            ("restaurant", saved(Restaurant, pks(2)) | saved(Place, pks(2))),
             ("restaurant__in", some(pks(2))),
             ("restaurant__gt", pks(2)),
             ("restaurant__lt", pks(2)),
@@ -386,6 +421,7 @@ SPECS = [
             ("books__author__name", NAMES),
             # The reverse many-to-many (Book.tags) itself.
             ("books__in", some(pks(6))),
+            ("books__in", some(saved(Book, pks(6)))),
             ("books__gt", pks(6)),
             ("books__lt", pks(6)),
             ("books__title__contains", CONTAINED),
@@ -478,8 +514,7 @@ class Chain:
         rest = tuple(values) if values is not None else ("…",) * len(self.slots)
         for call in self.calls:
             taken, rest = rest[: len(call.slots)], rest[len(call.slots) :]
-            shown = taken if values is None else tuple(repr(value) for value in taken)
-            texts.append(call.text.format(*shown))
+            texts.append(call.text.format(*(taken if values is None else map(shown, taken))))
         return f"{self.spec.model.__name__}.{manager}" + "".join(texts)
 
     def __repr__(self) -> str:
