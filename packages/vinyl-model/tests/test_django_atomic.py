@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connections
 from django.db import transaction as django_transaction
+from django.db.models import ProtectedError
 from django.db.transaction import TransactionManagementError
 from vinyl_async import transaction as async_transaction
 from vinyl_sync import transaction as sync_transaction
-from vinyl_testapp.models.writes import WCascade, WItalian, WPlace, WStock, WTarget
+from vinyl_testapp.models.writes import WCascade, WItalian, WPlace, WProtect, WStock, WTarget
 from vinyl_testing.plugin import DB
 
 
@@ -141,6 +142,31 @@ def test_a_failed_write_caught_inside_djangos_block_marks_it_for_rollback_as_dja
         assert str(seen["django"][1]).startswith(message)
         assert own_block_names(db) == []
         assert WStock.objects.using(db.django).filter(qty=2).count() == 0
+
+
+def test_a_protected_delete_caught_inside_djangos_block_leaves_it_usable_as_djangos(
+    db: DB,
+) -> None:
+    # Django raises ProtectedError while collecting, before its delete: nothing marks the
+    # block, which goes on and commits.
+    def django(model: type[Any]) -> Any:
+        return model.objects.using(db.django)
+
+    def vinyl(model: type[Any]) -> Any:
+        return model.vinyl.using(db.vinyl)
+
+    for number in (1, 2):
+        for label, manager, alias in (("django", django, db.django), ("vinyl", vinyl, db.vinyl)):
+            target = seed(db, f"{label}{number}")
+            WProtect.objects.using(db.django).create(name=f"{label}{number}", target_id=target)
+            with django_transaction.atomic(using=alias):
+                manager(WPlace).create(name=f"{label}-{number}")
+                with pytest.raises(ProtectedError):
+                    manager(WTarget).get(pk=target).delete()
+                assert connections[alias].needs_rollback is False
+                assert manager(WPlace).filter(name=f"{label}-{number}").count() == 1
+        assert rows(db, f"vinyl{number}") == rows(db, f"django{number}")
+    assert own_block_names(db) == ["django-1", "django-2", "vinyl-1", "vinyl-2"]
 
 
 def test_vinyl_sync_select_for_update_inside_djangos_block(db: DB) -> None:

@@ -32,9 +32,10 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     With *atomic*, every step runs in one transaction: a ``transaction(savepoint=False)``
     block, so inside the caller's block an error rolls the caller's block back, as
     Django's ``atomic(savepoint=False)`` around its own multi-statement writes does.
-    Without it, inside Django's ``atomic()`` (which vinyl_sync joins) an error marks that
-    block for rollback, as Django's ``mark_for_rollback_on_error()`` around its own writes
-    of one statement does. Reads are performed by *queryset_class*, the flavor's queryset.
+    Without it, inside Django's ``atomic()`` (which vinyl_sync joins) an error of a write
+    step marks that block for rollback, as Django's ``mark_for_rollback_on_error()`` around
+    its own writes of one statement does. Reads are performed by *queryset_class*, the
+    flavor's queryset.
     """
     backend = get_backend(alias)
     # The plan needs the server's capabilities (RETURNING on MariaDB): a pool learns them
@@ -48,20 +49,24 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     else:
         await get_pool(backend)
     if not atomic:
-        if joined:
-            with mark_for_rollback_on_error(alias):
-                return await _perform_all(alias, plan, queryset_class)
-        return await _perform_all(alias, plan, queryset_class)
+        return await _perform_all(alias, plan, queryset_class, mark=joined)
     async with transaction(using=alias, savepoint=False):
-        return await _perform_all(alias, plan, queryset_class)
+        return await _perform_all(alias, plan, queryset_class, mark=False)
 
 
-async def _perform_all[T](alias: str, plan: Plan[T], queryset_class: type[Any]) -> T:
+async def _perform_all[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, mark: bool) -> T:
     result: Any = None
     try:
         while True:
             step = plan.send(result)
-            result = await _perform(alias, step, queryset_class)
+            if mark and not isinstance(step, Read):
+                # Only a write step, as Django marks only its write: an error of a read or
+                # of the plan itself (a delete's collection raising ProtectedError) leaves
+                # Django's block usable.
+                with mark_for_rollback_on_error(alias):
+                    result = await _perform(alias, step, queryset_class)
+            else:
+                result = await _perform(alias, step, queryset_class)
     except StopIteration as stop:
         value: T = stop.value
         return value
