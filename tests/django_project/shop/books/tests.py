@@ -113,6 +113,11 @@ class DjangoTestCaseTests(django_test.TestCase):
                     on_commit(expected[2], using="vinyl")
             self.assertEqual(on_vinyl, expected)
             self.assertEqual(on_default, [])
+            # Its savepoint is in the alias's query log too, as Django's atomic()'s there.
+            with self.assertNumQueries(3, using="vinyl"), transaction.atomic(using="vinyl"):
+                Author.objects.using("vinyl").count()
+            with self.assertNumQueries(3, using="vinyl"), vinyl_transaction(using="vinyl"):
+                self.assertEqual(Author.vinyl.filter(name=name).count(), 1)
         self.assertEqual(sorted(a.name for a in Author.vinyl.all()), ["Ada", "Gil", "Hal"])
 
     def _write_and_check(self, name: str) -> None:
