@@ -59,8 +59,9 @@ from .test_differential import evaluated, normalize
 if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
     set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "vinyl-hypothesis"))
 
-#: Examples per test run (one flavor, one server) when ``VINYL_FUZZ_EXAMPLES`` is not set.
-DEFAULT_EXAMPLES = 400
+#: Examples per test run (one flavor, one server) when ``VINYL_FUZZ_EXAMPLES`` is not set:
+#: about 4 ms each, and enough that each lookup is drawn a few times.
+DEFAULT_EXAMPLES = 600
 EXAMPLES = int(os.environ.get("VINYL_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
 SEED = 20_613
 #: The name of the flavor's manager on the test models, for messages.
