@@ -53,25 +53,21 @@ REASONS: dict[str, str] = {
     "relation is a list)",
     "difference-3": "README difference 3: no chunked fetching (.iterator() raises "
     "NotSupportedError)",
-    "difference-5": "README difference 5: vinyl keeps the compiled SQL of each query shape, so "
-    "Django's private Query of a vinyl queryset is not built or compiled as Django's would be "
-    "(a test that inspects qs.query or mocks Query's methods), and vinyl's writes do not go "
-    "through Django's private QuerySet methods (a test that patches _update())",
+    "difference-5": "README difference 5: vinyl keeps the compiled SQL of each query shape and "
+    "compiles on a connection wrapper of its own, so Django's private Query of a vinyl queryset "
+    "is not built or compiled as Django's would be (a test that inspects qs.query or mocks "
+    "Query's methods), vinyl's writes do not go through Django's private QuerySet methods (a "
+    "test that patches _update()), patching Django's connection object (connection.features, "
+    "connection.ops) changes nothing for vinyl, and the SQL logged is vinyl's (on PostgreSQL a "
+    "bare value is cast to its type, (2)::integer, as asyncpg's parameters need)",
     "instance-class": "README 'Types': vinyl's instances are of a subclass of the model that "
     "carries its eager descriptors, so type(obj) is not the model class",
-    "logged-sql": "issue 14, open: the SQL vinyl logs (Django's last_executed_query(), values "
-    "inlined) is not Django's text: on PostgreSQL vinyl casts a bare value (Value(2), a lookup's "
-    "direct value) to its type, (2)::integer, as asyncpg needs, so a test that searches the "
-    "captured SQL for Django's text does not find it",
     "manager-introspection": "README 'Types' (deliberate, issue 13): a vinyl manager's "
     "methods are written out, typed, with vinyl's docstrings (inspect.signature() shows their "
     "annotations), where Django copies its untyped QuerySet method's signature and docstring "
     "onto the manager",
-    "mocked-connection": "issue 14, open: the test mock.patches Django's connection object "
-    "(connection.features...), which vinyl does not read: it compiles on its own "
-    "DatabaseWrapper for the alias",
-    "django-a-methods": "issue 14, Django's thread-based a* methods (acreate()...) on a "
-    "vinyl_sync manager: vinyl refuses them and names its own API",
+    "django-a-methods": "README difference 9: Django's thread-based a* methods (acreate()...) "
+    "on a vinyl_sync manager or queryset are refused, naming vinyl's own method",
     "difference-2": "README difference 2: no signals (the test connected a receiver to a "
     "model signal and a vinyl write sent none)",
     "difference-6": "README difference 6: a model's own save()/delete() is not run (vinyl "
@@ -105,12 +101,10 @@ CURATED: dict[str, str] = {
     "basic.tests.ManagerTest.test_manager_method_signature": "manager-introspection",
     # [206, 204, 205, 203] != [206, 205, 204, 203]: the test patches bulk_batch_size() on
     # Django's connection to read in batches of 2; vinyl's wrapper reads all in one.
-    "lookup.tests.LookupTests.test_in_bulk_preserve_ordering_with_batch_size": (
-        "mocked-connection"
-    ),
+    "lookup.tests.LookupTests.test_in_bulk_preserve_ordering_with_batch_size": "difference-5",
     # '2 > 1' not found in '... WHERE (2)::integer > (1)::integer': vinyl's SQL casts a
     # bare value on PostgreSQL (asyncpg needs its type), where Django's writes it bare.
-    "lookup.tests.LookupTests.test_lookup_direct_value_rhs_unwrapped": "logged-sql",
+    "lookup.tests.LookupTests.test_lookup_direct_value_rhs_unwrapped": "difference-5",
     # 'House' object has no attribute 'rooms_lst': traverse_qs() reads the flattened
     # Prefetch("houses__rooms", to_attr="rooms_lst") through person.houses.all(), which
     # Django answers from the prefetch (houses carrying rooms_lst) and vinyl's related
@@ -139,10 +133,10 @@ CURATED: dict[str, str] = {
     # mock.patch.object(connection.features, "supports_foreign_keys", False): Django then
     # keeps the JOIN in count()/exists(); vinyl's features are its own wrapper's.
     "many_to_many.tests.ManyToManyQueryTests.test_count_join_optimization_disabled": (
-        "mocked-connection"
+        "difference-5"
     ),
     "many_to_many.tests.ManyToManyQueryTests.test_exists_join_optimization_disabled": (
-        "mocked-connection"
+        "difference-5"
     ),
     # The prefetched publications: Django's count()/exists() answer from the prefetch (0
     # queries); vinyl's related manager queries (a prefetched relation is obj["rel"]).
@@ -151,7 +145,7 @@ CURATED: dict[str, str] = {
     # mock.patch.object(connections[qs.db].features, "can_use_chunked_reads", False) around
     # qs.query.get_compiler(...).execute_sql(): the compiler of a vinyl queryset's query
     # reads its own wrapper's features (MariaDB; a generator, not a list).
-    "queries.test_iterator.QuerySetIteratorTests.test_no_chunked_reads": "mocked-connection",
+    "queries.test_iterator.QuerySetIteratorTests.test_no_chunked_reads": "difference-5",
     # type(Place.objects.get(...)) is Place.
     "model_inheritance.tests.ModelInheritanceDataTests."
     "test_filter_on_parent_returns_object_of_parent_type": "instance-class",
@@ -236,15 +230,6 @@ RULES: list[tuple[str, Rule]] = [
         ),
     ),
     ("difference-1", _requeried),
-    # Django logs last_executed_query() (values inlined); vinyl logged the placeholders
-    # before f3aad4d (a regression would match here).
-    (
-        "logged-sql",
-        _message(
-            r"AssertionError: '[^']*\d[^']*' not found in '(SELECT|UPDATE|DELETE|INSERT)[^']*%s",
-            r"AssertionError: 0 != 1 : WHERE clause doesn't contain .*, actual SQL: .*%s",
-        ),
-    ),
     ("django-a-methods", _message(r"is Django's thread-based async API")),
 ]
 
