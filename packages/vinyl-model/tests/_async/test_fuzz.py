@@ -858,16 +858,17 @@ NOT_FETCHED = "was not fetched (the query that loaded"
 def deliberate(chain: Chain, error: BaseException) -> bool:
     """Return whether vinyl raising *error* is one of its deliberate differences.
 
-    A prefetch through a foreign key that only()/defer() left out: Django fetches the key of
-    each instance with a query of its own; vinyl never fetches a field behind your back
-    (ARCHITECTURE.md, "Deliberate differences from Django", 1).
+    A prefetch through a foreign key that only()/defer() left out, or ``in_bulk()`` by a
+    field they left out: Django fetches the key (the field) of each instance with a query of
+    its own; vinyl never fetches a field behind your back (ARCHITECTURE.md, "Deliberate
+    differences from Django", 1).
     """
     texts = [call.text for call in chain.calls]
     return (
         isinstance(error, FieldError)
         and NOT_FETCHED in str(error)
         and any(text.startswith((".only(", ".defer(")) for text in texts)
-        and any(text.startswith(".prefetch_related(") for text in texts)
+        and any(text.startswith((".prefetch_related(", ".in_bulk(")) for text in texts)
     )
 
 
