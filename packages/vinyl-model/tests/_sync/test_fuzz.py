@@ -202,6 +202,9 @@ SPECS = [
             ("items", pks(4)),
             ("items__in", some(pks(4))),
             ("items__label__contains", st.sampled_from(["item", "-2", "author", ""])),
+            # Forward, then reverse: the author's books and profile.
+            ("author__books__gt", pks(6)),
+            ("author__profile__in", some(pks(2))),
         ],
         structural=[
             ("coauthor", st.none() | pks(4)),
@@ -211,6 +214,7 @@ SPECS = [
             ("review", st.none() | pks(12)),
             ("review__isnull", BOOLS),
             ("items__isnull", BOOLS),
+            ("author__profile", st.none() | pks(2)),
         ],
         compared=[
             ("pages__gt", "author__age"),
@@ -308,6 +312,9 @@ SPECS = [
             ("profile__in", some(pks(2))),
             ("profile__lt", pks(2)),
             ("profile__bio__contains", CONTAINED),
+            # Reverse, then reverse again or forward.
+            ("books__review__lt", pks(12)),
+            ("books__tags", pks(3)),
         ],
         structural=[
             ("publisher", st.none() | pks(2)),
@@ -429,10 +436,14 @@ SPECS = [
             ("books__gt", pks(6)),
             ("books__lt", pks(6)),
             ("books__title__contains", CONTAINED),
+            # Reverse, then reverse again.
+            ("books__review", pks(12)),
+            ("books__author__profile__in", some(pks(2))),
         ],
         structural=[
             ("books__isnull", BOOLS),
             ("books__coauthor__isnull", BOOLS),
+            ("books__review__isnull", BOOLS),
             ("books", st.none() | pks(6)),
         ],
         compared=[("pk__lt", "books__pages"), ("pk__lte", "books")],
