@@ -781,6 +781,8 @@ def chains(draw: st.DrawFn) -> Chain:
         prefetch_related(spec),
         field_calls(spec, "only"),
         field_calls(spec, "defer"),
+        # A filter across a to-many relation repeats rows: distinct() is its companion.
+        st.just(Call(".distinct()", (), lambda qs, m, v: qs.distinct())),
     ]
     if spec.selectable:
         builders.append(select_related(spec))
