@@ -491,8 +491,6 @@ class Call:
     orders: bool = False
     #: The names it orders by (order_by()).
     ordering: tuple[str, ...] = ()
-    #: Whether its rows are instances (not values()/values_list()).
-    instances: bool = True
     #: The to-many relations its fields cross (values()/values_list()): a row of the model
     #: for each of their rows.
     spreads: tuple[str, ...] = ()
@@ -700,7 +698,6 @@ def projections(draw: st.DrawFn, spec: Spec) -> Call:
         f".{verb}({text})",
         (),
         lambda qs, m, v: getattr(qs, verb)(*names, **options),
-        instances=False,
         spreads=spreads(spec.model, names),
     )
 
