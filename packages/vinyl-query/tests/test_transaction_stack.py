@@ -43,6 +43,24 @@ def test_a_failed_block_without_savepoint_makes_the_enclosing_one_roll_back() ->
     assert stack.end(failed=False) == "COMMIT"
 
 
+def test_a_block_marked_for_rollback_rolls_back_even_when_it_ends_without_error() -> None:
+    stack = TransactionStack()
+    stack.begin()
+    stack.begin()
+    stack.mark_for_rollback()
+    with pytest.raises(TransactionManagementError, match="You can't execute queries"):
+        stack.check_usable()
+    assert stack.end(failed=False) == "ROLLBACK TO SAVEPOINT vinyl_s1"
+    assert state_of(stack) is TransactionState.ACTIVE
+    stack.mark_for_rollback()
+    assert stack.end(failed=False) == "ROLLBACK"
+    # A broken connection stays broken: only discarding it ends the transaction.
+    stack.begin()
+    stack.broken()
+    stack.mark_for_rollback()
+    assert state_of(stack) is TransactionState.BROKEN
+
+
 def test_durable_blocks_only_open_outermost() -> None:
     stack = TransactionStack()
     assert stack.begin(durable=True) == "BEGIN"

@@ -8,12 +8,14 @@ when the write runs in a task (a thread in the sync flavor) started inside that 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import IntegrityError, connections
+from django.db import transaction as django_transaction
 from django.db.transaction import TransactionManagementError
 from vinyl_async import transaction
-from vinyl_testapp.models.library import Book
+from vinyl_testapp.models.library import Book, Tag
 from vinyl_testapp.models.writes import WCascade, WItalian, WPlace, WTarget
 from vinyl_testing.concurrency import agather
 from vinyl_testing.plugin import DB
@@ -92,3 +94,74 @@ async def test_select_for_update_outside_a_block_raises_djangos_error(db: DB) ->
         await Book.avinyl.using(db.vinyl).select_for_update(nowait=True).get(pk=1)
     async with transaction(using=db.vinyl):
         assert await Book.avinyl.using(db.vinyl).select_for_update().filter(pk=1).first() is None
+
+
+def django_caught_failures(db: DB, run: int) -> list[str]:
+    """Run the sequence of :func:`vinyl_caught_failures` through Django's own ORM."""
+    tags = Tag.objects.using(db.django)
+    seen = []
+    existing = tags.create(name=f"existing {run}")
+    with django_transaction.atomic(using=db.django):
+        tags.create(name=f"outer {run}")
+        with django_transaction.atomic(using=db.django):
+            tags.create(name=f"inner {run}")
+            try:
+                tags.create(pk=existing.pk, name="duplicate")
+            except IntegrityError:
+                seen.append("caught")
+            try:
+                tags.create(name=f"after the error {run}")
+            except TransactionManagementError as error:
+                seen.append(str(error).split(".")[0])
+        tags.create(name=f"after the inner block {run}")
+    with django_transaction.atomic(using=db.django):
+        tags.create(name=f"alone {run}")
+        try:
+            tags.filter(name=f"alone {run}").update(name=f"existing {run}", id=existing.pk)
+        except IntegrityError:
+            seen.append("caught")
+    return seen
+
+
+async def vinyl_caught_failures(db: DB, run: int) -> list[str]:
+    """Fail a write inside blocks and catch its error; return what was seen.
+
+    As in Django, the block the failed write ran in can run nothing more, and rolls back
+    (an inner block to its savepoint, the enclosing block going on), even though the
+    caller caught the error: what it wrote before the error is not committed.
+    """
+    tags: Any = Tag.avinyl.using(db.vinyl)
+    seen = []
+    existing = await tags.create(name=f"existing {run}")
+    async with transaction(using=db.vinyl):
+        await tags.create(name=f"outer {run}")
+        async with transaction(using=db.vinyl):
+            await tags.create(name=f"inner {run}")
+            try:
+                await tags.create(pk=existing.pk, name="duplicate")
+            except IntegrityError:
+                seen.append("caught")
+            try:
+                await tags.create(name=f"after the error {run}")
+            except TransactionManagementError as error:
+                seen.append(str(error).split(".")[0])
+        await tags.create(name=f"after the inner block {run}")
+    async with transaction(using=db.vinyl):
+        await tags.create(name=f"alone {run}")
+        try:
+            await tags.filter(name=f"alone {run}").update(name=f"existing {run}", id=existing.pk)
+        except IntegrityError:
+            seen.append("caught")
+    return seen
+
+
+async def test_a_caught_failed_write_rolls_its_block_back_as_in_django(db: DB) -> None:
+    for run in range(2):
+        expected = django_caught_failures(db, run)
+        django_rows = sorted(Tag.objects.using(db.django).values_list("name", flat=True))
+        Tag.objects.using(db.django).all().delete()
+        assert await vinyl_caught_failures(db, run) == expected
+        assert sorted(Tag.objects.using(db.django).values_list("name", flat=True)) == django_rows
+        Tag.objects.using(db.django).all().delete()
+    assert expected == ["caught", "An error occurred in the current transaction", "caught"]
+    assert django_rows == ["after the inner block 1", "existing 1", "outer 1"]

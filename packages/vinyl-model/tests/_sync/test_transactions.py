@@ -11,12 +11,14 @@ when the write runs in a task (a thread in the sync flavor) started inside that 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import IntegrityError, connections
+from django.db import transaction as django_transaction
 from django.db.transaction import TransactionManagementError
 from vinyl_sync import transaction
-from vinyl_testapp.models.library import Book
+from vinyl_testapp.models.library import Book, Tag
 from vinyl_testapp.models.writes import WCascade, WItalian, WPlace, WTarget
 from vinyl_testing.concurrency import gather
 from vinyl_testing.plugin import DB
@@ -95,3 +97,74 @@ def test_select_for_update_outside_a_block_raises_djangos_error(db: DB) -> None:
         Book.vinyl.using(db.vinyl).select_for_update(nowait=True).get(pk=1)
     with transaction(using=db.vinyl):
         assert Book.vinyl.using(db.vinyl).select_for_update().filter(pk=1).first() is None
+
+
+def django_caught_failures(db: DB, run: int) -> list[str]:
+    """Run the sequence of :func:`vinyl_caught_failures` through Django's own ORM."""
+    tags = Tag.objects.using(db.django)
+    seen = []
+    existing = tags.create(name=f"existing {run}")
+    with django_transaction.atomic(using=db.django):
+        tags.create(name=f"outer {run}")
+        with django_transaction.atomic(using=db.django):
+            tags.create(name=f"inner {run}")
+            try:
+                tags.create(pk=existing.pk, name="duplicate")
+            except IntegrityError:
+                seen.append("caught")
+            try:
+                tags.create(name=f"after the error {run}")
+            except TransactionManagementError as error:
+                seen.append(str(error).split(".")[0])
+        tags.create(name=f"after the inner block {run}")
+    with django_transaction.atomic(using=db.django):
+        tags.create(name=f"alone {run}")
+        try:
+            tags.filter(name=f"alone {run}").update(name=f"existing {run}", id=existing.pk)
+        except IntegrityError:
+            seen.append("caught")
+    return seen
+
+
+def vinyl_caught_failures(db: DB, run: int) -> list[str]:
+    """Fail a write inside blocks and catch its error; return what was seen.
+
+    As in Django, the block the failed write ran in can run nothing more, and rolls back
+    (an inner block to its savepoint, the enclosing block going on), even though the
+    caller caught the error: what it wrote before the error is not committed.
+    """
+    tags: Any = Tag.vinyl.using(db.vinyl)
+    seen = []
+    existing = tags.create(name=f"existing {run}")
+    with transaction(using=db.vinyl):
+        tags.create(name=f"outer {run}")
+        with transaction(using=db.vinyl):
+            tags.create(name=f"inner {run}")
+            try:
+                tags.create(pk=existing.pk, name="duplicate")
+            except IntegrityError:
+                seen.append("caught")
+            try:
+                tags.create(name=f"after the error {run}")
+            except TransactionManagementError as error:
+                seen.append(str(error).split(".")[0])
+        tags.create(name=f"after the inner block {run}")
+    with transaction(using=db.vinyl):
+        tags.create(name=f"alone {run}")
+        try:
+            tags.filter(name=f"alone {run}").update(name=f"existing {run}", id=existing.pk)
+        except IntegrityError:
+            seen.append("caught")
+    return seen
+
+
+def test_a_caught_failed_write_rolls_its_block_back_as_in_django(db: DB) -> None:
+    for run in range(2):
+        expected = django_caught_failures(db, run)
+        django_rows = sorted(Tag.objects.using(db.django).values_list("name", flat=True))
+        Tag.objects.using(db.django).all().delete()
+        assert vinyl_caught_failures(db, run) == expected
+        assert sorted(Tag.objects.using(db.django).values_list("name", flat=True)) == django_rows
+        Tag.objects.using(db.django).all().delete()
+    assert expected == ["caught", "An error occurred in the current transaction", "caught"]
+    assert django_rows == ["after the inner block 1", "existing 1", "outer 1"]

@@ -159,6 +159,16 @@ class TransactionStack:
         """Record that the connection's state is unknown; it must be discarded."""
         self.state = TransactionState.BROKEN
 
+    def mark_for_rollback(self) -> None:
+        """Record that a statement of the innermost block failed: the block must roll back.
+
+        Django's ``mark_for_rollback_on_error()``: until the block ends nothing can run, and
+        its end rolls back (to its savepoint, or the enclosing block's as for a block
+        without one). A broken connection stays broken.
+        """
+        if self.state is TransactionState.ACTIVE:
+            self.state = TransactionState.NEEDS_ROLLBACK
+
     def check_usable(self) -> None:
         """Raise ``TransactionManagementError`` if no statement may run now."""
         if self.state is TransactionState.NEEDS_ROLLBACK or (self.state is TransactionState.BROKEN):

@@ -14,14 +14,17 @@ from typing import Any
 
 from vinyl.model import _replay
 from vinyl.model._writes import Insert, Plan, Read, Step
-from vinyl.query._async import execute_insert_sql, execute_sql, fetch_sql, get_pool, transaction
+from vinyl.query._async import (
+    execute_insert_sql,
+    execute_sql,
+    fetch_sql,
+    get_pool,
+    mark_for_rollback_on_error,
+    transaction,
+)
 from vinyl.query._async.scope import current_scope
 from vinyl.query.databases import get_backend
-from vinyl.query.djangoatomic import (
-    aprepare_django_join,
-    django_transaction,
-    mark_for_rollback_on_error,
-)
+from vinyl.query.djangoatomic import aprepare_django_join, django_transaction
 
 __all__ = ["run"]
 
@@ -32,10 +35,10 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     With *atomic*, every step runs in one transaction: a ``transaction(savepoint=False)``
     block, so inside the caller's block an error rolls the caller's block back, as
     Django's ``atomic(savepoint=False)`` around its own multi-statement writes does.
-    Without it, inside Django's ``atomic()`` (which vinyl_sync joins) an error of a write
-    step marks that block for rollback, as Django's ``mark_for_rollback_on_error()`` around
-    its own writes of one statement does. Reads are performed by *queryset_class*, the
-    flavor's queryset.
+    Without it, inside a ``transaction()`` block or Django's ``atomic()`` (which vinyl_sync
+    joins) an error of a write step marks that block for rollback, as Django's
+    ``mark_for_rollback_on_error()`` around its own writes of one statement does. Reads are
+    performed by *queryset_class*, the flavor's queryset.
     """
     backend = get_backend(alias)
     # The plan needs the server's capabilities (RETURNING on MariaDB): a pool learns them
@@ -43,13 +46,14 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     # refuses) and where no pool opens, Django's connection tells them. A vinyl block comes
     # first, as for every statement (ConnectionScope): Django's block opened inside one is
     # not joined.
-    joined = django_transaction(alias) is not None and current_scope(alias) is None
+    in_block = current_scope(alias) is not None
+    joined = not in_block and django_transaction(alias) is not None
     if joined:
         aprepare_django_join(alias)
     else:
         await get_pool(backend)
     if not atomic:
-        return await _perform_all(alias, plan, queryset_class, mark=joined)
+        return await _perform_all(alias, plan, queryset_class, mark=in_block or joined)
     async with transaction(using=alias, savepoint=False):
         return await _perform_all(alias, plan, queryset_class, mark=False)
 
@@ -62,7 +66,7 @@ async def _perform_all[T](alias: str, plan: Plan[T], queryset_class: type[Any], 
             if mark and not isinstance(step, Read):
                 # Only a write step, as Django marks only its write: an error of a read or
                 # of the plan itself (a delete's collection raising ProtectedError) leaves
-                # Django's block usable.
+                # the block usable.
                 with mark_for_rollback_on_error(alias):
                     result = await _perform(alias, step, queryset_class)
             else:

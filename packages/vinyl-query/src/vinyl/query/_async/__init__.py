@@ -12,7 +12,7 @@ from vinyl.query._async.execute import (
 from vinyl.query._async.pools import close_pools, get_pool
 from vinyl.query._async.scope import connection
 from vinyl.query._async.slots import BasePool
-from vinyl.query._async.transaction import on_commit, transaction
+from vinyl.query._async.transaction import mark_for_rollback_on_error, on_commit, transaction
 
 __all__ = [
     "BasePool",
@@ -26,6 +26,7 @@ __all__ = [
     "fetch_sql_with_columns",
     "fetch_with_columns",
     "get_pool",
+    "mark_for_rollback_on_error",
     "on_commit",
     "transaction",
 ]

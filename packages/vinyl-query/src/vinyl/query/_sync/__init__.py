@@ -15,7 +15,7 @@ from vinyl.query._sync.execute import (
 from vinyl.query._sync.pools import close_pools, get_pool
 from vinyl.query._sync.scope import connection
 from vinyl.query._sync.slots import BasePool
-from vinyl.query._sync.transaction import on_commit, transaction
+from vinyl.query._sync.transaction import mark_for_rollback_on_error, on_commit, transaction
 
 __all__ = [
     "BasePool",
@@ -29,6 +29,7 @@ __all__ = [
     "fetch_sql_with_columns",
     "fetch_with_columns",
     "get_pool",
+    "mark_for_rollback_on_error",
     "on_commit",
     "transaction",
 ]

@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 
 from django.db import DEFAULT_DB_ALIAS
+from vinyl.query import djangoatomic
 from vinyl.query._compat import (
     Lock,
     Result,
@@ -55,7 +56,7 @@ from vinyl.query.transaction import (
     log_callback_error,
 )
 
-__all__ = ["Transaction", "on_commit", "transaction"]
+__all__ = ["Transaction", "mark_for_rollback_on_error", "on_commit", "transaction"]
 
 logger = logging.getLogger(__name__)
 
@@ -268,6 +269,31 @@ def transaction(
     ``TransactionManagementError``.
     """
     return Transaction(using, savepoint, durable)
+
+
+@contextmanager
+def mark_for_rollback_on_error(using: str) -> Iterator[None]:
+    """Mark the open transaction on *using* for rollback when the body raises; Django's
+    ``mark_for_rollback_on_error()``.
+
+    Django wraps each of its writes of one statement in it (``save()``, ``update()``, a fast
+    ``delete()``): after such a write fails, even when the caller catches the error, the
+    next statement in the block raises ``TransactionManagementError`` and the block rolls
+    back (to its savepoint, or whole) instead of committing what ran before the error. The
+    transaction is the task's innermost ``transaction()`` block on *using*, else Django's
+    ``atomic()`` that vinyl_sync joins; outside both, nothing is marked. No I/O.
+    """
+    scope = current_scope(using)
+    if scope is None and django_transaction(using) is not None:
+        with djangoatomic.mark_for_rollback_on_error(using):
+            yield
+        return
+    try:
+        yield
+    except Exception:
+        if scope is not None:
+            scope.stack.mark_for_rollback()
+        raise
 
 
 def on_commit(func: Callable[[], object], using: str | None = None, robust: bool = False) -> None:
