@@ -8,15 +8,20 @@ the router routes keeps a plan for each alias it is routed to.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import override_settings
 from vinyl.model._plans import PLANS
+from vinyl_testapp.models.library import Author, Book, Tag
 from vinyl_testapp.models.writes import WTarget
-from vinyl_testing.plugin import DB, MYSQL, PG
+from vinyl_testing.plugin import DB, MYSQL, PG, flush
 from vinyl_testing.writes import reset
+
+UTC = datetime.UTC
 
 
 class PrimaryReplica:
@@ -31,6 +36,10 @@ class PrimaryReplica:
 
     def db_for_write(self, model: Any, **hints: Any) -> str:
         return self.primary
+
+    def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
+        # Both databases hold the same objects: an object of one relates to one of the other.
+        return True
 
 
 def _django_writes(r: int) -> list[Any]:
@@ -154,3 +163,61 @@ async def test_a_routed_read_asks_the_router_once_and_keeps_a_plan_for_its_alias
             for routed in (db, other):
                 count = await WTarget.avinyl.filter(pk__gte=low).count()
                 assert count == WTarget.objects.using(routed.django).filter(pk__gte=low).count()
+
+
+def _seed_library(alias: str) -> None:
+    """Authors, their books and tags, named after *alias*: the same keys on each database."""
+    tags = [Tag.objects.using(alias).create(name=f"{alias} tag {n}") for n in range(3)]
+    for n in range(3):
+        author = Author.objects.using(alias).create(
+            name=f"{alias} author {n}", age=n, joined=datetime.datetime(2000, 1, 1, tzinfo=UTC)
+        )
+        for b in range(n + 1):
+            book = Book.objects.using(alias).create(
+                title=f"{alias} book {n}.{b}",
+                author=author,
+                published=datetime.date(2000, 1, 1),
+                created=datetime.datetime(2000, 1, 1, tzinfo=UTC),
+                price=Decimal(1),
+                pages=b,
+            )
+            book.tags.set(tags[b:])
+
+
+async def test_an_instances_relations_read_where_the_router_sends_reads(db: DB) -> None:
+    # Django's related managers and relation descriptors ask the router, the instance as
+    # hint: an instance read from the primary has its relations read from the replica.
+    other = MYSQL if db is PG else PG
+    for alias in (db.django, other.django):
+        flush(alias)
+        _seed_library(alias)
+    try:
+        for pk in (1, 2, 3):
+            with override_settings(DATABASE_ROUTERS=[PrimaryReplica(db.django, other.django)]):
+                author = Author.objects.using(db.django).get(pk=pk)
+                book = Book.objects.using(db.django).get(pk=pk)
+                authors = Author.objects.using(db.django).filter(pk__gte=pk).order_by("pk")
+                expected = (
+                    [b.title for b in author.books.order_by("pk")],
+                    [t.name for t in book.tags.order_by("pk")],
+                    book.author.name,
+                    [[b.title for b in a.books.all()] for a in authors.prefetch_related("books")],
+                )
+            with override_settings(DATABASE_ROUTERS=[PrimaryReplica(db.vinyl, other.vinyl)]):
+                author = await Author.avinyl.using(db.vinyl).get(pk=pk)
+                book = await Book.avinyl.using(db.vinyl).get(pk=pk)
+                authors = Author.avinyl.using(db.vinyl).filter(pk__gte=pk).order_by("pk")
+                got = (
+                    [b.title async for b in author.books.order_by("pk")],
+                    [t.name async for t in book.tags.order_by("pk")],
+                    (await book.author).name,
+                    [
+                        [b.title for b in a["books"]]
+                        async for a in authors.prefetch_related("books")
+                    ],
+                )
+            assert got == expected
+            # Django read them from the replica (each database names its objects after it).
+            assert expected[2].startswith(f"{other.django} author")
+    finally:
+        flush(other.django)

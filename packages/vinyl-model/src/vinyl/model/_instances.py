@@ -15,6 +15,7 @@ from typing import Any
 from django.core import exceptions as django_exceptions
 from django.core.exceptions import FieldDoesNotExist, FieldError
 from django.db import models as django_models
+from django.db import router
 from django.db.models import Model, QuerySet
 from django.db.models.base import ModelBase
 from django.db.models.query_utils import DeferredAttribute
@@ -34,6 +35,7 @@ __all__ = [
     "field_attribute",
     "loaded",
     "peers",
+    "read_alias",
     "swap_classes",
     "with_fetch_mode",
 ]
@@ -278,4 +280,16 @@ def alias_of(instance: Model) -> str:
             f"{type(instance).__name__} instance was not read from a database: a relation is "
             f"read on the alias its instance came from."
         )
+    return alias
+
+
+def read_alias(model: type[Model], instance: Model) -> str:
+    """Return the alias a relation of *instance* reads its *model* objects on.
+
+    The one Django's related managers and descriptors read on: Django's router's, asked
+    with *instance* as hint. That is *instance*'s own alias unless a router answers
+    otherwise (a primary/replica router sends them to the replica, wherever *instance*
+    was read from).
+    """
+    alias: str = router.db_for_read(model, instance=instance)
     return alias

@@ -32,7 +32,7 @@ from vinyl.model._async.related_managers import (
     related_manager,
 )
 from vinyl.model._descriptors_compat import generic_foreign_key
-from vinyl.model._instances import alias_of, peers
+from vinyl.model._instances import alias_of, peers, read_alias
 
 __all__ = [
     "ForwardRelation",
@@ -105,7 +105,9 @@ class ForwardRelation(_OneObject):
             return read
         # Through the related model's base manager, as Django's descriptor reads.
         model = field.remote_field.model
-        related = managed_queryset(instance, model, model._base_manager, instance._state.db)
+        related = managed_queryset(
+            instance, model, model._base_manager, read_alias(model, instance)
+        )
         result: Model = await related.get(field.get_reverse_related_filter(instance))
         if not field.remote_field.multiple:
             # A one-to-one's object knows the instance it was read from, as in Django:
@@ -139,7 +141,9 @@ class ReverseOneRelation(_OneObject):
                 raise missing
             return read
         model = related.related_model
-        queryset = managed_queryset(instance, model, model._base_manager, instance._state.db)
+        queryset = managed_queryset(
+            instance, model, model._base_manager, read_alias(model, instance)
+        )
         lookup = related.field.get_forward_related_filter(instance)
         try:
             result: Model = await queryset.get(**lookup)

@@ -28,7 +28,7 @@ from vinyl.model import _replay
 from vinyl.model._async.contenttypes import content_type_for_model
 from vinyl.model._async.manager_methods import ManagerMethods
 from vinyl.model._custom import queryset_methods
-from vinyl.model._instances import with_fetch_mode
+from vinyl.model._instances import read_alias, with_fetch_mode
 from vinyl.model._messages import django_async_method, refused
 from vinyl.model._plans import relation_shape
 from vinyl.query._async import transaction
@@ -107,7 +107,7 @@ class RelatedManager(ManagerMethods[Any]):
         ``VinylManager.from_queryset()`` manager of this flavor (Django's related managers
         take their model's default manager's).
         """
-        return self._related(self._base(self.instance._state.db))
+        return self._related(self._base(read_alias(self.model, self.instance)))
 
     def _base(self, alias: str | None) -> VinylQuerySet[Any]:
         """Return a vinyl queryset of the related model's objects the relation starts from,
@@ -129,7 +129,7 @@ class RelatedManager(ManagerMethods[Any]):
 
         Django's ``prefetch_related_objects()`` calls it to store a ``Prefetch`` queryset.
         """
-        db = self.instance._state.db
+        db = read_alias(self.model, self.instance)
         return self._related(queryset_class_of(self.instance).from_django(queryset, db))
 
     def _related(self, base: VinylQuerySet[Any]) -> VinylQuerySet[Any]:
@@ -170,7 +170,7 @@ class RelatedManager(ManagerMethods[Any]):
         """
         if not querysets:
             # Django's plan starts from the default manager's queryset: so does vinyl's.
-            querysets = [self._base(self.instance._state.db)]
+            querysets = [self._base(read_alias(self.model, self.instance))]
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
         return plan

@@ -40,7 +40,7 @@ from django.db.models.fields.related_descriptors import (
 )
 from django.db.models.query import get_prefetcher, normalize_prefetch_lookups
 from vinyl.model._descriptors_compat import generic_foreign_key
-from vinyl.model._instances import alias_of, with_fetch_mode
+from vinyl.model._instances import alias_of, read_alias, with_fetch_mode
 from vinyl.model._sync.contenttypes import content_type, content_types
 from vinyl.model._sync.manager_methods import ManagerMethods
 
@@ -166,9 +166,12 @@ def _prefetch_one_level(
     # They also run inside its evaluation where Django's prefetcher evaluates it itself;
     # the walk then finds them fetched.
     keep = _evaluates_queryset(prefetcher)
-    custom = [_on_alias(queryset_class, qs, alias, keep) for qs in custom or ()]
     gfk = generic_foreign_key(getattr(prefetcher, "django", None))
-    base = queryset_class(_related_model(prefetcher), using=alias) if gfk is None else None
+    # A relation reads where Django's router sends it, with the first instance as hint (as
+    # Django's prefetcher); a generic foreign key on the instances' alias, as Django's.
+    read = alias if gfk is not None else read_alias(_related_model(prefetcher), instances[0])
+    custom = [_on_alias(queryset_class, qs, read, keep) for qs in custom or ()]
+    base = queryset_class(_related_model(prefetcher), using=read) if gfk is None else None
     if base is not None and not isinstance(prefetcher, ManagerMethods):
         # A relation to one object reads with the first instance's fetch mode (Django 6.1),
         # as Django's descriptors do; a related manager's prefetch with the default one.
