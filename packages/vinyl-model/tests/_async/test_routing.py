@@ -185,8 +185,9 @@ def _seed_library(alias: str) -> None:
 
 
 async def test_an_instances_relations_read_where_the_router_sends_reads(db: DB) -> None:
-    # Django's related managers and relation descriptors ask the router, the instance as
-    # hint: an instance read from the primary has its relations read from the replica.
+    # Django's related managers, relation descriptors and refresh_from_db() ask the router,
+    # the instance as hint: an instance read from the primary is read again, and has its
+    # relations read, from the replica.
     other = MYSQL if db is PG else PG
     for alias in (db.django, other.django):
         flush(alias)
@@ -203,6 +204,8 @@ async def test_an_instances_relations_read_where_the_router_sends_reads(db: DB) 
                     book.author.name,
                     [[b.title for b in a.books.all()] for a in authors.prefetch_related("books")],
                 )
+                book.refresh_from_db()
+                expected += (book.title, book._state.db)
             with override_settings(DATABASE_ROUTERS=[PrimaryReplica(db.vinyl, other.vinyl)]):
                 author = await Author.avinyl.using(db.vinyl).get(pk=pk)
                 book = await Book.avinyl.using(db.vinyl).get(pk=pk)
@@ -215,6 +218,11 @@ async def test_an_instances_relations_read_where_the_router_sends_reads(db: DB) 
                         [b.title for b in a["books"]]
                         async for a in authors.prefetch_related("books")
                     ],
+                )
+                await book.refresh_from_db()
+                got += (
+                    book.title,
+                    {PG.vinyl: PG.django, MYSQL.vinyl: MYSQL.django}[book._state.db],
                 )
             assert got == expected
             # Django read them from the replica (each database names its objects after it).

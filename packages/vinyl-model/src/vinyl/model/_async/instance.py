@@ -17,7 +17,7 @@ from vinyl.model import _deletion, _saving
 from vinyl.model._async import write
 from vinyl.model._async.deletion import delete
 from vinyl.model._async.related import relation_descriptor
-from vinyl.model._instances import build_instance_class, loaded, swap_classes
+from vinyl.model._instances import build_instance_class, loaded, read_alias, swap_classes
 from vinyl.model._overrides import warn_if_overridden
 from vinyl.model._writes import write_alias
 
@@ -47,7 +47,9 @@ class VinylInstance:
         instance: Model = self  # type: ignore[assignment]
         queryset_class = self._vinyl_queryset
         if from_queryset is None:
-            base = queryset_class(instance._meta.model, using=using or instance._state.db)
+            # Where Django's router sends the read, the instance as hint (as Django's).
+            model = instance._meta.model
+            base = queryset_class(model, using=using or read_alias(model, instance))
         else:
             base = queryset_class.from_django(from_queryset, using)
         field_list = None if fields is None else list(fields)
