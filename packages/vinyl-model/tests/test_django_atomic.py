@@ -54,6 +54,15 @@ def rows(db: DB, label: str) -> dict[str, list[Any]]:
     }
 
 
+def sides(db: DB) -> list[tuple[str, Callable[[type[Any]], Any], str]]:
+    """Return the oracle and the subject: Django's managers on Django's alias, then vinyl_sync's
+    on vinyl's, each with its label and the alias of its own ``atomic()``."""
+    return [
+        ("django", lambda model: model.objects.using(db.django), db.django),
+        ("vinyl", lambda model: model.vinyl.using(db.vinyl), db.vinyl),
+    ]
+
+
 def writes(manager: Callable[[type[Any]], Any], label: str, target: int, number: int) -> None:
     """A multi-table save, a cascading delete, an update and a get_or_create."""
     manager(WItalian).create(name=f"{label}-{number}", seats=number)
@@ -67,14 +76,8 @@ def writes(manager: Callable[[type[Any]], Any], label: str, target: int, number:
 def test_vinyl_sync_writes_inside_djangos_block_commit_or_roll_back_with_it(
     db: DB, outcome: str
 ) -> None:
-    def django(model: type[Any]) -> Any:
-        return model.objects.using(db.django)
-
-    def vinyl(model: type[Any]) -> Any:
-        return model.vinyl.using(db.vinyl)
-
     for number in (1, 2):
-        for label, manager, alias in (("django", django, db.django), ("vinyl", vinyl, db.vinyl)):
+        for label, manager, alias in sides(db):
             target = seed(db, f"{label}{number}")
             with pytest.raises(Boom) if outcome == "rollback" else nullcontext():
                 with django_transaction.atomic(using=alias):
@@ -112,12 +115,6 @@ def test_a_failed_write_caught_inside_djangos_block_marks_it_for_rollback_as_dja
     # left the block usable, and on MariaDB and SQLite it committed the rows written before.
     message = "An error occurred in the current transaction. You can't execute queries"
 
-    def django(model: type[Any]) -> Any:
-        return model.objects.using(db.django)
-
-    def vinyl(model: type[Any]) -> Any:
-        return model.vinyl.using(db.vinyl)
-
     def after_the_error(manager: Callable[[type[Any]], Any], alias: str) -> list[object]:
         seen: list[object] = [connections[alias].needs_rollback]
         for read in (WPlace.objects.using(alias).count, manager(WPlace).count):
@@ -128,7 +125,7 @@ def test_a_failed_write_caught_inside_djangos_block_marks_it_for_rollback_as_dja
 
     for number in (1, 2):
         seen: dict[str, list[object]] = {}
-        for label, manager, alias in (("django", django, db.django), ("vinyl", vinyl, db.vinyl)):
+        for label, manager, alias in sides(db):
             code = f"{label}-{number}"
             WStock.objects.using(db.django).create(code=code, qty=1)
             WStock.objects.using(db.django).create(code=f"{code}-other", qty=1)
@@ -149,14 +146,8 @@ def test_a_protected_delete_caught_inside_djangos_block_leaves_it_usable_as_djan
 ) -> None:
     # Django raises ProtectedError while collecting, before its delete: nothing marks the
     # block, which goes on and commits.
-    def django(model: type[Any]) -> Any:
-        return model.objects.using(db.django)
-
-    def vinyl(model: type[Any]) -> Any:
-        return model.vinyl.using(db.vinyl)
-
     for number in (1, 2):
-        for label, manager, alias in (("django", django, db.django), ("vinyl", vinyl, db.vinyl)):
+        for label, manager, alias in sides(db):
             target = seed(db, f"{label}{number}")
             WProtect.objects.using(db.django).create(name=f"{label}{number}", target_id=target)
             with django_transaction.atomic(using=alias):
