@@ -167,15 +167,21 @@ def _prefetch_one_level(
     # the walk then finds them fetched.
     keep = _evaluates_queryset(prefetcher)
     gfk = generic_foreign_key(getattr(prefetcher, "django", None))
-    # A relation reads where Django's router sends it, with the first instance as hint (as
-    # Django's prefetcher); a generic foreign key on the instances' alias, as Django's.
-    read = alias if gfk is not None else read_alias(_related_model(prefetcher), instances[0])
+    base = None
+    if gfk is None:
+        # A relation reads where Django's router sends it, with the first instance as hint
+        # (as Django's prefetcher).
+        model = _related_model(prefetcher)
+        read = read_alias(model, instances[0])
+        base = queryset_class(model, using=read)
+        if not isinstance(prefetcher, ManagerMethods):
+            # A relation to one object reads with the first instance's fetch mode (Django
+            # 6.1), as Django's descriptors do; a related manager's prefetch with the default.
+            with_fetch_mode(base, instances[0])
+    else:
+        # A generic foreign key reads on the instances' alias, as Django's.
+        read = alias
     custom = [_on_alias(queryset_class, qs, read, keep) for qs in custom or ()]
-    base = queryset_class(_related_model(prefetcher), using=read) if gfk is None else None
-    if base is not None and not isinstance(prefetcher, ManagerMethods):
-        # A relation to one object reads with the first instance's fetch mode (Django 6.1),
-        # as Django's descriptors do; a related manager's prefetch with the default one.
-        with_fetch_mode(base, instances[0])
     if gfk is not None:
         prefetched = _prefetch_generic(queryset_class, gfk, instances, custom)
     elif not custom and (reverse := _reverse_foreign_key(prefetcher)) is not None:
