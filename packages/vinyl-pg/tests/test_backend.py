@@ -209,6 +209,23 @@ def test_ssl_settings_reach_both_drivers(backend: Backend) -> None:
     pool.close()
 
 
+def test_the_sync_driver_is_the_driver_djangos_connection_runs_on(backend: Backend) -> None:
+    """vinyl_sync's connections are of the driver Django's own connection uses (psycopg 3
+    when it is installed, else psycopg2), and it can run on Django's inside ``atomic()``."""
+    wrapper = connections[PG.vinyl]
+    wrapper.ensure_connection()
+    pool = backend.sync_driver.create_pool(backend.config, backend.dialect)
+    try:
+        handle = pool.acquire()
+        try:
+            assert type(handle.raw) is type(wrapper.connection)
+            assert backend.sync_driver.adopt(wrapper.connection, PG.vinyl) is not None
+        finally:
+            pool.release(handle)
+    finally:
+        pool.close()
+
+
 async def test_ssl_settings_reach_the_async_driver(backend: Backend) -> None:
     config = dataclasses.replace(backend.config, options={"sslmode": "require"})
     with pytest.raises(OperationalError, match="server at 127.0.0.1:5432"):

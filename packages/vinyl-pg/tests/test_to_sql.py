@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from django.db.models import Value
+from django.db.models import IntegerChoices, Value
 from django.db.models.functions import JSONObject
 from django.test import override_settings
 from vinyl.pg import ASYNCPG, DEFAULT_PG_VERSION, to_sql
@@ -104,3 +104,28 @@ async def test_bare_values_keep_the_type_of_their_psycopg2_literal(
     assert [dict(row) for row in rows] == expected
     literal = "timestamptz" if use_tz else "timestamp"
     assert f"($4)::{literal} AS" in sql and "($1)::integer AS" in sql
+
+
+class Rating(IntegerChoices):
+    LOW = 1
+    HIGH = 2**40
+
+
+async def test_an_integer_choice_is_typed_by_its_size(
+    backend: Any, raw_asyncpg: asyncpg.Connection
+) -> None:
+    """An integer as a bare value is typed at once, whatever ``int`` subclass carries it.
+
+    Django on psycopg 3 prepares integers as psycopg's ``Int4``/``Int8``; the type was chosen
+    with ``value in range(-2**31, 2**31)``, which walks the range for anything but an exact
+    ``int``: minutes for ``LOW``, practically forever for ``HIGH``.
+    """
+    queryset = TypesOwner.objects.annotate(low=Value(Rating.LOW), high=Value(Rating.HIGH)).values(
+        "low", "high"
+    )
+    TypesOwner.objects.using(PG.django).create(name="x")
+    expected = list(queryset.using(PG.django))
+    sql, params = to_sql(queryset)
+    rows = await raw_asyncpg.fetch(sql, *params)
+    assert [dict(row) for row in rows] == expected == [{"low": 1, "high": 2**40}]
+    assert "($1)::integer AS" in sql and "($2)::bigint AS" in sql

@@ -71,6 +71,22 @@ def session_settings(config: PoolConfig) -> dict[str, str]:
     return result
 
 
+def libpq_options(config: PoolConfig) -> str:
+    """Return libpq's ``options`` for *config*: its session settings, set at connect time.
+
+    The libpq drivers (psycopg2, psycopg 3) send them in the connection packet, with no
+    round trip.
+    """
+    return " ".join(
+        f"-c {name}={_libpq_option(value)}" for name, value in session_settings(config).items()
+    )
+
+
+def _libpq_option(value: str) -> str:
+    # libpq splits "options" on spaces; a backslash escapes a space or itself.
+    return value.replace("\\", "\\\\").replace(" ", "\\ ")
+
+
 def connect_error(config: PoolConfig, exc: BaseException) -> OperationalError:
     """Return the error for a connection to *config*'s server that could not be opened."""
     if isinstance(exc, TimeoutError):

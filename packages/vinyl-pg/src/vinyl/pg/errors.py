@@ -1,4 +1,4 @@
-"""Translate asyncpg and psycopg2 exceptions into Django's database exceptions.
+"""Translate asyncpg, psycopg2 and psycopg 3 exceptions into Django's database exceptions.
 
 One table maps a SQLSTATE to a Django exception class: the exact five-character code
 first, then its two-character class (as the DB-API drivers classify them). Errors that
@@ -16,7 +16,15 @@ import psycopg2
 from django.db import utils
 from vinyl.query.backend import dbapi_error_class
 
-__all__ = ["django_error", "exception_class", "lost_error"]
+__all__ = ["DRIVER_ERRORS", "django_error", "exception_class", "lost_error"]
+
+try:
+    import psycopg
+except ImportError:  # psycopg 3 is optional: Django's backend then runs on psycopg2
+    #: The base classes of the sync drivers' errors.
+    DRIVER_ERRORS: tuple[type[Exception], ...] = (psycopg2.Error,)
+else:
+    DRIVER_ERRORS = (psycopg2.Error, psycopg.Error)
 
 #: Exact SQLSTATE codes whose class alone would say something else.
 _BY_CODE: dict[str, type[utils.Error]] = {
@@ -125,10 +133,10 @@ def django_error(exc: BaseException) -> utils.Error:
         cls = exception_class(sqlstate)
         # asyncpg's text already carries the DETAIL and HINT lines, as psycopg2's does.
         message = str(exc)
-    elif isinstance(exc, psycopg2.Error):
-        sqlstate = exc.pgcode
-        # Without a SQLSTATE (e.g. "server closed the connection unexpectedly") psycopg2's
-        # own DB-API class is the classification.
+    elif isinstance(exc, DRIVER_ERRORS):
+        sqlstate = exc.pgcode if isinstance(exc, psycopg2.Error) else exc.sqlstate  # type: ignore[attr-defined]
+        # Without a SQLSTATE (e.g. "server closed the connection unexpectedly") the
+        # driver's own DB-API class is the classification.
         cls = exception_class(sqlstate) if sqlstate else dbapi_error_class(exc)
         message = str(exc)
     else:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import select
-from collections.abc import Sequence
 from typing import Any
 
 import psycopg2
@@ -20,10 +19,10 @@ import psycopg2.extensions
 import psycopg2.extras
 from django.conf import settings
 from vinyl.pg import server
-from vinyl.pg._connect import SSL_OPTIONS, check_options, connect_error, session_settings
-from vinyl.pg.errors import django_error
+from vinyl.pg._connect import SSL_OPTIONS, check_options, connect_error, libpq_options
+from vinyl.pg._dbapi import DBAPIConnection
 from vinyl.query._sync import BasePool
-from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
+from vinyl.query.backend import Dialect, PoolConfig
 
 __all__ = ["Psycopg2Connection", "Psycopg2Driver", "Psycopg2Pool"]
 
@@ -52,63 +51,18 @@ class Psycopg2Driver:
         return Psycopg2Connection(raw)
 
 
-class Psycopg2Connection(PooledConnection[psycopg2.extensions.connection]):
+class Psycopg2Connection(DBAPIConnection[psycopg2.extensions.connection]):
     """One psycopg2 connection, taking Django's SQL and parameters."""
 
     __slots__ = ()
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; return the number of rows it affected."""
-        with self._cursor() as cursor:
-            self._run(cursor, sql, params)
-            count: int = cursor.rowcount
-            # psycopg2 reports -1 for statements without a row count (BEGIN, SET).
-            return max(count, 0)
-
-    def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
-        """Run an INSERT; return ``None`` (PostgreSQL returns ids with ``RETURNING``)."""
-        self.execute(sql, params)
-        return None
-
-    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Run one query and return all its rows."""
-        with self._cursor() as cursor:
-            self._run(cursor, sql, params)
-            rows: list[Row] = cursor.fetchall()
-            return rows
-
-    def fetch_with_columns(
-        self, sql: str, params: Sequence[Any] = ()
-    ) -> tuple[list[str], list[Row]]:
-        """Run one query; return its column names and all its rows."""
-        with self._cursor() as cursor:
-            self._run(cursor, sql, params)
-            rows: list[Row] = cursor.fetchall()
-            # No description: the statement returns no result set (an UPDATE).
-            return [column.name for column in cursor.description or ()], rows
-
-    def close(self) -> None:
-        """Close the connection for good."""
-        self.raw.close()
-
-    def _cursor(self) -> psycopg2.extensions.cursor:
+    def cursor(self) -> psycopg2.extensions.cursor:
+        """Return a cursor reading datetimes as Django's psycopg2 cursor does."""
         cursor = self.raw.cursor()
         if not settings.USE_TZ:
             # As Django's psycopg2 cursors: naive datetimes in TIME_ZONE without USE_TZ.
             cursor.tzinfo_factory = None
         return cursor
-
-    def _run(self, cursor: psycopg2.extensions.cursor, sql: str, params: Sequence[Any]) -> None:
-        # Cleared when the statement ends; an interruption (KeyboardInterrupt) leaves it set
-        # and the pool closes the connection.
-        self.busy = True
-        try:
-            # Always pass a sequence: psycopg2 turns "%%" into "%" only when it has one.
-            cursor.execute(sql, tuple(params))
-        except psycopg2.Error as exc:
-            self.busy = False
-            raise django_error(exc) from exc
-        self.busy = False
 
 
 class Psycopg2Pool(BasePool[psycopg2.extensions.connection, Psycopg2Connection]):
@@ -123,10 +77,6 @@ class Psycopg2Pool(BasePool[psycopg2.extensions.connection, Psycopg2Connection])
     def get_new_connection(self) -> psycopg2.extensions.connection:
         """Open a psycopg2 connection that reads Django's values."""
         config = self.config
-        # libpq's "options" set session settings at connect time, with no round trip.
-        options = " ".join(
-            f"-c {name}={_libpq_option(value)}" for name, value in session_settings(config).items()
-        )
         params: dict[str, Any] = {
             key: config.options[key] for key in SSL_OPTIONS if key in config.options
         }
@@ -139,7 +89,7 @@ class Psycopg2Pool(BasePool[psycopg2.extensions.connection, Psycopg2Connection])
                 user=config.user or None,
                 password=config.password or None,
                 dbname=config.name or None,
-                options=options,
+                options=libpq_options(config),
                 **params,
             )
         except psycopg2.Error as exc:
@@ -173,8 +123,3 @@ class Psycopg2Pool(BasePool[psycopg2.extensions.connection, Psycopg2Connection])
     def close_connection(self, raw: psycopg2.extensions.connection) -> None:
         """Close *raw* for good."""
         raw.close()
-
-
-def _libpq_option(value: str) -> str:
-    # libpq splits "options" on spaces; a backslash escapes a space or itself.
-    return value.replace("\\", "\\\\").replace(" ", "\\ ")

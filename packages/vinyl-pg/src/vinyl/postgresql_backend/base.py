@@ -1,11 +1,12 @@
 """``DatabaseWrapper`` of the ``vinyl.postgresql_backend`` ENGINE.
 
-It is Django's own PostgreSQL wrapper (psycopg2) with vinyl's dialect and drivers named
-on it, so ``migrate``, ``dbshell`` and the test-database machinery work on a vinyl alias
-unchanged. What differs from Django's:
+It is Django's own PostgreSQL wrapper (on psycopg 3 when it is installed, else psycopg2,
+as Django chooses) with vinyl's dialect and drivers named on it, so ``migrate``,
+``dbshell`` and the test-database machinery work on a vinyl alias unchanged. What differs
+from Django's:
 
-- ``OPTIONS`` may hold vinyl's pool keys (``pool_min_size``...); Django's own psycopg2
-  connection never sees them, and ``isolation_level`` may be spelled as vinyl spells it
+- ``OPTIONS`` may hold vinyl's pool keys (``pool_min_size``...); Django's own connection
+  never sees them, and ``isolation_level`` may be spelled as vinyl spells it
   (``"serializable"``) as well as Django's ``IsolationLevel`` member.
 - A wrapper that is not connected (the one vinyl compiles with, or ``vinyl.pg.to_sql``'s)
   answers ``pg_version`` without a round trip: the version a vinyl pool last read from the
@@ -24,16 +25,27 @@ import math
 from typing import Any
 
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
-from django.db.backends.postgresql.psycopg_any import IsolationLevel
+from django.db.backends.postgresql.psycopg_any import IsolationLevel, is_psycopg3
 from vinyl.pg import server
 from vinyl.pg.asyncpg_driver import AsyncpgDriver
 from vinyl.pg.dialect import PSYCOPG2
-from vinyl.pg.psycopg2_driver import Psycopg2Driver
 from vinyl.postgresql_backend.creation import DatabaseCreation
 from vinyl.postgresql_backend.operations import DatabaseOperations
 from vinyl.query import databases
-from vinyl.query.backend import VinylDatabaseWrapperMixin
+from vinyl.query.backend import Driver, VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
+
+_SYNC_DRIVER: Driver
+if is_psycopg3:
+    # Django's own connection runs on psycopg 3 whenever it is installed; vinyl's sync
+    # flavor runs on the driver Django's does (vinyl.pg.psycopg_driver).
+    from vinyl.pg.psycopg_driver import PsycopgDriver
+
+    _SYNC_DRIVER = PsycopgDriver()
+else:
+    from vinyl.pg.psycopg2_driver import Psycopg2Driver
+
+    _SYNC_DRIVER = Psycopg2Driver()
 
 __all__ = ["DatabaseWrapper"]
 
@@ -45,7 +57,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
     # itself (see vinyl.pg.asyncpg_driver), so one dialect serves both flavors.
     vinyl_dialect = PSYCOPG2
     vinyl_async_driver = AsyncpgDriver()
-    vinyl_sync_driver = Psycopg2Driver()
+    vinyl_sync_driver = _SYNC_DRIVER
     ops_class = DatabaseOperations
     creation_class = DatabaseCreation
 
@@ -70,7 +82,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
             self.features = self.features_class(self)
 
     def get_connection_params(self) -> dict[str, Any]:
-        """Return Django's psycopg2 connection parameters, without vinyl's pool keys."""
+        """Return Django's connection parameters, without vinyl's pool keys."""
         params: dict[str, Any] = super().get_connection_params()
         for key in POOL_OPTIONS - {"connect_timeout"}:
             params.pop(key, None)

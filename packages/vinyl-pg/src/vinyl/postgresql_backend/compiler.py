@@ -47,16 +47,24 @@ _LITERAL_TYPES: tuple[tuple[type, str], ...] = (
     (bytes, "bytea"),
 )
 
-_INT4 = range(-(2**31), 2**31)
-_INT8 = range(-(2**63), 2**63)
+_INT4 = 2**31
+_INT8 = 2**63
 
 
 def _literal_type(value: Any) -> str | None:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
-        # psycopg2 writes the digits; the server types a whole number by its size.
-        return "integer" if value in _INT4 else "bigint" if value in _INT8 else "numeric"
+        # psycopg2 writes the digits; the server types a whole number by its size. Compared,
+        # not "in range(...)": that walks the range for an int subclass (psycopg 3's Int4,
+        # which Django on psycopg 3 wraps every integer in), taking minutes.
+        return (
+            "integer"
+            if -_INT4 <= value < _INT4
+            else "bigint"
+            if -_INT8 <= value < _INT8
+            else "numeric"
+        )
     if isinstance(value, float):
         # psycopg2 writes repr(value), a numeric literal; NaN and infinities as 'NaN'::float.
         return "numeric" if math.isfinite(value) else "double precision"
