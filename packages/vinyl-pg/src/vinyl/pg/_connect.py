@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -71,15 +73,27 @@ def session_settings(config: PoolConfig) -> dict[str, str]:
     return result
 
 
-def libpq_options(config: PoolConfig) -> str:
-    """Return libpq's ``options`` for *config*: its session settings, set at connect time.
+def libpq_params(config: PoolConfig) -> dict[str, Any]:
+    """Return the connection parameters of *config* for a libpq driver (psycopg2, psycopg 3).
 
-    The libpq drivers (psycopg2, psycopg 3) send them in the connection packet, with no
-    round trip.
+    The session settings go in libpq's ``options``, sent in the connection packet: no round
+    trip.
     """
-    return " ".join(
-        f"-c {name}={_libpq_option(value)}" for name, value in session_settings(config).items()
-    )
+    params: dict[str, Any] = {
+        "host": config.host or None,
+        "port": config.port,
+        "user": config.user or None,
+        "password": config.password or None,
+        "dbname": config.name or None,
+        "options": " ".join(
+            f"-c {name}={_libpq_option(value)}" for name, value in session_settings(config).items()
+        ),
+    }
+    params.update((key, config.options[key]) for key in SSL_OPTIONS if key in config.options)
+    if config.connect_timeout is not None:
+        # libpq takes whole seconds.
+        params["connect_timeout"] = math.ceil(config.connect_timeout)
+    return params
 
 
 def _libpq_option(value: str) -> str:

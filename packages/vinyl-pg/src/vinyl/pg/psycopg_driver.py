@@ -6,56 +6,32 @@ and reads them through the adapters it configures (``jsonb`` and ``inet`` as tex
 ``timestamptz`` in the connection's time zone). vinyl's sync flavor then runs on psycopg 3
 too, with Django's adapters and cursor class, so it takes and reads exactly what Django's
 connection does, and can run on Django's own connection inside ``atomic()``
-(``vinyl.query.djangoatomic``). The pool is vinyl's :class:`~vinyl.query._sync.BasePool`,
-as for psycopg2; connections run in autocommit (vinyl sends ``BEGIN``/``COMMIT`` itself).
+(``vinyl.query.djangoatomic``). Connections run in autocommit (vinyl sends
+``BEGIN``/``COMMIT`` itself); the pool is :class:`~vinyl.pg._dbapi.LibpqPool`.
 """
 
 from __future__ import annotations
 
 import datetime
-import math
-import select
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.db.backends.postgresql.psycopg_any import get_adapters_template, register_tzloader
-from psycopg.pq import Format, TransactionStatus
+from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from psycopg.types.hstore import register_hstore
 from vinyl.pg import server
-from vinyl.pg._connect import SSL_OPTIONS, check_options, connect_error, libpq_options
-from vinyl.pg._dbapi import DBAPIConnection
-from vinyl.query._sync import BasePool
-from vinyl.query.backend import Dialect, PoolConfig
+from vinyl.pg._connect import connect_error, libpq_params
+from vinyl.pg._dbapi import DBAPIConnection, LibpqDriver, LibpqPool
 
 __all__ = ["PsycopgConnection", "PsycopgDriver", "PsycopgPool"]
+
+type Raw = psycopg.Connection[Any]
 
 _TIMESTAMPTZ_OID = 1184
 #: Marks a connection whose timestamptz loader is not one of Django's (no ``timezone``).
 _NOT_DJANGOS = object()
-
-
-class PsycopgDriver:
-    """Open :class:`PsycopgPool` instances (the ``Driver`` of ``vinyl.postgresql_backend``)."""
-
-    def create_pool(self, config: PoolConfig, dialect: Dialect) -> PsycopgPool:
-        """Return a pool for *config* holding ``pool_min_size`` open connections.
-
-        Raise ``ImproperlyConfigured`` for ``OPTIONS`` the driver cannot honour, and
-        ``OperationalError`` if the server is unreachable.
-        """
-        check_options(config)
-        pool = PsycopgPool(config)
-        pool.start()
-        return pool
-
-    def adopt(self, raw: object, alias: str) -> PsycopgConnection | None:
-        """Return a handle on *raw*, Django's psycopg 3 connection (``None`` if it is not one)."""
-        if not isinstance(raw, psycopg.Connection):
-            return None
-        server.record_version(alias, raw.info.server_version)
-        return PsycopgConnection(raw)
 
 
 def _timezone() -> datetime.tzinfo | None:
@@ -64,7 +40,7 @@ def _timezone() -> datetime.tzinfo | None:
     return datetime.UTC if settings.USE_TZ else None
 
 
-class PsycopgConnection(DBAPIConnection[psycopg.Connection[Any]]):
+class PsycopgConnection(DBAPIConnection[Raw]):
     """One psycopg 3 connection, taking Django's SQL and parameters."""
 
     __slots__ = ()
@@ -82,31 +58,15 @@ class PsycopgConnection(DBAPIConnection[psycopg.Connection[Any]]):
         return cursor
 
 
-class PsycopgPool(BasePool[psycopg.Connection[Any], PsycopgConnection]):
-    """A bounded, thread-safe pool of psycopg 3 connections.
+class PsycopgPool(LibpqPool[Raw, PsycopgConnection]):
+    """A bounded, thread-safe pool of psycopg 3 connections."""
 
-    See :class:`~vinyl.query._sync.BasePool` for its states and bounds.
-    """
-
-    def __init__(self, config: PoolConfig) -> None:
-        super().__init__(config, PsycopgConnection)
-
-    def get_new_connection(self) -> psycopg.Connection[Any]:
+    def get_new_connection(self) -> Raw:
         """Open a psycopg 3 connection configured as Django configures its own."""
         config = self.config
-        params: dict[str, Any] = {
-            key: config.options[key] for key in SSL_OPTIONS if key in config.options
-        }
-        if config.connect_timeout is not None:
-            params["connect_timeout"] = math.ceil(config.connect_timeout)
         try:
             raw = psycopg.connect(
-                host=config.host or None,
-                port=config.port,
-                user=config.user or None,
-                password=config.password or None,
-                dbname=config.name or None,
-                options=libpq_options(config),
+                **libpq_params(config),
                 client_encoding="UTF8",
                 autocommit=True,
                 # Django's cursor binds parameters client-side (its default): the SQL it
@@ -116,7 +76,6 @@ class PsycopgPool(BasePool[psycopg.Connection[Any], PsycopgConnection]):
                 # timestamptz in Django's time zone.
                 context=get_adapters_template(settings.USE_TZ, _timezone()),
                 prepare_threshold=None,
-                **params,
             )
         except psycopg.Error as exc:
             raise connect_error(config, exc) from exc
@@ -128,19 +87,9 @@ class PsycopgPool(BasePool[psycopg.Connection[Any], PsycopgConnection]):
         server.record_version(config.alias, raw.info.server_version)
         return raw
 
-    def discard_reason(self, raw: psycopg.Connection[Any], *, returned: bool = False) -> str | None:
-        """Return why *raw* must not be lent again, with no round trip; ``None`` if it may."""
-        if raw.closed or raw.broken:
-            return "the connection is closed"
-        # An idle connection receives nothing (vinyl never LISTENs): anything readable is the
-        # server's goodbye (pg_terminate_backend, shutdown) or the end of the stream.
-        if not returned and select.select([raw.fileno()], [], [], 0)[0]:
-            return "the server closed the connection"
-        if raw.info.transaction_status != TransactionStatus.IDLE:
-            # vinyl ends every transaction it opens; one left open was abandoned half-way.
-            return "a transaction was left open"
-        return None
 
-    def close_connection(self, raw: psycopg.Connection[Any]) -> None:
-        """Close *raw* for good."""
-        raw.close()
+class PsycopgDriver(LibpqDriver[Raw, PsycopgConnection]):
+    """Open :class:`PsycopgPool` instances (the ``Driver`` of ``vinyl.postgresql_backend``)."""
+
+    def __init__(self) -> None:
+        super().__init__(psycopg.Connection, PsycopgConnection, PsycopgPool)
