@@ -110,7 +110,7 @@ class RelatedManager(ManagerMethods[Any]):
         ``VinylManager.from_queryset()`` manager of this flavor (Django's related managers
         take their model's default manager's).
         """
-        return self._related(self._base(read_alias(self.model, self.instance)))
+        return self._related(self._base(self._db_for_read()))
 
     def _base(self, alias: str | None) -> VinylQuerySet[Any]:
         """Return a vinyl queryset of the related model's objects the relation starts from,
@@ -132,7 +132,7 @@ class RelatedManager(ManagerMethods[Any]):
 
         Django's ``prefetch_related_objects()`` calls it to store a ``Prefetch`` queryset.
         """
-        db = read_alias(self.model, self.instance)
+        db = self._db_for_read()
         return self._related(queryset_class_of(self.instance).from_django(queryset, db))
 
     def _related(self, base: VinylQuerySet[Any]) -> VinylQuerySet[Any]:
@@ -173,10 +173,14 @@ class RelatedManager(ManagerMethods[Any]):
         """
         if not querysets:
             # Django's plan starts from the default manager's queryset: so does vinyl's.
-            querysets = [self._base(read_alias(self.model, self.instance))]
+            querysets = [self._base(self._db_for_read())]
         django_manager: Any = self.descriptor.related_manager_cls(self.instance)  # type: ignore[call-arg]
         plan: tuple[Any, ...] = django_manager.get_prefetch_querysets(instances, querysets)
         return plan
+
+    def _db_for_read(self) -> str:
+        """Return the alias this relation reads on: the instance's (Django's router's)."""
+        return read_alias(self.model, self.instance)
 
     def _db_for_write(self) -> str:
         """Return the alias this relation writes on: the instance's (Django's router's)."""
