@@ -1,17 +1,20 @@
 """PostgreSQL dialect: Django's SQL and parameters, made ready for asyncpg or psycopg2.
 
 Django's compiler writes ``%s`` placeholders and ``%%`` for a literal ``%`` (what psycopg2
-takes: its DB-API ``paramstyle`` is ``pyformat``), and adapts some values with psycopg2
-wrappers (``Json``, ``Inet``, ``Binary``, ranges). psycopg2 takes both as they are. asyncpg
-has no DB-API paramstyle: it sends PostgreSQL's own numbered placeholders (``$1``), takes a
-``%`` literally, and wants plain Python values.
+takes: its DB-API ``paramstyle`` is ``pyformat``), and adapts some values with its driver's
+wrappers: psycopg2's (``Json``, ``Inet``, ``Binary``, ranges) or, when psycopg 3 is
+importable (Django then runs on it), psycopg 3's (``Jsonb``, ``Binary``, ``Range``) and
+:mod:`ipaddress` objects. psycopg2 takes both as they are. asyncpg has no DB-API
+paramstyle: it sends PostgreSQL's own numbered placeholders (``$1``), takes a ``%``
+literally, and wants plain Python values.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 import asyncpg
@@ -22,7 +25,38 @@ from psycopg2.extras import Inet, Json, Range
 __all__ = ["ASYNCPG", "PSYCOPG2", "PostgreSQLDialect"]
 
 _PLACEHOLDER = re.compile(r"%([s%])")
-_ADAPTERS = (Json, Inet, Range, Binary, list)
+
+try:  # psycopg 3 is optional; when importable, Django's backend runs on it.
+    import psycopg  # type: ignore[import-not-found, unused-ignore]
+    from psycopg.adapt import AdaptersMap, PyFormat, Transformer  # type: ignore[import-not-found, unused-ignore]
+    from psycopg.types.json import Json as Json3  # type: ignore[import-not-found, unused-ignore]
+    from psycopg.types.json import Jsonb as Jsonb3  # type: ignore[import-not-found, unused-ignore]
+    from psycopg.types.range import Range as Range3  # type: ignore[import-not-found, unused-ignore]
+    from psycopg.types.string import BytesDumper  # type: ignore[import-not-found, unused-ignore]
+except ImportError:
+    psycopg = None  # type: ignore[assignment, unused-ignore]
+    _JSON3: tuple[type[Any], ...] = ()
+    _BINARY3: tuple[type[Any], ...] = ()
+    _RANGE3: tuple[type[Any], ...] = ()
+    _ADDRESSES: tuple[type[Any], ...] = ()
+    _LITERAL_ERRORS: tuple[type[Exception], ...] = (TypeError, ValueError, psycopg2.Error)
+else:
+    _JSON3 = (Json3, Jsonb3)
+    _BINARY3 = (psycopg.Binary,)
+    _RANGE3 = (Range3,)
+    # Django's GenericIPAddressField value on psycopg 3 (its ``Inet`` is ip_address()).
+    _ADDRESSES = (
+        ipaddress.IPv4Address,
+        ipaddress.IPv6Address,
+        ipaddress.IPv4Interface,
+        ipaddress.IPv6Interface,
+        ipaddress.IPv4Network,
+        ipaddress.IPv6Network,
+    )
+    _LITERAL_ERRORS = (TypeError, ValueError, psycopg2.Error, psycopg.Error)
+
+_RANGES = (Range, *_RANGE3)
+_ADAPTERS = (Json, Inet, Range, Binary, list, *_JSON3, *_BINARY3, *_RANGE3, *_ADDRESSES)
 
 
 @lru_cache(maxsize=4096)
@@ -41,14 +75,15 @@ def _numbered(sql: str) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Return *value* without Django's psycopg2 adapter around it."""
+    """Return *value* without Django's psycopg2 or psycopg 3 adapter around it."""
     if isinstance(value, Json):
         return value.dumps(value.adapted)
     if isinstance(value, Inet):
         return value.addr
     if isinstance(value, Binary):
         return value.adapted
-    if isinstance(value, Range):
+    if isinstance(value, _RANGES):
+        # psycopg2's and psycopg 3's ranges name their bounds alike.
         return asyncpg.Range(
             value.lower,
             value.upper,
@@ -56,9 +91,30 @@ def _plain(value: Any) -> Any:
             upper_inc=value.upper_inc,
             empty=value.isempty,
         )
-    if isinstance(value, list) and _holds_adapters(value):
-        return [_plain(item) for item in value]
+    if isinstance(value, list):
+        return [_plain(item) for item in value] if _holds_adapters(value) else value
+    if isinstance(value, _JSON3):
+        return _json3_text(value)
+    if isinstance(value, _BINARY3):
+        return value.obj
+    if isinstance(value, _ADDRESSES):
+        # The asyncpg connections write inet/cidr as text (asyncpg_driver).
+        return str(value)
     return value
+
+
+def _json3_text(value: Any) -> str:
+    """Return the JSON text psycopg 3 sends for its ``Json``/``Jsonb`` *value*.
+
+    Django gives its ``dumps`` (its encoder's); without one, psycopg 3's global dumper's
+    (``json.dumps`` unless ``psycopg.types.json.set_json_dumps()`` changed it).
+    """
+    if value.dumps is not None:
+        data = value.dumps(value.obj)
+    else:
+        dumper = psycopg.adapters.get_dumper(type(value), PyFormat.TEXT)
+        data = dumper(type(value)).dump(value)
+    return data if isinstance(data, str) else bytes(data).decode()
 
 
 def _holds_adapters(items: list[Any]) -> bool:
@@ -78,6 +134,39 @@ def _literal(value: Any) -> str:
         return "'" + value.replace("'", "''") + "'"
     quoted: bytes = adapt(value).getquoted()
     return quoted.decode("utf-8", "replace")
+
+
+@cache
+def _psycopg3_adapters() -> Any:
+    """Return psycopg 3's adapters as on Django's connection, to write literals with.
+
+    Django registers its range dumper on its connections. Without a connection psycopg 3
+    writes ``bytea`` in the escape format; on one (standard_conforming_strings, PostgreSQL's
+    default) it writes hex, as here.
+    """
+    from django.db.backends.postgresql.psycopg_any import DjangoRangeDumper
+
+    class HexBytesDumper(BytesDumper):  # type: ignore[misc, unused-ignore]
+        def quote(self, obj: Any) -> bytes:
+            data = obj.obj if isinstance(obj, psycopg.Binary) else obj
+            return b"'\\x" + bytes(data).hex().encode() + b"'"
+
+    adapters = AdaptersMap(psycopg.adapters)
+    adapters.register_dumper(Range3, DjangoRangeDumper)
+    for kind in (bytes, bytearray, memoryview, psycopg.Binary):
+        adapters.register_dumper(kind, HexBytesDumper)
+    return adapters
+
+
+def _psycopg3_literal() -> Callable[[Any], str]:
+    """Return a function writing a value as psycopg 3's ``ClientCursor.mogrify()`` does."""
+    transformer = Transformer(_psycopg3_adapters())
+
+    def literal(value: Any) -> str:
+        quoted: bytes = transformer.as_literal(value)
+        return quoted.decode()
+
+    return literal
 
 
 class PostgreSQLDialect:
@@ -101,23 +190,25 @@ class PostgreSQLDialect:
         return _numbered(sql) if self.driver == "asyncpg" else sql
 
     def prepare_params(self, params: Sequence[Any]) -> Sequence[Any]:
-        """Return *params* as the driver takes them (psycopg2 adapters made plain)."""
+        """Return *params* as the driver takes them (psycopg adapters made plain)."""
         if self.driver == "psycopg2" or not any(isinstance(p, _ADAPTERS) for p in params):
             return params
         return [_plain(p) for p in params]
 
     def last_executed_query(self, sql: str, params: Sequence[Any]) -> str:
-        """Return *sql* (``%s`` placeholders) with *params* written in as psycopg2 does.
+        """Return *sql* (``%s`` placeholders) with *params* written in as Django's driver does.
 
-        Django logs psycopg2's ``cursor.query``: the statement psycopg2 sent, values
-        interpolated client-side. Both drivers' connections take Django's ``%s`` SQL.
+        Django logs psycopg2's ``cursor.query`` (the statement psycopg2 sent, values
+        interpolated client-side) or, on psycopg 3, the statement its ``ClientCursor``
+        writes. Both drivers' connections take Django's ``%s`` SQL.
         """
         try:
+            literal = _literal if psycopg is None else _psycopg3_literal()
             if isinstance(params, Mapping):
-                return sql % {key: _literal(value) for key, value in params.items()}
-            return sql % tuple(_literal(value) for value in params)
-        except (TypeError, ValueError, psycopg2.Error):
-            # A value psycopg2 cannot adapt, or SQL that is no format string.
+                return sql % {key: literal(value) for key, value in params.items()}
+            return sql % tuple(literal(value) for value in params)
+        except _LITERAL_ERRORS:
+            # A value the driver cannot adapt, or SQL that is no format string.
             return sql
 
 

@@ -1,0 +1,184 @@
+"""Django's driver-adapted values on asyncpg: psycopg2's wrappers, or psycopg 3's.
+
+Django's PostgreSQL backend runs on psycopg 3 when ``psycopg`` is importable, else on
+psycopg2, and its fields prepare values as that driver's objects. Every test here runs
+with either driver installed (CI runs both) and checks the values of the driver Django
+uses: made plain for asyncpg, stored as Django stores them, logged as Django logs them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import psycopg2.extras
+from django.contrib.postgres.fields import ArrayField
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections, models
+from django.db.backends.postgresql.psycopg_any import (
+    DateRange,
+    DateTimeTZRange,
+    NumericRange,
+    is_psycopg3,
+)
+from django.test.utils import CaptureQueriesContext
+from vinyl.pg import ASYNCPG
+from vinyl.query.databases import Backend
+from vinyl_testing._async.backends import configured, open_pool, taken
+from vinyl_testing.plugin import PG
+
+#: The top-level module of the driver Django's backend runs on.
+DRIVER = "psycopg" if is_psycopg3 else "psycopg2"
+MOMENT = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+
+
+def djangos_values() -> list[Any]:
+    """Return values as Django's fields prepare them for its PostgreSQL driver."""
+    connection = connections[PG.django]
+    ops = connection.ops
+    return [
+        ops.adapt_json_value({"a": [1, None], "q": "it's"}, None),
+        ops.adapt_json_value({"d": Decimal("1.50"), "t": MOMENT}, DjangoJSONEncoder),
+        ops.adapt_json_value(None, None),
+        ops.adapt_ipaddressfield_value("10.0.0.1"),
+        ops.adapt_ipaddressfield_value("::1"),
+        models.BinaryField().get_db_prep_value(b"\x00\xff", connection),
+        models.BinaryField().get_db_prep_value(b"", connection),
+        NumericRange(1, 5, "(]"),
+        NumericRange(empty=True),
+        DateTimeTZRange(MOMENT, None),
+        DateRange(datetime.date(2024, 1, 1), datetime.date(2024, 2, 1)),
+        ArrayField(models.GenericIPAddressField()).get_db_prep_value(
+            ["10.0.0.2", "::2"], connection
+        ),
+        ops.adapt_integerfield_value(7, "IntegerField"),
+        "text",
+    ]
+
+
+#: What asyncpg must be given for :func:`djangos_values`, whichever driver prepared them.
+PLAIN = [
+    '{"a": [1, null], "q": "it\'s"}',
+    '{"d": "1.50", "t": "2024-01-02T03:04:05Z"}',
+    "null",
+    "10.0.0.1",
+    "::1",
+    b"\x00\xff",
+    b"",
+    asyncpg.Range(1, 5, lower_inc=False, upper_inc=True),
+    asyncpg.Range(empty=True),
+    asyncpg.Range(MOMENT, None, lower_inc=True, upper_inc=False),
+    asyncpg.Range(datetime.date(2024, 1, 1), datetime.date(2024, 2, 1)),
+    ["10.0.0.2", "::2"],
+    7,
+    "text",
+]
+
+#: A statement reading each of :func:`djangos_values` back as the server stored it.
+READ_BACK = (
+    "SELECT %s::jsonb::text, %s::jsonb::text, %s::jsonb::text, %s::inet::text,"
+    " %s::inet::text, encode(%s::bytea, 'hex'), encode(%s::bytea, 'hex'),"
+    " %s::int4range::text, %s::int4range::text, %s::tstzrange::text,"
+    " %s::daterange::text, %s::inet[]::text, %s::int4, %s::text"
+)
+
+
+def test_djangos_values_are_its_drivers_wrappers() -> None:
+    # What the other tests exercise: psycopg 3's wrappers where psycopg 3 is installed.
+    if is_psycopg3:
+        import psycopg
+        from psycopg.types.json import Jsonb
+        from psycopg.types.numeric import Int4
+        from psycopg.types.range import Range
+
+        wrapper, inet, binary, integer = Jsonb, ipaddress.ip_address, psycopg.Binary, Int4
+    else:
+        from psycopg2.extras import Inet, Json, Range
+
+        wrapper, inet, binary, integer = Json, Inet, psycopg2.Binary, int
+    values = djangos_values()
+    assert [type(value) for value in values[3:5]] == [
+        type(inet("10.0.0.1")),
+        type(inet("::1")),
+    ]
+    kinds = [wrapper] * 3 + [binary] * 2 + [Range] * 4 + [list, integer, str]
+    assert [
+        isinstance(v, kind) for v, kind in zip(values[:3] + values[5:], kinds, strict=True)
+    ] == [True] * len(kinds)
+    assert isinstance(values[11][0], type(inet("10.0.0.2")))
+
+
+def test_djangos_values_become_plain_values_for_asyncpg() -> None:
+    values = djangos_values()
+    prepared = ASYNCPG.prepare_params(values)
+    assert prepared == PLAIN
+    # bytes, not a wrapper comparing equal; the integer as Django gave it.
+    assert [type(value) for value in prepared[5:7]] == [bytes, bytes]
+    assert prepared[12] is values[12]
+    # In a bulk insert's UNNEST column, among plain values and NULLs.
+    assert ASYNCPG.prepare_params([[None, values[0], 1], [values[3], None]]) == [
+        [None, PLAIN[0], 1],
+        [PLAIN[3], None],
+    ]
+
+
+def test_a_json_wrapper_is_dumped_as_its_driver_dumps_it() -> None:
+    compact = {"separators": (",", ":")}
+    if is_psycopg3:
+        from psycopg.types.json import Json, Jsonb, set_json_dumps
+
+        wrappers: list[Any] = [Json, Jsonb]
+    else:
+        wrappers = [psycopg2.extras.Json]
+    for wrapper in wrappers:
+        # Its own dumps first, else the driver's (json.dumps).
+        assert ASYNCPG.prepare_params(
+            [wrapper({"a": 1}), wrapper([1], dumps=lambda o: json.dumps(o, **compact))]
+        ) == ['{"a": 1}', "[1]"]
+    if is_psycopg3:
+        # psycopg 3's dumps may return bytes (orjson); its global dumps can be replaced.
+        assert ASYNCPG.prepare_params([Jsonb({"a": 1}, dumps=lambda o: b'{"b":2}')]) == ['{"b":2}']
+        set_json_dumps(lambda o: json.dumps(o, **compact))
+        try:
+            assert ASYNCPG.prepare_params([Jsonb({"a": 1})]) == ['{"a":1}']
+        finally:
+            set_json_dumps(json.dumps)
+
+
+def test_address_objects_are_text_where_django_passes_them() -> None:
+    addresses = [
+        ipaddress.ip_interface("10.0.0.1/24"),
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("2001:db8::/32"),
+    ]
+    prepared = ASYNCPG.prepare_params(addresses)
+    if is_psycopg3:
+        assert prepared == ["10.0.0.1/24", "10.0.0.0/8", "2001:db8::/32"]
+    else:
+        # Django on psycopg2 never passes them: left as they are.
+        assert prepared is addresses
+
+
+async def test_asyncpg_stores_djangos_values_as_django_does(backend: Backend, oracle: Any) -> None:
+    values = djangos_values()
+    oracle.execute(READ_BACK, values)
+    [expected] = oracle.fetchall()
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as conn:
+        [row] = await conn.fetch(READ_BACK, values)
+    assert tuple(row) == expected
+    assert expected[0] == '{"a": [1, null], "q": "it\'s"}' and expected[5] == "00ff"
+
+
+def test_the_log_writes_djangos_values_as_djangos_driver() -> None:
+    values = djangos_values()
+    connection = connections[PG.django]
+    with CaptureQueriesContext(connection) as django_captured, connection.cursor() as cursor:
+        cursor.execute(READ_BACK, values)
+    [django_logged] = [query["sql"] for query in django_captured.captured_queries]
+    logged = ASYNCPG.last_executed_query(READ_BACK, values)
+    assert logged == django_logged
+    assert "%s" not in logged and "'00ff'" not in logged and "\\x00ff" in logged
