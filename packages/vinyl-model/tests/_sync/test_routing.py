@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db.models import Prefetch
 from django.test import override_settings
 from vinyl.model._plans import PLANS
 from vinyl_testapp.models.library import Author, Book, Tag
@@ -227,5 +228,62 @@ def test_an_instances_relations_read_where_the_router_sends_reads(db: DB) -> Non
             assert got == expected
             # Django read them from the replica (each database names its objects after it).
             assert expected[2].startswith(f"{other.django} author")
+    finally:
+        flush(other.django)
+
+
+#: A relation, the model it starts from, the related model and what names a related object.
+PREFETCHED = {
+    "books": (Author, Book, "title"),
+    "tags": (Book, Tag, "name"),
+    "author": (Book, Author, "name"),
+}
+
+
+def _prefetched_names(related: Any, attr: str) -> Any:
+    if isinstance(related, list):
+        return [getattr(obj, attr) for obj in related]
+    return getattr(related, attr)
+
+
+@pytest.mark.parametrize("relation", list(PREFETCHED))
+def test_a_prefetch_queryset_pinned_to_an_alias_reads_there(db: DB, relation: str) -> None:
+    # As Django's prefetchers (queryset.using(queryset._db or the instances')): a Prefetch
+    # queryset given its alias with using() reads there, not on the instances' alias.
+    model, related, attr = PREFETCHED[relation]
+    other = MYSQL if db is PG else PG
+    for alias in (db.django, other.django):
+        flush(alias)
+        _seed_library(alias)
+    try:
+        for pk in (1, 2):
+            django_prefetch = Prefetch(
+                relation, queryset=related.objects.using(other.django).order_by("pk")
+            )
+            expected = [
+                _prefetched_names(
+                    getattr(obj, relation)
+                    if relation == "author"
+                    else list(getattr(obj, relation).all()),
+                    attr,
+                )
+                for obj in model.objects.using(db.django)
+                .filter(pk__gte=pk)
+                .order_by("pk")
+                .prefetch_related(django_prefetch)
+            ]
+            vinyl_prefetch = Prefetch(
+                relation, queryset=related.objects.using(other.vinyl).order_by("pk")
+            )
+            got = [
+                _prefetched_names(obj[relation], attr)
+                for obj in model.vinyl.using(db.vinyl)
+                .filter(pk__gte=pk)
+                .order_by("pk")
+                .prefetch_related(vinyl_prefetch)
+            ]
+            assert got == expected
+            # Django read them from the other database (its objects are named after it).
+            assert f"{other.django} " in str(expected)
     finally:
         flush(other.django)

@@ -178,7 +178,9 @@ async def _prefetch_one_level(
     else:
         # A generic foreign key reads on the instances' alias, as Django's.
         read = alias
-    custom = [_on_alias(queryset_class, qs, read, keep) for qs in custom or ()]
+    # A Prefetch queryset given its alias with using() reads there, as in Django's
+    # prefetchers (queryset.using(queryset._db or ...)).
+    custom = [_on_alias(queryset_class, qs, qs._db or read, keep) for qs in custom or ()]
     if gfk is not None:
         prefetched = await _prefetch_generic(queryset_class, gfk, instances, custom)
     elif not custom and (reverse := _reverse_foreign_key(prefetcher)) is not None:
