@@ -11,9 +11,10 @@ I/O and never suspends. What else vinyl changes in asyncpg's defaults, and why:
   discarded by the caller (``release(discard=True)``) is closed instead of pooled, with
   the reason logged; an idle one the server closed meanwhile is replaced when taken.
 - **Django's values.** ``inet``/``cidr`` read as ``str`` and ``bytea`` as ``memoryview``
-  (as psycopg2 returns them), ``hstore`` as ``dict``, and, with ``USE_TZ = False``,
-  ``timestamptz`` as naive datetimes in ``TIME_ZONE``: what Django's psycopg2 connection
-  returns. (Ranges are converted by the ENGINE's ``DatabaseOperations``.)
+  (as psycopg2 returns them; as ``bytes`` where Django runs on psycopg 3, as it returns
+  them), ``hstore`` as ``dict``, and, with ``USE_TZ = False``, ``timestamptz`` as naive
+  datetimes in ``TIME_ZONE``: what Django's connection returns. (Ranges are converted by
+  the ENGINE's ``DatabaseOperations``.)
 - **Django's paramstyle.** Connections take Django's SQL (``%s``) and number its
   placeholders (``$1``), cached per SQL text, so one backend dialect serves both flavors.
 - **Typed parameters.** asyncpg refuses a parameter whose Python type does not match
@@ -36,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from django.conf import settings
+from django.db.backends.postgresql.psycopg_any import is_psycopg3
 from vinyl.pg import server
 from vinyl.pg._connect import SSL_OPTIONS, check_options, connect_error, session_settings
 from vinyl.pg.dialect import ASYNCPG
@@ -279,13 +281,13 @@ def _rowcount(status: str) -> int:
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
-    """Make a new connection read and write the values Django's psycopg2 connection does."""
+    """Make a new connection read and write the values Django's connection does."""
     for name in ("inet", "cidr"):
         await connection.set_type_codec(
             name, schema="pg_catalog", encoder=str, decoder=str, format="text"
         )
     await connection.set_type_codec(
-        "bytea", schema="pg_catalog", encoder=bytes, decoder=_bytea_view, format="binary"
+        "bytea", schema="pg_catalog", encoder=bytes, decoder=_BYTEA_DECODER, format="binary"
     )
     try:
         await connection.set_builtin_type_codec("hstore", codec_name="pg_contrib.hstore")
@@ -306,6 +308,10 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 def _bytea_view(data: bytes) -> memoryview[bytes]:
     # psycopg2's memoryview has format "c", and memoryviews of other formats compare unequal.
     return memoryview(data).cast("c")
+
+
+#: ``bytea`` as Django's driver reads it: psycopg 3 gives ``bytes``, psycopg2 a memoryview.
+_BYTEA_DECODER: Callable[[bytes], Any] = bytes if is_psycopg3 else _bytea_view
 
 
 def _encode_naive(value: datetime.datetime, zone: ZoneInfo) -> tuple[int]:
