@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import DataError, IntegrityError, OperationalError, ProgrammingError
+from django.db import DataError, IntegrityError, OperationalError, ProgrammingError, connections
 from vinyl.pg.server import known_version
 from vinyl.postgresql_backend.base import DatabaseWrapper
 from vinyl.query.databases import Backend
@@ -39,6 +39,26 @@ async def test_fetch_returns_the_values_djangos_cursor_reads(backend: Backend, o
     # Same classes, or a subclass (asyncpg's UUID is a uuid.UUID).
     more = ["SELECT ints, texts, grid, ips, hstore, inet FROM vinyl_testapp_pgtypes"]
     await backends.check_fetch_as_django(backend, PG, oracle, exact_classes=False, more=more)
+
+
+async def test_the_first_and_last_dates_are_written_as_the_dates_django_writes(
+    backend: Backend,
+) -> None:
+    """``date.min``/``date.max`` reach the server as 0001-01-01 and 9999-12-31.
+
+    asyncpg's own encoder wrote ``'-infinity'``/``'infinity'``, which psycopg2 reads back as
+    the same dates (so a round trip through vinyl or Django on psycopg2 looked right) but
+    Django on psycopg 3 cannot read ("date too large").
+    """
+    sql = "SELECT %s::date::text, %s::date::text, %s::date"
+    extremes = (datetime.date.min, datetime.date.max)
+    for day in (datetime.date(2024, 2, 29), datetime.date(1999, 12, 31)):
+        async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+            rows = await connection.fetch(sql, (*extremes, day))
+        with connections["default"].cursor() as cursor:
+            cursor.execute(sql, [*extremes, day])
+            expected = cursor.fetchall()
+        assert [tuple(row) for row in rows] == expected == [("0001-01-01", "9999-12-31", day)]
 
 
 async def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Backend) -> None:

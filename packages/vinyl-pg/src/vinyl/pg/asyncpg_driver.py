@@ -14,7 +14,8 @@ I/O and never suspends. What else vinyl changes in asyncpg's defaults, and why:
   (as psycopg2 returns them; as ``bytes`` where Django runs on psycopg 3, as it returns
   them), ``hstore`` as ``dict``, and, with ``USE_TZ = False``, ``timestamptz`` as naive
   datetimes in ``TIME_ZONE``: what Django's connection returns. (Ranges are converted by
-  the ENGINE's ``DatabaseOperations``.)
+  the ENGINE's ``DatabaseOperations``.) ``date.max`` and ``date.min`` are written as the
+  dates Django writes, not as asyncpg's ``'infinity'`` and ``'-infinity'``.
 - **Django's paramstyle.** Connections take Django's SQL (``%s``) and number its
   placeholders (``$1``), cached per SQL text, so one backend dialect serves both flavors.
 - **Typed parameters.** asyncpg refuses a parameter whose Python type does not match
@@ -289,6 +290,9 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec(
         "bytea", schema="pg_catalog", encoder=bytes, decoder=_BYTEA_DECODER, format="binary"
     )
+    await connection.set_type_codec(
+        "date", schema="pg_catalog", encoder=_encode_date, decoder=_decode_date, format="tuple"
+    )
     try:
         await connection.set_builtin_type_codec("hstore", codec_name="pg_contrib.hstore")
     except ValueError:
@@ -303,6 +307,30 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
             decoder=lambda value: _decode_naive(value, zone),
             format="tuple",
         )
+
+
+#: PostgreSQL counts days from 2000-01-01; these day numbers are its infinities.
+_DATE_EPOCH = datetime.date(2000, 1, 1).toordinal()
+_DATE_INFINITY = 2**31 - 1
+_DATE_MINUS_INFINITY = -(2**31)
+
+
+def _encode_date(value: datetime.date) -> tuple[int]:
+    # asyncpg's own encoder writes date.max and date.min as 'infinity' and '-infinity';
+    # Django's drivers write the dates (9999-12-31, 0001-01-01), which Django on psycopg 3
+    # can read back (it raises on infinity).
+    return (value.toordinal() - _DATE_EPOCH,)
+
+
+def _decode_date(value: tuple[int]) -> datetime.date:
+    # The infinities (written by hand, or by an older vinyl) read as psycopg2 and asyncpg
+    # read them.
+    days = value[0]
+    if days == _DATE_INFINITY:
+        return datetime.date.max
+    if days == _DATE_MINUS_INFINITY:
+        return datetime.date.min
+    return datetime.date.fromordinal(days + _DATE_EPOCH)
 
 
 def _bytea_view(data: bytes) -> memoryview[bytes]:
