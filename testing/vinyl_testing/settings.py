@@ -13,8 +13,12 @@ import pymysql
 
 from vinyl_testing import servers
 
-# Django's MySQL backend is the oracle on MariaDB; PyMySQL stands in for mysqlclient.
-pymysql.install_as_MySQLdb()
+# Django's MySQL backend is the oracle on MariaDB, on mysqlclient when it is installed (as a
+# project's would be); else PyMySQL stands in for it.
+try:
+    import MySQLdb  # type: ignore[import-untyped]  # noqa: F401
+except ImportError:
+    pymysql.install_as_MySQLdb()
 
 PG = servers.postgresql()
 MYSQL = servers.mysql()

@@ -16,6 +16,7 @@ from django.db import connections
 from vinyl.mysql.server import ServerData, known_server, record_server
 from vinyl.mysql_backend.base import DatabaseWrapper
 from vinyl.query.compiler import compile_with
+from vinyl.query.databases import get_backend
 from vinyl_testapp.models import AllTypes, TypesOwner
 from vinyl_testing.plugin import MYSQL
 
@@ -104,13 +105,40 @@ def test_a_connected_wrapper_reads_its_own_server(oracle: Any) -> None:
 
 
 def test_pymysql_stands_in_for_mysqlclient_when_it_is_missing() -> None:
+    # mysqlclient hidden (None in sys.modules: "import MySQLdb" raises ImportError), as in a
+    # project that does not install it.
     code = (
-        "import importlib.util, sys\n"
-        "assert importlib.util.find_spec('MySQLdb') is None\n"
-        "import vinyl.mysql_backend.base\n"
+        "import sys\n"
+        "sys.modules['MySQLdb'] = None\n"
+        "import vinyl.mysql_backend.base as base\n"
+        "from vinyl.mysql.pymysql_driver import PyMySQLDriver\n"
         "assert sys.modules['MySQLdb'] is sys.modules['pymysql']\n"
+        "assert type(base.DatabaseWrapper.vinyl_sync_driver) is PyMySQLDriver\n"
+        "assert 'vinyl.mysql.mysqlclient_driver' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_sync_driver_is_the_driver_djangos_connection_runs_on() -> None:
+    """vinyl_sync's connections are of the driver Django's own connection uses (mysqlclient
+    when it is installed, else PyMySQL), and it can run on Django's inside ``atomic()``."""
+    backend = get_backend(MYSQL.vinyl)
+    wrapper = connections[MYSQL.vinyl]
+    wrapper.ensure_connection()
+    pool = backend.sync_driver.create_pool(backend.config, backend.dialect)
+    try:
+        handle = pool.acquire()
+        try:
+            assert type(handle.raw) is type(wrapper.connection)  # type: ignore[attr-defined]
+            adopted = backend.sync_driver.adopt(wrapper.connection, MYSQL.vinyl)
+            assert type(adopted) is type(handle)
+            with wrapper.cursor() as cursor:
+                cursor.execute("SELECT CONNECTION_ID()")
+                assert adopted.fetch("SELECT CONNECTION_ID()") == [cursor.fetchone()]
+        finally:
+            pool.release(handle)
+    finally:
+        pool.close()
 
 
 @pytest.fixture

@@ -12,7 +12,15 @@ from typing import Any
 import pymysql
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
+from vinyl.mysql.aiomysql_driver import AiomysqlDriver
 from vinyl.mysql.server import known_server
 from vinyl.mysql_backend.base import DatabaseWrapper
 from vinyl.query.databases import Backend
@@ -125,15 +133,19 @@ ERROR_CASES: dict[str, ErrorCase] = {
         ("x", 100000),
         1264,
     ),
-    "wrong value": (
-        [],
-        "INSERT INTO vinyl_testapp_alltypes (`char`, `integer`) VALUES (%s, %s)",
-        ("x", "abc"),
-        1366,
-    ),
     "syntax": ([], "SELEC %s", (1,), 1064),
     "no table": ([], "SELECT * FROM vinyl_testapp_missing WHERE 1 = %s", (1,), 1146),
 }
+
+
+def error_class(driver: object) -> type[BaseException]:
+    """Return the base class of the errors the connections of *driver* raise."""
+    # aiomysql raises PyMySQL's classes; the sync driver is the one Django's connection runs
+    # on: mysqlclient (MySQLdb), or PyMySQL in its place.
+    if isinstance(driver, AiomysqlDriver):
+        return pymysql.Error
+    error: type[BaseException] = DatabaseWrapper.Database.Error
+    return error
 
 
 @pytest.mark.parametrize("case", list(ERROR_CASES))
@@ -141,7 +153,7 @@ async def test_errors_are_djangos_with_the_same_message(
     case: str, backend: Backend, oracle: Any
 ) -> None:
     await backends.check_error_as_djangos(
-        backend, oracle, ERROR_CASES[case], "errno", cause=pymysql.Error
+        backend, oracle, ERROR_CASES[case], "errno", cause=error_class(backend.async_driver)
     )
 
 
@@ -151,6 +163,21 @@ async def test_a_not_null_column_left_out_is_an_integrity_error(backend: Backend
     async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
         with pytest.raises(IntegrityError, match="Field 'created' doesn't have a default value"):
             await connection.execute("INSERT INTO vinyl_testapp_note (text) VALUES (%s)", ("x",))
+
+
+async def test_a_wrong_value_is_a_data_error_whatever_djangos_driver(
+    backend: Backend, oracle: Any
+) -> None:
+    # Django's backend calls this a DataError on PyMySQL and an OperationalError on
+    # mysqlclient (each driver's own class); vinyl calls it a DataError on every driver.
+    sql = "INSERT INTO vinyl_testapp_alltypes (`char`, `integer`) VALUES (%s, %s)"
+    with pytest.raises(DatabaseError) as django_error:
+        oracle.execute(sql, ("x", "abc"))
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        with pytest.raises(DataError, match="Incorrect integer value: 'abc'") as error:
+            await connection.execute(sql, ("x", "abc"))
+    assert str(error.value) == str(django_error.value)
+    assert error.value.errno == 1366  # type: ignore[attr-defined]
 
 
 async def test_a_lock_wait_timeout_is_an_operational_error(backend: Backend) -> None:
@@ -262,12 +289,13 @@ async def test_isolation_level_is_set_on_every_connection(
 
 
 async def test_an_option_the_driver_does_not_take_is_named(backend: Backend) -> None:
-    config = configured(backend, options={"charset": "utf8mb4", "ssl_mode": "REQUIRED"})
+    # PostgreSQL's spelling, which no MySQL driver takes.
+    config = configured(backend, options={"charset": "utf8mb4", "sslmode": "require"})
     with pytest.raises(ImproperlyConfigured) as error:
         async with open_pool(backend, config):
             pass
     message = str(error.value)
-    assert message.startswith("DATABASES['vinyl_mysql']['OPTIONS'] has 'ssl_mode', which ")
+    assert message.startswith("DATABASES['vinyl_mysql']['OPTIONS'] has 'sslmode', which ")
     assert "'s connect() does not take" in message
     assert "TLS settings go in OPTIONS['ssl'] as a dict" in message
 

@@ -1,6 +1,8 @@
-"""Translate PyMySQL/aiomysql errors into Django's, by MySQL/MariaDB error number.
+"""Translate PyMySQL/aiomysql/mysqlclient errors into Django's, by MySQL/MariaDB error number.
 
-aiomysql raises PyMySQL's exception classes, so one table serves both drivers. The
+aiomysql raises PyMySQL's exception classes, and mysqlclient's carry the error number in
+``args[0]`` as PyMySQL's do, so one table serves the three drivers; each names its DB-API
+classes in a :class:`DriverErrors` (:data:`PYMYSQL` for PyMySQL and aiomysql). The
 drivers apply :func:`django_error` (the name ``vinyl.pg.errors`` uses too) in their
 ``execute``/``fetch`` only. The Django exception
 carries the driver's ``args`` unchanged (so its text is what Django's own MySQL backend
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import pymysql
@@ -35,6 +39,8 @@ from vinyl.query.backend import PooledConnection
 __all__ = [
     "DISCONNECT_ERRNOS",
     "ERRNO_TO_EXCEPTION",
+    "PYMYSQL",
+    "DriverErrors",
     "django_error",
     "errno_of",
     "is_disconnect",
@@ -121,17 +127,42 @@ ERRNO_TO_EXCEPTION: dict[int, type[Error]] = {
     **dict.fromkeys(_NOT_SUPPORTED, NotSupportedError),
 }
 
-# The driver's DB-API class → Django's, most specific first (checked with isinstance).
-_CLASS_TO_EXCEPTION: tuple[tuple[type[pymysql.Error], type[Error]], ...] = (
-    (pymysql.IntegrityError, IntegrityError),
-    (pymysql.DataError, DataError),
-    (pymysql.OperationalError, OperationalError),
-    (pymysql.ProgrammingError, ProgrammingError),
-    (pymysql.NotSupportedError, NotSupportedError),
-    (pymysql.InternalError, InternalError),
-    (pymysql.DatabaseError, DatabaseError),
-    (pymysql.InterfaceError, InterfaceError),
+# A driver's DB-API class (by its PEP 249 name) → Django's, most specific first (checked
+# with isinstance).
+_DBAPI_TO_DJANGO: tuple[tuple[str, type[Error]], ...] = (
+    ("IntegrityError", IntegrityError),
+    ("DataError", DataError),
+    ("OperationalError", OperationalError),
+    ("ProgrammingError", ProgrammingError),
+    ("NotSupportedError", NotSupportedError),
+    ("InternalError", InternalError),
+    ("DatabaseError", DatabaseError),
+    ("InterfaceError", InterfaceError),
 )
+
+
+@dataclass(frozen=True)
+class DriverErrors:
+    """The DB-API exception classes of one driver, and Django's class for each."""
+
+    #: The driver's ``Error``: what :func:`running` translates.
+    base: type[Exception]
+    #: The driver's ``InterfaceError``: the connection can no longer be used.
+    interface: type[Exception]
+    classes: tuple[tuple[type[Exception], type[Error]], ...]
+
+    @classmethod
+    def of(cls, module: ModuleType) -> DriverErrors:
+        """Return the exception classes of the DB-API *module* (``pymysql``, ``MySQLdb``)."""
+        return cls(
+            base=module.Error,
+            interface=module.InterfaceError,
+            classes=tuple((getattr(module, name), django) for name, django in _DBAPI_TO_DJANGO),
+        )
+
+
+#: PyMySQL's classes, which aiomysql raises too.
+PYMYSQL = DriverErrors.of(pymysql)
 
 
 def errno_of(exc: BaseException) -> int | None:
@@ -140,24 +171,23 @@ def errno_of(exc: BaseException) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def is_disconnect(exc: BaseException) -> bool:
-    """Return whether *exc* means the connection can no longer be used."""
-    if isinstance(exc, pymysql.InterfaceError):
+def is_disconnect(exc: BaseException, errors: DriverErrors = PYMYSQL) -> bool:
+    """Return whether the driver's *exc* means the connection can no longer be used."""
+    if isinstance(exc, errors.interface):
         return True
     return errno_of(exc) in DISCONNECT_ERRNOS
 
 
-def django_error(exc: pymysql.Error) -> Error:
-    """Return the Django exception for the driver's *exc*, to be raised ``from exc``."""
+def django_error(exc: Exception, errors: DriverErrors = PYMYSQL) -> Error:
+    """Return the Django exception for the driver's *exc*, to be raised ``from exc``.
+
+    *errors* names the driver's classes (PyMySQL's, which aiomysql raises, by default).
+    """
     errno = errno_of(exc)
     cls = ERRNO_TO_EXCEPTION.get(errno) if errno is not None else None
     if cls is None:
         cls = next(
-            (
-                django_cls
-                for driver_cls, django_cls in _CLASS_TO_EXCEPTION
-                if isinstance(exc, driver_cls)
-            ),
+            (django for driver, django in errors.classes if isinstance(exc, driver)),
             Error,
         )
     error = cls(*exc.args)
@@ -166,8 +196,10 @@ def django_error(exc: pymysql.Error) -> Error:
 
 
 @contextmanager
-def running(connection: PooledConnection[Any]) -> Iterator[None]:
+def running(connection: PooledConnection[Any], errors: DriverErrors = PYMYSQL) -> Iterator[None]:
     """Run one statement on *connection*: ``busy`` meanwhile, driver errors as Django's.
+
+    *errors* names the driver's classes (PyMySQL's, which aiomysql raises, by default).
 
     A driver error ends the statement (``busy`` cleared), marks the connection ``broken``
     when it means the connection is gone, and is raised as :func:`django_error` ``from`` it.
@@ -177,8 +209,8 @@ def running(connection: PooledConnection[Any]) -> Iterator[None]:
     connection.busy = True
     try:
         yield
-    except pymysql.Error as exc:
+    except errors.base as exc:
         connection.busy = False
-        connection.broken = is_disconnect(exc)
-        raise django_error(exc) from exc
+        connection.broken = is_disconnect(exc, errors)
+        raise django_error(exc, errors) from exc
     connection.busy = False

@@ -1,27 +1,20 @@
-"""The sync driver: PyMySQL connections in a small thread-safe pool of vinyl's own.
+"""The sync driver on PyMySQL, which Django's backend runs on too when mysqlclient is absent.
 
-The same pool rules as :mod:`vinyl.mysql.aiomysql_driver`: no round trip of its own;
-a connection interrupted mid-statement, reported lost, or left inside a transaction is
-closed instead of pooled (the reason logged); an idle connection the server closed is
-noticed when taken (its socket is readable: EOF or an unsolicited error packet); a
-released :class:`PyMySQLConnection` is detached, and using it raises ``InterfaceError``.
+Connections sit in a small thread-safe pool of vinyl's own; statements and pool rules are
+:mod:`vinyl.mysql._dbapi`'s, shared with :mod:`vinyl.mysql.mysqlclient_driver`.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import select
-from collections.abc import Sequence
-from typing import Any
 
 import pymysql
 from pymysql.constants import SERVER_STATUS
 from vinyl.mysql._connect import ConnectionSetup, connect_error
-from vinyl.mysql.errors import running
-from vinyl.mysql.server import SERVER_DATA_SQL, is_known, learn_server
-from vinyl.query._sync import BasePool
-from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
+from vinyl.mysql._dbapi import DBAPIConnection, DBAPIPool, adopted
+from vinyl.mysql.errors import PYMYSQL
+from vinyl.query.backend import Dialect, PoolConfig
 
 logger = logging.getLogger(__name__)
 
@@ -34,63 +27,28 @@ _CONNECT_PARAMETERS = frozenset(inspect.signature(pymysql.connections.Connection
 type Raw = pymysql.connections.Connection[pymysql.cursors.Cursor]
 
 
-class PyMySQLConnection(PooledConnection[Raw]):
-    """One PyMySQL connection, used by one thread at a time; unusable once released.
-
-    ``busy`` also catches a statement interrupted by ``KeyboardInterrupt``.
-    """
+class PyMySQLConnection(DBAPIConnection[Raw]):
+    """One PyMySQL connection, used by one thread at a time; unusable once released."""
 
     __slots__ = ()
 
-    def _run(self, sql: str, params: Sequence[Any]) -> pymysql.cursors.Cursor:
-        with running(self):
-            cursor = self.raw.cursor()
-            cursor.execute(sql, tuple(params))
-        return cursor
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; return the number of rows it matched."""
-        return int(self._run(sql, params).rowcount)
-
-    def execute_insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
-        """Run an INSERT; return the first AUTO_INCREMENT id it generated, if any."""
-        return self._run(sql, params).lastrowid or None
-
-    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Run one query; return all its rows as tuples."""
-        return list(self._run(sql, params).fetchall())
-
-    def fetch_with_columns(
-        self, sql: str, params: Sequence[Any] = ()
-    ) -> tuple[list[str], list[Row]]:
-        """Run one query; return its column names and all its rows as tuples."""
-        cursor = self._run(sql, params)
-        # No description: the statement returns no result set (an UPDATE).
-        names = [column[0] for column in cursor.description or ()]
-        return names, list(cursor.fetchall())
-
-    def close(self) -> None:
-        """Close the connection (QUIT is sent without waiting for an answer)."""
-        _close(self.raw)
+    errors = PYMYSQL
 
 
-class PyMySQLPool(BasePool[Raw, PyMySQLConnection]):
+class PyMySQLPool(DBAPIPool[Raw, PyMySQLConnection]):
     """A bounded, thread-safe pool of PyMySQL connections.
 
-    See :class:`~vinyl.query._sync.BasePool` for its states and bounds.
+    See :class:`~vinyl.mysql._dbapi.DBAPIPool` for its rules.
     """
 
     def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
-        super().__init__(config, PyMySQLConnection)
+        super().__init__(
+            config, PyMySQLConnection, ConnectionSetup(config, _CONNECT_PARAMETERS, "PyMySQL")
+        )
         self.dialect = dialect
-        self.setup = ConnectionSetup(config, _CONNECT_PARAMETERS, "PyMySQL")
 
-    def start(self) -> None:
-        """Open ``min_size`` connections (at least one: it reads the server's settings)."""
-        self.fill(max(self.config.min_size, 1))
-
-    def get_new_connection(self) -> Raw:
-        """Open a PyMySQL connection and set its session up as Django's backend does."""
+    def connect(self) -> Raw:
+        """Open a PyMySQL connection."""
         # PyMySQL's connect_timeout only bounds the TCP connect; a server that accepts and
         # then stays silent would hang the handshake. Bound the handshake too, then lift
         # the bound (PyMySQL applies _read_timeout again before its next read).
@@ -103,38 +61,23 @@ class PyMySQLPool(BasePool[Raw, PyMySQLConnection]):
         except (pymysql.Error, OSError) as exc:
             raise connect_error(self.config, exc) from exc
         raw._read_timeout = read_timeout  # type: ignore[attr-defined]
-        connection = PyMySQLConnection(raw)
-        try:
-            if self.setup.server is None:
-                self.setup.learn(connection.fetch(SERVER_DATA_SQL)[0])
-            for sql in self.setup.statements:
-                connection.execute(sql)
-        except BaseException:
-            _close(raw)
-            raise
         return raw
 
-    def discard_reason(self, raw: Raw, *, returned: bool = False) -> str | None:
-        """Return why *raw* must not be lent again, with no round trip; ``None`` if it may."""
+    def fileno(self, raw: Raw) -> int | None:
+        """Return the file descriptor of *raw*'s socket; ``None`` once it is closed."""
         # PyMySQL has no public accessor for its socket.
         sock = raw._sock  # type: ignore[attr-defined]
-        # An idle connection has nothing to read; anything readable means the server
-        # closed it (EOF, or its "connection killed" error packet first).
-        if sock is None or (not returned and select.select([sock], [], [], 0)[0]):
-            return "the server closed the connection"
+        return None if sock is None else int(sock.fileno())
+
+    def in_transaction(self, raw: Raw) -> bool:
+        """Return whether the server's last reply said *raw* is inside a transaction."""
         # server_status (from the last reply) is public in PyMySQL, missing in its stubs.
         status: int = raw.server_status or 0  # type: ignore[attr-defined]
-        if status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
-            return "a transaction was left open"
-        return None
-
-    def close_connection(self, raw: Raw) -> None:
-        """Close *raw* (QUIT is sent without waiting for an answer)."""
-        _close(raw)
+        return bool(status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
 
 
 class PyMySQLDriver:
-    """Opens :class:`PyMySQLPool` pools (the ENGINE's ``vinyl_sync_driver``)."""
+    """Opens :class:`PyMySQLPool` pools (the ENGINE's sync driver without mysqlclient)."""
 
     def create_pool(self, config: PoolConfig, dialect: Dialect) -> PyMySQLPool:
         """Open a pool for *config* and read the server's version and settings."""
@@ -150,12 +93,4 @@ class PyMySQLDriver:
         """
         if not isinstance(raw, pymysql.connections.Connection):
             return None
-        connection = PyMySQLConnection(raw)
-        if not is_known(alias):
-            learn_server(alias, connection.fetch(SERVER_DATA_SQL)[0])
-        return connection
-
-
-def _close(raw: Raw) -> None:
-    if raw.open:
-        raw.close()
+        return adopted(PyMySQLConnection(raw), alias)

@@ -7,6 +7,9 @@ What differs from Django's:
 - mysqlclient is not needed: when ``MySQLdb`` cannot be imported, PyMySQL is installed in
   its place (``pymysql.install_as_MySQLdb()``) before Django's backend is imported, so
   Django's own connection (``migrate``, ``dbshell``) runs on PyMySQL.
+- The sync flavor runs on the driver Django's connection runs on: mysqlclient when it is
+  installed (``vinyl.mysql.mysqlclient_driver``), else PyMySQL. The async flavor always
+  runs on aiomysql.
 - ``OPTIONS`` may hold vinyl's pool keys (``pool_min_size``...); Django's own connection
   never sees them. ``statement_cache_size`` is PostgreSQL's and is refused.
 - The server's version and settings (``mysql_server_data``, ``mysql_version``,
@@ -28,20 +31,34 @@ import pymysql
 from django.core.exceptions import ImproperlyConfigured
 
 try:
-    import MySQLdb  # type: ignore[import-untyped]  # noqa: F401  (mysqlclient, if installed)
+    import MySQLdb  # type: ignore[import-untyped]  # (mysqlclient, if installed)
 except ImportError:
     pymysql.install_as_MySQLdb()
+    import MySQLdb
 
 from django.db.backends.mysql.base import DatabaseWrapper as MySQLDatabaseWrapper
 from django.db.backends.mysql.features import DatabaseFeatures
 from vinyl.mysql import server
 from vinyl.mysql.aiomysql_driver import AiomysqlDriver
 from vinyl.mysql.dialect import MySQLDialect
-from vinyl.mysql.pymysql_driver import PyMySQLDriver
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
 from vinyl.mysql_backend.creation import DatabaseCreation
-from vinyl.query.backend import VinylDatabaseWrapperMixin
+from vinyl.query.backend import Driver, VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
+
+#: Whether Django's connection runs on mysqlclient: ``MySQLdb`` is not PyMySQL in its place
+#: (installed above, or by the project's settings as PyMySQL's documentation suggests).
+MYSQLCLIENT = MySQLdb is not pymysql
+
+_SYNC_DRIVER: Driver
+if MYSQLCLIENT:
+    from vinyl.mysql.mysqlclient_driver import MySQLclientDriver
+
+    _SYNC_DRIVER = MySQLclientDriver()
+else:
+    from vinyl.mysql.pymysql_driver import PyMySQLDriver
+
+    _SYNC_DRIVER = PyMySQLDriver()
 
 __all__ = ["DatabaseWrapper"]
 
@@ -70,11 +87,11 @@ class _ServerDialect:
 
 
 class DatabaseWrapper(VinylDatabaseWrapperMixin, MySQLDatabaseWrapper):
-    """Django's MySQL ``DatabaseWrapper``, usable by vinyl's aiomysql and PyMySQL drivers."""
+    """Django's MySQL ``DatabaseWrapper``, usable by vinyl's aiomysql and sync drivers."""
 
     vinyl_dialect = _ServerDialect()
     vinyl_async_driver = AiomysqlDriver()
-    vinyl_sync_driver = PyMySQLDriver()
+    vinyl_sync_driver = _SYNC_DRIVER
     creation_class = DatabaseCreation
 
     #: Set on a wrapper that must describe a given server whatever it is connected to
