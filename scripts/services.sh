@@ -3,8 +3,9 @@
 #   PostgreSQL on 127.0.0.1:5432, user postgres, no password (trust on local TCP)
 #   MariaDB    on 127.0.0.1:3306, user root, empty password
 # Also makes sure the sqlite3 shell is installed (vinyl-sqlite's dbshell test runs it), and
-# pgbouncer (vinyl-pg's PgBouncer tests start their own, never a system service), and Debian's
-# chromium (the bookshop's browser test drives /usr/bin/chromium through Playwright).
+# pgbouncer (vinyl-pg's PgBouncer tests start their own, never a system service), Debian's
+# chromium (the bookshop's browser test drives /usr/bin/chromium through Playwright), and what
+# building mysqlclient needs (the django61 resolve has it).
 # Starts a server that is installed but stopped; installs one that is missing from Debian's
 # packages (needs root); then creates the database vinyl_test on both, and lets both servers
 # commit without waiting for the disk (see no_commit_wait). Idempotent, and quiet when all is
@@ -190,9 +191,20 @@ ensure_chromium() {
   [[ -x /usr/bin/chromium ]] || apt_install chromium
 }
 
+# The django61 test resolve has mysqlclient (Django's recommended MySQL driver), which has no
+# Linux wheel: Pants builds it from its sdist against Debian's libmariadb-dev, found with
+# pkg-config (gcc comes with the machine).
+ensure_mysqlclient_build() {
+  local missing=()
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
+  pkg-config --exists libmariadb 2>/dev/null || missing+=(libmariadb-dev)
+  [[ ${#missing[@]} -eq 0 ]] || apt_install "${missing[@]}"
+}
+
 ensure_postgresql
 ensure_mariadb
 no_commit_wait
 ensure_sqlite_shell
 ensure_pgbouncer
 ensure_chromium
+ensure_mysqlclient_build

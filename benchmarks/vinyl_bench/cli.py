@@ -71,15 +71,21 @@ def drivers(vendor: str) -> str:
 
     if vendor == "postgresql":
         django = "psycopg 3" if is_psycopg3 else "psycopg2"
-        vinyl = {"vinyl_async": "asyncpg", "vinyl_sync": "psycopg2"}
+        # vinyl_sync runs on the driver Django's backend runs on.
+        vinyl = {"vinyl_async": "asyncpg", "vinyl_sync": django}
     elif vendor == "sqlite":
         django = "sqlite3"
         # aiosqlite runs sqlite3 connections on threads of its own.
         vinyl = {"vinyl_async": "aiosqlite", "vinyl_sync": "sqlite3"}
     else:
         # settings.py installs PyMySQL as MySQLdb when mysqlclient is missing.
-        django = "PyMySQL (as MySQLdb)" if MySQLdb.__name__ == "pymysql" else "mysqlclient"
-        vinyl = {"vinyl_async": "aiomysql", "vinyl_sync": "PyMySQL"}
+        mysqlclient = MySQLdb.__name__ != "pymysql"
+        django = "mysqlclient" if mysqlclient else "PyMySQL (as MySQLdb)"
+        # vinyl_sync runs on the driver Django's backend runs on.
+        vinyl = {
+            "vinyl_async": "aiomysql",
+            "vinyl_sync": "mysqlclient" if mysqlclient else "PyMySQL",
+        }
     named = {**vinyl, "django_sync": django, "django_async": f"{django}, through sync_to_async"}
     return ", ".join(f"{name} on {driver}" for name, driver in named.items())
 
