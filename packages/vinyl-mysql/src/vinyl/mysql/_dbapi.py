@@ -3,9 +3,9 @@
 Both take Django's SQL as it is (``%s`` placeholders, ``%%`` for a literal ``%`` when given
 parameters), report the rows an UPDATE matched (``FOUND_ROWS``) and the AUTO_INCREMENT id,
 and raise DB-API errors carrying the MySQL error number in ``args[0]``. So the statements
-(:class:`DBAPIConnection`), the pool's rules (:class:`DBAPIPool`) and ``adopt()``
-(:func:`adopted`) are written once; each driver module opens its connections and says how
-to read a connection's state without a round trip.
+(:class:`DBAPIConnection`), the pool's rules (:class:`DBAPIPool`) and the driver's pools and
+``adopt()`` (:class:`DBAPIDriver`) are written once; each driver module opens its
+connections and says how to read a connection's state without a round trip.
 
 The pool rules, as :mod:`vinyl.mysql.aiomysql_driver`'s: no round trip of its own; a
 connection interrupted mid-statement, reported lost, or left inside a transaction is closed
@@ -17,16 +17,16 @@ detached, and using it raises ``InterfaceError``.
 from __future__ import annotations
 
 import select
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from vinyl.mysql._connect import ConnectionSetup
 from vinyl.mysql.errors import DriverErrors, running
 from vinyl.mysql.server import SERVER_DATA_SQL, is_known, learn_server
 from vinyl.query._sync import BasePool
-from vinyl.query.backend import PoolConfig, PooledConnection, Row
+from vinyl.query.backend import Dialect, PoolConfig, PooledConnection, Row
 
-__all__ = ["DBAPIConnection", "DBAPIPool", "adopted", "close"]
+__all__ = ["DBAPIConnection", "DBAPIDriver", "DBAPIPool", "close"]
 
 
 class DBAPIConnection[R](PooledConnection[R]):
@@ -132,15 +132,37 @@ class DBAPIPool[R, H: DBAPIConnection[Any]](BasePool[R, H]):
         close(raw)
 
 
-def adopted[H: DBAPIConnection[Any]](handle: H, alias: str) -> H:
-    """Return *handle*, on Django's own connection of *alias* (``Driver.adopt()``).
+class DBAPIDriver[R, H: DBAPIConnection[Any]]:
+    """Opens one sync driver's pools, and runs on Django's own connection of that driver."""
 
-    The first time for *alias* (no pool read its server yet), it reads the server's version
-    and settings there, as a pool's first connection does.
-    """
-    if not is_known(alias):
-        learn_server(alias, handle.fetch(SERVER_DATA_SQL)[0])
-    return handle
+    def __init__(
+        self,
+        raw_class: type[Any],
+        handle_class: type[H],
+        pool_class: Callable[[PoolConfig, Dialect], DBAPIPool[R, H]],
+    ) -> None:
+        self._raw_class = raw_class
+        self._handle_class = handle_class
+        self._pool_class = pool_class
+
+    def create_pool(self, config: PoolConfig, dialect: Dialect) -> DBAPIPool[R, H]:
+        """Open a pool for *config* and read the server's version and settings."""
+        pool = self._pool_class(config, dialect)
+        pool.start()
+        return pool
+
+    def adopt(self, raw: object, alias: str) -> H | None:
+        """Return a handle on *raw*, Django's connection, if this driver opened it.
+
+        The first time for *alias* (no pool read its server yet), it reads the server's
+        version and settings on *raw*, as a pool's first connection does.
+        """
+        if not isinstance(raw, self._raw_class):
+            return None
+        handle = self._handle_class(raw)
+        if not is_known(alias):
+            learn_server(alias, handle.fetch(SERVER_DATA_SQL)[0])
+        return handle
 
 
 def close(raw: Any) -> None:

@@ -36,9 +36,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import MySQLdb  # type: ignore[import-untyped]
+import MySQLdb.connections  # type: ignore[import-untyped]
 from django.db.backends.mysql.base import django_conversions
 from vinyl.mysql._connect import ConnectionSetup, connect_error
-from vinyl.mysql._dbapi import DBAPIConnection, DBAPIPool, adopted, close
+from vinyl.mysql._dbapi import DBAPIConnection, DBAPIDriver, DBAPIPool, close
 from vinyl.mysql.errors import DriverErrors
 from vinyl.query.backend import Dialect, PoolConfig
 
@@ -192,21 +193,8 @@ class MySQLclientPool(DBAPIPool[Raw, MySQLclientConnection]):
         return in_transaction(raw)
 
 
-class MySQLclientDriver:
+class MySQLclientDriver(DBAPIDriver[Raw, MySQLclientConnection]):
     """Opens :class:`MySQLclientPool` pools (the ENGINE's sync driver with mysqlclient)."""
 
-    def create_pool(self, config: PoolConfig, dialect: Dialect) -> MySQLclientPool:
-        """Open a pool for *config* and read the server's version and settings."""
-        pool = MySQLclientPool(config, dialect)
-        pool.start()
-        return pool
-
-    def adopt(self, raw: object, alias: str) -> MySQLclientConnection | None:
-        """Return a handle on *raw*, Django's connection, if mysqlclient opened it.
-
-        The first time for *alias* (no pool read its server yet), it reads the server's
-        version and settings on *raw*, as a pool's first connection does.
-        """
-        if not isinstance(raw, MySQLdb.connections.Connection):
-            return None
-        return adopted(MySQLclientConnection(raw), alias)
+    def __init__(self) -> None:
+        super().__init__(MySQLdb.connections.Connection, MySQLclientConnection, MySQLclientPool)

@@ -12,7 +12,7 @@ import logging
 import pymysql
 from pymysql.constants import SERVER_STATUS
 from vinyl.mysql._connect import ConnectionSetup, connect_error
-from vinyl.mysql._dbapi import DBAPIConnection, DBAPIPool, adopted
+from vinyl.mysql._dbapi import DBAPIConnection, DBAPIDriver, DBAPIPool
 from vinyl.mysql.errors import PYMYSQL
 from vinyl.query.backend import Dialect, PoolConfig
 
@@ -76,21 +76,8 @@ class PyMySQLPool(DBAPIPool[Raw, PyMySQLConnection]):
         return bool(status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
 
 
-class PyMySQLDriver:
+class PyMySQLDriver(DBAPIDriver[Raw, PyMySQLConnection]):
     """Opens :class:`PyMySQLPool` pools (the ENGINE's sync driver without mysqlclient)."""
 
-    def create_pool(self, config: PoolConfig, dialect: Dialect) -> PyMySQLPool:
-        """Open a pool for *config* and read the server's version and settings."""
-        pool = PyMySQLPool(config, dialect)
-        pool.start()
-        return pool
-
-    def adopt(self, raw: object, alias: str) -> PyMySQLConnection | None:
-        """Return a handle on *raw*, Django's connection, if PyMySQL opened it (as ``MySQLdb``).
-
-        The first time for *alias* (no pool read its server yet), it reads the server's
-        version and settings on *raw*, as a pool's first connection does.
-        """
-        if not isinstance(raw, pymysql.connections.Connection):
-            return None
-        return adopted(PyMySQLConnection(raw), alias)
+    def __init__(self) -> None:
+        super().__init__(pymysql.connections.Connection, PyMySQLConnection, PyMySQLPool)
