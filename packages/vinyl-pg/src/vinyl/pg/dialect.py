@@ -18,9 +18,9 @@ from functools import cache, lru_cache
 from typing import Any, Literal
 
 import asyncpg
-import psycopg2
 from psycopg2.extensions import Binary, adapt
 from psycopg2.extras import Inet, Json, Range
+from vinyl.pg.errors import DRIVER_ERRORS
 
 __all__ = ["ASYNCPG", "PSYCOPG2", "PostgreSQLDialect"]
 
@@ -39,7 +39,6 @@ except ImportError:
     _BINARY3: tuple[type[Any], ...] = ()
     _RANGE3: tuple[type[Any], ...] = ()
     _ADDRESSES: tuple[type[Any], ...] = ()
-    _LITERAL_ERRORS: tuple[type[Exception], ...] = (TypeError, ValueError, psycopg2.Error)
 else:
     _JSON3 = (Json3, Jsonb3)
     _BINARY3 = (psycopg.Binary,)
@@ -53,9 +52,11 @@ else:
         ipaddress.IPv4Network,
         ipaddress.IPv6Network,
     )
-    _LITERAL_ERRORS = (TypeError, ValueError, psycopg2.Error, psycopg.Error)
 
 _RANGES = (Range, *_RANGE3)
+#: What writing a value as a literal may raise: a value the driver cannot adapt, or SQL
+#: that is no format string.
+_LITERAL_ERRORS: tuple[type[Exception], ...] = (TypeError, ValueError, *DRIVER_ERRORS)
 _ADAPTERS = (Json, Inet, Range, Binary, list, *_JSON3, *_BINARY3, *_RANGE3, *_ADDRESSES)
 
 
