@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Build the benchmark's own venv and print its path: benchmarks/requirements.txt (with
-# mysqlclient, the C driver Django recommends for MySQL and MariaDB) and vinyl's six packages,
+# mysqlclient, the C driver Django recommends for MySQL and MariaDB) and vinyl's seven packages,
 # installed editable. mysqlclient has no Linux wheel: pip builds it against Debian's
 # libmariadb-dev, found with pkg-config, which this script installs when they are missing
 # (apt-get, as root, like scripts/services.sh). Idempotent: the venv is rebuilt only when
-# requirements.txt or the Python changes. Never the dev venvs: vinyl's tests assert that
-# mysqlclient is absent there (vinyl-mysql's ENGINE runs on PyMySQL alone).
+# requirements.txt or the Python changes. Its own venv, not a dev venv: the benchmark pins
+# the drivers it reports (RESULTS.md names each contender's), whatever the dev venvs hold.
 #   VINYL_BENCH_VENV    where the venv lives (default ~/.cache/vinyl-bench/venv)
 #   VINYL_BENCH_PYTHON  the interpreter (default: pyenv's newest 3.12)
 set -euo pipefail
