@@ -9,6 +9,8 @@ test asks for it (the plugin's ``sqlite_database`` fixture).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pymysql
 
 from vinyl_testing import servers
@@ -38,7 +40,7 @@ def _database(engine: str, server: servers.Server, **options: object) -> dict[st
     }
 
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": _database("django.db.backends.postgresql", PG),
     "vinyl_pg": _database("vinyl.postgresql_backend", PG, pool_max_size=5),
     "mysql": _database("django.db.backends.mysql", MYSQL, charset="utf8mb4"),

@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import DatabaseError, connections, transaction
 from django.db.models import Model
@@ -377,8 +377,9 @@ def _keep(
     connection = connections[alias]
     quote = connection.ops.quote_name
     columns = {
+        # A concrete field always has a column (``Field.column`` is None only without one).
         model._meta.db_table: [
-            field.column
+            cast(str, field.column)
             for field in model._meta.local_concrete_fields
             if not getattr(field, "generated", False)
         ]

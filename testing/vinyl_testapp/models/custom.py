@@ -18,7 +18,7 @@ from django.db import models
 from vinyl_testapp.models.base import AppModel
 
 
-class ArgumentFirst:
+class ArgumentFirst(models.QuerySet[Any]):
     """A queryset ``__init__`` that takes an argument of its own first (Django's
     ``CustomInitQuerySet``): managers build querysets with keywords."""
 

@@ -263,8 +263,8 @@ async def check_closed_pool_refuses(backend: Backend, alias: str) -> None:
         await pool.acquire()
 
 
-def check_uncoded_error_mapped(
-    django_error: Callable[[Exception], Exception], error: Exception, expected: type, code: str
+def check_uncoded_error_mapped[E: Exception](
+    django_error: Callable[[E], Exception], error: E, expected: type, code: str
 ) -> None:
     """Check that *django_error* maps a driver *error* that has no code to *expected*.
 
@@ -503,15 +503,15 @@ async def check_parity(
     subclass), and each side must read the other's row the same way. *returning* says how
     vinyl learns the new row's key (see ``insert_through_vinyl``).
     """
-    django_obj = model.objects.using(db.django).create(**values)
-    oracle = field_values(model.objects.using(db.django).get(pk=django_obj.pk))
+    django_obj = model._default_manager.using(db.django).create(**values)
+    oracle = field_values(model._default_manager.using(db.django).get(pk=django_obj.pk))
 
     vinyl_pk = await insert_through_vinyl(backend, model, values, returning=returning)
-    [vinyl_read] = await fetch_queryset(model.objects.using(db.vinyl).filter(pk=vinyl_pk))
+    [vinyl_read] = await fetch_queryset(model._default_manager.using(db.vinyl).filter(pk=vinyl_pk))
     [vinyl_reads_django] = await fetch_queryset(
-        model.objects.using(db.vinyl).filter(pk=django_obj.pk)
+        model._default_manager.using(db.vinyl).filter(pk=django_obj.pk)
     )
-    django_reads_vinyl = model.objects.using(db.django).get(pk=vinyl_pk)
+    django_reads_vinyl = model._default_manager.using(db.django).get(pk=vinyl_pk)
 
     assert_same(field_values(vinyl_read), oracle)
     assert_same(field_values(vinyl_reads_django), oracle)
@@ -538,6 +538,7 @@ async def check_read_with_owner(db: DB, item_pk: Any) -> None:
         AllTypes.objects.using(db.vinyl).select_related("owner").filter(pk=item_pk)
     )
     expected = AllTypes.objects.using(db.django).select_related("owner").get(pk=item_pk)
+    assert item.owner is not None and expected.owner is not None
     assert (item.pk, item.owner.pk, item.owner.name) == (
         expected.pk,
         expected.owner.pk,

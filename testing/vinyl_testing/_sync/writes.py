@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import inspect
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,7 +203,10 @@ def run(db: DB, ops: list[Op], round_: int, *, vinyl: bool) -> Run:
     # Only vinyl's side is listened to: a receiver of m2m_changed would make Django's
     # add() take its slow path (read the missing ids first), which vinyl, sending no
     # signal, never needs; without one both insert alike (and burn the same ids).
-    with record_signals() if vinyl else nullcontext([]) as heard:
+    listener: AbstractContextManager[list[tuple[str, str]]] = (
+        record_signals() if vinyl else nullcontext([])
+    )
+    with listener as heard:
         results = interpret(ops, side)
     window = Window(start, _now())
     return Run(
