@@ -11,13 +11,14 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connections
 from django.db import transaction as django_transaction
 from django.db.transaction import TransactionManagementError
-from django.db.utils import ConnectionDoesNotExist
 from django.test.utils import CaptureQueriesContext
+from django.utils.connection import ConnectionDoesNotExist
 from vinyl.query import _async, _sync, get_backend
 from vinyl_testapp.models import QAuthor
 from vinyl_testing._sync.authors import insert_author, vinyl_names
@@ -108,7 +109,7 @@ def test_a_failed_statement_marks_djangos_connection_as_djangos_cursor_does(db: 
     bad = f"SELECT no_such_column FROM {table}"
     duplicate = f"INSERT INTO {table} (id, name, age, rating) VALUES (%s, %s, 0, 0)"
 
-    def django_run(sql: str, params: tuple[object, ...] = ()) -> None:
+    def django_run(sql: str, params: tuple[Any, ...] = ()) -> None:
         with connections[db.vinyl].cursor() as cursor:
             cursor.execute(sql, params)
 

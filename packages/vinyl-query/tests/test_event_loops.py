@@ -12,11 +12,13 @@ import gc
 import logging
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from vinyl.query import _compat, get_backend
 from vinyl.query._async import fetch_sql, get_pool
 from vinyl.query._async import pools as registry
+from vinyl.query._async.slots import BasePool
 from vinyl.query.backend import AsyncPool, PoolState
 from vinyl_testing.plugin import DB
 
@@ -33,9 +35,11 @@ def unraisable() -> Iterator[list[str]]:
         sys.unraisablehook = hook
 
 
-async def query_and_get_pool(db: DB) -> AsyncPool:
+async def query_and_get_pool(db: DB) -> BasePool[Any, Any]:
     assert await fetch_sql(db.vinyl, "SELECT 1") == [(1,)]
-    return await get_pool(get_backend(db.vinyl))
+    pool = await get_pool(get_backend(db.vinyl))
+    assert isinstance(pool, BasePool)  # every backend's pool; it has the pool's state
+    return pool
 
 
 def test_the_end_of_asyncio_run_closes_its_loops_pools(db: DB) -> None:

@@ -52,7 +52,7 @@ async def server(request: pytest.FixtureRequest) -> AsyncIterator[PrivateServer]
     with private_server(request.param) as server:
         for sql in TABLES:
             server.query(sql)
-        options = {"pool_max_size": 5, "connect_timeout": 2}
+        options: dict[str, object] = {"pool_max_size": 5, "connect_timeout": 2}
         if server.vendor == "mysql":
             options["charset"] = "utf8mb4"
         entry = server.database(ENGINES[server.vendor], **options)

@@ -12,7 +12,7 @@ Every scope but ``lifespan`` goes to the wrapped application unchanged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -25,8 +25,11 @@ __all__ = ["ASGILifespanHandler"]
 
 logger = logging.getLogger(__name__)
 
-type Scope = MutableMapping[str, Any]
-type Message = MutableMapping[str, Any]
+# The types Django's ASGIHandler is declared with (django-stubs), so that
+# ``ASGILifespanHandler(get_asgi_application())`` type-checks: a scope is a dict, and an
+# application may send any mapping.
+type Scope = dict[str, Any]
+type Message = Mapping[str, Any]
 type Receive = Callable[[], Awaitable[Message]]
 type Send = Callable[[Message], Awaitable[None]]
 type ASGIApplication = Callable[[Scope, Receive, Send], Awaitable[None]]
