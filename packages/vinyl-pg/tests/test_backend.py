@@ -14,7 +14,7 @@ from django.db import OperationalError, connections, transaction
 from django.db.backends.postgresql.psycopg_any import IsolationLevel
 from vinyl.pg.server import DEFAULT_PG_VERSION, record_version
 from vinyl.postgresql_backend.base import DatabaseWrapper
-from vinyl.query.backend import PoolConfig
+from vinyl.query.backend import PoolConfig, PooledConnection
 from vinyl.query.databases import Backend, read_pool_config
 from vinyl_testing.plugin import PG
 
@@ -218,6 +218,7 @@ def test_the_sync_driver_is_the_driver_djangos_connection_runs_on(backend: Backe
     try:
         handle = pool.acquire()
         try:
+            assert isinstance(handle, PooledConnection)  # the driver's handle, with its raw
             assert type(handle.raw) is type(wrapper.connection)
             assert backend.sync_driver.adopt(wrapper.connection, PG.vinyl) is not None
         finally:
