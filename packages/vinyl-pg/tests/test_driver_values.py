@@ -16,15 +16,17 @@ from typing import Any
 
 import asyncpg
 import psycopg2.extras
+import pytest
 from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, models
+from django.db import DataError, connections, models
 from django.db.backends.postgresql.psycopg_any import (
     DateRange,
     DateTimeTZRange,
     NumericRange,
     is_psycopg3,
 )
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from vinyl.pg import ASYNCPG
 from vinyl.query.databases import Backend
@@ -182,3 +184,32 @@ def test_the_log_writes_djangos_values_as_djangos_driver() -> None:
     logged = ASYNCPG.last_executed_query(READ_BACK, values)
     assert logged == django_logged
     assert "%s" not in logged and "'00ff'" not in logged and "\\x00ff" in logged
+
+
+@pytest.mark.parametrize("use_tz", [True, False], ids=["use_tz", "naive"])
+async def test_infinite_moments_read_as_psycopg2_reads_them(backend: Backend, use_tz: bool) -> None:
+    """``'infinity'``/``'-infinity'`` timestamps read as ``datetime.max``/``datetime.min``.
+
+    As psycopg2 reads them: aware in UTC in ``timestamptz`` with ``USE_TZ`` (asyncpg's own
+    codec read them naive; vinyl's ``USE_TZ = False`` codec raised). Django on psycopg 3
+    raises on them. vinyl does not write them (``datetime.max`` is written as
+    9999-12-31 23:59:59.999999), but a table may hold them.
+    """
+    sql = (
+        "SELECT 'infinity'::timestamptz, '-infinity'::timestamptz, "
+        "'infinity'::timestamp, '-infinity'::timestamp"
+    )
+    last, first = datetime.datetime.max, datetime.datetime.min
+    aware = (last.replace(tzinfo=datetime.UTC), first.replace(tzinfo=datetime.UTC))
+    expected = (*(aware if use_tz else (last, first)), last, first)
+    with override_settings(USE_TZ=use_tz, TIME_ZONE="America/Chicago"):
+        async with open_pool(backend, configured(backend)) as pool, taken(pool) as conn:
+            [row] = await conn.fetch(sql)
+        with connections[PG.django].cursor() as cursor:
+            cursor.execute(sql)
+            if is_psycopg3:
+                with pytest.raises(DataError, match="too large"):
+                    cursor.fetchall()
+            else:
+                assert cursor.fetchall() == [expected]
+    assert tuple(row) == expected

@@ -8,19 +8,26 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.db import DataError, IntegrityError, OperationalError, ProgrammingError, connections
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.test import override_settings
 from vinyl.pg.server import known_version
 from vinyl.postgresql_backend.base import DatabaseWrapper
 from vinyl.query.databases import Backend
 from vinyl_testapp.models import Note, PgTypes
+from vinyl_testapp.models.library import Author
 from vinyl_testing._async import backends
 from vinyl_testing._async.backends import ErrorCase, configured, open_pool, taken
 from vinyl_testing.plugin import PG
 
 NOTE_INSERT = "INSERT INTO vinyl_testapp_note (id, text, created) VALUES (%s, %s, %s)"
 CREATED = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=datetime.UTC)
+UTC = datetime.UTC
+MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 BACKEND_PID = "SELECT pg_backend_pid()"
@@ -59,6 +66,131 @@ async def test_the_first_and_last_dates_are_written_as_the_dates_django_writes(
             cursor.execute(sql, [*extremes, day])
             expected = cursor.fetchall()
         assert [tuple(row) for row in rows] == expected == [("0001-01-01", "9999-12-31", day)]
+
+
+async def test_the_first_and_last_moments_are_written_as_django_writes_them(
+    backend: Backend,
+) -> None:
+    """``datetime.max``/``datetime.min`` reach the server as the moments Django writes.
+
+    asyncpg's own encoders wrote ``'infinity'``/``'-infinity'`` for them (naive, or aware at
+    the same instant in UTC) in ``timestamp`` and ``timestamptz`` parameters, their arrays
+    and ranges, and refused an aware value past them in UTC, which Django writes.
+    """
+    sql = (
+        "SELECT %s::timestamptz::text, %s::timestamptz::text, %s::timestamp::text, "
+        "%s::timestamp::text, %s::timestamptz[]::text, %s::tstzrange::text, %s::timestamptz"
+    )
+    first, last = datetime.datetime.min, datetime.datetime.max
+    west, east = (datetime.timezone(datetime.timedelta(hours=h)) for h in (-5, 5))
+    rounds = [
+        (
+            last.replace(tzinfo=UTC),
+            first.replace(tzinfo=UTC),
+            [last.replace(tzinfo=west), first.replace(tzinfo=east), last.replace(tzinfo=UTC)],
+            DateTimeTZRange(datetime.datetime(2024, 1, 1, tzinfo=UTC), last.replace(tzinfo=UTC)),
+            datetime.datetime(2024, 2, 29, 12, tzinfo=UTC),
+        ),
+        (
+            last.replace(tzinfo=ZoneInfo("UTC")),
+            first.replace(tzinfo=datetime.timezone(datetime.timedelta(0))),
+            [first.replace(tzinfo=UTC), last.replace(tzinfo=east) - MICROSECOND],
+            DateTimeTZRange(first.replace(tzinfo=UTC), last.replace(tzinfo=UTC), "(]"),
+            datetime.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        ),
+    ]
+    for maximum, minimum, moments, moment_range, moment in rounds:
+        params = [maximum, minimum, last, first, moments, moment_range, moment]
+        async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+            rows = await connection.fetch(sql, params)
+        with connections["default"].cursor() as cursor:
+            cursor.execute(sql, params)
+            expected = cursor.fetchall()
+        assert [tuple(row) for row in rows] == expected
+        assert expected[0][:4] == (
+            "9999-12-31 23:59:59.999999+00",
+            "0001-01-01 00:00:00+00",
+            "9999-12-31 23:59:59.999999",
+            "0001-01-01 00:00:00",
+        )
+
+
+@pytest.mark.parametrize("use_tz", [True, False], ids=["use_tz", "naive"])
+async def test_the_first_and_last_moments_are_saved_and_filtered_as_django_does(
+    use_tz: bool, backend: Backend, fresh_pools: None
+) -> None:
+    """A model's ``datetime.max``/``datetime.min`` are stored and compared as Django's.
+
+    Each write (create, ``bulk_create``'s ``UNNEST`` arrays, ``update``) stores the text
+    Django stores, and lookups on them count the rows Django counts.
+    """
+    first, last = datetime.datetime.min, datetime.datetime.max
+    west, east = (datetime.timezone(datetime.timedelta(hours=h)) for h in (-5, 5))
+    if use_tz:
+        rounds = [
+            [
+                last.replace(tzinfo=UTC),
+                first.replace(tzinfo=UTC),
+                last.replace(tzinfo=west),
+                first.replace(tzinfo=east),
+                (last - MICROSECOND).replace(tzinfo=UTC),
+            ],
+            [
+                last.replace(tzinfo=ZoneInfo("UTC")),
+                first.replace(tzinfo=ZoneInfo("UTC")),
+                last.replace(tzinfo=east),
+                first.replace(tzinfo=west),
+                (first + MICROSECOND).replace(tzinfo=UTC),
+            ],
+        ]
+    else:
+        rounds = [
+            [last, first, last - MICROSECOND],
+            [last, first, first + MICROSECOND, datetime.datetime(9999, 12, 31, 18)],
+        ]
+    with override_settings(USE_TZ=use_tz, TIME_ZONE="America/Chicago"):
+        for number, moments in enumerate(rounds):
+            await _write_as_django_and_vinyl(f"{number}-", moments)
+            stored = _stored_moments()
+            assert {name[6:]: text for name, text in stored.items() if name[:6] == "vinyl-"} == {
+                name[6:]: text for name, text in stored.items() if name[:6] == "djang-"
+            }
+            assert "infinity" not in str(stored.values())
+            for moment in moments:
+                for lookup in ("lte", "gte", "exact"):
+                    where = {f"joined__{lookup}": moment}
+                    ours = await Author.avinyl.using(PG.vinyl).filter(**where).count()
+                    assert ours == Author.objects.using(PG.django).filter(**where).count()
+
+
+async def _write_as_django_and_vinyl(prefix: str, moments: list[datetime.datetime]) -> None:
+    """Save *moments* as ``Author.joined``: Django's rows ``djang-*``, vinyl's ``vinyl-*``."""
+    djangos, ours = Author.objects.using(PG.django), Author.avinyl.using(PG.vinyl)
+    early = datetime.datetime(2000, 1, 1, tzinfo=UTC if settings.USE_TZ else None)
+    for index, moment in enumerate(moments):
+        djangos.create(name=f"djang-{prefix}create-{index}", age=index, joined=moment)
+        await ours.create(name=f"vinyl-{prefix}create-{index}", age=index, joined=moment)
+        djangos.create(name=f"djang-{prefix}update-{index}", age=index, joined=early)
+        await ours.create(name=f"vinyl-{prefix}update-{index}", age=index, joined=early)
+        djangos.filter(name=f"djang-{prefix}update-{index}").update(joined=moment)
+        await ours.filter(name=f"vinyl-{prefix}update-{index}").update(joined=moment)
+    djangos.bulk_create(
+        Author(name=f"djang-{prefix}bulk-{index}", age=index, joined=moment)
+        for index, moment in enumerate(moments)
+    )
+    await ours.bulk_create(
+        [
+            Author(name=f"vinyl-{prefix}bulk-{index}", age=index, joined=moment)
+            for index, moment in enumerate(moments)
+        ]
+    )
+
+
+def _stored_moments() -> dict[str, str]:
+    """Return each author's name and ``joined`` as the server writes it (``::text``)."""
+    with connections[PG.django].cursor() as cursor:
+        cursor.execute("SELECT name, joined::text FROM vinyl_testapp_author")
+        return dict(cursor.fetchall())
 
 
 async def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Backend) -> None:

@@ -14,8 +14,10 @@ I/O and never suspends. What else vinyl changes in asyncpg's defaults, and why:
   (as psycopg2 returns them; as ``bytes`` where Django runs on psycopg 3, as it returns
   them), ``hstore`` as ``dict``, and, with ``USE_TZ = False``, ``timestamptz`` as naive
   datetimes in ``TIME_ZONE``: what Django's connection returns. (Ranges are converted by
-  the ENGINE's ``DatabaseOperations``.) ``date.max`` and ``date.min`` are written as the
-  dates Django writes, not as asyncpg's ``'infinity'`` and ``'-infinity'``.
+  the ENGINE's ``DatabaseOperations``.) ``date.max``/``date.min`` and
+  ``datetime.max``/``datetime.min`` are written as the dates and moments Django writes, not
+  as asyncpg's ``'infinity'`` and ``'-infinity'``; these infinities read as psycopg2 reads
+  them (Django on psycopg 3 raises).
 - **Django's paramstyle.** Connections take Django's SQL (``%s``) and number its
   placeholders (``$1``), cached per SQL text, so one backend dialect serves both flavors.
 - **Typed parameters.** asyncpg refuses a parameter whose Python type does not match
@@ -32,6 +34,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -293,20 +296,27 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec(
         "date", schema="pg_catalog", encoder=_encode_date, decoder=_decode_date, format="tuple"
     )
+    await connection.set_type_codec(
+        "timestamp",
+        schema="pg_catalog",
+        encoder=_encode_timestamp,
+        decoder=_decode_timestamp,
+        format="tuple",
+    )
+    # Naive values are in the session's time zone, as the server reads Django's.
+    zone = ZoneInfo(settings.TIME_ZONE) if not settings.USE_TZ else datetime.UTC
+    await connection.set_type_codec(
+        "timestamptz",
+        schema="pg_catalog",
+        encoder=partial(_encode_timestamp, zone=zone),
+        decoder=_decode_timestamptz if settings.USE_TZ else partial(_decode_naive, zone=zone),
+        format="tuple",
+    )
     try:
         await connection.set_builtin_type_codec("hstore", codec_name="pg_contrib.hstore")
     except ValueError:
         # The hstore extension is not installed in this database; nothing reads it.
         pass
-    if not settings.USE_TZ:
-        zone = ZoneInfo(settings.TIME_ZONE)
-        await connection.set_type_codec(
-            "timestamptz",
-            schema="pg_catalog",
-            encoder=lambda value: _encode_naive(value, zone),
-            decoder=lambda value: _decode_naive(value, zone),
-            format="tuple",
-        )
 
 
 #: PostgreSQL counts days from 2000-01-01; these day numbers are its infinities.
@@ -342,14 +352,60 @@ def _bytea_view(data: bytes) -> memoryview[bytes]:
 _BYTEA_DECODER: Callable[[bytes], Any] = bytes if is_psycopg3 else _bytea_view
 
 
-def _encode_naive(value: datetime.datetime, zone: ZoneInfo) -> tuple[int]:
-    aware = value if value.tzinfo else value.replace(tzinfo=zone)
-    delta = aware - _EPOCH
-    return ((delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds,)
+#: PostgreSQL counts microseconds from 2000-01-01 00:00 (UTC for timestamptz); the
+#: largest and smallest counts are its infinities, read as psycopg2 reads them.
+_NAIVE_EPOCH = datetime.datetime(2000, 1, 1)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+_NAIVE_INFINITIES = {2**63 - 1: datetime.datetime.max, -(2**63): datetime.datetime.min}
+_AWARE_INFINITIES = {
+    count: moment.replace(tzinfo=datetime.UTC) for count, moment in _NAIVE_INFINITIES.items()
+}
+
+# asyncpg's own timestamp codecs write datetime.max and datetime.min (naive, or aware at
+# that instant in UTC) as 'infinity' and '-infinity', and refuse an aware value past them
+# in UTC; Django's drivers write the moments. These encode the microsecond count, and
+# decode it faster than asyncpg's (a timedelta product, not its constructor).
 
 
-def _decode_naive(value: tuple[int], zone: ZoneInfo) -> datetime.datetime:
-    instant = datetime.timedelta(microseconds=value[0])
+def _encode_timestamp(value: datetime.date, zone: datetime.tzinfo | None = None) -> tuple[int]:
+    # A timestamptz (a *zone*) takes a naive value as in *zone*, the session's time zone.
+    if not isinstance(value, datetime.datetime):
+        value = datetime.datetime(value.year, value.month, value.day)
+    if zone is None:
+        return ((value - _NAIVE_EPOCH) // _MICROSECOND,)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return ((value - _EPOCH) // _MICROSECOND,)
+
+
+def _decode_timestamp(value: tuple[int]) -> datetime.datetime:
+    try:
+        return _NAIVE_EPOCH + _MICROSECOND * value[0]
+    except OverflowError:
+        return _infinity(value[0], _NAIVE_INFINITIES)
+
+
+def _decode_timestamptz(value: tuple[int]) -> datetime.datetime:
+    try:
+        return _EPOCH + _MICROSECOND * value[0]
+    except OverflowError:
+        return _infinity(value[0], _AWARE_INFINITIES)
+
+
+def _infinity(count: int, infinities: dict[int, datetime.datetime]) -> datetime.datetime:
+    # The infinities were written by hand or by an older vinyl. Other moments outside years
+    # 1-9999 raise, as with Django's drivers.
+    try:
+        return infinities[count]
+    except KeyError:
+        raise OverflowError("date value out of range") from None
+
+
+def _decode_naive(value: tuple[int], zone: datetime.tzinfo) -> datetime.datetime:
+    # USE_TZ = False: the moment in TIME_ZONE, naive, as Django's connection returns it.
+    if value[0] in _NAIVE_INFINITIES:
+        return _NAIVE_INFINITIES[value[0]]
+    instant = _MICROSECOND * value[0]
     try:
         return (_EPOCH + instant).astimezone(zone).replace(tzinfo=None)
     except OverflowError:
