@@ -16,7 +16,11 @@ from typing import Any
 import aiosqlite
 import pytest
 from django.db import NotSupportedError
-from django.db.backends.sqlite3._functions import register as register_functions
+
+# Django ships no types; django-stubs leaves out this private module.
+from django.db.backends.sqlite3._functions import (  # type: ignore[import-untyped]
+    register as register_functions,
+)
 from vinyl.query.compiler import compile_with
 from vinyl.query.decode import decode
 from vinyl.sqlite import SQLITE, to_sql
