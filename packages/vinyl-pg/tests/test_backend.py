@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -256,3 +258,31 @@ def test_an_unconnected_wrappers_features_follow_the_version_a_pool_reads() -> N
     assert wrapper.pg_version == 160002
     assert wrapper.features.is_postgresql_16 is True
     assert wrapper.connection is None
+
+
+def test_a_process_running_vinyl_sync_alone_never_imports_asyncpg() -> None:
+    # A fresh interpreter: the ENGINE loaded, vinyl_sync imported, a field's converters and
+    # a driver error translated, as a sync read does (no server needed for these).
+    code = (
+        "import sys, django\n"
+        "from django.conf import settings\n"
+        "settings.configure(\n"
+        "    DATABASES={'default': {'ENGINE': 'vinyl.postgresql_backend', 'NAME': 'x'}},\n"
+        "    INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth'],\n"
+        ")\n"
+        "django.setup()\n"
+        "import psycopg2, vinyl_sync\n"
+        "from django.contrib.auth.models import Group\n"
+        "from django.db import connections\n"
+        "from django.db.models.expressions import Col\n"
+        "from vinyl.pg.errors import django_error\n"
+        "from vinyl.query.databases import get_backend\n"
+        "backend = get_backend('default')\n"
+        "field = Group._meta.get_field('name')\n"
+        "assert connections['default'].ops.get_db_converters(Col('auth_group', field)) == []\n"
+        "error = django_error(psycopg2.InterfaceError('connection already closed'))\n"
+        "assert type(error).__name__ == 'InterfaceError', error\n"
+        "loaded = [m for m in ('asyncpg', 'django.contrib.postgres') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,24 +1,29 @@
 """vinyl's PostgreSQL backend: dialect, asyncpg and psycopg2 drivers, error mapping, to_sql.
 
 The Django ENGINE is ``vinyl.postgresql_backend``. :func:`to_sql` builds SQL for asyncpg
-from any Django queryset, with no vinyl alias and no connection.
+from any Django queryset, with no vinyl alias and no connection. The drivers' classes are
+imported when first named (``from vinyl.pg import AsyncpgDriver``): the ENGINE imports this
+package, and a process running one flavor never loads the other flavor's driver.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.db.models.sql import Query
-from vinyl.pg.asyncpg_driver import AsyncpgDriver
 from vinyl.pg.dialect import ASYNCPG, PSYCOPG2, PostgreSQLDialect
 from vinyl.pg.errors import django_error
-from vinyl.pg.psycopg2_driver import Psycopg2Driver
 from vinyl.pg.server import DEFAULT_PG_VERSION
 from vinyl.query.compiler import compile_sql
+
+if TYPE_CHECKING:
+    from vinyl.pg.asyncpg_driver import AsyncpgDriver
+    from vinyl.pg.psycopg2_driver import Psycopg2Driver
 
 __all__ = [
     "ASYNCPG",
@@ -30,6 +35,19 @@ __all__ = [
     "django_error",
     "to_sql",
 ]
+
+#: The drivers' classes, each imported from its module when first named.
+_DRIVERS = {
+    "AsyncpgDriver": "vinyl.pg.asyncpg_driver",
+    "Psycopg2Driver": "vinyl.pg.psycopg2_driver",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DRIVERS:
+        return getattr(import_module(_DRIVERS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: The alias of the private wrapper ``to_sql`` compiles with (never in ``DATABASES``).
 STANDALONE_ALIAS = "vinyl.pg.to_sql"

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any, Literal
 
-import asyncpg
 from psycopg2.extensions import Binary, adapt
 from psycopg2.extras import Inet, Json, Range
 from vinyl.pg.errors import DRIVER_ERRORS
@@ -84,6 +83,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Binary):
         return value.adapted
     if isinstance(value, _RANGES):
+        # Only the asyncpg dialect unwraps: imported here, vinyl_sync alone never loads it.
+        import asyncpg
+
         # psycopg2's and psycopg 3's ranges name their bounds alike.
         return asyncpg.Range(
             value.lower,

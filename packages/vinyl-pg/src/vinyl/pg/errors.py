@@ -5,16 +5,25 @@ first, then its two-character class (as the DB-API drivers classify them). Error
 carry no SQLSTATE (a lost connection, a client-side argument check) are classified by
 the driver's exception type. Only the drivers' ``execute``/``fetch`` apply this module.
 :func:`lost_error` is the error for a statement sent on a connection the server closed.
+
+asyncpg is not imported here: only asyncpg raises its errors, so where it was never
+imported (a process running vinyl_sync alone) no error can be one of them, and the
+process does without its 3 MiB.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import asyncpg
 import psycopg2
 from django.db import utils
 from vinyl.query.backend import dbapi_error_class
+
+if TYPE_CHECKING:
+    import asyncpg
 
 __all__ = ["DRIVER_ERRORS", "django_error", "exception_class", "lost_error"]
 
@@ -85,18 +94,7 @@ _BEHIND_A_POOLER = (
     "'statement_cache_size': 0 in the vinyl alias's OPTIONS (vinyl-pg's README, "
     "'Behind PgBouncer')."
 )
-_STATEMENT_ERRORS = (
-    asyncpg.exceptions.InvalidSQLStatementNameError,
-    asyncpg.exceptions.DuplicatePreparedStatementError,
-)
 _ASYNCPG_STATEMENT = "__asyncpg_stmt_"
-
-#: Errors without a SQLSTATE that mean the connection is gone.
-_CONNECTION_LOST = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.exceptions.ConnectionFailureError,
-    OSError,
-)
 
 
 def exception_class(sqlstate: str | None) -> type[utils.Error]:
@@ -114,25 +112,9 @@ def django_error(exc: BaseException) -> utils.Error:
     """
     sqlstate: str | None
     cls: type[utils.Error]
-    found = _ARGUMENT_RANGE.search(str(exc)) if isinstance(exc, asyncpg.DataError) else None
-    if found is not None:
-        # asyncpg refused the argument client-side (its DataError is a PostgresError with
-        # no server behind it): the server's error for the same value, so both drivers
-        # raise the same one; asyncpg's own message stays on the chained exception.
-        sqlstate = "22003"
-        cls = utils.DataError
-        message = _SERVER_RANGE_MESSAGES[found.group(1)]
-    elif isinstance(exc, _STATEMENT_ERRORS) and _ASYNCPG_STATEMENT in str(exc):
-        # A statement asyncpg prepared on one server connection, used on another: a pooler
-        # in transaction mode sits in between. asyncpg's hint names its own settings.
-        sqlstate = exc.sqlstate
-        cls = exception_class(sqlstate)
-        message = f"{str(exc).splitlines()[0]}. {_BEHIND_A_POOLER}"
-    elif isinstance(exc, asyncpg.PostgresError):
-        sqlstate = exc.sqlstate
-        cls = exception_class(sqlstate)
-        # asyncpg's text already carries the DETAIL and HINT lines, as psycopg2's does.
-        message = str(exc)
+    asyncpg = _asyncpg()
+    if asyncpg is not None and isinstance(exc, asyncpg.PostgresError):
+        sqlstate, cls, message = _from_asyncpg(asyncpg, exc)
     elif isinstance(exc, DRIVER_ERRORS):
         sqlstate = exc.pgcode if isinstance(exc, psycopg2.Error) else exc.sqlstate  # type: ignore[attr-defined]
         # Without a SQLSTATE (e.g. "server closed the connection unexpectedly") the
@@ -157,9 +139,40 @@ def lost_error(exc: BaseException) -> utils.OperationalError:
     )
 
 
+def _asyncpg() -> ModuleType | None:
+    """Return asyncpg if it was imported, else ``None`` (see the module's docstring)."""
+    return sys.modules.get("asyncpg")
+
+
+def _from_asyncpg(
+    asyncpg: ModuleType, exc: asyncpg.PostgresError
+) -> tuple[str | None, type[utils.Error], str]:
+    """Return the SQLSTATE, Django exception class and message of asyncpg's *exc*."""
+    found = _ARGUMENT_RANGE.search(str(exc)) if isinstance(exc, asyncpg.DataError) else None
+    if found is not None:
+        # asyncpg refused the argument client-side (its DataError is a PostgresError with
+        # no server behind it): the server's error for the same value, so both drivers
+        # raise the same one; asyncpg's own message stays on the chained exception.
+        return "22003", utils.DataError, _SERVER_RANGE_MESSAGES[found.group(1)]
+    statement_errors = (
+        asyncpg.exceptions.InvalidSQLStatementNameError,
+        asyncpg.exceptions.DuplicatePreparedStatementError,
+    )
+    if isinstance(exc, statement_errors) and _ASYNCPG_STATEMENT in str(exc):
+        # A statement asyncpg prepared on one server connection, used on another: a pooler
+        # in transaction mode sits in between. asyncpg's hint names its own settings.
+        message = f"{str(exc).splitlines()[0]}. {_BEHIND_A_POOLER}"
+        return exc.sqlstate, exception_class(exc.sqlstate), message
+    # asyncpg's text already carries the DETAIL and HINT lines, as psycopg2's does.
+    return exc.sqlstate, exception_class(exc.sqlstate), str(exc)
+
+
 def _client_error_class(exc: BaseException) -> type[utils.Error]:
-    if isinstance(exc, _CONNECTION_LOST):
+    """Return the Django exception class of *exc*, an error without a SQLSTATE."""
+    if isinstance(exc, OSError):
         return utils.OperationalError
-    if isinstance(exc, asyncpg.InterfaceError):
+    # (asyncpg's errors of a lost connection are PostgresErrors: _from_asyncpg's.)
+    asyncpg = _asyncpg()
+    if asyncpg is not None and isinstance(exc, asyncpg.InterfaceError):
         return utils.InterfaceError
     return utils.DatabaseError

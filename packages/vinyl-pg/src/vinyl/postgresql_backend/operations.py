@@ -13,12 +13,11 @@ columns, builds the range class the field declares.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-import asyncpg
-from django.contrib.postgres.fields.ranges import RangeField
 from django.db.backends.postgresql.operations import (
     DatabaseOperations as PostgreSQLDatabaseOperations,
 )
@@ -49,13 +48,18 @@ class DatabaseOperations(PostgreSQLDatabaseOperations):
     def get_db_converters(self, expression: Any) -> list[Callable[..., Any]]:
         """Return Django's converters, and one for range columns read by asyncpg."""
         converters: list[Callable[..., Any]] = super().get_db_converters(expression)
-        if isinstance(expression.output_field, RangeField):
+        # A range field is an instance of a class of django.contrib.postgres: where that
+        # module was never imported there is none, and the process does without it.
+        ranges = sys.modules.get("django.contrib.postgres.fields.ranges")
+        if ranges is not None and isinstance(expression.output_field, ranges.RangeField):
             converters.append(_convert_range)
         return converters
 
 
 def _convert_range(value: Any, expression: Any, connection: Any) -> Any:
-    if not isinstance(value, asyncpg.Range):
+    # asyncpg's Range only comes from asyncpg: not one where it was never imported.
+    asyncpg = sys.modules.get("asyncpg")
+    if asyncpg is None or not isinstance(value, asyncpg.Range):
         return value
     range_type = expression.output_field.range_type
     if value.isempty:
