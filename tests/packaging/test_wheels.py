@@ -124,7 +124,8 @@ class Venv:
             capture_output=True,
             text=True,
         )
-        return json.loads(result.stdout)
+        found: dict[str, Any] = json.loads(result.stdout)
+        return found
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ a failure here means the environment, not vinyl, is broken.
 
 from __future__ import annotations
 
-import aiomysql
+import aiomysql  # type: ignore[import-untyped]  # ships no type information
 import asyncpg
 import psycopg2
 import pymysql
@@ -51,7 +51,9 @@ def test_mariadb_through_pymysql() -> None:
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT %s + 1, DATABASE(), VERSION()", [41])
-            answer, database, version = cursor.fetchone()
+            row = cursor.fetchone()
+            assert row is not None
+            answer, database, version = row
     finally:
         conn.close()
     assert (answer, database) == (42, MYSQL.name)
