@@ -91,6 +91,8 @@ READ_BACK = (
 
 def test_djangos_values_are_its_drivers_wrappers() -> None:
     # What the other tests exercise: psycopg 3's wrappers where psycopg 3 is installed.
+    integer: type
+    range_type: type
     if is_psycopg3:
         import psycopg
         from psycopg.types.json import Jsonb
@@ -98,16 +100,18 @@ def test_djangos_values_are_its_drivers_wrappers() -> None:
         from psycopg.types.range import Range
 
         wrapper, inet, binary, integer = Jsonb, ipaddress.ip_address, psycopg.Binary, Int4
+        range_type = Range
     else:
-        from psycopg2.extras import Inet, Json, Range
+        from psycopg2.extras import Inet, Json
 
         wrapper, inet, binary, integer = Json, Inet, psycopg2.Binary, int
+        range_type = psycopg2.extras.Range
     values = djangos_values()
     assert [type(value) for value in values[3:5]] == [
         type(inet("10.0.0.1")),
         type(inet("::1")),
     ]
-    kinds = [wrapper] * 3 + [binary] * 2 + [Range] * 4 + [list, integer, str]
+    kinds = [wrapper] * 3 + [binary] * 2 + [range_type] * 4 + [list, integer, str]
     assert [
         isinstance(v, kind) for v, kind in zip(values[:3] + values[5:], kinds, strict=True)
     ] == [True] * len(kinds)
@@ -129,7 +133,7 @@ def test_djangos_values_become_plain_values_for_asyncpg() -> None:
 
 
 def test_a_json_wrapper_is_dumped_as_its_driver_dumps_it() -> None:
-    compact = {"separators": (",", ":")}
+    compact: dict[str, Any] = {"separators": (",", ":")}
     if is_psycopg3:
         from psycopg.types.json import Json, Jsonb, set_json_dumps
 
