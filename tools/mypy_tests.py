@@ -1,0 +1,82 @@
+"""Run ``mypy --strict`` over the tests (STYLE §13), with tools/mypy_tests.toml.
+
+One mypy run per test folder whose module names repeat another's: vinyl-query, vinyl-pg,
+vinyl-mysql and vinyl-sqlite each have a ``tests/conftest.py`` and ``tests/_async/test_*.py``
+files named as the others' are, which pytest tells apart by path
+(``--import-mode=importlib``) and one mypy run cannot (a duplicate module). Run from
+``packages/<name>``, a package's tests are ``tests.…``; from the root, the repository's
+tests/ and the meta-packages' (``packages.vinyl_async.tests.…``) have names of their own.
+vinyl_testing and vinyl_testapp (testing/) are checked as the tests import them. Each run
+keeps its own cache (``.mypy_cache/tests`` in its folder), as the names repeat; the runs go two
+at a time (CI's machine has two cores).
+
+Left out: tests/django_project/shop, a project of its own, with its own settings, that
+test_django_project.py runs as a user would; and, not yet, packages/vinyl-model/tests.
+Those exercise vinyl's instance API (``await obj.author``, ``await obj.save()``,
+``obj["author"]``, the relation managers), which mypy types as Django's, since vinyl
+installs it on a subclass of the model django-stubs cannot see (README, "Types"): typing
+them needs a mypy plugin of vinyl's own rather than a cast at each of a hundred uses.
+
+Usage: ``python tools/mypy_tests.py`` with the Python that has mypy and django-stubs (the
+quality gates' venv of .ci/run, or a dev venv). Exit 1 when any run fails.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "tools" / "mypy_tests.toml"
+
+# (the folder mypy runs from, its arguments there)
+RUNS: list[tuple[str, list[str]]] = [
+    ("packages/vinyl-query", ["tests"]),
+    ("packages/vinyl-pg", ["tests"]),
+    ("packages/vinyl-mysql", ["tests"]),
+    ("packages/vinyl-sqlite", ["tests"]),
+    (
+        ".",
+        [
+            "tests",
+            "packages/vinyl_async/tests",
+            "packages/vinyl_sync/tests",
+            "--exclude",
+            "^tests/django_project/shop/",
+        ],
+    ),
+]
+
+
+def check(folder: str, arguments: list[str]) -> tuple[int, str]:
+    """Run mypy from *folder*; return its exit status and a report of what it printed."""
+    start = time.monotonic()
+    command = [sys.executable, "-m", "mypy", "--config-file", str(CONFIG), *arguments]
+    result = subprocess.run(command, cwd=ROOT / folder, check=False, capture_output=True, text=True)
+    elapsed = time.monotonic() - start
+    report = (
+        f"--- {folder}: mypy {' '.join(arguments)} ({elapsed:.1f}s)\n{result.stdout}{result.stderr}"
+    )
+    return result.returncode, report
+
+
+def main() -> int:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda run: check(*run), RUNS))
+    failed = []
+    for (folder, _), (status, report) in zip(RUNS, results, strict=True):
+        print(report, end="", flush=True)
+        if status != 0:
+            failed.append(folder)
+    if failed:
+        print(f"mypy_tests: FAILED in {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"mypy_tests: OK, the tests of {len(RUNS)} folders")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
