@@ -1,8 +1,8 @@
-"""Translate PyMySQL/aiomysql/mysqlclient errors into Django's, by MySQL/MariaDB error number.
+"""Translate PyMySQL/aiomysql/mysqlclient/asyncmy errors into Django's, by MySQL error number.
 
-aiomysql raises PyMySQL's exception classes, and mysqlclient's carry the error number in
-``args[0]`` as PyMySQL's do, so one table serves the three drivers; each names its DB-API
-classes in a :class:`DriverErrors` (:data:`PYMYSQL` for PyMySQL and aiomysql). The
+aiomysql raises PyMySQL's exception classes, and mysqlclient's and asyncmy's carry the error
+number in ``args[0]`` as PyMySQL's do, so one table serves the four drivers; each names its
+DB-API classes in a :class:`DriverErrors` (:data:`PYMYSQL` for PyMySQL and aiomysql). The
 drivers apply :func:`django_error` (the name ``vinyl.pg.errors`` uses too) in their
 ``execute``/``fetch`` only. The Django exception
 carries the driver's ``args`` unchanged (so its text is what Django's own MySQL backend
@@ -149,14 +149,17 @@ class DriverErrors:
     base: type[Exception]
     #: The driver's ``InterfaceError``: the connection can no longer be used.
     interface: type[Exception]
+    #: The driver's ``OperationalError``, for the errors vinyl raises in the driver's name.
+    operational: type[Exception]
     classes: tuple[tuple[type[Exception], type[Error]], ...]
 
     @classmethod
     def of(cls, module: ModuleType) -> DriverErrors:
-        """Return the exception classes of the DB-API *module* (``pymysql``, ``MySQLdb``)."""
+        """Return the exception classes of the DB-API *module* (``pymysql``, ``MySQLdb``...)."""
         return cls(
             base=module.Error,
             interface=module.InterfaceError,
+            operational=module.OperationalError,
             classes=tuple((getattr(module, name), django) for name, django in _DBAPI_TO_DJANGO),
         )
 
