@@ -36,7 +36,16 @@ from pathlib import Path
 MODEL = "vinyl.model"
 BELOW_MODEL = ("vinyl-query", "vinyl-pg", "vinyl-mysql", "vinyl-sqlite")
 # Top-level names of the database drivers vinyl-query must not import.
-DRIVERS = ("asyncpg", "aiomysql", "pymysql", "MySQLdb", "psycopg2", "psycopg", "aiosqlite")
+DRIVERS = (
+    "asyncpg",
+    "aiomysql",
+    "asyncmy",
+    "pymysql",
+    "MySQLdb",
+    "psycopg2",
+    "psycopg",
+    "aiosqlite",
+)
 QUERY = "vinyl-query"
 
 

@@ -119,6 +119,24 @@ def test_pymysql_stands_in_for_mysqlclient_when_it_is_missing() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_the_async_driver_is_asyncmy_when_it_is_installed_else_aiomysql() -> None:
+    # Each case in a fresh interpreter: asyncmy hidden (None in sys.modules), or as installed.
+    code = (
+        "import importlib.util, sys\n"
+        "installed = importlib.util.find_spec('asyncmy') is not None\n"
+        "if sys.argv[1] == 'hidden':\n"
+        "    sys.modules['asyncmy'] = None\n"
+        "    installed = False\n"
+        "import vinyl.mysql_backend.base as base\n"
+        "name = type(base.DatabaseWrapper.vinyl_async_driver).__name__\n"
+        "assert name == ('AsyncmyDriver' if installed else 'AiomysqlDriver'), name\n"
+        "assert ('vinyl.mysql.asyncmy_driver' in sys.modules) is installed\n"
+        "assert ('vinyl.mysql.aiomysql_driver' in sys.modules) is not installed\n"
+    )
+    for case in ("hidden", "installed"):
+        subprocess.run([sys.executable, "-c", code, case], check=True)
+
+
 def test_the_sync_driver_is_the_driver_djangos_connection_runs_on() -> None:
     """vinyl_sync's connections are of the driver Django's own connection uses (mysqlclient
     when it is installed, else PyMySQL), and it can run on Django's inside ``atomic()``."""

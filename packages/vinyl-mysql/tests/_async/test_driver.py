@@ -43,6 +43,51 @@ async def test_fetch_returns_the_values_djangos_cursor_reads(backend: Backend, o
     assert isinstance(rows[0][time_column], datetime.time)
 
 
+#: Values whose decoding differs between drivers: zero dates (kept under a lenient
+#: ``sql_mode``), fractional seconds, decimals, JSON, binary strings, TIME, booleans.
+DECODED_SQL = (
+    "SELECT CAST(%s AS DATE), CAST(%s AS DATETIME), CAST(%s AS DATETIME(6)), "
+    "CAST(%s AS DECIMAL(12, 4)), JSON_OBJECT('k', %s), UNHEX(%s), CAST(%s AS TIME(6)), "
+    "%s = 1, CAST(%s AS DATE)"
+)
+DECODED_PARAMS = [
+    (
+        "0000-00-00",
+        "0000-00-00 00:00:00",
+        "2024-05-06 07:08:09.123456",
+        "12.5",
+        "x",
+        "00ff61",
+        "07:08:09.5",
+        1,
+        "2024-01-31",
+    ),
+    (
+        "0000-00-00",
+        "0000-00-00 00:00:00",
+        "1999-12-31 23:59:59.000001",
+        "-0.0001",
+        'y"z',
+        "",
+        "23:59:59",
+        0,
+        "1000-01-01",
+    ),
+]
+
+
+async def test_values_decode_as_djangos_cursor_decodes_them(backend: Backend, oracle: Any) -> None:
+    # Django on mysqlclient reads a zero date as None and TIME as datetime.time (PyMySQL:
+    # the string and time); the driver must read what Django's connection reads.
+    async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        for params in DECODED_PARAMS:
+            oracle.execute(DECODED_SQL, params)
+            expected = list(oracle.fetchall())
+            rows = await connection.fetch(DECODED_SQL, params)
+            assert rows == expected
+            assert [type(value) for value in rows[0]] == [type(value) for value in expected[0]]
+
+
 async def test_execute_insert_returns_the_id_django_then_reads(backend: Backend) -> None:
     sql = "INSERT INTO vinyl_testapp_note (text, created) VALUES (%s, %s)"
     async with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
@@ -140,10 +185,15 @@ ERROR_CASES: dict[str, ErrorCase] = {
 
 def error_class(driver: object) -> type[BaseException]:
     """Return the base class of the errors the connections of *driver* raise."""
-    # aiomysql raises PyMySQL's classes; the sync driver is the one Django's connection runs
-    # on: mysqlclient (MySQLdb), or PyMySQL in its place.
+    # aiomysql raises PyMySQL's classes, asyncmy its own; the sync driver is the one
+    # Django's connection runs on: mysqlclient (MySQLdb), or PyMySQL in its place.
     if isinstance(driver, AiomysqlDriver):
         return pymysql.Error
+    if type(driver).__name__ == "AsyncmyDriver":
+        # Imported here: asyncmy is not installed in every test venv.
+        from vinyl.mysql.asyncmy_driver import ASYNCMY
+
+        return ASYNCMY.base
     error: type[BaseException] = DatabaseWrapper.Database.Error
     return error
 

@@ -8,8 +8,9 @@ What differs from Django's:
   its place (``pymysql.install_as_MySQLdb()``) before Django's backend is imported, so
   Django's own connection (``migrate``, ``dbshell``) runs on PyMySQL.
 - The sync flavor runs on the driver Django's connection runs on: mysqlclient when it is
-  installed (``vinyl.mysql.mysqlclient_driver``), else PyMySQL. The async flavor always
-  runs on aiomysql.
+  installed (``vinyl.mysql.mysqlclient_driver``), else PyMySQL. The async flavor runs on
+  asyncmy (Cython) when it is installed (``vinyl.mysql.asyncmy_driver``), else on aiomysql
+  (pure Python), as Django picks psycopg 3 over psycopg2.
 - ``OPTIONS`` may hold vinyl's pool keys (``pool_min_size``...); Django's own connection
   never sees them. ``statement_cache_size`` is PostgreSQL's and is refused.
 - The server's version and settings (``mysql_server_data``, ``mysql_version``,
@@ -24,6 +25,7 @@ What differs from Django's:
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
 from typing import Any
 
@@ -39,11 +41,10 @@ except ImportError:
 from django.db.backends.mysql.base import DatabaseWrapper as MySQLDatabaseWrapper
 from django.db.backends.mysql.features import DatabaseFeatures
 from vinyl.mysql import server
-from vinyl.mysql.aiomysql_driver import AiomysqlDriver
 from vinyl.mysql.dialect import MySQLDialect
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
 from vinyl.mysql_backend.creation import DatabaseCreation
-from vinyl.query.backend import Driver, VinylDatabaseWrapperMixin
+from vinyl.query.backend import AsyncDriver, Driver, VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
 
 #: Whether Django's connection runs on mysqlclient: ``MySQLdb`` is not PyMySQL in its place
@@ -59,6 +60,19 @@ else:
     from vinyl.mysql.pymysql_driver import PyMySQLDriver
 
     _SYNC_DRIVER = PyMySQLDriver()
+
+#: Whether the async flavor runs on asyncmy: it is installed (else aiomysql).
+ASYNCMY = importlib.util.find_spec("asyncmy") is not None
+
+_ASYNC_DRIVER: AsyncDriver
+if ASYNCMY:
+    from vinyl.mysql.asyncmy_driver import AsyncmyDriver
+
+    _ASYNC_DRIVER = AsyncmyDriver()
+else:
+    from vinyl.mysql.aiomysql_driver import AiomysqlDriver
+
+    _ASYNC_DRIVER = AiomysqlDriver()
 
 __all__ = ["DatabaseWrapper"]
 
@@ -87,10 +101,10 @@ class _ServerDialect:
 
 
 class DatabaseWrapper(VinylDatabaseWrapperMixin, MySQLDatabaseWrapper):
-    """Django's MySQL ``DatabaseWrapper``, usable by vinyl's aiomysql and sync drivers."""
+    """Django's MySQL ``DatabaseWrapper``, usable by vinyl's async and sync drivers."""
 
     vinyl_dialect = _ServerDialect()
-    vinyl_async_driver = AiomysqlDriver()
+    vinyl_async_driver = _ASYNC_DRIVER
     vinyl_sync_driver = _SYNC_DRIVER
     creation_class = DatabaseCreation
 
