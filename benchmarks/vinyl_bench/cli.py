@@ -51,6 +51,7 @@ def versions() -> dict[str, str]:
         "asyncpg",
         "psycopg2-binary",
         "aiomysql",
+        "asyncmy",
         "PyMySQL",
         "mysqlclient",
         "aiosqlite",
@@ -78,12 +79,15 @@ def drivers(vendor: str) -> str:
         # aiosqlite runs sqlite3 connections on threads of its own.
         vinyl = {"vinyl_async": "aiosqlite", "vinyl_sync": "sqlite3"}
     else:
+        # The ENGINE runs vinyl_async on asyncmy when it is installed, else on aiomysql.
+        from vinyl.mysql_backend.base import ASYNCMY
+
         # settings.py installs PyMySQL as MySQLdb when mysqlclient is missing.
         mysqlclient = MySQLdb.__name__ != "pymysql"
         django = "mysqlclient" if mysqlclient else "PyMySQL (as MySQLdb)"
         # vinyl_sync runs on the driver Django's backend runs on.
         vinyl = {
-            "vinyl_async": "aiomysql",
+            "vinyl_async": "asyncmy" if ASYNCMY else "aiomysql",
             "vinyl_sync": "mysqlclient" if mysqlclient else "PyMySQL",
         }
     named = {**vinyl, "django_sync": django, "django_async": f"{django}, through sync_to_async"}
