@@ -650,6 +650,15 @@ def spreads(model: type[Model], names: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def aggregated(aggregate: Any) -> list[str]:
+    """Return the field paths *aggregate* reads, but ``pk`` (a column of the model itself)."""
+    return [
+        source.name
+        for source in aggregate.get_source_expressions()
+        if isinstance(source, F) and source.name != "pk"
+    ]
+
+
 @st.composite
 def field_calls(draw: st.DrawFn, spec: Spec, verb: str) -> Call:
     """Return ``only(…)`` or ``defer(…)``."""
@@ -743,7 +752,12 @@ def terminals(draw: st.DrawFn, spec: Spec) -> Call:
         )
     if kind == "aggregate":
         text, make = draw(st.sampled_from(spec.aggregates))
-        return Call(f".aggregate(result={text})", (), lambda qs, m, v: qs.aggregate(result=make()))
+        return Call(
+            f".aggregate(result={text})",
+            (),
+            lambda qs, m, v: qs.aggregate(result=make()),
+            spreads=spreads(spec.model, aggregated(make())),
+        )
     if kind == "in_bulk":
         field_name, values = draw(st.sampled_from(spec.keys))
         if draw(st.booleans()):
@@ -790,9 +804,16 @@ def chains(draw: st.DrawFn) -> Chain:
         calls.append(projection)
         if projection.spreads:
             calls.append(untied(calls, projection.spreads))
-    if draw(st.integers(0, 4)) == 0:
-        calls.append(draw(slices()))
-    calls.append(draw(terminals(spec)))
+    sliced = draw(slices()) if draw(st.integers(0, 4)) == 0 else None
+    terminal = draw(terminals(spec))
+    if sliced is not None:
+        if terminal.spreads:
+            # An aggregate of a sliced queryset runs over the slice's rows, one per related
+            # row of the relations it crosses: tied rows would make the slice, and the sum,
+            # whatever order the database returns them in.
+            calls.append(untied(calls, terminal.spreads))
+        calls.append(sliced)
+    calls.append(terminal)
     return Chain(spec, tuple(calls))
 
 
