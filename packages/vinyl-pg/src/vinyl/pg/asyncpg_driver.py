@@ -149,7 +149,7 @@ class AsyncpgConnection(PooledConnection[asyncpg.Connection]):
             if _lost(self.raw):
                 self.broken = True
                 raise lost_error(exc) from exc
-            raise django_error(exc) from exc
+            raise django_error(exc, args) from exc
         except asyncpg.exceptions.InternalClientError as exc:
             # The protocol met a message it did not expect, such as the FATAL a server
             # sends an idle connection it terminates: the connection is unusable.

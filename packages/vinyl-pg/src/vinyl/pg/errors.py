@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg2
 from django.db import utils
@@ -29,11 +30,16 @@ __all__ = ["DRIVER_ERRORS", "django_error", "exception_class", "lost_error"]
 
 try:
     import psycopg
+    from psycopg.types.numeric import Int2, Int4, Int8
 except ImportError:  # psycopg 3 is optional: Django's backend then runs on psycopg2
     #: The base classes of the sync drivers' errors.
     DRIVER_ERRORS: tuple[type[Exception], ...] = (psycopg2.Error,)
+    #: Django's typed integers on psycopg 3 (``adapt_integerfield_value``): the name and
+    #: range of each type. A list of them is a typed literal, ``'{0,2147483648}'::int4[]``.
+    _TYPED_INTEGERS: dict[type, tuple[str, int]] = {}
 else:
     DRIVER_ERRORS = (psycopg2.Error, psycopg.Error)
+    _TYPED_INTEGERS = {Int2: ("smallint", 2**15), Int4: ("integer", 2**31), Int8: ("bigint", 2**63)}
 
 #: Exact SQLSTATE codes whose class alone would say something else.
 _BY_CODE: dict[str, type[utils.Error]] = {
@@ -86,6 +92,8 @@ _SERVER_RANGE_MESSAGES = {
     "int32": "integer out of range",
     "int64": "bigint out of range",
 }
+#: The argument asyncpg names when it refuses one: ``query argument $3: ...``.
+_ARGUMENT_NUMBER = re.compile(r"query argument \$(\d+):")
 
 #: What to do when asyncpg's named statements meet a pooler in transaction mode.
 _BEHIND_A_POOLER = (
@@ -104,17 +112,18 @@ def exception_class(sqlstate: str | None) -> type[utils.Error]:
     return _BY_CODE.get(sqlstate) or _BY_CLASS.get(sqlstate[:2], utils.DatabaseError)
 
 
-def django_error(exc: BaseException) -> utils.Error:
+def django_error(exc: BaseException, params: Sequence[Any] = ()) -> utils.Error:
     """Return the Django exception for driver error *exc*, with the driver's message.
 
-    The caller raises it ``from exc``. The SQLSTATE, when there is one, is kept on the
-    result as ``sqlstate``.
+    *params*: the statement's parameters, as Django gave them (an error about one of them
+    is worded as the server words it for Django's driver). The caller raises the result
+    ``from exc``. The SQLSTATE, when there is one, is kept on the result as ``sqlstate``.
     """
     sqlstate: str | None
     cls: type[utils.Error]
     asyncpg = _asyncpg()
     if asyncpg is not None and isinstance(exc, asyncpg.PostgresError):
-        sqlstate, cls, message = _from_asyncpg(asyncpg, exc)
+        sqlstate, cls, message = _from_asyncpg(asyncpg, exc, params)
     elif isinstance(exc, DRIVER_ERRORS):
         sqlstate = exc.pgcode if isinstance(exc, psycopg2.Error) else exc.sqlstate  # type: ignore[attr-defined]
         # Without a SQLSTATE (e.g. "server closed the connection unexpectedly") the
@@ -145,7 +154,7 @@ def _asyncpg() -> ModuleType | None:
 
 
 def _from_asyncpg(
-    asyncpg: ModuleType, exc: asyncpg.PostgresError
+    asyncpg: ModuleType, exc: asyncpg.PostgresError, params: Sequence[Any]
 ) -> tuple[str | None, type[utils.Error], str]:
     """Return the SQLSTATE, Django exception class and message of asyncpg's *exc*."""
     found = _ARGUMENT_RANGE.search(str(exc)) if isinstance(exc, asyncpg.DataError) else None
@@ -153,7 +162,8 @@ def _from_asyncpg(
         # asyncpg refused the argument client-side (its DataError is a PostgresError with
         # no server behind it): the server's error for the same value, so both drivers
         # raise the same one; asyncpg's own message stays on the chained exception.
-        return "22003", utils.DataError, _SERVER_RANGE_MESSAGES[found.group(1)]
+        message = _typed_array_message(str(exc), params) or _SERVER_RANGE_MESSAGES[found.group(1)]
+        return "22003", utils.DataError, message
     statement_errors = (
         asyncpg.exceptions.InvalidSQLStatementNameError,
         asyncpg.exceptions.DuplicatePreparedStatementError,
@@ -165,6 +175,26 @@ def _from_asyncpg(
         return exc.sqlstate, exception_class(exc.sqlstate), message
     # asyncpg's text already carries the DETAIL and HINT lines, as psycopg2's does.
     return exc.sqlstate, exception_class(exc.sqlstate), str(exc)
+
+
+def _typed_array_message(text: str, params: Sequence[Any]) -> str | None:
+    """Return the server's message for the argument asyncpg refused in *text*, when it is
+    a list of Django's typed integers (an ``UNNEST`` insert's column, on psycopg 3).
+
+    Django's driver writes that list as a typed literal, and the server names its first
+    item out of range: ``value "2147483648" is out of range for type integer``. Plain
+    integers (psycopg2's, or a list given to a cursor) get the scalar's message.
+    """
+    found = _ARGUMENT_NUMBER.search(text)
+    index = int(found.group(1)) - 1 if found is not None else len(params)
+    argument = params[index] if index < len(params) else None
+    if not isinstance(argument, list):
+        return None
+    for item in argument:
+        typed = _TYPED_INTEGERS.get(type(item))
+        if typed is not None and not -typed[1] <= item < typed[1]:
+            return f'value "{int(item)}" is out of range for type {typed[0]}'
+    return None
 
 
 def _client_error_class(exc: BaseException) -> type[utils.Error]:
