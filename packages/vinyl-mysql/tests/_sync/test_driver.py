@@ -188,6 +188,8 @@ ERROR_CASES: dict[str, ErrorCase] = {
 
 def error_class(driver: object) -> type[BaseException]:
     """Return the base class of the errors the connections of *driver* raise."""
+    # The ENGINE's async driver is imported on demand: the driver behind it.
+    driver = getattr(driver, "driver", driver)
     # aiomysql raises PyMySQL's classes, asyncmy its own; the sync driver is the one
     # Django's connection runs on: mysqlclient (MySQLdb), or PyMySQL in its place.
     if isinstance(driver, AiomysqlDriver):

@@ -26,7 +26,7 @@ What differs from Django's:
 from __future__ import annotations
 
 import importlib.util
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import pymysql
@@ -44,7 +44,14 @@ from vinyl.mysql import server
 from vinyl.mysql.dialect import MySQLDialect
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
 from vinyl.mysql_backend.creation import DatabaseCreation
-from vinyl.query.backend import AsyncDriver, Driver, VinylDatabaseWrapperMixin
+from vinyl.query.backend import (
+    AsyncDriver,
+    AsyncPool,
+    Dialect,
+    Driver,
+    PoolConfig,
+    VinylDatabaseWrapperMixin,
+)
 from vinyl.query.databases import POOL_OPTIONS
 
 #: Whether Django's connection runs on mysqlclient: ``MySQLdb`` is not PyMySQL in its place
@@ -64,15 +71,28 @@ else:
 #: Whether the async flavor runs on asyncmy: it is installed (else aiomysql).
 ASYNCMY = importlib.util.find_spec("asyncmy") is not None
 
-_ASYNC_DRIVER: AsyncDriver
-if ASYNCMY:
-    from vinyl.mysql.asyncmy_driver import AsyncmyDriver
 
-    _ASYNC_DRIVER = AsyncmyDriver()
-else:
-    from vinyl.mysql.aiomysql_driver import AiomysqlDriver
+class AsyncDriverOnDemand:
+    """The async driver, imported when the first async pool opens: asyncmy's when asyncmy is
+    installed, else aiomysql's. A process running vinyl_sync alone loads neither (asyncmy
+    alone is 3 MiB of memory).
+    """
 
-    _ASYNC_DRIVER = AiomysqlDriver()
+    @cached_property
+    def driver(self) -> AsyncDriver:
+        """The driver itself: ``AsyncmyDriver`` or ``AiomysqlDriver``, imported on first use."""
+        if ASYNCMY:
+            from vinyl.mysql.asyncmy_driver import AsyncmyDriver
+
+            return AsyncmyDriver()
+        from vinyl.mysql.aiomysql_driver import AiomysqlDriver
+
+        return AiomysqlDriver()
+
+    async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncPool:
+        """Return a started pool of the driver for *config*."""
+        return await self.driver.create_pool(config, dialect)
+
 
 __all__ = ["DatabaseWrapper"]
 
@@ -104,7 +124,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, MySQLDatabaseWrapper):
     """Django's MySQL ``DatabaseWrapper``, usable by vinyl's async and sync drivers."""
 
     vinyl_dialect = _ServerDialect()
-    vinyl_async_driver = _ASYNC_DRIVER
+    vinyl_async_driver = AsyncDriverOnDemand()
     vinyl_sync_driver = _SYNC_DRIVER
     creation_class = DatabaseCreation
 
