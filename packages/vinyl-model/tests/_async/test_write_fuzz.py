@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -33,7 +32,6 @@ import pytest
 from django.db.models import F, Model
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 from vinyl_testapp.models.library import Author, Book
 from vinyl_testapp.models.writes import (
     WArticle,
@@ -68,16 +66,13 @@ from vinyl_testing.writes import (
     Set,
 )
 
+# test_fuzz also keeps Hypothesis's caches out of the repository, when imported.
 from .test_fuzz import Examples, forget_plans
-
-# Hypothesis keeps caches under .hypothesis/ in the working directory, even with
-# database=None: keep them out of the repository.
-if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
-    set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "vinyl-hypothesis"))
 
 #: Examples per test run (one flavor, one server) when ``VINYL_WRITE_FUZZ_EXAMPLES`` is not
 #: set: each reseeds the database four times (two rounds, two sides); 60 took 6 s on SQLite
-#: and 20 s on PostgreSQL on a loaded machine; MariaDB was slower there (up to 2 min).
+#: and 20 s on PostgreSQL on a loaded machine, 11 s on PostgreSQL and 19 s on MariaDB on a
+#: quiet one (MariaDB took up to 2 min under heavy load).
 DEFAULT_EXAMPLES = 60
 EXAMPLES = int(os.environ.get("VINYL_WRITE_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
 SEED = int(os.environ.get("VINYL_WRITE_FUZZ_SEED", 15_041))
