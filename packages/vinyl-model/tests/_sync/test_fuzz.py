@@ -652,11 +652,13 @@ def spreads(model: type[Model], names: Sequence[str]) -> tuple[str, ...]:
 
 def aggregated(aggregate: Any) -> list[str]:
     """Return the field paths *aggregate* reads, but ``pk`` (a column of the model itself)."""
-    return [
-        source.name
+    # F.name is set in F.__init__, which django-stubs does not declare.
+    names = [
+        source.name  # type: ignore[attr-defined]
         for source in aggregate.get_source_expressions()
-        if isinstance(source, F) and source.name != "pk"
+        if isinstance(source, F)
     ]
+    return [name for name in names if name != "pk"]
 
 
 @st.composite
@@ -951,14 +953,25 @@ def fuzz_examples(record_testsuite_property: Callable[[str, object], None]) -> I
     record_testsuite_property("fuzz_examples", examples.count)
 
 
-@seed(SEED)
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    print_blob=False,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+def fuzzed[T: Callable[..., Any]](fixed_seed: int, examples: int) -> Callable[[T], T]:
+    """Return the decorator that runs a ``@given`` test as a fuzzer runs: *examples* from
+    *fixed_seed* (the same ones every run), no deadline, no example database, and the
+    health checks that a fixture-heavy, database-bound test trips turned off."""
+
+    def apply(test: T) -> T:
+        configured = settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            print_blob=False,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )(test)
+        return seed(fixed_seed)(configured)
+
+    return apply
+
+
+@fuzzed(SEED, EXAMPLES)
 @given(data=st.data())
 def test_chains_give_djangos_results(
     library: DB, fuzz_examples: Examples, data: st.DataObject

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 from django.db.models import F, Model
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from vinyl_testapp.models.library import Author, Book
 from vinyl_testapp.models.writes import (
@@ -70,7 +70,7 @@ from vinyl_testing.writes import (
 )
 
 # test_fuzz also keeps Hypothesis's caches out of the repository, when imported.
-from .test_fuzz import Examples, forget_plans
+from .test_fuzz import Examples, forget_plans, fuzzed
 
 #: Examples per test run (one flavor, one server) when ``VINYL_WRITE_FUZZ_EXAMPLES`` is not
 #: set: each reseeds the database four times (two rounds, two sides); 60 took 6 s on SQLite
@@ -536,14 +536,7 @@ def write_fuzz_examples(
     record_testsuite_property("write_fuzz_examples", examples.count)
 
 
-@seed(SEED)
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    print_blob=False,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzzed(SEED, EXAMPLES)
 @given(data=st.data())
 def test_write_scenarios_give_djangos_results(
     db: DB, write_fuzz_examples: Examples, data: st.DataObject
