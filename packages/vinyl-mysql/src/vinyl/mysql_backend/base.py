@@ -26,7 +26,7 @@ What differs from Django's:
 from __future__ import annotations
 
 import importlib.util
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import pymysql
@@ -44,14 +44,7 @@ from vinyl.mysql import server
 from vinyl.mysql.dialect import MySQLDialect
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
 from vinyl.mysql_backend.creation import DatabaseCreation
-from vinyl.query.backend import (
-    AsyncDriver,
-    AsyncPool,
-    Dialect,
-    Driver,
-    PoolConfig,
-    VinylDatabaseWrapperMixin,
-)
+from vinyl.query.backend import Driver, DriverOnDemand, VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
 
 #: Whether Django's connection runs on mysqlclient: ``MySQLdb`` is not PyMySQL in its place
@@ -72,26 +65,13 @@ else:
 ASYNCMY = importlib.util.find_spec("asyncmy") is not None
 
 
-class AsyncDriverOnDemand:
-    """The async driver, imported when the first async pool opens: asyncmy's when asyncmy is
-    installed, else aiomysql's. A process running vinyl_sync alone loads neither (asyncmy
-    alone is 3 MiB of memory).
-    """
-
-    @cached_property
-    def driver(self) -> AsyncDriver:
-        """The driver itself: ``AsyncmyDriver`` or ``AiomysqlDriver``, imported on first use."""
-        if ASYNCMY:
-            from vinyl.mysql.asyncmy_driver import AsyncmyDriver
-
-            return AsyncmyDriver()
-        from vinyl.mysql.aiomysql_driver import AiomysqlDriver
-
-        return AiomysqlDriver()
-
-    async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncPool:
-        """Return a started pool of the driver for *config*."""
-        return await self.driver.create_pool(config, dialect)
+#: The async driver, imported when the first async pool opens: asyncmy's when asyncmy is
+#: installed, else aiomysql's.
+_ASYNC_DRIVER = (
+    DriverOnDemand("vinyl.mysql.asyncmy_driver", "AsyncmyDriver")
+    if ASYNCMY
+    else DriverOnDemand("vinyl.mysql.aiomysql_driver", "AiomysqlDriver")
+)
 
 
 __all__ = ["DatabaseWrapper"]
@@ -124,7 +104,7 @@ class DatabaseWrapper(VinylDatabaseWrapperMixin, MySQLDatabaseWrapper):
     """Django's MySQL ``DatabaseWrapper``, usable by vinyl's async and sync drivers."""
 
     vinyl_dialect = _ServerDialect()
-    vinyl_async_driver = AsyncDriverOnDemand()
+    vinyl_async_driver = _ASYNC_DRIVER
     vinyl_sync_driver = _SYNC_DRIVER
     creation_class = DatabaseCreation
 

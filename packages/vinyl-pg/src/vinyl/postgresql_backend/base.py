@@ -31,7 +31,7 @@ from vinyl.pg.dialect import PSYCOPG2
 from vinyl.postgresql_backend.creation import DatabaseCreation
 from vinyl.postgresql_backend.operations import DatabaseOperations
 from vinyl.query import databases
-from vinyl.query.backend import AsyncPool, Dialect, Driver, PoolConfig, VinylDatabaseWrapperMixin
+from vinyl.query.backend import Driver, DriverOnDemand, VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
 
 _SYNC_DRIVER: Driver
@@ -49,25 +49,14 @@ else:
 __all__ = ["DatabaseWrapper"]
 
 
-class AsyncpgOnDemand:
-    """The async driver, :class:`vinyl.pg.asyncpg_driver.AsyncpgDriver`, imported when the
-    first async pool opens: a process running vinyl_sync alone never loads asyncpg (3 MiB).
-    """
-
-    async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncPool:
-        """Return a started asyncpg pool for *config* (``AsyncpgDriver.create_pool``)."""
-        from vinyl.pg.asyncpg_driver import AsyncpgDriver
-
-        return await AsyncpgDriver().create_pool(config, dialect)
-
-
 class DatabaseWrapper(VinylDatabaseWrapperMixin, PostgreSQLDatabaseWrapper):
     """Django's PostgreSQL ``DatabaseWrapper``, usable by vinyl's asyncpg and psycopg2 drivers."""
 
     # Both drivers take Django's SQL as it is; the asyncpg driver numbers placeholders
     # itself (see vinyl.pg.asyncpg_driver), so one dialect serves both flavors.
     vinyl_dialect = PSYCOPG2
-    vinyl_async_driver = AsyncpgOnDemand()
+    # asyncpg is imported when the first async pool opens.
+    vinyl_async_driver = DriverOnDemand("vinyl.pg.asyncpg_driver", "AsyncpgDriver")
     vinyl_sync_driver = _SYNC_DRIVER
     ops_class = DatabaseOperations
     creation_class = DatabaseCreation

@@ -46,6 +46,8 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import import_module
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from django.conf import settings
@@ -60,6 +62,7 @@ __all__ = [
     "Dialect",
     "DjangoAtomic",
     "Driver",
+    "DriverOnDemand",
     "Pool",
     "PoolConfig",
     "PoolState",
@@ -334,6 +337,28 @@ class AsyncDriver(Protocol):
     """Opens async pools for an alias (asyncpg, aiomysql...)."""
 
     async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncPool: ...
+
+
+class DriverOnDemand:
+    """An :class:`AsyncDriver` imported when its first pool opens: *name* of *module*.
+
+    An ENGINE names its async driver so: a process running the sync flavor alone never
+    loads the async driver's library (asyncpg, asyncmy: about 3 MiB of memory each).
+    """
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    @cached_property
+    def driver(self) -> AsyncDriver:
+        """The driver itself, imported on first use."""
+        driver: AsyncDriver = getattr(import_module(self.module), self.name)()
+        return driver
+
+    async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncPool:
+        """Return a started pool of the driver for *config*."""
+        return await self.driver.create_pool(config, dialect)
 
 
 @runtime_checkable
