@@ -217,3 +217,30 @@ async def test_infinite_moments_read_as_psycopg2_reads_them(backend: Backend, us
             else:
                 assert cursor.fetchall() == [expected]
     assert tuple(row) == expected
+
+
+@pytest.mark.parametrize("use_tz", [True, False], ids=["use_tz", "naive"])
+async def test_aware_moments_for_timestamps_and_dates_convert_as_djangos(
+    backend: Backend, use_tz: bool
+) -> None:
+    """An aware datetime for a ``timestamp`` or a ``date`` is its time in the session's zone.
+
+    Django's drivers pass it as a ``timestamptz``, which the server casts in the session's
+    time zone (UTC with ``USE_TZ``, else ``TIME_ZONE``). asyncpg's parameter has the type
+    the server inferred: vinyl's ``timestamp`` codec raised on an aware value, and its
+    ``date`` codec took the value's own date.
+    """
+    sql = "SELECT %s::timestamp, %s::date, %s::timestamptz, %s::timestamp, %s::date"
+    kolkata = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+    aware = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=kolkata)
+    naive = datetime.datetime(2024, 1, 2, 3, 4, 5)
+    values = [aware, aware, aware, naive, naive]
+    with override_settings(USE_TZ=use_tz, TIME_ZONE="America/Chicago"):
+        with connections[PG.django].cursor() as cursor:
+            cursor.execute(sql, values)
+            [expected] = cursor.fetchall()
+        async with open_pool(backend, configured(backend)) as pool, taken(pool) as conn:
+            [row] = await conn.fetch(sql, values)
+    assert tuple(row) == expected
+    local = datetime.datetime(2024, 1, 1, 21 if use_tz else 15, 34, 5)
+    assert expected[:2] == (local, datetime.date(2024, 1, 1))

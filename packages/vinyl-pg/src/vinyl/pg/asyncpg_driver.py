@@ -293,22 +293,28 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec(
         "bytea", schema="pg_catalog", encoder=bytes, decoder=_BYTEA_DECODER, format="binary"
     )
+    # The session's time zone: the server reads a naive value for a timestamptz in it, and
+    # converts an aware one (a timestamptz, as Django's drivers pass it) to a date or a
+    # timestamp in it.
+    zone = ZoneInfo(settings.TIME_ZONE) if not settings.USE_TZ else datetime.UTC
     await connection.set_type_codec(
-        "date", schema="pg_catalog", encoder=_encode_date, decoder=_decode_date, format="tuple"
+        "date",
+        schema="pg_catalog",
+        encoder=partial(_encode_date, zone=zone),
+        decoder=_decode_date,
+        format="tuple",
     )
     await connection.set_type_codec(
         "timestamp",
         schema="pg_catalog",
-        encoder=_encode_timestamp,
+        encoder=partial(_encode_timestamp, zone=zone),
         decoder=_decode_timestamp,
         format="tuple",
     )
-    # Naive values are in the session's time zone, as the server reads Django's.
-    zone = ZoneInfo(settings.TIME_ZONE) if not settings.USE_TZ else datetime.UTC
     await connection.set_type_codec(
         "timestamptz",
         schema="pg_catalog",
-        encoder=partial(_encode_timestamp, zone=zone),
+        encoder=partial(_encode_timestamptz, zone=zone),
         decoder=_decode_timestamptz if settings.USE_TZ else partial(_decode_naive, zone=zone),
         format="tuple",
     )
@@ -325,10 +331,12 @@ _DATE_INFINITY = 2**31 - 1
 _DATE_MINUS_INFINITY = -(2**31)
 
 
-def _encode_date(value: datetime.date) -> tuple[int]:
+def _encode_date(value: datetime.date, zone: datetime.tzinfo) -> tuple[int]:
     # asyncpg's own encoder writes date.max and date.min as 'infinity' and '-infinity';
     # Django's drivers write the dates (9999-12-31, 0001-01-01), which Django on psycopg 3
     # can read back (it raises on infinity).
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        value = value.astimezone(zone)
     return (value.toordinal() - _DATE_EPOCH,)
 
 
@@ -367,12 +375,19 @@ _AWARE_INFINITIES = {
 # decode it faster than asyncpg's (a timedelta product, not its constructor).
 
 
-def _encode_timestamp(value: datetime.date, zone: datetime.tzinfo | None = None) -> tuple[int]:
-    # A timestamptz (a *zone*) takes a naive value as in *zone*, the session's time zone.
+def _encode_timestamp(value: datetime.date, zone: datetime.tzinfo) -> tuple[int]:
+    # An aware value is the moment's time in *zone*, the session's time zone.
     if not isinstance(value, datetime.datetime):
         value = datetime.datetime(value.year, value.month, value.day)
-    if zone is None:
-        return ((value - _NAIVE_EPOCH) // _MICROSECOND,)
+    elif value.tzinfo is not None:
+        value = value.astimezone(zone).replace(tzinfo=None)
+    return ((value - _NAIVE_EPOCH) // _MICROSECOND,)
+
+
+def _encode_timestamptz(value: datetime.date, zone: datetime.tzinfo) -> tuple[int]:
+    # A naive value is a time in *zone*, the session's time zone.
+    if not isinstance(value, datetime.datetime):
+        value = datetime.datetime(value.year, value.month, value.day)
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     return ((value - _EPOCH) // _MICROSECOND,)
