@@ -22,8 +22,9 @@ reverse foreign key, one-to-one, many-to-many), the reverse relation itself too
 field is the relation (``ManyToOneRel``, ``OneToOneRel``, ``ManyToManyRel``), not a column.
 
 The examples come from a fixed seed, so CI runs the same chains every time:
-``VINYL_FUZZ_EXAMPLES`` per test run (default :data:`DEFAULT_EXAMPLES`) runs more or fewer.
-Each run records how many it ran as the JUnit property ``fuzz_examples``.
+``VINYL_FUZZ_EXAMPLES`` per test run (default :data:`DEFAULT_EXAMPLES`) runs more or fewer,
+``VINYL_FUZZ_SEED`` another seed. Each run records how many it ran as the JUnit property
+``fuzz_examples``.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
 #: about 4 ms each, and enough that each lookup is drawn a few times.
 DEFAULT_EXAMPLES = 600
 EXAMPLES = int(os.environ.get("VINYL_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
-SEED = 20_613
+SEED = int(os.environ.get("VINYL_FUZZ_SEED", 20_613))
 #: The name of the flavor's manager on the test models, for messages.
 MANAGER = {"vinyl_async": "avinyl", "vinyl_sync": "vinyl"}[vinyl_sync.__name__]
 
