@@ -13,12 +13,15 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connections
+from vinyl.mysql.aiomysql_driver import AiomysqlDriver
 from vinyl.mysql.server import ServerData, known_server, record_server
-from vinyl.mysql_backend.base import DatabaseWrapper
+from vinyl.mysql_backend.base import MYSQLCLIENT, DatabaseWrapper
 from vinyl.query.compiler import compile_with
 from vinyl.query.databases import get_backend
 from vinyl_testapp.models import AllTypes, TypesOwner
 from vinyl_testing.plugin import MYSQL
+
+from ._async.test_driver import DECODED_PARAMS, DECODED_SQL
 
 
 def wrapper(alias: str = "probe", **changes: Any) -> DatabaseWrapper:
@@ -205,3 +208,28 @@ def test_migrate_through_the_vinyl_engine_creates_djangos_tables(
     by_vinyl = schema(oracle, fresh_databases["migrated_by_vinyl"])
     assert TypesOwner._meta.db_table in by_vinyl and "django_migrations" in by_vinyl
     assert by_vinyl == by_django
+
+
+async def test_aiomysql_decodes_as_djangos_connection_on_either_driver(oracle: Any) -> None:
+    """aiomysql, the async driver without asyncmy, reads what Django's connection reads.
+
+    Django on mysqlclient reads a zero DATE or DATETIME as ``None``; PyMySQL, whose
+    converters aiomysql uses, as the string: aiomysql read the string under mysqlclient too.
+    """
+    backend = get_backend(MYSQL.vinyl)
+    pool = await AiomysqlDriver().create_pool(backend.config, backend.dialect)
+    try:
+        connection = await pool.acquire()
+        try:
+            for params in DECODED_PARAMS:
+                oracle.execute(DECODED_SQL, params)
+                expected = list(oracle.fetchall())
+                rows = await connection.fetch(DECODED_SQL, params)
+                assert rows == expected
+                assert [type(v) for v in rows[0]] == [type(v) for v in expected[0]]
+        finally:
+            await pool.release(connection)
+    finally:
+        await pool.close()
+    zeros = (None, None) if MYSQLCLIENT else ("0000-00-00", "0000-00-00 00:00:00")
+    assert expected[0][:2] == zeros

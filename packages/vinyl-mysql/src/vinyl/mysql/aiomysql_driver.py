@@ -4,22 +4,55 @@ aiomysql's ``Pool`` waits without a deadline and pings on every acquire; vinyl's
 does a round trip of its own. Statements and pool rules are :mod:`vinyl.mysql._aio`'s,
 shared with :mod:`vinyl.mysql.asyncmy_driver`; this module opens aiomysql connections and
 reads their state. aiomysql raises PyMySQL's exception classes and decodes with PyMySQL's
-converters (Django's ``time`` for TIME columns).
+converters (Django's ``time`` for TIME columns), but where Django's connection runs on
+mysqlclient: then a zero or invalid DATE or DATETIME (``'0000-00-00'``, stored under a
+lenient ``sql_mode``) reads as ``None``, as mysqlclient reads it, not as the string.
 """
 
 from __future__ import annotations
 
+import datetime
 import inspect
+from typing import Any
 
 import aiomysql  # type: ignore[import-untyped]
+from pymysql.constants import FIELD_TYPE
+from pymysql.converters import convert_date, convert_datetime
 from vinyl.mysql._aio import AsyncConnection, AsyncDriver, AsyncPool, Outcome
-from vinyl.mysql._connect import ConnectionSetup
+from vinyl.mysql._connect import CONVERSIONS, ConnectionSetup
 from vinyl.mysql.errors import PYMYSQL
 from vinyl.query.backend import Dialect, PoolConfig
 
 __all__ = ["AiomysqlConnection", "AiomysqlDriver", "AiomysqlPool"]
 
 _CONNECT_PARAMETERS = frozenset(inspect.signature(aiomysql.connect).parameters)
+
+
+def date_or_none(value: str) -> datetime.date | None:
+    """Return a DATE as a date; ``None`` for one Python cannot hold, as mysqlclient does.
+
+    PyMySQL returns such a value (``'0000-00-00'``) as the string itself.
+    """
+    converted = convert_date(value)
+    return converted if isinstance(converted, datetime.date) else None
+
+
+def datetime_or_none(value: str) -> datetime.date | None:
+    """Return a DATETIME/TIMESTAMP as a datetime; ``None`` for one Python cannot hold.
+
+    As mysqlclient does: ``'0000-00-00 00:00:00'`` reads as ``None``, not as the string.
+    """
+    converted = convert_datetime(value)
+    return converted if isinstance(converted, datetime.date) else None
+
+
+#: PyMySQL's converters, with the decoders Django's backend on mysqlclient reads with.
+MYSQLCLIENT_CONVERSIONS: dict[Any, Any] = {
+    **CONVERSIONS,
+    FIELD_TYPE.DATE: date_or_none,
+    FIELD_TYPE.DATETIME: datetime_or_none,
+    FIELD_TYPE.TIMESTAMP: datetime_or_none,
+}
 
 
 class _Cursor(aiomysql.Cursor):  # type: ignore[misc]
@@ -57,9 +90,14 @@ class AiomysqlPool(AsyncPool[aiomysql.Connection, AiomysqlConnection]):
     """
 
     def __init__(self, config: PoolConfig, dialect: Dialect) -> None:
+        # Imported here: the ENGINE imports the drivers.
+        from vinyl.mysql_backend.base import MYSQLCLIENT
+
         setup = ConnectionSetup(config, _CONNECT_PARAMETERS, "aiomysql")
         # aiomysql spells the database ``db``.
         setup.kwargs["db"] = setup.kwargs.pop("database")
+        if MYSQLCLIENT:
+            setup.kwargs["conv"] = MYSQLCLIENT_CONVERSIONS
         super().__init__(config, AiomysqlConnection, setup)
         self.dialect = dialect
 
