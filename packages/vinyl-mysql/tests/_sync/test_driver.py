@@ -9,6 +9,7 @@ Written once for aiomysql; ``tools/unasync.py`` generates the PyMySQL twin in ``
 from __future__ import annotations
 
 import datetime
+import gc
 import warnings
 from typing import Any
 
@@ -122,6 +123,44 @@ def test_percent_signs_reach_the_server_once_with_or_without_params(backend: Bac
     assert plain == [("a%b",)]
     assert with_param == [("a%b", "c%d")]
     assert like == [(1,)]
+
+
+def test_a_read_leaves_none_of_its_rows_on_the_idle_connection(backend: Backend) -> None:
+    # A connection keeping its last result would hold all its rows (and their values) for
+    # as long as it sits idle in the pool; only the caller's list may hold them.
+    with open_pool(backend, configured(backend)) as pool:
+        with taken(pool) as connection:
+            rows = connection.fetch("SELECT 1, 'a' UNION ALL SELECT 2, 'b'")
+        row = rows[0]
+        assert [holder for holder in gc.get_referrers(row) if holder is not rows] == []
+        with taken(pool) as connection:
+            _, rows = connection.fetch_with_columns("SELECT 3 AS three")
+        row = rows[0]
+        assert [holder for holder in gc.get_referrers(row) if holder is not rows] == []
+
+
+def test_replies_larger_than_the_receive_buffer_read_intact(backend: Backend) -> None:
+    # asyncmy's receive buffer starts at 16 KiB in vinyl's pool and grows with the reply.
+    wide = "SELECT REPEAT('ab', 200000), 7"
+    long = "SELECT seq, REPEAT('x', 90) FROM seq_1_to_20000"
+    with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+        assert connection.fetch(wide) == [("ab" * 200000, 7)]
+        rows = connection.fetch(long)
+        assert connection.fetch("SELECT 1") == [(1,)]
+    assert rows == [(n, "x" * 90) for n in range(1, 20001)]
+
+
+def test_the_statement_after_a_call_reads_its_own_result(backend: Backend, oracle: Any) -> None:
+    # A CALL answers with its rows, then an OK packet of its own: the connection keeps the
+    # result until the next statement has read that packet.
+    oracle.execute("CREATE OR REPLACE PROCEDURE vinyl_two_rows() SELECT 1 UNION ALL SELECT 2")
+    try:
+        with open_pool(backend, configured(backend)) as pool, taken(pool) as connection:
+            called = connection.fetch("CALL vinyl_two_rows()")
+            after = connection.fetch("SELECT 3")
+    finally:
+        oracle.execute("DROP PROCEDURE vinyl_two_rows")
+    assert (called, after) == ([(1,), (2,)], [(3,)])
 
 
 def test_fetch_with_columns_names_the_columns_djangos_cursor_describes(

@@ -19,7 +19,7 @@ import aiomysql  # type: ignore[import-untyped]
 from pymysql.constants import FIELD_TYPE
 from pymysql.converters import convert_date, convert_datetime
 from vinyl.mysql._aio import AsyncConnection, AsyncDriver, AsyncPool, Outcome
-from vinyl.mysql._connect import CONVERSIONS, ConnectionSetup
+from vinyl.mysql._connect import CONVERSIONS, ConnectionSetup, forget_result
 from vinyl.mysql.errors import PYMYSQL
 from vinyl.query.backend import Dialect, PoolConfig
 
@@ -80,6 +80,7 @@ class AiomysqlConnection(AsyncConnection[aiomysql.Connection]):
         await cursor.execute(query)
         # A buffered cursor holds every row already: fetchall() does no I/O.
         rows = await cursor.fetchall()
+        forget_result(self.raw)
         return Outcome(cursor.rowcount, cursor.lastrowid, cursor.description, rows)
 
 

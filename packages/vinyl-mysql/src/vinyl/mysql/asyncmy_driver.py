@@ -32,7 +32,7 @@ import asyncmy.converters
 from django.db.backends import utils as backend_utils
 from pymysql.constants import CLIENT, FIELD_TYPE
 from vinyl.mysql._aio import TLS_REFUSED, AsyncConnection, AsyncDriver, AsyncPool, Outcome
-from vinyl.mysql._connect import ConnectionSetup
+from vinyl.mysql._connect import ConnectionSetup, forget_result
 from vinyl.mysql.errors import DriverErrors
 from vinyl.query.backend import Dialect, PoolConfig
 
@@ -42,6 +42,10 @@ _CONNECT_PARAMETERS = frozenset(inspect.signature(asyncmy.connect).parameters)
 
 #: asyncmy's exception classes (its own, not PyMySQL's).
 ASYNCMY = DriverErrors.of(asyncmy)
+
+#: Bytes of a new connection's receive buffer (asyncmy's own: 256 KiB), enough for a
+#: page of ~100 rows.
+RECEIVE_BUFFER = 16384
 
 #: An asyncmy connection (its stubs leave most of it untyped).
 type Raw = Any
@@ -87,6 +91,7 @@ class AsyncmyConnection(AsyncConnection[Raw]):
         raw = self.raw
         await raw.query(query)
         result = raw._result
+        forget_result(raw)
         return Outcome(
             result.affected_rows, result.insert_id, result.description, result.rows or ()
         )
@@ -121,6 +126,13 @@ class AsyncmyPool(AsyncPool[Raw, AsyncmyConnection]):
             if kwargs.get("ssl") and capabilities is not None and not capabilities & CLIENT.SSL:
                 raise ASYNCMY.operational(*TLS_REFUSED) from exc
             raise
+        # asyncmy fills a 256 KiB receive buffer per connection up front: 2.5 MiB for a
+        # pool of ten before a row is read. Idle (the handshake read), it starts smaller;
+        # asyncmy doubles it when a reply needs more (to 1 MiB for 10,000 books). The
+        # receive state is public in asyncmy's declarations, not in its stubs.
+        proto = raw._proto  # type: ignore[attr-defined]
+        if proto.length == proto.pos:
+            proto.buffer, proto.length, proto.pos = bytearray(RECEIVE_BUFFER), 0, 0
         return raw
 
     def lost(self, raw: Raw) -> bool:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import pymysql
 from pymysql.constants import SERVER_STATUS
-from vinyl.mysql._connect import ConnectionSetup, connect_error
+from vinyl.mysql._connect import ConnectionSetup, connect_error, forget_result
 from vinyl.mysql._dbapi import DBAPIConnection, DBAPIDriver, DBAPIPool
 from vinyl.mysql.errors import PYMYSQL
 from vinyl.query.backend import Dialect, PoolConfig
@@ -33,6 +35,11 @@ class PyMySQLConnection(DBAPIConnection[Raw]):
     __slots__ = ()
 
     errors = PYMYSQL
+
+    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+        cursor = super()._run(sql, params)
+        forget_result(self.raw)  # the cursor holds the rows it returns
+        return cursor
 
 
 class PyMySQLPool(DBAPIPool[Raw, PyMySQLConnection]):
