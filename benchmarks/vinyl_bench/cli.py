@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"- data: {scale.authors:,} authors, {scale.books:,} books, {scale.tags} tags, "
         f"{scale.tags_per_book} tags a book; median of {scale.runs} run(s) after "
-        f"{scale.warmups} warm-up(s); each contender in its own process"
+        f"{scale.warmups} warm-up(s); each contender in a process of its own per workload"
     )
     print(
         "- cells: ops/s (ratio = time ÷ the raw async driver's time in this run; lower is better)"

@@ -3,6 +3,11 @@
 For each workload, every contender runs the warm-ups, then the timed runs, one run at a
 time and in turn (the order rotating each round), so a change in the machine's load
 during the benchmark is spread over all contenders instead of landing on one.
+
+Each workload gets fresh worker processes. Peak RSS is a process's high-water mark, and
+a process never gives all it freed back to the system: in a worker kept across
+workloads, a later workload's peak started from what W3's 10,000 objects left in the
+allocators, and measured that rather than its own memory.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ class Worker:
         self.event_loop = "-"
         self.close_error: str | None = None
         self.failure: str | None = None
+
+    def wait_ready(self) -> None:
+        """Wait for the worker to open its contender (workers start side by side)."""
         try:
             hello = self._read()
         except WorkerError as exc:
@@ -146,16 +154,24 @@ def measure(vendor: str, contenders: list[str], keys: list[str], scale: Scale) -
     """Run *keys* for every contender on *vendor*; return each contender's report."""
     from vinyl_bench.cli import log
 
-    workers = []
-    for name in contenders:
-        log(f"{vendor}: starting {name}")
-        workers.append(Worker(vendor, name, scale))
+    reports: dict[str, dict[str, Any]] = {
+        name: {"event_loop": "-", "results": {}, "close_error": None} for name in contenders
+    }
     for key in keys:
         log(f"{vendor}: {key}")
+        workers = [Worker(vendor, name, scale) for name in contenders]
+        for worker in workers:
+            worker.wait_ready()
         for round_ in range(scale.warmups + scale.runs):
             shift = round_ % len(workers)
             for worker in workers[shift:] + workers[:shift]:
                 worker.run(key, timed=round_ >= scale.warmups)
-    for worker in workers:
-        worker.close()
-    return {worker.name: worker.report(keys) for worker in workers}
+        for worker in workers:
+            worker.close()
+            report, merged = worker.report([key]), reports[worker.name]
+            merged["results"].update(report["results"])
+            if worker.event_loop != "-":
+                merged["event_loop"] = worker.event_loop
+            if report["close_error"] and not merged["close_error"]:
+                merged["close_error"] = f"after {key}: {report['close_error']}"
+    return reports
