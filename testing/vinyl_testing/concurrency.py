@@ -48,10 +48,27 @@ async def agather(
 ) -> list[Any]:
     """Run every ``func()`` as a task at once; return their results in order.
 
-    With *timeout*, a hang guard: ``TimeoutError`` if they have not all ended by then (the
-    tasks still running are cancelled).
+    The first error raised ends the call, as ``asyncio.gather``'s; with *timeout*, a hang
+    guard: ``TimeoutError`` if they have not all ended by then. Either way the tasks still
+    running are cancelled, and waited for: ``gather`` returns when the first cancelled task
+    ends, while another may still be rolling back its block, and the caller's next step
+    (a test's teardown: Django's flush, which blocks the loop) may need that block's locks.
     """
-    return list(await asyncio.wait_for(asyncio.gather(*(func() for func in funcs)), timeout))
+    if not funcs:
+        return []
+    tasks = [asyncio.ensure_future(func()) for func in funcs]
+    done, running = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_EXCEPTION)
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running)
+    # The first error in order of the tasks that ended by themselves, as gather raises it.
+    for task in tasks:
+        if task in done and (task.cancelled() or task.exception() is not None):
+            task.result()
+    if running:
+        raise TimeoutError(f"{len(running)} of {len(funcs)} tasks still ran after {timeout}s")
+    return [task.result() for task in tasks]
 
 
 def gather(*funcs: Callable[[], Any], timeout: float | None = None) -> list[Any]:

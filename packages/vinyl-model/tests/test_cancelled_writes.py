@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from typing import Any
 
 import pytest
 from django.db.models import Count
@@ -17,6 +18,7 @@ from vinyl.query import get_backend
 from vinyl.query._async import get_pool
 from vinyl_async import transaction
 from vinyl_testapp.models.writes import WCascade, WTarget
+from vinyl_testing.concurrency import AEvent, agather
 from vinyl_testing.plugin import DB, servers_only
 from vinyl_testing.sessions import server_sessions
 
@@ -141,3 +143,33 @@ async def test_1000_blocks_cancelled_at_random_points_leak_nothing(
     await asyncio.wait_for(asyncio.gather(*(write_block(db, n) for n in more)), HANG_GUARD)
     assert half_committed(db) == []
     assert {target_name(number) for number in more} <= committed_names(db)
+
+
+async def test_a_hang_guard_that_fires_leaves_no_block_running(db: DB) -> None:
+    """``agather(..., timeout=...)`` timing out cancels its tasks and waits for their ends.
+
+    It returned as soon as the first cancelled task ended (``asyncio.gather``), while a task
+    cut off inside a block still rolled back and gave its connection back: a test's
+    teardown (Django's flush, which blocks the loop's thread) then waited for the row lock
+    that block held, and the block waited for the loop: a hang.
+    """
+    WTarget.objects.using(db.django).create(name="locked")
+    locked = AEvent()
+    tasks: list[asyncio.Task[Any]] = []
+
+    async def hold() -> None:
+        tasks.append(asyncio.current_task())  # type: ignore[arg-type]
+        async with transaction(using=db.vinyl):
+            await WTarget.avinyl.using(db.vinyl).select_for_update().get(name="locked")
+            locked.set()
+            await asyncio.sleep(HANG_GUARD)
+
+    async def wait() -> None:
+        await locked.wait()
+        await asyncio.sleep(HANG_GUARD)
+
+    with pytest.raises(TimeoutError):
+        await agather(hold, wait, timeout=3.0)
+    assert locked.is_set()
+    assert [task for task in tasks if not task.done()] == []
+    assert WTarget.objects.using(db.django).filter(name="locked").update(name="free") == 1
