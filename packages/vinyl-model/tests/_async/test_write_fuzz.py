@@ -25,11 +25,11 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Callable, Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
-from django.db.models import F, Model
+from django.db.models import DecimalField, F, Model
 from hypothesis import given
 from hypothesis import strategies as st
 from vinyl_testapp.models.library import Author, Book
@@ -106,18 +106,27 @@ def text(max_length: int, *, past: bool = True) -> st.SearchStrategy[str]:
 
 
 def fits(model: type[Model], name: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """*values* without the strings longer than the field *name* of *model* holds.
+    """*values* without the strings longer, or the decimals larger, than the field *name*
+    of *model* holds.
 
-    For an INSERT. On PostgreSQL a string too long fails the INSERT after its key was
-    taken from the sequence when the value is a bound parameter (vinyl_async, asyncpg),
-    and before when it is a literal in the SQL (Django on psycopg, client-side binding):
-    the rows inserted next get other keys. A difference of the drivers' binding, not of
-    the ORM, which the fuzzer does not draw; updates still draw such strings.
+    For an INSERT. On PostgreSQL a value the column refuses fails the INSERT after its key
+    was taken from the sequence when the value is a bound parameter (vinyl_async, asyncpg;
+    for a decimal, once the server plans the statement generically, after five runs on a
+    connection), and before when it is a literal in the SQL (Django on psycopg,
+    client-side binding): the rows inserted next get other keys. A difference of the
+    drivers' binding, not of the ORM, which the fuzzer does not draw; updates still draw
+    such values.
     """
-    limit: int | None = getattr(model._meta.get_field(name), "max_length", None)
-    if limit is None:
-        return values
-    return values.filter(lambda value: not isinstance(value, str) or len(value) <= limit)
+    field = model._meta.get_field(name)
+    limit: int | None = getattr(field, "max_length", None)
+    if limit is not None:
+        return values.filter(lambda value: not isinstance(value, str) or len(value) <= limit)
+    if isinstance(field, DecimalField):
+        places = Decimal(1).scaleb(-field.decimal_places)
+        # PostgreSQL rounds half away from zero to the column's scale, then checks the size.
+        largest = Decimal(10) ** (field.max_digits - field.decimal_places)
+        return values.filter(lambda value: abs(value.quantize(places, ROUND_HALF_UP)) < largest)
+    return values
 
 
 def integers() -> st.SearchStrategy[int]:
@@ -494,7 +503,7 @@ def book(draw: Draw) -> Step:
             "author": Ref(f"{var}_author"),
             "published": draw(DATES),
             "created": draw(DATETIMES),
-            "price": draw(PRICES),
+            "price": draw(fits(Book, "price", PRICES)),
             "pages": draw(integers()),
         }
         ops: list[Op] = [Create(f"{var}_author", Author, author)]
