@@ -122,30 +122,16 @@ class AsyncpgConnection(PooledConnection[asyncpg.Connection]):
         # Cleared when the statement ends, with a result or an error; a cancellation
         # (or any BaseException) leaves it set and the pool closes the connection.
         self.busy = True
-        try:
-            result = await self._send(method, sql, args)
-        except Exception:
-            self.busy = False
-            raise
-        self.busy = False
-        return result
-
-    async def _send(self, method: Callable[..., Any], sql: str, args: Sequence[Any]) -> Any:
+        # One coroutine between the caller and asyncpg: each level costs every statement.
         try:
             try:
-                return await method(sql, *args)
+                result = await method(sql, *args)
             except asyncpg.DataError as exc:
                 if not str(exc).startswith(_ARGUMENT_ERROR):
                     raise
-                # Refused client-side, before sending: retry with the server's types.
-                statement = await self.raw.prepare(sql, name="")
-                try:
-                    coerced = _coerce_params(args, [t.name for t in statement.get_parameters()])
-                except (TypeError, ValueError, ArithmeticError):
-                    # Not convertible ("abc" for an integer): report asyncpg's refusal.
-                    raise exc from None
-                return await method(sql, *coerced)
+                result = await self._retry(method, sql, args, exc)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            self.busy = False
             if _lost(self.raw):
                 self.broken = True
                 raise lost_error(exc) from exc
@@ -153,8 +139,29 @@ class AsyncpgConnection(PooledConnection[asyncpg.Connection]):
         except asyncpg.exceptions.InternalClientError as exc:
             # The protocol met a message it did not expect, such as the FATAL a server
             # sends an idle connection it terminates: the connection is unusable.
+            self.busy = False
             self.broken = True
             raise lost_error(exc) from exc
+        except Exception:
+            self.busy = False
+            raise
+        self.busy = False
+        return result
+
+    async def _retry(
+        self, method: Callable[..., Any], sql: str, args: Sequence[Any], exc: asyncpg.DataError
+    ) -> Any:
+        """Run *method* again with *args* converted to the types the server inferred.
+
+        asyncpg refused *args* client-side (*exc*), before sending anything. Raise *exc*
+        when they do not convert ("abc" for an integer): asyncpg's refusal is the error.
+        """
+        statement = await self.raw.prepare(sql, name="")
+        try:
+            coerced = _coerce_params(args, [t.name for t in statement.get_parameters()])
+        except (TypeError, ValueError, ArithmeticError):
+            raise exc from None
+        return await method(sql, *coerced)
 
 
 class AsyncpgPool(BasePool[asyncpg.Connection, AsyncpgConnection]):

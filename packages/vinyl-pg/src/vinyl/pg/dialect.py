@@ -194,9 +194,13 @@ class PostgreSQLDialect:
 
     def prepare_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Return *params* as the driver takes them (psycopg adapters made plain)."""
-        if self.driver == "psycopg2" or not any(isinstance(p, _ADAPTERS) for p in params):
+        if self.driver == "psycopg2":
             return params
-        return [_plain(p) for p in params]
+        # A loop, not any() over a generator: every statement with parameters comes here.
+        for param in params:
+            if isinstance(param, _ADAPTERS):
+                return [_plain(p) for p in params]
+        return params
 
     def last_executed_query(self, sql: str, params: Sequence[Any]) -> str:
         """Return *sql* (``%s`` placeholders) with *params* written in as Django's driver does.
