@@ -14,3 +14,15 @@ class Author(models.Model):
 
     class Meta:
         app_label = "typed_example"
+
+
+class Book(models.Model):
+    title = models.CharField(max_length=100)
+    author = models.ForeignKey(Author, models.CASCADE, related_name="books")
+    editor = models.ForeignKey(Author, models.SET_NULL, null=True, related_name="edited")
+
+    vinyl = vinyl_async.VinylManager(using="vinyl")  # await book.author
+    sync_vinyl = vinyl_sync.VinylManager(using="vinyl")  # book.author
+
+    class Meta:
+        app_label = "typed_example"

@@ -6,6 +6,7 @@ event loop; ``vinyl_sync``, generated from this module, exports the same names f
 """
 
 from vinyl.model._async import (
+    Instance,
     OverriddenMethodWarning,
     VinylManager,
     VinylQuerySet,
@@ -16,6 +17,7 @@ from vinyl.query.asgi import ASGILifespanHandler
 
 __all__ = [
     "ASGILifespanHandler",
+    "Instance",
     "OverriddenMethodWarning",
     "VinylManager",
     "VinylQuerySet",

@@ -9,6 +9,7 @@ event loop; ``vinyl_sync``, generated from this module, exports the same names f
 """
 
 from vinyl.model._sync import (
+    Instance,
     OverriddenMethodWarning,
     VinylManager,
     VinylQuerySet,
@@ -19,6 +20,7 @@ from vinyl.query.asgi import ASGILifespanHandler
 
 __all__ = [
     "ASGILifespanHandler",
+    "Instance",
     "OverriddenMethodWarning",
     "VinylManager",
     "VinylQuerySet",

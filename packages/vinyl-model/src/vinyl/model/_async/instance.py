@@ -21,7 +21,12 @@ from vinyl.model._instances import build_instance_class, loaded, read_alias, swa
 from vinyl.model._overrides import warn_if_overridden
 from vinyl.model._writes import write_alias
 
-__all__ = ["VinylInstance", "instance_class", "to_vinyl", "unpickle"]
+__all__ = ["Instance", "VinylInstance", "instance_class", "to_vinyl", "unpickle"]
+
+#: ``Instance[M]``, for annotations: a vinyl instance of the model ``M`` in this flavor. For
+#: mypy with vinyl's plugin (``vinyl.model.mypy_plugin``), the subclass of ``M`` that it is
+#: at run time (this flavor's ``save()``, relations, ``obj[name]``); else ``M`` itself.
+type Instance[M: Model] = M
 
 
 class VinylInstance:

@@ -4,11 +4,13 @@
 """vinyl's async model layer (``vinyl.model._sync`` is the generated sync twin)."""
 
 from vinyl.model._overrides import OverriddenMethodWarning
+from vinyl.model._sync.instance import Instance
 from vinyl.model._sync.manager import VinylManager
 from vinyl.model._sync.queryset import VinylQuerySet, prefetch_related_objects
 from vinyl.model._sync.related_managers import RelatedManager
 
 __all__ = [
+    "Instance",
     "OverriddenMethodWarning",
     "RelatedManager",
     "VinylManager",
