@@ -383,14 +383,30 @@ UPDATES: dict[type[Model], dict[str, Callable[[int], st.SearchStrategy[Any]]]] =
 }
 
 
+#: ``update()`` values of ``WItalian`` that no column refuses, for an update of fields of
+#: several of its tables (one statement per table). When a later statement fails, Django,
+#: in autocommit, keeps what the earlier ones wrote, and vinyl, which runs them in one
+#: transaction, nothing: a deliberate difference (ARCHITECTURE §3.4, test_bulk's
+#: test_an_update_of_parent_fields_failing_half_way_changes_nothing), not drawn here.
+FITTING_UPDATES: dict[type[Model], dict[str, Callable[[int], st.SearchStrategy[Any]]]] = {
+    WItalian: {
+        "name": lambda r: text(50, past=False),
+        "seats": lambda r: st.integers(-5, 500),
+        "pizza": lambda r: st.booleans(),
+    },
+}
+
+
 @st.composite
 def update_queryset(draw: Draw) -> Step:
     """``filter(...).update(**values)``."""
     model = draw(st.sampled_from(list(UPDATES)))
     names = draw(st.lists(st.sampled_from(list(UPDATES[model])), min_size=1, unique=True))
+    tables = {model._meta.get_field(name).model for name in names}
+    strategies = FITTING_UPDATES[model] if len(tables) > 1 else UPDATES[model]
 
     def step(draw: Draw, r: int, var: str) -> list[Op]:
-        values = {name: draw(UPDATES[model][name](r)) for name in sorted(names)}
+        values = {name: draw(strategies[name](r)) for name in sorted(names)}
         return [Query(model, "update", values, build=filtered(draw, model, ROWS[model]))]
 
     return step
