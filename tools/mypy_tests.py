@@ -1,8 +1,8 @@
 """Run ``mypy --strict`` over the tests (STYLE §13), with tools/mypy_tests.toml.
 
-One mypy run per test folder whose module names repeat another's: vinyl-query, vinyl-pg,
-vinyl-mysql and vinyl-sqlite each have a ``tests/conftest.py`` and ``tests/_async/test_*.py``
-files named as the others' are, which pytest tells apart by path
+One mypy run per test folder whose module names repeat another's: vinyl-query, vinyl-model,
+vinyl-pg, vinyl-mysql and vinyl-sqlite each have a ``tests/conftest.py`` and
+``tests/_async/test_*.py`` files named as the others' are, which pytest tells apart by path
 (``--import-mode=importlib``) and one mypy run cannot (a duplicate module). Run from
 ``packages/<name>``, a package's tests are ``tests.…``; from the root, the repository's
 tests/ and the meta-packages' (``packages.vinyl_async.tests.…``) have names of their own.
@@ -11,11 +11,9 @@ keeps its own cache (``.mypy_cache/tests`` in its folder), as the names repeat; 
 at a time (CI's machine has two cores).
 
 Left out: tests/django_project/shop, a project of its own, with its own settings, that
-test_django_project.py runs as a user would; and, not yet, packages/vinyl-model/tests.
-Those exercise vinyl's instance API (``await obj.author``, ``await obj.save()``,
-``obj["author"]``, the relation managers), which mypy types as Django's, since vinyl
-installs it on a subclass of the model django-stubs cannot see (README, "Types"): typing
-them needs a mypy plugin of vinyl's own rather than a cast at each of a hundred uses.
+test_django_project.py runs as a user would. vinyl-model's tests exercise vinyl's instance
+API (``await obj.author``, ``await obj.save()``, ``obj["author"]``), which vinyl's mypy
+plugin types (``vinyl.model.mypy_plugin``, enabled in tools/mypy_tests.toml).
 
 Usage: ``python tools/mypy_tests.py`` with the Python that has mypy and django-stubs (the
 quality gates' venv of .ci/run, or a dev venv). Exit 1 when any run fails.
@@ -35,6 +33,7 @@ CONFIG = ROOT / "tools" / "mypy_tests.toml"
 # (the folder mypy runs from, its arguments there)
 RUNS: list[tuple[str, list[str]]] = [
     ("packages/vinyl-query", ["tests"]),
+    ("packages/vinyl-model", ["tests"]),
     ("packages/vinyl-pg", ["tests"]),
     ("packages/vinyl-mysql", ["tests"]),
     ("packages/vinyl-sqlite", ["tests"]),

@@ -90,9 +90,13 @@ async def test_an_unevaluated_async_queryset_refuses_sync_evaluation(library: DB
     with pytest.raises(TypeError, match=re.escape("Use '(await queryset)[0]' to index")):
         raw[0]  # noqa: B018
     # A slice stays lazy, as in Django, and an evaluated queryset indexes its list.
-    assert [book.title for book in await queryset[:1]] == [(await queryset.first()).title]
+    first = await queryset.first()
+    assert first is not None
+    assert [book.title for book in await queryset[:1]] == [first.title]
     assert len(await queryset) == 6
-    assert queryset[5].pk == (await queryset.last()).pk
+    last = await queryset.last()
+    assert last is not None
+    assert queryset[5].pk == last.pk
 
 
 async def test_a_sync_queryset_refuses_async_for(library: DB) -> None:

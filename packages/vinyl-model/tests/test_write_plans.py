@@ -25,8 +25,10 @@ def _insert_plan() -> _writes.Plan[list[tuple[object, ...]]]:
 
     author = Author(name="x", age=1, joined=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
     meta = Author._meta
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-    return _writes.insert("vinyl_mysql", Author, [author], fields, [meta.auto_field])
+    auto_field = meta.auto_field
+    assert auto_field is not None
+    fields = [f for f in meta.local_concrete_fields if f is not auto_field]
+    return _writes.insert("vinyl_mysql", Author, [author], fields, [auto_field])
 
 
 @pytest.mark.usefixtures("_server_restored")

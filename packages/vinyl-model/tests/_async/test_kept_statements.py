@@ -36,7 +36,7 @@ AUTHORS: list[dict[str, Any]] = [
 def row(model: type[Model], alias: str, pk: Any) -> dict[str, Any]:
     """Return the stored row of *model* with *pk*, read by Django, without the key."""
     manager: Any = model._default_manager
-    stored = manager.using(alias).filter(pk=pk).values().get()
+    stored: dict[str, Any] = manager.using(alias).filter(pk=pk).values().get()
     stored.pop("id")
     return stored
 
@@ -104,6 +104,37 @@ async def test_save_of_one_shape_with_new_values_writes_what_django_writes(db: D
             assert row(Author, db.django, ours_pk) == row(Author, db.django, theirs_pk)
             assert fields_of(ours) == fields_of(theirs)
     assert kept(Author._meta.db_table, "UPDATE")
+
+
+async def test_a_kept_update_binds_each_kind_of_key_as_django(db: DB) -> None:
+    """The key of a kept ``save()`` UPDATE, bound through its condition's binder: a key the
+    field converts, refuses, or finds out of its column's range (Django's UPDATE matches
+    nothing, then its INSERT fails) gives Django's row or Django's error."""
+    ours_pk = (await Author.avinyl.using(db.vinyl).create(**AUTHORS[0])).pk
+    theirs_pk = Author.objects.using(db.django).create(**AUTHORS[0]).pk
+    ours: Any = await Author.avinyl.using(db.vinyl).get(pk=ours_pk)
+    await ours.save()
+    assert kept(Author._meta.db_table, "UPDATE")
+    for age, (our_key, their_key) in enumerate(
+        [(ours_pk, theirs_pk), (str(ours_pk), str(theirs_pk)), (float(ours_pk), float(theirs_pk))]
+    ):
+        ours = await Author.avinyl.using(db.vinyl).get(pk=ours_pk)
+        theirs: Any = Author.objects.using(db.django).get(pk=theirs_pk)
+        ours.pk, theirs.pk = our_key, their_key
+        ours.age = theirs.age = age
+        await ours.save()
+        theirs.save()
+        assert row(Author, db.django, ours_pk) == row(Author, db.django, theirs_pk)
+        assert fields_of(ours) == fields_of(theirs)
+    for key in ("abc", 2**63, -(2**63) - 1):
+        ours = await Author.avinyl.using(db.vinyl).get(pk=ours_pk)
+        theirs = Author.objects.using(db.django).get(pk=theirs_pk)
+        ours.pk = theirs.pk = key
+        with pytest.raises(Exception) as django_error:
+            theirs.save()
+        with pytest.raises(Exception) as vinyl_error:
+            await ours.save()
+        assert error_of(vinyl_error.value) == error_of(django_error.value)
 
 
 async def test_a_value_that_is_not_plain_goes_djangos_way_on_a_kept_shape(db: DB) -> None:

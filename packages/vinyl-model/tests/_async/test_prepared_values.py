@@ -17,6 +17,7 @@ import datetime
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import models
@@ -122,6 +123,10 @@ def every_field() -> list[Field[Any, Any]]:
     return [*meta.concrete_fields, owner.pk, *ISOLATED]
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
     """Return what *call* returns, exactly (its type and repr), or what it raises."""
     try:
@@ -147,16 +152,14 @@ async def test_every_field_prepares_every_value_as_django_does(db: DB) -> None:
             assert _values.prepare_column(field, [None], connection) is None
             continue
         for value in SAMPLES:
-            djangos = outcome(lambda f=field, v=value: f.get_db_prep_save(v, connection=connection))
-            ours = outcome(
-                lambda f=field, v=value, k=kinds: _values.prepare_value(f, v, connection, k)
-            )
+            djangos = outcome(partial(field.get_db_prep_save, value, connection=connection))
+            ours = outcome(partial(_values.prepare_value, field, value, connection, kinds))
             assert ours == djangos, (field, value)
             column = _values.prepare_column(field, [value, value], connection)
             if column is not None:
                 fast += 1
                 assert djangos[0] == "value", (field, value)
-                assert [outcome(lambda v=v: v) for v in column] == [djangos, djangos]
+                assert [outcome(partial(_same, v)) for v in column] == [djangos, djangos]
     # The fast path was taken (the text, integer and decimal fields on every server).
     assert fast > 40
 
@@ -164,7 +167,7 @@ async def test_every_field_prepares_every_value_as_django_does(db: DB) -> None:
 async def test_a_column_goes_djangos_way_as_soon_as_one_value_is_not_unchanged(db: DB) -> None:
     connection = await _started(db)
     meta: Any = AllTypes._meta
-    cases = {
+    cases: dict[str, tuple[list[Any], Any]] = {
         "char": (["a", None, "b"], Text("c")),
         "integer": ([1, None, 2**31 - 1], True),
         "decimal": ([Decimal("1.5"), None, Decimal("-0")], Decimal("NaN")),
@@ -274,7 +277,7 @@ def _rows(objs: list[Any], alias: str) -> list[Any]:
 
 async def test_bulk_create_of_every_field_type_writes_what_django_writes(db: DB) -> None:
     owner = TypesOwner.objects.using(db.django).create(name="owner")
-    manager = VinylQuerySet(AllTypes, using=db.vinyl)
+    manager: VinylQuerySet[AllTypes] = VinylQuerySet(AllTypes, using=db.vinyl)
     for round_ in (0, 1):
         values = _values_of(round_, owner)
         for batch_size in (None, 2):
@@ -301,7 +304,7 @@ def _without(values: dict[str, Any], names: set[str]) -> dict[str, Any]:
 
 async def test_create_and_save_of_every_field_type_write_what_django_writes(db: DB) -> None:
     owner = TypesOwner.objects.using(db.django).create(name="owner")
-    manager = VinylQuerySet(AllTypes, using=db.vinyl)
+    manager: VinylQuerySet[AllTypes] = VinylQuerySet(AllTypes, using=db.vinyl)
     for round_ in (0, 1):
         for values in _values_of(round_, owner):
             ours: Any = await manager.create(**values)
@@ -324,7 +327,7 @@ async def test_create_and_save_of_every_field_type_write_what_django_writes(db: 
 async def test_bulk_create_of_arrays_goes_djangos_way(db: DB) -> None:
     if db.vendor != "postgresql":
         return
-    manager = VinylQuerySet(PgTypes, using=db.vinyl)
+    manager: VinylQuerySet[PgTypes] = VinylQuerySet(PgTypes, using=db.vinyl)
     for round_ in (0, 1):
         values: list[dict[str, Any]] = [
             {"ints": [1, round_], "texts": ["a", f"b{round_}"], "grid": [[round_, 2]]},

@@ -28,7 +28,7 @@ from vinyl.model._plans import PLANS, SCALARS
 from vinyl.model._sync.prefetch import keys_lookup
 from vinyl.model._sync.queryset import VinylQuerySet
 from vinyl.model._templates import TEMPLATES
-from vinyl.query.compiler import compile_query
+from vinyl.query.compiler import compile_query, compile_with
 from vinyl_testapp.models.library import Author, AuthorProfile, Book, Place, Publisher, Tag
 from vinyl_testing.plugin import DB
 
@@ -151,6 +151,12 @@ def plan_of(queryset: Any) -> Any:
     return bound(queryset._shape, queryset._shape_values)
 
 
+def shape_of(queryset: VinylQuerySet[Any]) -> tuple[Any, ...]:
+    """Return *queryset*'s shape; a plannable queryset has one."""
+    assert queryset._shape is not None, "the queryset has no shape"
+    return queryset._shape
+
+
 def bound(shape: Any, values: tuple[Any, ...]) -> Any:
     """Return the parameters the plan of *shape* binds *values* to, or ``None``."""
     plan = PLANS.plan(shape)
@@ -221,15 +227,16 @@ def test_a_value_django_refuses_is_refused_through_a_plan_and_a_template(
     pk = (Book.vinyl.using(library.vinyl).get(title="Boy")).pk
     assert (Book.vinyl.using(library.vinyl).get(pk=str(pk))).title == "Boy"
     assert [b for b in Book.vinyl.using(library.vinyl).filter(author_id__lt=str(pk))]
-    shape = (*Book.vinyl.using(library.vinyl)._shape, ("get", "filter", ("pk",), (str,)))
+    shape = (*shape_of(Book.vinyl.using(library.vinyl)), ("get", "filter", ("pk",), (str,)))
     assert PLANS.plan(shape) is not None
-    filtered = (*Book.vinyl.using(library.vinyl)._shape, ("filter", ("author_id__lt",), (str,)))
+    filtered = (*shape_of(Book.vinyl.using(library.vinyl)), ("filter", ("author_id__lt",), (str,)))
     assert TEMPLATES.get(filtered) is not None
-    for read in (
+    reads: tuple[Callable[[Any], Any], ...] = (
         lambda qs: qs.get(pk="abc"),
         lambda qs: qs.filter(author_id__lt="abc"),
         lambda qs: qs.get(pk="1.5"),
-    ):
+    )
+    for read in reads:
         with pytest.raises(ValueError) as expected:
             read(Book.objects.using(library.django))
         with pytest.raises(ValueError) as raised:
@@ -292,11 +299,12 @@ def test_only_djangos_own_fields_and_lookups_have_a_binder() -> None:
 
 
 def test_a_builder_call_django_refuses_is_refused_every_time(library: DB) -> None:
-    for build in (
+    builds: tuple[Callable[[Any], Any], ...] = (
         lambda qs: qs.values_list("title", "nonsense"),
         lambda qs: qs.order_by("nonsense"),
         lambda qs: qs.values("title").defer("pages"),
-    ):
+    )
+    for build in builds:
         try:
             build(Book.objects.using(library.django))
         except Exception as error:
@@ -332,7 +340,7 @@ def test_a_reverse_foreign_key_prefetch_reads_through_a_plan(library: DB) -> Non
         authors = Author.vinyl.using(library.vinyl).filter(pk__in=chosen).prefetch_related("books")
         assert [(a.pk, sorted(b.pk for b in a["books"])) for a in authors] == expected
     # The books of two authors, as the prefetcher reads them: planned by the first prefetch.
-    books = VinylQuerySet(Book, using=library.vinyl)
+    books: VinylQuerySet[Book] = VinylQuerySet(Book, using=library.vinyl)
     assert plan_of(books.filter(**{keys_lookup(Author.books.rel.field): pks[:2]}))
 
 
@@ -346,7 +354,8 @@ def test_a_forward_foreign_key_prefetch_reads_through_a_plan(library: DB) -> Non
     # The authors of the books, as the prefetcher reads them: planned by the first prefetch.
     author_pks = [b.author_id for b in Book.objects.using(library.django).filter(pk__in=pks[:3])]
     keys = list(dict.fromkeys(author_pks))
-    authors = VinylQuerySet(Author, using=library.vinyl).filter(id__in=keys).order_by()
+    every: VinylQuerySet[Author] = VinylQuerySet(Author, using=library.vinyl)
+    authors = every.filter(id__in=keys).order_by()
     assert plan_of(authors)
 
 
@@ -361,7 +370,8 @@ def test_the_prefetch_filter_on_keys_compiles_as_djangos_on_instances(
     instances = list(model.objects.using(library.django).order_by("pk"))
     keys = [getattr(i, field.foreign_related_fields[0].attname) for i in instances]
     djangos = field.model.objects.using(library.django).filter(**{f"{field.name}__in": instances})
-    ours = VinylQuerySet(field.model, using=library.vinyl).filter(**{keys_lookup(field): keys})
+    related: VinylQuerySet[Any] = VinylQuerySet(field.model, using=library.vinyl)
+    ours = related.filter(**{keys_lookup(field): keys})
     expected, got = compile_query(djangos, library.vinyl), compile_query(ours, library.vinyl)
     assert (got.sql, list(got.params)) == (expected.sql, list(expected.params))
 
@@ -372,14 +382,15 @@ def test_get_runs_again_with_other_values(library: DB) -> None:
         expected = Book.objects.using(library.django).get(title=title)
         got = Book.vinyl.using(library.vinyl).get(title=title)
         assert normalize(got) == normalize(expected)
-    shape = (*Book.vinyl.using(library.vinyl)._shape, ("get", "filter", ("title",), (str,)))
+    shape = (*shape_of(Book.vinyl.using(library.vinyl)), ("get", "filter", ("title",), (str,)))
     assert bound(shape, ("Aleph",)) is not None
 
 
 def test_get_through_a_plan_raises_djangos_errors(library: DB) -> None:
     pk = (Book.vinyl.using(library.vinyl).get(title="Boy")).pk
     assert (Book.vinyl.using(library.vinyl).get(pk=pk)).title == "Boy"
-    for bad in [10**30, -1, "abc"]:
+    bads: list[Any] = [10**30, -1, "abc"]
+    for bad in bads:
         try:
             Book.objects.using(library.django).get(pk=bad)
         except Exception as error:
@@ -509,10 +520,12 @@ def test_a_related_manager_reads_through_its_plan_for_each_instance(
     Author.objects.using(library.django).create(name="Nobody", age=1, joined=joined)
     Tag.objects.using(library.django).create(name="unused")
     compiles: list[Any] = []
-    compile_with = _reads.compile_with
-    monkeypatch.setattr(
-        _reads, "compile_with", lambda *args: compiles.append(args) or compile_with(*args)
-    )
+
+    def recording(*args: Any) -> Any:
+        compiles.append(args)
+        return compile_with(*args)
+
+    monkeypatch.setattr(_reads, "compile_with", recording)
     shapes: dict[tuple[Any, str], Any] = {}
     for model, names in RELATED:
         theirs = list(model.objects.using(library.django).order_by("pk"))

@@ -158,12 +158,13 @@ def test_a_routed_read_asks_the_router_once_and_keeps_a_plan_for_its_alias(
                 assert PLANS.plan((*queryset._shape, ("using", routed.vinyl))) is not None
             for routed in (db, other):
                 found = WTarget.vinyl.get(pk=low)
-                expected = WTarget.objects.using(routed.django).get(pk=low)
-                assert (found._state.db, found.name) == (routed.vinyl, expected.name)
+                expected_one = WTarget.objects.using(routed.django).get(pk=low)
+                assert (found._state.db, found.name) == (routed.vinyl, expected_one.name)
             for routed in (db, other):
                 first = WTarget.vinyl.filter(pk__gte=low).first()
-                expected = WTarget.objects.using(routed.django).filter(pk__gte=low).first()
-                assert (first._state.db, first.name) == (routed.vinyl, expected.name)
+                expected_first = WTarget.objects.using(routed.django).filter(pk__gte=low).first()
+                assert first is not None and expected_first is not None
+                assert (first._state.db, first.name) == (routed.vinyl, expected_first.name)
             for routed in (db, other):
                 count = WTarget.vinyl.filter(pk__gte=low).count()
                 assert count == WTarget.objects.using(routed.django).filter(pk__gte=low).count()
@@ -202,7 +203,7 @@ def test_an_instances_relations_read_where_the_router_sends_reads(db: DB) -> Non
                 author = Author.objects.using(db.django).get(pk=pk)
                 book = Book.objects.using(db.django).get(pk=pk)
                 authors = Author.objects.using(db.django).filter(pk__gte=pk).order_by("pk")
-                expected = (
+                expected: tuple[Any, ...] = (
                     [b.title for b in author.books.order_by("pk")],
                     [t.name for t in book.tags.order_by("pk")],
                     book.author.name,
@@ -214,13 +215,14 @@ def test_an_instances_relations_read_where_the_router_sends_reads(db: DB) -> Non
                 author = Author.vinyl.using(db.vinyl).get(pk=pk)
                 book = Book.vinyl.using(db.vinyl).get(pk=pk)
                 authors = Author.vinyl.using(db.vinyl).filter(pk__gte=pk).order_by("pk")
-                got = (
+                got: tuple[Any, ...] = (
                     [b.title for b in author.books.order_by("pk")],
                     [t.name for t in book.tags.order_by("pk")],
                     (book.author).name,
                     [[b.title for b in a["books"]] for a in authors.prefetch_related("books")],
                 )
                 book.refresh_from_db()
+                assert book._state.db is not None
                 got += (
                     book.title,
                     {PG.vinyl: PG.django, MYSQL.vinyl: MYSQL.django}[book._state.db],
@@ -233,7 +235,7 @@ def test_an_instances_relations_read_where_the_router_sends_reads(db: DB) -> Non
 
 
 #: A relation, the model it starts from, the related model and what names a related object.
-PREFETCHED = {
+PREFETCHED: dict[str, tuple[Any, Any, str]] = {
     "books": (Author, Book, "title"),
     "tags": (Book, Tag, "name"),
     "author": (Book, Author, "name"),

@@ -775,7 +775,7 @@ def test_bulk_create_with_an_integer_out_of_the_columns_range(db: DB) -> None:
 def test_a_multi_table_save_failing_on_a_child_table_writes_no_parent(db: DB) -> None:
     # WPlace's row is inserted, then WRestaurant's fails: none remains. Seats out of range
     # (SQLite's integers hold 10**12, so not there), then seats NULL.
-    failing = [(None, IntegrityError)]
+    failing: list[tuple[int | None, type[Exception]]] = [(None, IntegrityError)]
     if db.vendor != "sqlite":
         failing.append((10**12, DataError))
     for seats, error in failing:

@@ -117,11 +117,7 @@ class ManagerMethods[M: Model]:
         select_params: Sequence[Any] | None = None,
     ) -> VinylQuerySet[M]:
         """Return a queryset with SQL of its own added (Django's ``extra()``)."""
-        # Django's stubs type extra() as QuerySet[Any].
-        return cast(
-            "VinylQuerySet[M]",
-            self.get_queryset().extra(select, where, params, tables, order_by, select_params),
-        )
+        return self.get_queryset().extra(select, where, params, tables, order_by, select_params)
 
     def none(self) -> VinylQuerySet[M]:
         """Return a queryset that matches nothing, with no query."""

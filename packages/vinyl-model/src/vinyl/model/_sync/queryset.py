@@ -230,6 +230,18 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
         # hints), and the read adds it to the shape.
         return self._traced(super().using(alias), ("using", alias))
 
+    if TYPE_CHECKING:
+        # Django's stubs type extra() as a QuerySet[Any]; it returns a queryset of this class.
+        def extra(  # type: ignore[override]
+            self,
+            select: dict[str, Any] | None = None,
+            where: Sequence[str] | None = None,
+            params: Sequence[Any] | None = None,
+            tables: Sequence[str] | None = None,
+            order_by: Sequence[str] | None = None,
+            select_params: Sequence[Any] | None = None,
+        ) -> Self: ...
+
     def values(self, *fields: Any, **expressions: Any) -> VinylQuerySet[Any]:
         """Return a queryset of dicts; as Django's ``values()``."""
         if expressions:
