@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError
 from django.db.models import Field, IntegerField, Max, Model, QuerySet, Value
 from django.db.models.expressions import DatabaseDefault, ExpressionWrapper
@@ -387,7 +388,12 @@ def _run_update(
             compiler.returning_fields = returning
         return compiler
 
-    compiler, (sql, params) = yield from compile_with_reads(using, build)
+    try:
+        compiler, (sql, params) = yield from compile_with_reads(using, build)
+    except EmptyResultSet:
+        # Django's compiler found the key matches no row (an integer out of the column's
+        # range): Django's execute_sql() counts 0 rows, and save() goes on to insert.
+        return []
     if not sql:
         return []
     if can_return:
