@@ -69,6 +69,7 @@ __all__ = [
     "Plans",
     "Shape",
     "Unmade",
+    "bound_alike",
     "compile_rhs",
     "condition",
     "filter_shape",
@@ -417,7 +418,7 @@ def _plan(
         written = None if made is None else compile_rhs(made.make(value), compiler)
         if made is None or written is None:
             return None
-        bindings.append((made, written[0], _bound_alike(made.binder, value, written, compiler)))
+        bindings.append((made, written[0], bound_alike(made.binder, value, written, compiler)))
         params.extend(written[1])
     if list(dialect.prepare_params(params)) != list(compiled.params):
         # Parameters from elsewhere (annotations, ordering, subqueries): no plan.
@@ -425,7 +426,7 @@ def _plan(
     return Plan(tuple(bindings), compiled, dialect, decode)
 
 
-def _bound_alike(
+def bound_alike(
     binder: Binder | None, value: Any, written: tuple[str, Sequence[Any]], compiler: SQLCompiler
 ) -> Binder | None:
     """Return *binder* if it binds *value* as Django's lookup did (*written*) on *compiler*'s

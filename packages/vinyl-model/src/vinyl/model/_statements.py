@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Final, cast
 
 from django.core.signals import setting_changed
@@ -34,7 +35,16 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
-from vinyl.model._plans import MAX_SHAPES, SCALARS, Condition, compile_rhs, condition
+from vinyl.model._binders import Binder
+from vinyl.model._plans import (
+    MAX_SHAPES,
+    SCALARS,
+    Condition,
+    Unmade,
+    bound_alike,
+    compile_rhs,
+    condition,
+)
 from vinyl.model._values import prepare_column, prepare_value, unchanged_types
 
 __all__ = [
@@ -99,7 +109,7 @@ class InsertStatement:
         """Return the parameters of the prepared columns *prepared*, as Django lays them out."""
         if self.arrays:
             return (*prepared, *self.trailing)
-        return (*(value for row in zip(*prepared, strict=True) for value in row), *self.trailing)
+        return (*chain.from_iterable(zip(*prepared, strict=True)), *self.trailing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,8 @@ class UpdateStatement:
     ``key`` is the condition ``filter(pk=...)`` made (Django's lookup on the key column),
     ``key_sql`` the placeholder it compiled to, with the compiler that compiled it.
     ``null_literal``: a ``None`` is written ``NULL``, with no parameter (Django 5.2).
+    ``binder``: the key condition's binder when it binds the key as Django's lookup does
+    on this database (``vinyl.model._binders``): the key is then bound without the lookup.
     """
 
     sql: str
@@ -116,17 +128,28 @@ class UpdateStatement:
     key_sql: str
     compiler: SQLCompiler
     null_literal: bool
+    binder: Binder | None = None
 
     def params(self, lookup: Any, prepared: list[Any]) -> tuple[Any, ...] | None:
         """Return the parameters of the values *prepared* and the key condition *lookup*.
 
-        ``None`` when Django would write other SQL for this key (an integer out of the
-        column's range matches no row): the caller goes Django's way.
+        *lookup* is what ``key.prepare()`` returns: Django's lookup, or the key prepared
+        by the condition's binder (:class:`~vinyl.model._plans.Unmade`). ``None`` when
+        Django would write other SQL for this key (an integer out of the column's range
+        matches no row): the caller goes Django's way.
         """
-        written = compile_rhs(lookup, self.compiler)
-        if written is None or written[0] != self.key_sql:
-            return None
-        key_params = written[1]
+        key_params: Sequence[Any] | None
+        if type(lookup) is Unmade and self.binder is not None:
+            key_params = self.binder.params(lookup.rhs, self.compiler.connection)
+            if key_params is None:
+                return None
+        else:
+            if type(lookup) is Unmade:
+                lookup = lookup.make()
+            written = compile_rhs(lookup, self.compiler)
+            if written is None or written[0] != self.key_sql:
+                return None
+            key_params = written[1]
         if self.null_literal:
             return (*(value for value in prepared if value is not None), *key_params)
         return (*prepared, *key_params)
@@ -206,7 +229,7 @@ class Statements:
         Django's error, in Django's order.
         """
         kept_key = self._keys.get((model, connection.alias))
-        lookup = None if kept_key is None or type(key) not in SCALARS else kept_key.make(key)
+        lookup = None if kept_key is None or type(key) not in SCALARS else kept_key.prepare(key)
         prepared = _prepare_update(values, connection)
         if prepared is None:
             return _DJANGOS
@@ -342,12 +365,21 @@ def _update_statement(
     if made is None or written is None:
         return None
     sql, params = statement
+    fast = bound_alike(made.binder, key, written, compiler)
     for null_literal in (False, True):
-        kept = UpdateStatement(sql, made, written[0], compiler, null_literal)
-        bound = kept.params(made.make(key), prepared)
-        if bound is not None and _same(list(bound), list(params)):
+        kept = UpdateStatement(sql, made, written[0], compiler, null_literal, fast)
+        # Both ways of binding the key must give Django's parameters.
+        if all(
+            _binds(kept, lookup, prepared, params) for lookup in (made.make(key), made.prepare(key))
+        ):
             return kept
     return None
+
+
+def _binds(kept: UpdateStatement, lookup: Any, prepared: list[Any], params: Sequence[Any]) -> bool:
+    """Return whether *kept* binds *lookup* and *prepared* into exactly Django's *params*."""
+    bound = kept.params(lookup, prepared)
+    return bound is not None and _same(list(bound), list(params))
 
 
 #: Where the value lies in the wrappers Django's backends prepare values in, which compare
