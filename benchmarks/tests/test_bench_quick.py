@@ -55,6 +55,9 @@ def run_quick(
         **os.environ,
         "PYTHONPATH": os.pathsep.join(map(os.path.abspath, sys.path)),
         "VINYL_BENCH_SQLITE_DIR": str(tmp_path),
+        # Pools of 4, not 10: CI runs this beside the other resolve's run and other suites,
+        # and six contenders' pools and threads of 10 each passed PostgreSQL's 100 connections.
+        "VINYL_BENCH_POOL_SIZE": "4",
         **(env or {}),
     }
     completed = subprocess.run(
