@@ -1,10 +1,12 @@
-"""What the drivers share on a connection: what opens it (arguments, session set-up), and
-how it forgets a result once read (:func:`forget_result`)."""
+"""What the drivers share on a connection: what opens it (arguments, session set-up), how
+it decodes dates as mysqlclient (:func:`mysqlclient_dates`), and how it forgets a result
+once read (:func:`forget_result`)."""
 
 from __future__ import annotations
 
+import datetime
 import ssl
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import pymysql
@@ -19,6 +21,28 @@ from vinyl.query.backend import PoolConfig
 
 #: Django's MySQL backend reads TIME columns as ``datetime.time``, not ``timedelta``.
 CONVERSIONS: dict[Any, Any] = {**conversions, FIELD_TYPE.TIME: backend_utils.typecast_time}
+
+
+def mysqlclient_dates(
+    convert_date: Callable[[str], Any], convert_datetime: Callable[[str], Any]
+) -> dict[int, Callable[[str], datetime.date | None]]:
+    """Return DATE, DATETIME and TIMESTAMP decoders that read as mysqlclient reads.
+
+    PyMySQL's and asyncmy's converters (*convert_date*, *convert_datetime*) return a value
+    Python cannot hold (``'0000-00-00'``, stored under a lenient ``sql_mode``) as the string
+    itself; mysqlclient, and so Django's connection on it, reads it as ``None``.
+    """
+
+    def or_none(convert: Callable[[str], Any]) -> Callable[[str], datetime.date | None]:
+        def decode(value: str) -> datetime.date | None:
+            converted = convert(value)
+            return converted if isinstance(converted, datetime.date) else None
+
+        return decode
+
+    date, moment = or_none(convert_date), or_none(convert_datetime)
+    return {FIELD_TYPE.DATE: date, FIELD_TYPE.DATETIME: moment, FIELD_TYPE.TIMESTAMP: moment}
+
 
 #: Django's default isolation level on MySQL/MariaDB (the server's own is REPEATABLE READ).
 DEFAULT_ISOLATION_LEVEL = "read committed"

@@ -11,15 +11,13 @@ lenient ``sql_mode``) reads as ``None``, as mysqlclient reads it, not as the str
 
 from __future__ import annotations
 
-import datetime
 import inspect
 from typing import Any
 
 import aiomysql  # type: ignore[import-untyped]
-from pymysql.constants import FIELD_TYPE
 from pymysql.converters import convert_date, convert_datetime
 from vinyl.mysql._aio import AsyncConnection, AsyncDriver, AsyncPool, Outcome
-from vinyl.mysql._connect import CONVERSIONS, ConnectionSetup, forget_result
+from vinyl.mysql._connect import CONVERSIONS, ConnectionSetup, forget_result, mysqlclient_dates
 from vinyl.mysql.errors import PYMYSQL
 from vinyl.query.backend import Dialect, PoolConfig
 
@@ -28,30 +26,10 @@ __all__ = ["AiomysqlConnection", "AiomysqlDriver", "AiomysqlPool"]
 _CONNECT_PARAMETERS = frozenset(inspect.signature(aiomysql.connect).parameters)
 
 
-def date_or_none(value: str) -> datetime.date | None:
-    """Return a DATE as a date; ``None`` for one Python cannot hold, as mysqlclient does.
-
-    PyMySQL returns such a value (``'0000-00-00'``) as the string itself.
-    """
-    converted = convert_date(value)
-    return converted if isinstance(converted, datetime.date) else None
-
-
-def datetime_or_none(value: str) -> datetime.date | None:
-    """Return a DATETIME/TIMESTAMP as a datetime; ``None`` for one Python cannot hold.
-
-    As mysqlclient does: ``'0000-00-00 00:00:00'`` reads as ``None``, not as the string.
-    """
-    converted = convert_datetime(value)
-    return converted if isinstance(converted, datetime.date) else None
-
-
 #: PyMySQL's converters, with the decoders Django's backend on mysqlclient reads with.
 MYSQLCLIENT_CONVERSIONS: dict[Any, Any] = {
     **CONVERSIONS,
-    FIELD_TYPE.DATE: date_or_none,
-    FIELD_TYPE.DATETIME: datetime_or_none,
-    FIELD_TYPE.TIMESTAMP: datetime_or_none,
+    **mysqlclient_dates(convert_date, convert_datetime),
 }
 
 

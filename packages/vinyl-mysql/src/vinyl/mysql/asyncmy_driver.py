@@ -23,7 +23,6 @@ What differs from aiomysql:
 
 from __future__ import annotations
 
-import datetime
 import inspect
 from typing import Any
 
@@ -32,7 +31,7 @@ import asyncmy.converters
 from django.db.backends import utils as backend_utils
 from pymysql.constants import CLIENT, FIELD_TYPE
 from vinyl.mysql._aio import TLS_REFUSED, AsyncConnection, AsyncDriver, AsyncPool, Outcome
-from vinyl.mysql._connect import ConnectionSetup, forget_result
+from vinyl.mysql._connect import ConnectionSetup, forget_result, mysqlclient_dates
 from vinyl.mysql.errors import DriverErrors
 from vinyl.query.backend import Dialect, PoolConfig
 
@@ -51,30 +50,10 @@ RECEIVE_BUFFER = 16384
 type Raw = Any
 
 
-def date_or_none(value: str) -> datetime.date | None:
-    """Return a DATE as a date; ``None`` for one Python cannot hold, as mysqlclient does.
-
-    asyncmy returns such a value (``'0000-00-00'``) as the string itself.
-    """
-    converted = asyncmy.converters.convert_date(value)
-    return converted if isinstance(converted, datetime.date) else None
-
-
-def datetime_or_none(value: str) -> datetime.date | None:
-    """Return a DATETIME/TIMESTAMP as a datetime; ``None`` for one Python cannot hold.
-
-    As mysqlclient does: ``'0000-00-00 00:00:00'`` reads as ``None``, not as the string.
-    """
-    converted = asyncmy.converters.convert_datetime(value)
-    return converted if isinstance(converted, datetime.date) else None
-
-
 #: asyncmy's converters, with the decoders Django's backend on mysqlclient reads with.
 CONVERSIONS: dict[Any, Any] = {
     **asyncmy.converters.conversions,
-    FIELD_TYPE.DATE: date_or_none,
-    FIELD_TYPE.DATETIME: datetime_or_none,
-    FIELD_TYPE.TIMESTAMP: datetime_or_none,
+    **mysqlclient_dates(asyncmy.converters.convert_date, asyncmy.converters.convert_datetime),
     FIELD_TYPE.TIME: backend_utils.typecast_time,
 }
 
