@@ -144,7 +144,7 @@ class VinylPlugin(Plugin):
         """``M.objects`` declared as ``objects = VinylManager()``: vinyl's manager of M."""
         written = model.metadata.get(METADATA, {}).get("objects")
         manager = self._written(model.module_name, written) if written else None
-        package = None if manager is None else _flavor_of_manager(manager)
+        package = None if manager is None else _flavor_of(manager, "manager.VinylManager")
         methods = (
             None if package is None else self._info(f"{package}.manager_methods.ManagerMethods")
         )
@@ -170,7 +170,7 @@ class VinylPlugin(Plugin):
     def _subclass(self, fullname: str, name: str) -> bool:
         """Return whether the class *fullname* subclasses a flavor's class *name*."""
         info = self._info(fullname)
-        return info is not None and any(info.has_base(f"{flavor}.{name}") for flavor in FLAVORS)
+        return info is not None and _flavor_of(info, name) is not None
 
     def _info(self, fullname: str) -> TypeInfo | None:
         symbol = self.lookup_fully_qualified(fullname)
@@ -248,10 +248,11 @@ def _instance_class(info: TypeInfo) -> JsonDict | None:
     return vinyl if vinyl is not None and "flavor" in vinyl else None
 
 
-def _flavor_of_manager(info: TypeInfo) -> str | None:
-    """Return the flavor package of the ``VinylManager`` (sub)class *info*, or ``None``."""
+def _flavor_of(info: TypeInfo, name: str) -> str | None:
+    """Return the flavor package whose class *name* (``manager.VinylManager``...) *info*
+    is or subclasses, or ``None``."""
     for package in FLAVORS:
-        if info.has_base(f"{package}.manager.VinylManager"):
+        if info.has_base(f"{package}.{name}"):
             return package
     return None
 
