@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connections
 from vinyl.mysql.aiomysql_driver import AiomysqlDriver
 from vinyl.mysql.server import ServerData, known_server, record_server
-from vinyl.mysql_backend.base import MYSQLCLIENT, DatabaseWrapper
+from vinyl.mysql_backend.base import MYSQLCLIENT, DatabaseWrapper, asyncmy_usable
 from vinyl.query.compiler import compile_with
 from vinyl.query.databases import get_backend
 from vinyl_testapp.models import AllTypes, TypesOwner
@@ -140,6 +140,24 @@ def test_the_async_driver_is_asyncmy_when_it_is_installed_else_aiomysql() -> Non
     )
     for case in ("hidden", "installed"):
         subprocess.run([sys.executable, "-c", code, case], check=True)
+
+
+@pytest.mark.parametrize("version", ["0.2.18", "0.2.19", "0.2.99rc1"])
+def test_asyncmy_releases_vinyl_supports_are_used(version: str) -> None:
+    assert asyncmy_usable(version)
+
+
+def test_asyncmy_not_installed_is_not_used() -> None:
+    assert not asyncmy_usable(None)
+
+
+@pytest.mark.parametrize("version", ["0.2.17", "0.3.0", "1.0"])
+def test_another_asyncmy_release_is_left_for_aiomysql_with_a_warning(version: str) -> None:
+    # vinyl reads asyncmy's connection internals; an untested release could break every
+    # read with an AttributeError, so it is not used, and the warning says what to install.
+    with pytest.warns(RuntimeWarning, match=rf"asyncmy {re.escape(version)} is installed") as w:
+        assert not asyncmy_usable(version)
+    assert "pip install 'asyncmy>=0.2.18,<0.3'" in str(w[0].message)
 
 
 def test_the_sync_driver_is_the_driver_djangos_connection_runs_on() -> None:
