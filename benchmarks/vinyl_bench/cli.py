@@ -150,10 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     print("- " + ", ".join(f"{name} {value}" for name, value in found.items()))
     print(f"- async contenders' event loop: {', '.join(loops) or 'none ran'}")
     print(f"- load average (1, 5, 15 min) before: {_load(load_before)}; after: {_load()}")
+    processes = "per workload" if scale.process_per_workload else "for every workload"
     print(
         f"- data: {scale.authors:,} authors, {scale.books:,} books, {scale.tags} tags, "
         f"{scale.tags_per_book} tags a book; median of {scale.runs} run(s) after "
-        f"{scale.warmups} warm-up(s); each contender in a process of its own per workload"
+        f"{scale.warmups} warm-up(s); each contender in a process of its own {processes}"
     )
     print(
         "- cells: ops/s (ratio = time ÷ the raw async driver's time in this run; lower is better)"

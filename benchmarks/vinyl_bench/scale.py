@@ -13,6 +13,10 @@ class Scale:
 
     ``database`` is the default database name on both servers: the quick run has its own,
     so a smoke run never replaces the full data a profile reads.
+
+    ``process_per_workload``: whether each workload gets fresh worker processes, so that
+    its peak RSS is its own (``vinyl_bench.workers``). The quick run measures nothing it
+    asserts, and starting six processes a workload was most of its time.
     """
 
     name: str
@@ -34,6 +38,7 @@ class Scale:
     units: int
     warmups: int
     runs: int
+    process_per_workload: bool
 
 
 FULL = Scale(
@@ -56,6 +61,7 @@ FULL = Scale(
     units=1_000,
     warmups=1,
     runs=3,
+    process_per_workload=True,
 )
 
 QUICK = Scale(
@@ -78,6 +84,7 @@ QUICK = Scale(
     units=40,
     warmups=0,
     runs=1,
+    process_per_workload=False,
 )
 
 SCALES = {scale.name: scale for scale in (FULL, QUICK)}

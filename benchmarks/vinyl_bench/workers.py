@@ -4,7 +4,8 @@ For each workload, every contender runs the warm-ups, then the timed runs, one r
 time and in turn (the order rotating each round), so a change in the machine's load
 during the benchmark is spread over all contenders instead of landing on one.
 
-Each workload gets fresh worker processes. Peak RSS is a process's high-water mark, and
+Each workload gets fresh worker processes (but in the quick run, which asserts no figure:
+there one process per contender runs every workload). Peak RSS is a process's high-water mark, and
 a process never gives all it freed back to the system: in a worker kept across
 workloads, a later workload's peak started from what W3's 10,000 objects left in the
 allocators, and measured that rather than its own memory.
@@ -157,21 +158,23 @@ def measure(vendor: str, contenders: list[str], keys: list[str], scale: Scale) -
     reports: dict[str, dict[str, Any]] = {
         name: {"event_loop": "-", "results": {}, "close_error": None} for name in contenders
     }
-    for key in keys:
-        log(f"{vendor}: {key}")
+    batches = [[key] for key in keys] if scale.process_per_workload else [keys]
+    for batch in batches:
         workers = [Worker(vendor, name, scale) for name in contenders]
         for worker in workers:
             worker.wait_ready()
-        for round_ in range(scale.warmups + scale.runs):
-            shift = round_ % len(workers)
-            for worker in workers[shift:] + workers[:shift]:
-                worker.run(key, timed=round_ >= scale.warmups)
+        for key in batch:
+            log(f"{vendor}: {key}")
+            for round_ in range(scale.warmups + scale.runs):
+                shift = round_ % len(workers)
+                for worker in workers[shift:] + workers[:shift]:
+                    worker.run(key, timed=round_ >= scale.warmups)
         for worker in workers:
             worker.close()
-            report, merged = worker.report([key]), reports[worker.name]
+            report, merged = worker.report(batch), reports[worker.name]
             merged["results"].update(report["results"])
             if worker.event_loop != "-":
                 merged["event_loop"] = worker.event_loop
             if report["close_error"] and not merged["close_error"]:
-                merged["close_error"] = f"after {key}: {report['close_error']}"
+                merged["close_error"] = f"after {batch[-1]}: {report['close_error']}"
     return reports
