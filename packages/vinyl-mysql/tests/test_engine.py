@@ -13,9 +13,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connections
+from vinyl.mysql._connect import check_asyncmy_release
 from vinyl.mysql.aiomysql_driver import AiomysqlDriver
 from vinyl.mysql.server import ServerData, known_server, record_server
-from vinyl.mysql_backend.base import MYSQLCLIENT, DatabaseWrapper, asyncmy_usable
+from vinyl.mysql_backend.base import MYSQLCLIENT, DatabaseWrapper
 from vinyl.query.compiler import compile_with
 from vinyl.query.databases import get_backend
 from vinyl_testapp.models import AllTypes, TypesOwner
@@ -143,21 +144,40 @@ def test_the_async_driver_is_asyncmy_when_it_is_installed_else_aiomysql() -> Non
 
 
 @pytest.mark.parametrize("version", ["0.2.18", "0.2.19", "0.2.99rc1"])
-def test_asyncmy_releases_vinyl_supports_are_used(version: str) -> None:
-    assert asyncmy_usable(version)
-
-
-def test_asyncmy_not_installed_is_not_used() -> None:
-    assert not asyncmy_usable(None)
+def test_asyncmy_releases_vinyl_supports_pass(version: str) -> None:
+    check_asyncmy_release(version)
 
 
 @pytest.mark.parametrize("version", ["0.2.17", "0.3.0", "1.0"])
-def test_another_asyncmy_release_is_left_for_aiomysql_with_a_warning(version: str) -> None:
+def test_another_asyncmy_release_is_refused_saying_what_to_install(version: str) -> None:
     # vinyl reads asyncmy's connection internals; an untested release could break every
-    # read with an AttributeError, so it is not used, and the warning says what to install.
-    with pytest.warns(RuntimeWarning, match=rf"asyncmy {re.escape(version)} is installed") as w:
-        assert not asyncmy_usable(version)
-    assert "pip install 'asyncmy>=0.2.18,<0.3'" in str(w[0].message)
+    # read with an AttributeError.
+    with pytest.raises(
+        ImproperlyConfigured, match=rf"you have asyncmy {re.escape(version)}\."
+    ) as e:
+        check_asyncmy_release(version)
+    assert "pip install 'asyncmy>=0.2.18,<0.3'), or uninstall asyncmy" in str(e.value)
+
+
+def test_the_asyncmy_driver_checks_the_installed_release() -> None:
+    # In a fresh interpreter, as installed (asyncmy's own version) and as if it were 0.3.0.
+    code = (
+        "import importlib.util, sys\n"
+        "from django.core.exceptions import ImproperlyConfigured\n"
+        "if importlib.util.find_spec('asyncmy') is None:\n"
+        "    sys.exit(0)\n"
+        "import asyncmy.version\n"
+        "if sys.argv[1] == 'newer':\n"
+        "    asyncmy.version.__VERSION__ = '0.3.0'\n"
+        "try:\n"
+        "    import vinyl.mysql.asyncmy_driver\n"
+        "except ImproperlyConfigured as exc:\n"
+        "    assert sys.argv[1] == 'newer' and 'asyncmy 0.3.0' in str(exc), exc\n"
+        "else:\n"
+        "    assert sys.argv[1] == 'installed'\n"
+    )
+    for case in ("installed", "newer"):
+        subprocess.run([sys.executable, "-c", code, case], check=True)
 
 
 def test_the_sync_driver_is_the_driver_djangos_connection_runs_on() -> None:

@@ -1,10 +1,12 @@
 """What the drivers share on a connection: what opens it (arguments, session set-up), how
-it decodes dates as mysqlclient (:func:`mysqlclient_dates`), and how it forgets a result
-once read (:func:`forget_result`)."""
+it decodes dates as mysqlclient (:func:`mysqlclient_dates`), how it forgets a result
+once read (:func:`forget_result`), and which asyncmy releases vinyl runs on
+(:func:`check_asyncmy_release`)."""
 
 from __future__ import annotations
 
 import datetime
+import re
 import ssl
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
@@ -21,6 +23,28 @@ from vinyl.query.backend import PoolConfig
 
 #: Django's MySQL backend reads TIME columns as ``datetime.time``, not ``timedelta``.
 CONVERSIONS: dict[Any, Any] = {**conversions, FIELD_TYPE.TIME: backend_utils.typecast_time}
+
+
+#: The asyncmy releases vinyl_async runs on, from the first up to the next minor release:
+#: vinyl reads a connection's buffered result and receive buffer directly, for speed, and
+#: asyncmy does not promise to keep those between releases.
+ASYNCMY_RELEASES = ((0, 2, 18), (0, 3))
+
+
+def check_asyncmy_release(version: str) -> None:
+    """Raise ImproperlyConfigured unless asyncmy *version* is one vinyl_async runs on.
+
+    As Django's MySQL backend refuses a mysqlclient it does not support, when the first
+    pool opens rather than on the first read that an unknown asyncmy would break.
+    """
+    release = tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+    lowest, beyond = (".".join(map(str, bound)) for bound in ASYNCMY_RELEASES)
+    if not ASYNCMY_RELEASES[0] <= release < ASYNCMY_RELEASES[1]:
+        raise ImproperlyConfigured(
+            f"vinyl_async runs on asyncmy {lowest} up to (not including) {beyond}; you have "
+            f"asyncmy {version}. Install a supported release (pip install "
+            f"'asyncmy>={lowest},<{beyond}'), or uninstall asyncmy to run on aiomysql."
+        )
 
 
 def mysqlclient_dates(

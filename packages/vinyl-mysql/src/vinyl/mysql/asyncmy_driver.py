@@ -28,14 +28,22 @@ from typing import Any
 
 import asyncmy
 import asyncmy.converters
+import asyncmy.version
 from django.db.backends import utils as backend_utils
 from pymysql.constants import CLIENT, FIELD_TYPE
 from vinyl.mysql._aio import TLS_REFUSED, AsyncConnection, AsyncDriver, AsyncPool, Outcome
-from vinyl.mysql._connect import ConnectionSetup, forget_result, mysqlclient_dates
+from vinyl.mysql._connect import (
+    ConnectionSetup,
+    check_asyncmy_release,
+    forget_result,
+    mysqlclient_dates,
+)
 from vinyl.mysql.errors import DriverErrors
 from vinyl.query.backend import Dialect, PoolConfig
 
 __all__ = ["ASYNCMY", "CONVERSIONS", "AsyncmyConnection", "AsyncmyDriver", "AsyncmyPool"]
+
+check_asyncmy_release(asyncmy.version.__VERSION__)
 
 _CONNECT_PARAMETERS = frozenset(inspect.signature(asyncmy.connect).parameters)
 

@@ -25,10 +25,7 @@ What differs from Django's:
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
-import re
-import warnings
 from functools import lru_cache
 from typing import Any
 
@@ -64,48 +61,8 @@ else:
 
     _SYNC_DRIVER = PyMySQLDriver()
 
-#: The asyncmy releases vinyl_async runs on, from the first up to the next minor release:
-#: vinyl reads a connection's buffered result and receive buffer directly, for speed, and
-#: asyncmy does not promise to keep those between releases.
-ASYNCMY_RELEASES = ((0, 2, 18), (0, 3))
-
-
-def asyncmy_usable(version: str | None) -> bool:
-    """Return whether asyncmy *version* (None: not installed) is one vinyl_async runs on.
-
-    An installed release outside :data:`ASYNCMY_RELEASES` is left unused, with a warning
-    that says what to install: vinyl_async then runs on aiomysql, slower but correct.
-    """
-    if version is None:
-        return False
-    release = tuple(int(part) for part in re.findall(r"\d+", version)[:3])
-    lowest, beyond = ASYNCMY_RELEASES
-    if lowest <= release < beyond:
-        return True
-    warnings.warn(
-        f"asyncmy {version} is installed, but vinyl_async runs on asyncmy "
-        f"{'.'.join(map(str, lowest))} up to (not including) {'.'.join(map(str, beyond))} "
-        f"only, so it uses aiomysql instead. Install a release vinyl supports: "
-        f"pip install 'asyncmy>={'.'.join(map(str, lowest))},<{'.'.join(map(str, beyond))}'.",
-        RuntimeWarning,
-        stacklevel=2,
-    )
-    return False
-
-
-def _asyncmy_version() -> str | None:
-    """Return the installed asyncmy's version, without importing it; None if not importable."""
-    if importlib.util.find_spec("asyncmy") is None:
-        return None
-    try:
-        return importlib.metadata.version("asyncmy")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-#: Whether the async flavor runs on asyncmy: a release it supports is installed (else
-#: aiomysql).
-ASYNCMY = asyncmy_usable(_asyncmy_version())
+#: Whether the async flavor runs on asyncmy: it is installed (else aiomysql).
+ASYNCMY = importlib.util.find_spec("asyncmy") is not None
 
 
 #: The async driver, imported when the first async pool opens: asyncmy's when asyncmy is
