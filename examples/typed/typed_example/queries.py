@@ -72,8 +72,10 @@ async def relations_async(book: vinyl_async.Instance[Book]) -> None:
     """A relation always queries: an awaitable of the related vinyl instance, or a manager."""
     author = assert_type(await book.author, AsyncAuthor)  # missing-await check
     assert_type(await book.editor, AsyncAuthor | None)  # missing-await check
-    books = assert_type(author.books, ReverseForeignKeyManager)
+    books = assert_type(author.books, ReverseForeignKeyManager[vinyl_async.Instance[Book]])
     assert_type(await books.count(), int)  # missing-await check
+    assert_type(await books.filter(title__startswith="N"), list[vinyl_async.Instance[Book]])
+    assert_type(await books.create(title="Notes"), vinyl_async.Instance[Book])
     # What select_related()/prefetch_related() loaded, read without a query.
     loaded = await Book.vinyl.select_related("author", "editor").get(pk=book.pk)
     assert_type(loaded["author"], AsyncAuthor)
@@ -86,8 +88,14 @@ def relations_sync(book: vinyl_sync.Instance[Book]) -> None:
     """The same in ``vinyl_sync``: a relation returns the related vinyl instance."""
     author = assert_type(book.author, SyncAuthor)
     assert_type(book.editor, SyncAuthor | None)
-    assert_type(author.books, sync_related_managers.ReverseForeignKeyManager)
-    assert_type(author.edited, sync_related_managers.NullableReverseForeignKeyManager)
+    assert_type(
+        author.books, sync_related_managers.ReverseForeignKeyManager[vinyl_sync.Instance[Book]]
+    )
+    assert_type(
+        author.edited,
+        sync_related_managers.NullableReverseForeignKeyManager[vinyl_sync.Instance[Book]],
+    )
+    assert_type(author.books.get(pk=book.pk), vinyl_sync.Instance[Book])
     author.name = "Ada"
     assert_type(author.save(), None)
     assert_type(author.delete(), tuple[int, dict[str, int]])

@@ -4,6 +4,7 @@ with new values: a builder call vinyl keeps no plan of must not answer with the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import vinyl_async
@@ -72,7 +73,8 @@ async def test_extra_on_a_related_manager(library: DB) -> None:
             "select_params": [pages],
             "order_by": ["pk"],
         }
-        books = await author.books.extra(**kwargs)
+        # extra(select=...) adds attributes no static type knows.
+        books: Iterable[Any] = await author.books.extra(**kwargs)
         django_books = list(django_author.books.extra(**kwargs))
         assert [(b.pk, bool(b.long)) for b in books] == [(b.pk, bool(b.long)) for b in django_books]
 

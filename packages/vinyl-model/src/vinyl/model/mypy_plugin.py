@@ -205,10 +205,10 @@ class VinylPlugin(Plugin):
             return ctx.default_attr_type
         package: str = vinyl["flavor"]
         kind, target = relation
+        related = self._vinyl(target, package)
         if kind not in {"one", "reverse one"}:
             manager = self._info(f"{package}.related_managers.{kind}")
-            return ctx.default_attr_type if manager is None else Instance(manager, [])
-        related = self._vinyl(target, package)
+            return ctx.default_attr_type if manager is None else Instance(manager, [related])
         if package.endswith("_async"):
             return ctx.api.named_generic_type(
                 "typing.Coroutine", [AnyType(TypeOfAny.special_form)] * 2 + [related]

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 
-class RelatedManager(ManagerMethods[Any]):
+class RelatedManager[M: Model](ManagerMethods[M]):
     """The manager of a reverse foreign key, a many-to-many or a generic relation.
 
     Every method returns or runs a vinyl queryset of the related objects, on the alias
@@ -82,7 +82,7 @@ class RelatedManager(ManagerMethods[Any]):
         # A reverse foreign key or many-to-many relates to the model holding the field; the
         # forward side of a many-to-many (reverse=False) and a GenericRelation to its target.
         forward = _is_generic(descriptor) or not getattr(descriptor, "reverse", True)
-        self.model: type[Model] = rel.model if forward else rel.related_model
+        self.model = cast(type[M], rel.model if forward else rel.related_model)
         # The manager the relation starts from: the related model's default one, or the one
         # obj.rel(manager="name") named (Django's or a vinyl manager of this flavor).
         self.manager: Any = self.model._default_manager if manager is None else manager
@@ -202,7 +202,7 @@ class RelatedManager(ManagerMethods[Any]):
             raise TypeError(f"'{self.model._meta.object_name}' instance expected, got {obj!r}")
 
 
-class _KeyedManager(RelatedManager):
+class _KeyedManager[M: Model](RelatedManager[M]):
     """A relation whose objects point to the instance with a key of their own.
 
     A reverse foreign key or a generic relation: creating among them sets that key
@@ -218,16 +218,17 @@ class _KeyedManager(RelatedManager):
         """Forget what ``prefetch_related()`` loaded for this relation, as Django does."""
         raise NotImplementedError
 
-    async def create(self, **kwargs: Any) -> Any:
+    async def create(self, **kwargs: Any) -> M:
         """Create an object related to the instance; as Django's ``create()``."""
         link = await self._link()
         self._forget_prefetched()
         kwargs.update(link)
-        return await self._all_of(self.model).create(**kwargs)
+        created: M = await self._all_of(self.model).create(**kwargs)
+        return created
 
     async def get_or_create(
         self, defaults: dict[str, Any] | None = None, **kwargs: Any
-    ) -> tuple[Any, bool]:
+    ) -> tuple[M, bool]:
         """Return ``(object, created)`` among the instance's related objects."""
         kwargs.update(await self._link())
         return await self._related_for_write().get_or_create(defaults, **kwargs)
@@ -237,13 +238,13 @@ class _KeyedManager(RelatedManager):
         defaults: dict[str, Any] | None = None,
         create_defaults: dict[str, Any] | None = None,
         **kwargs: Any,
-    ) -> tuple[Any, bool]:
+    ) -> tuple[M, bool]:
         """Return ``(object, created)`` among the instance's related objects, updated."""
         kwargs.update(await self._link())
         return await self._related_for_write().update_or_create(defaults, create_defaults, **kwargs)
 
 
-class ReverseForeignKeyManager(_KeyedManager):
+class ReverseForeignKeyManager[M: Model](_KeyedManager[M]):
     """``author.books``: the objects whose foreign key points to the instance."""
 
     if TYPE_CHECKING:
@@ -305,7 +306,7 @@ class ReverseForeignKeyManager(_KeyedManager):
         await self.add(*objs, bulk=bulk)
 
 
-class NullableReverseForeignKeyManager(ReverseForeignKeyManager):
+class NullableReverseForeignKeyManager[M: Model](ReverseForeignKeyManager[M]):
     """``author.cowritten``: a nullable foreign key, so objects can also be removed."""
 
     async def remove(self, *objs: Model, bulk: bool = True) -> None:
@@ -347,7 +348,7 @@ class NullableReverseForeignKeyManager(ReverseForeignKeyManager):
         await _set(self, tuple(objs), bulk=bulk, clear=clear, removal_bulk=bulk)
 
 
-class ManyToManyManager(RelatedManager):
+class ManyToManyManager[M: Model](RelatedManager[M]):
     """``book.tags`` / ``tag.books``: rows of the through table link the two sides."""
 
     if TYPE_CHECKING:
@@ -531,28 +532,28 @@ class ManyToManyManager(RelatedManager):
             await self._remove_items(self.source_field_name, self.target_field_name, *old_ids)
             await self.add(*new_objs, through_defaults=through_defaults)
 
-    async def create(self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    async def create(self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any) -> M:
         """Create an object and link it; one transaction (Django runs two)."""
         async with transaction(using=self._db_for_write(), savepoint=False):
-            obj = await self._all_of(self.model).create(**kwargs)
+            obj: M = await self._all_of(self.model).create(**kwargs)
             await self.add(obj, through_defaults=through_defaults)
         return obj
 
     async def get_or_create(  # type: ignore[override]
         self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any
-    ) -> tuple[Any, bool]:
+    ) -> tuple[M, bool]:
         """Return ``(object, created)``; a created object is linked."""
         return await self._link_created("get_or_create", through_defaults, kwargs)
 
     async def update_or_create(  # type: ignore[override]
         self, *, through_defaults: dict[str, Any] | None = None, **kwargs: Any
-    ) -> tuple[Any, bool]:
+    ) -> tuple[M, bool]:
         """Return ``(object, created)``, updated; a created object is linked."""
         return await self._link_created("update_or_create", through_defaults, kwargs)
 
     async def _link_created(
         self, method: str, through_defaults: dict[str, Any] | None, kwargs: dict[str, Any]
-    ) -> tuple[Any, bool]:
+    ) -> tuple[M, bool]:
         """Run the related queryset's *method* (``get_or_create``...); link what it created."""
         async with transaction(using=self._db_for_write(), savepoint=False):
             # Looked up among the related objects only, as Django: an unrelated match is
@@ -563,7 +564,7 @@ class ManyToManyManager(RelatedManager):
         return obj, created
 
 
-class GenericRelatedManager(_KeyedManager):
+class GenericRelatedManager[M: Model](_KeyedManager[M]):
     """``book.items``: the objects whose generic foreign key points to the instance."""
 
     def _init_django(self, instance: Model) -> None:
@@ -633,13 +634,15 @@ class GenericRelatedManager(_KeyedManager):
         await _set(self, tuple(objs), bulk=bulk, clear=clear, removal_bulk=True)
 
 
-def related_manager(instance: Model, descriptor: ReverseManyToOneDescriptor[Any]) -> RelatedManager:
+def related_manager(
+    instance: Model, descriptor: ReverseManyToOneDescriptor[Any]
+) -> RelatedManager[Any]:
     """Return the manager of the many-valued relation *descriptor* on *instance*."""
     return _manager_class(descriptor)(instance, descriptor)
 
 
 @functools.cache
-def _manager_class(descriptor: ReverseManyToOneDescriptor[Any]) -> type[RelatedManager]:
+def _manager_class(descriptor: ReverseManyToOneDescriptor[Any]) -> type[RelatedManager[Any]]:
     """Return the class of *descriptor*'s managers: vinyl's, subclassing Django's.
 
     Django's related manager class of the relation (which subclasses the related model's
@@ -648,7 +651,7 @@ def _manager_class(descriptor: ReverseManyToOneDescriptor[Any]) -> type[RelatedM
     relation's subclasses the default manager class alone (see the module's docstring).
     """
     rel: Any = descriptor.rel
-    vinyl_class: type[RelatedManager]
+    vinyl_class: type[RelatedManager[Any]]
     if _is_generic(descriptor):
         vinyl_class, django_class = GenericRelatedManager, type(rel.model._default_manager)
     else:
@@ -661,7 +664,7 @@ def _manager_class(descriptor: ReverseManyToOneDescriptor[Any]) -> type[RelatedM
         )
         django_class = descriptor.related_manager_cls
     attrs = {"__module__": vinyl_class.__module__, "__qualname__": vinyl_class.__qualname__}
-    made: type[RelatedManager] = type(vinyl_class.__name__, (vinyl_class, django_class), attrs)
+    made: type[RelatedManager[Any]] = type(vinyl_class.__name__, (vinyl_class, django_class), attrs)
     return made
 
 
@@ -767,7 +770,7 @@ def _generic_filter(field: Any, instance: Model) -> dict[str, Any]:
 
 
 async def _set(
-    manager: NullableReverseForeignKeyManager | GenericRelatedManager,
+    manager: NullableReverseForeignKeyManager[Any] | GenericRelatedManager[Any],
     objs: tuple[Any, ...],
     *,
     bulk: bool,
