@@ -128,7 +128,7 @@ def row_converter(
         if cut:
             rows = [row[:col_count] for row in rows]
         if not converters:
-            return rows if not tuples else list(map(tuple, rows))
+            return rows if not tuples else list(map(_tuple_maker(rows), rows))
         converted = []
         for row in rows:
             values = list(row)
@@ -141,6 +141,27 @@ def row_converter(
         return converted
 
     return convert
+
+
+#: ``itemgetter(0, 1, ..., n - 1)`` by row width *n*, made once each.
+_ROW_GETTERS: dict[int, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _tuple_maker(rows: Sequence[Row]) -> Callable[[Any], tuple[Any, ...]]:
+    """Return what makes each of *rows* (one result: one type and width) a tuple.
+
+    ``tuple`` for tuples (it returns them as they are). A row of another type (asyncpg's
+    ``Record``) is copied by an ``itemgetter`` of all its columns, which builds the same
+    tuple without iterating the row: about a third cheaper than ``tuple(row)``. One column
+    is ``tuple``: an ``itemgetter`` of one index returns the value itself.
+    """
+    if not rows or type(rows[0]) is tuple or len(rows[0]) < 2:
+        return tuple
+    width = len(rows[0])
+    getter = _ROW_GETTERS.get(width)
+    if getter is None:
+        getter = _ROW_GETTERS[width] = operator.itemgetter(*range(width))
+    return getter
 
 
 def _models_decoder(
