@@ -300,9 +300,11 @@ def _prefetch_reverse_foreign_key(field: Any, base: Any, instances: list[Any]) -
     cache_name = field.cache_name
     groups: defaultdict[Any, list[Any]] = defaultdict(list)
     # One pass per related object: set its reverse cache (field.set_cached_value(),
-    # inlined) and group it by its instance's key.
+    # inlined) and group it by its instance's key. The default queryset loads every
+    # field: the key is read from the instance's dict, not through the key's attribute
+    # (a data descriptor, so a call per object).
     for rel_obj in related:
-        value = getattr(rel_obj, foreign_key)
+        value = rel_obj.__dict__[foreign_key]
         rel_obj._state.fields_cache[cache_name] = by_key[value]
         groups[value].append(rel_obj)
     return (
