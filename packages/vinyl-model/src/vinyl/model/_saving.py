@@ -175,7 +175,8 @@ def save_plan(save: Save) -> Plan[bool]:
     obj = save.obj
     concrete: Any = obj._meta.concrete_model
     cls: type[Model] = concrete
-    parent_inserted = yield from _save_parents(save, cls, {})
+    # No generator to run for a model without parents, which saves one row.
+    parent_inserted = bool(concrete._meta.parents) and (yield from _save_parents(save, cls, {}))
     updated = yield from _save_table(save, cls, bool(save.force_insert) or parent_inserted)
     obj._state.db = save.using
     obj._state.adding = False
@@ -214,6 +215,45 @@ def _save_parents(
     return inserted
 
 
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """The columns a save writes to one model's table: found once per model, not per save."""
+
+    #: ``meta.local_concrete_fields`` when found: Django makes it anew (with ``pk_fields``)
+    #: whenever the model's fields change, and the columns are then found again.
+    concrete: Any
+    #: The columns an UPDATE sets: neither the primary key nor generated.
+    writable: tuple[Field[Any, Any], ...]
+    #: The generated columns (``GeneratedField``, whose ``referenced_fields`` Django's stubs
+    #: leave out): an UPDATE reads back those its columns feed.
+    generated: tuple[Any, ...]
+    #: The columns an INSERT writes when the key is set, and when it is not (the server
+    #: numbers the row: no ``AutoField``).
+    inserted: tuple[Field[Any, Any], ...]
+    inserted_keyless: tuple[Field[Any, Any], ...]
+
+
+def _table(meta: Any) -> _Table:
+    """Return the columns a save writes to the table of *meta* (see :class:`_Table`)."""
+    concrete = meta.local_concrete_fields
+    found = _tables.get(meta)
+    if found is None or found.concrete is not concrete:
+        pk_fields = meta.pk_fields
+        inserted = tuple(f for f in concrete if not f.generated)
+        found = _Table(
+            concrete=concrete,
+            writable=tuple(f for f in concrete if f not in pk_fields and not f.generated),
+            generated=tuple(f for f in concrete if f.generated),
+            inserted=inserted,
+            inserted_keyless=tuple(f for f in inserted if f is not meta.auto_field),
+        )
+        _tables[meta] = found
+    return found
+
+
+_tables: dict[Any, _Table] = {}
+
+
 def _save_table(
     save: Save, cls: type[Model], force_insert: bool, *, parent: bool = False
 ) -> Plan[bool]:
@@ -225,10 +265,7 @@ def _save_table(
     using, update_fields = save.using, save.update_fields
     force_update = save.force_update and not parent
     meta: Any = cls._meta
-    pk_fields = meta.pk_fields
-    writable = [f for f in meta.local_concrete_fields if f not in pk_fields and not f.generated]
-    if update_fields:
-        writable = [f for f in writable if f.name in update_fields or f.attname in update_fields]
+    table = _table(meta)
     if not obj._is_pk_set(meta) and not isinstance(getattr(obj, meta.pk.attname), DatabaseDefault):
         setattr(obj, meta.pk.attname, meta.pk.get_pk_value_on_save(obj))
     pk_set = obj._is_pk_set(meta)
@@ -238,13 +275,18 @@ def _save_table(
         not force_insert
         and not force_update
         and obj._state.adding
-        and all(f.has_default() or f.has_db_default() for f in pk_fields)
+        and all(f.has_default() or f.has_db_default() for f in meta.pk_fields)
     ):
         # A new instance whose key has a default is inserted without trying an UPDATE.
         force_insert = True
     if pk_set and not force_insert:
+        writable = table.writable
+        if update_fields:
+            writable = tuple(
+                f for f in writable if f.name in update_fields or f.attname in update_fields
+            )
         values = [(f, None, f.pre_save(obj, False)) for f in writable]
-        returning = _update_returning(meta, writable, values, update_fields)
+        returning = _update_returning(table, writable, values, update_fields)
         rows = yield from _update(save, cls, values, returning, bool(update_fields or force_update))
         if rows:
             _assign_returned(obj, rows[0], returning)
@@ -265,11 +307,7 @@ def _save_table(
         )
         aggregated = yield Read(filtered, "aggregate", kwargs={"_order__max": next_order})
         obj._order = aggregated["_order__max"]
-    insert_fields = [
-        f
-        for f in meta.local_concrete_fields
-        if not f.generated and (pk_set or f is not meta.auto_field)
-    ]
+    insert_fields = table.inserted if pk_set else table.inserted_keyless
     returning = list(meta.db_returning_fields)
     can_return = _replay.features(using).can_return_columns_from_insert
     # One column of one value per field, handed to the INSERT's compiler. Django's save()
@@ -283,9 +321,9 @@ def _save_table(
             if f not in returning:
                 returning.append(f)
         elif (
-            _RETURNING_UPDATES
+            not can_return
+            and _RETURNING_UPDATES
             and f.db_returning
-            and not can_return
             and not (pk_set and f is meta.auto_field)
         ):
             returning.remove(f)
@@ -296,19 +334,15 @@ def _save_table(
 
 
 def _update_returning(
-    meta: Any,
-    writable: list[Field[Any, Any]],
+    table: _Table,
+    writable: tuple[Field[Any, Any], ...],
     values: list[tuple[Any, ...]],
     update_fields: frozenset[str] | None,
 ) -> list[Field[Any, Any]]:
     """Return the fields an UPDATE reads back: generated ones it changes, expressions it sets."""
     if not _RETURNING_UPDATES:
         return []
-    returning = [
-        f
-        for f in meta.local_concrete_fields
-        if f.generated and f.referenced_fields.intersection(writable)
-    ]
+    returning = [f for f in table.generated if f.referenced_fields.intersection(writable)]
     for f, _model, value in values:
         if (update_fields is None or f.name in update_fields) and hasattr(
             value, "resolve_expression"

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import attrgetter
 from typing import Any, Final, cast
 
 from django.core.signals import setting_changed
@@ -56,8 +57,9 @@ __all__ = [
     "converters_of",
 ]
 
-#: The features an INSERT's SQL follows (RETURNING, one statement for many rows, DEFAULT).
-_INSERT_FEATURES: Final = (
+#: The features an INSERT's SQL follows (RETURNING, one statement for many rows, DEFAULT),
+#: read from a connection's features as one tuple.
+_INSERT_FEATURES: Final = attrgetter(
     "can_return_columns_from_insert",
     "can_return_rows_from_bulk_insert",
     "has_bulk_insert",
@@ -185,7 +187,7 @@ class Statements:
         if not fields or any(options.values()):
             return _DJANGOS
         features = connection.features
-        flags = tuple(getattr(features, name) for name in _INSERT_FEATURES)
+        flags = _INSERT_FEATURES(features)
         rows = len(columns[0])
         shape = (model, connection.alias, tuple(fields), tuple(returning_fields), flags, rows)
         found = self._inserts.get((*shape[:-1], "arrays")) if rows > 1 else None
@@ -233,8 +235,8 @@ class Statements:
         prepared = _prepare_update(values, connection)
         if prepared is None:
             return _DJANGOS
-        fields = tuple(field for field, _model, _value in values)
-        nulls = tuple(value is None for value in prepared)
+        fields = tuple([field for field, _model, _value in values])
+        nulls = tuple([value is None for value in prepared])
         shape = (model, connection.alias, fields, nulls)
         found = self._updates.get(shape)
         if found is None:
