@@ -78,15 +78,20 @@ async def _perform_all[T](alias: str, plan: Plan[T], queryset_class: type[Any], 
         plan.close()
 
 
-async def _perform(alias: str, step: Step, queryset_class: type[Any]) -> Any:
+def _perform(alias: str, step: Step, queryset_class: type[Any]) -> Any:
+    """Perform *step* on *alias*: return what the call that performs it returns.
+
+    A plain function: the caller waits on the statement's (or the read's) own call, with
+    no level of this function's between every write and its driver.
+    """
     if isinstance(step, Read):
         queryset = queryset_class.from_django(step.queryset, alias)
         if not step.terminal:
-            return await queryset._evaluate()
-        return await getattr(queryset, step.terminal)(*step.args, **step.kwargs)
+            return queryset._evaluate()
+        return getattr(queryset, step.terminal)(*step.args, **step.kwargs)
     if isinstance(step, Insert):
-        return await execute_insert_sql(alias, step.sql, step.params)
+        return execute_insert_sql(alias, step.sql, step.params)
     # A compiler's own statement (_replay.Statement: the rows it reads first) returns rows.
     if isinstance(step, _replay.Statement) or step.returning:
-        return await fetch_sql(alias, step.sql, step.params)
-    return await execute_sql(alias, step.sql, step.params)
+        return fetch_sql(alias, step.sql, step.params)
+    return execute_sql(alias, step.sql, step.params)

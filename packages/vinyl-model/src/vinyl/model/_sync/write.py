@@ -82,6 +82,11 @@ def _perform_all[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, mar
 
 
 def _perform(alias: str, step: Step, queryset_class: type[Any]) -> Any:
+    """Perform *step* on *alias*: return what the call that performs it returns.
+
+    A plain function: the caller waits on the statement's (or the read's) own call, with
+    no level of this function's between every write and its driver.
+    """
     if isinstance(step, Read):
         queryset = queryset_class.from_django(step.queryset, alias)
         if not step.terminal:

@@ -44,7 +44,10 @@ async def fetch_queryset(queryset: QuerySet[Any]) -> list[Any]:
 
 async def fetch_sql(using: str, sql: str, params: Sequence[Any] = ()) -> list[Row]:
     """Return the rows of *sql*, written in Django's paramstyle (``%s``), run on *using*."""
-    return await fetch(using, *prepare(get_backend(using).dialect, sql, params))
+    # Not through fetch(): a coroutine fewer for every write that returns rows.
+    sql, params = prepare(get_backend(using).dialect, sql, params)
+    async with connection(using) as conn:
+        return await conn.fetch(sql, params)
 
 
 async def fetch_sql_with_columns(

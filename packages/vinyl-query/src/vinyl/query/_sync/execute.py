@@ -47,7 +47,10 @@ def fetch_queryset(queryset: QuerySet[Any]) -> list[Any]:
 
 def fetch_sql(using: str, sql: str, params: Sequence[Any] = ()) -> list[Row]:
     """Return the rows of *sql*, written in Django's paramstyle (``%s``), run on *using*."""
-    return fetch(using, *prepare(get_backend(using).dialect, sql, params))
+    # Not through fetch(): a coroutine fewer for every write that returns rows.
+    sql, params = prepare(get_backend(using).dialect, sql, params)
+    with connection(using) as conn:
+        return conn.fetch(sql, params)
 
 
 def fetch_sql_with_columns(
