@@ -99,6 +99,11 @@ PLANNED: list[tuple[str, Build, list[tuple[Any, ...]]]] = [
         [(120, 200), (200, 600), (1, 2), (600, 120)],
     ),
     (
+        "in_list_of_text_for_an_integer",
+        lambda qs, v: qs.filter(pages__in=list(v)).order_by("pk"),
+        [("120", "200"), (" 600 ", "1"), ("200", "120")],
+    ),
+    (
         "in_tuple_of_strings",
         lambda qs, v: qs.filter(title__in=v).values_list("pages", flat=True),
         [("Boy", "Notes"), ("Rayuela", "nothing"), ("", "'")],
@@ -228,9 +233,18 @@ async def test_a_value_django_refuses_is_refused_through_a_plan_and_a_template(
     assert PLANS.plan(shape) is not None
     filtered = (*shape_of(Book.avinyl.using(library.vinyl)), ("filter", ("author_id__lt",), (str,)))
     assert TEMPLATES.get(filtered) is not None
+    assert [b async for b in Book.avinyl.using(library.vinyl).filter(author_id__in=[str(pk), "1"])]
+    assert [b async for b in Book.avinyl.using(library.vinyl).filter(pages__in=["120", "200"])]
+    in_list = (
+        *shape_of(Book.avinyl.using(library.vinyl)),
+        ("filter", ("pages__in",), ((list, (str, str)),)),
+    )
+    assert TEMPLATES.get(in_list) is not None
     reads: tuple[Callable[[Any], Any], ...] = (
         lambda qs: qs.get(pk="abc"),
         lambda qs: qs.filter(author_id__lt="abc"),
+        lambda qs: qs.filter(author_id__in=[str(pk), "abc"]),
+        lambda qs: qs.filter(pages__in=["120", "abc"]),
         lambda qs: qs.get(pk="1.5"),
     )
     for read in reads:
@@ -292,7 +306,8 @@ def test_only_djangos_own_fields_and_lookups_have_a_binder() -> None:
     assert binder(lookups.Exact(Col("t", title), "x"), "x", SCALARS) is not None
     assert binder(lookups.Exact(Col("t", upper), "x"), "x", SCALARS) is None
     assert binder(lookups.IExact(Col("t", title), "x"), "x", SCALARS) is None
-    assert binder(lookups.In(Col("t", title), ["x"]), ["x"], SCALARS) is None
+    assert binder(lookups.In(Col("t", title), ["x"]), ["x"], SCALARS) is not None
+    assert binder(lookups.In(Col("t", upper), ["x"]), ["x"], SCALARS) is None
 
 
 async def test_a_builder_call_django_refuses_is_refused_every_time(library: DB) -> None:
@@ -412,6 +427,12 @@ async def test_an_in_list_django_writes_shorter_goes_djangos_way(library: DB) ->
     build: Build = lambda qs, v: qs.filter(pages__in=list(v)).order_by("pk")  # noqa: E731
     first = await same_as_django(library, build, (120, 200))
     assert plan_of(first) is not None
+    # Its values are bound by the IN list's binder, without Django's lookup.
+    plan = PLANS.plan(shape_of(first))
+    assert plan is not None
+    ((_, _, in_binder),) = plan.bindings
+    assert in_binder is not None
+    assert list(plan_of(build(Book.avinyl.using(library.vinyl), (600, 1)))) == [600, 1]
     # Django drops repeated values from an IN list: other SQL than the plan's.
     assert plan_of(build(Book.avinyl.using(library.vinyl), (200, 200))) is None
     assert await same_as_django(library, build, (200, 200)) is not None

@@ -3,14 +3,14 @@
 A plan (``vinyl.model._plans``) binds each value of its shape through the Django lookup
 that turned it into a parameter; making a lookup object costs more than the parameter.
 For the lookups whose whole path from value to parameter is a few calls of the field's
-own methods — ``exact``, ``gt``, ``gte``, ``lt``, ``lte`` on a column, Django's classes
-themselves (not a subclass), of fields whose methods are Django's own (not a custom
-field's) — a :class:`Binder` makes those same calls, in the same order, on the same
-objects: ``prepare()`` what ``Lookup.__init__()`` makes of the value (the field's
-``get_prep_value()``, so a value Django refuses raises the same error), ``params()`` what
-``process_rhs()`` makes of that. :func:`binder` gives one only when both reproduce, for
-the value the shape was learnt with, what Django's lookup made; anything else keeps
-Django's lookup.
+own methods — ``exact``, ``gt``, ``gte``, ``lt``, ``lte`` and ``in`` (a list of plain
+values: a prefetch's keys) on a column, Django's classes themselves (not a subclass), of
+fields whose methods are Django's own (not a custom field's) — a :class:`Binder` makes
+those same calls, in the same order, on the same objects: ``prepare()`` what
+``Lookup.__init__()`` makes of the value (the field's ``get_prep_value()``, so a value
+Django refuses raises the same error), ``params()`` what ``process_rhs()`` makes of that.
+:func:`binder` gives one only when both reproduce, for the value the shape was learnt
+with, what Django's lookup made; anything else keeps Django's lookup.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.db.models import Field, Lookup
 from django.db.models import lookups as django
 from django.db.models.expressions import Col
 from django.db.models.fields import related_lookups as related
+from django.utils.datastructures import OrderedSet
 
 __all__ = ["Binder", "binder", "same_params"]
 
@@ -47,6 +48,7 @@ _LOOKUPS: dict[type[Lookup[Any]], tuple[bool, bool, bool]] = {
     related.RelatedGreaterThanOrEqual: (True, False, False),
     related.RelatedLessThan: (True, False, False),
     related.RelatedLessThanOrEqual: (True, False, False),
+    django.In: (False, False, False),
 }
 
 
@@ -58,10 +60,15 @@ class Binder:
     related: bool
     rounding: bool
     overflow: bool
+    #: ``in``: the value is a list or tuple of plain values, one parameter each.
+    many: bool = False
 
     def prepare(self, value: Any) -> Any:
         """Return the lookup's ``rhs`` for *value*, as ``Lookup.__init__()`` makes it."""
         field = self.field
+        if self.many:
+            # FieldGetDbPrepValueIterableMixin.get_prep_lookup() on plain values.
+            return [field.get_prep_value(item) for item in value]
         if self.related:
             # RelatedLookupMixin.get_prep_lookup(): the target's validation first.
             value = field.path_infos[-1].target_fields[-1].get_prep_value(value)  # type: ignore[attr-defined]
@@ -72,10 +79,13 @@ class Binder:
     def params(self, rhs: Any, connection: BaseDatabaseWrapper) -> list[Any] | None:
         """Return ``process_rhs()``'s parameters for *rhs*; ``None`` when it writes other SQL.
 
-        Its SQL is then ``%s``. ``None`` for an integer out of the column's range (Django
-        finds that it matches nothing or everything) and for an expression.
+        Its SQL is then :meth:`sql`'s. ``None`` for an integer out of the column's range
+        (Django finds that it matches nothing or everything), for an expression, and for a
+        list Django writes shorter (repeated items, ``None``) or not at all (empty).
         """
         field = self.field
+        if self.many:
+            return self._many_params(rhs, connection)
         if self.overflow and isinstance(rhs, int):
             low, high = connection.ops.integer_field_range(field.get_internal_type())
             if (low is not None and rhs < low) or (high is not None and rhs > high):
@@ -87,6 +97,25 @@ class Binder:
         get_db_prep_value = getattr(target, "get_db_prep_value", None) or field.get_db_prep_value
         return [get_db_prep_value(rhs, connection, prepared=True)]
 
+    def _many_params(self, rhs: list[Any], connection: BaseDatabaseWrapper) -> list[Any] | None:
+        # In.process_rhs(): the distinct items but None, each prepared as by
+        # FieldGetDbPrepValueMixin.get_db_prep_lookup().
+        try:
+            distinct = OrderedSet(rhs)
+        except TypeError:
+            return None
+        distinct.discard(None)
+        if not distinct or len(distinct) != len(rhs) or any(hasattr(v, "as_sql") for v in rhs):
+            return None
+        field = self.field
+        target = getattr(field, "target_field", None)
+        get_db_prep_value = getattr(target, "get_db_prep_value", None) or field.get_db_prep_value
+        return [get_db_prep_value(item, connection, prepared=True) for item in rhs]
+
+    def sql(self, value: Any) -> str:
+        """Return the SQL Django's lookup writes for the parameters of *value*."""
+        return "(" + ", ".join(["%s"] * len(value)) + ")" if self.many else "%s"
+
 
 def binder(lookup: Lookup[Any], value: Any, scalars: frozenset[type[Any]]) -> Binder | None:
     """Return the binder of *lookup*, which Django made from *value*; ``None`` if none fits.
@@ -97,7 +126,12 @@ def binder(lookup: Lookup[Any], value: Any, scalars: frozenset[type[Any]]) -> Bi
     """
     flags = _LOOKUPS.get(type(lookup))
     lhs = lookup.lhs
-    if flags is None or type(lhs) is not Col or type(value) not in scalars:
+    many = type(lookup) is django.In
+    if many and type(value) in (list, tuple):
+        plain = all(type(item) in scalars for item in value)
+    else:
+        plain = not many and type(value) in scalars
+    if flags is None or type(lhs) is not Col or not plain:
         return None
     field = lhs.output_field
     related, rounding, overflow = flags
@@ -105,7 +139,7 @@ def binder(lookup: Lookup[Any], value: Any, scalars: frozenset[type[Any]]) -> Bi
         return None  # RelatedLookupMixin skips the target's validation: not this path.
     if lookup.bilateral_transforms or not all(map(_djangos, _fields(field, related))):
         return None
-    made = Binder(field, related, rounding, overflow)
+    made = Binder(field, related, rounding, overflow, many)
     return made if _same(made.prepare(value), lookup.rhs) else None
 
 

@@ -431,7 +431,7 @@ def bound_alike(
 ) -> Binder | None:
     """Return *binder* if it binds *value* as Django's lookup did (*written*) on *compiler*'s
     database, else ``None``."""
-    if binder is None or written[0] != "%s":
+    if binder is None or written[0] != binder.sql(value):
         return None
     params = binder.params(binder.prepare(value), compiler.connection)
     return binder if params is not None and same_params(params, written[1]) else None
