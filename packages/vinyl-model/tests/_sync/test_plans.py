@@ -211,6 +211,20 @@ def test_a_shape_runs_again_with_other_values(
     assert all(TEMPLATES.get(first._shape[: i + 1]) is not None for i in templated)
 
 
+def test_an_in_list_with_a_repeated_item_reads_as_django_between_planned_ones(
+    library: DB,
+) -> None:
+    # Django writes a repeated item once: the shape's plan (learnt from the first list)
+    # does not bind such a list, whose SQL is shorter, and binds the lists around it.
+    def build(qs: Any, values: tuple[Any, ...]) -> Any:
+        return qs.filter(pages__in=list(values)).order_by("pk")
+
+    for values in [(120, 200), (200, 200), (600, 120), (120, 120), (200, 600)]:
+        same_as_django(library, build, values)
+        planned = len(set(values)) == len(values)
+        assert (plan_of(build(Book.vinyl.using(library.vinyl), values)) is not None) is planned
+
+
 def test_a_filter_template_refuses_a_value_as_django_does(library: DB) -> None:
     def build(qs: Any, pages: str) -> Any:
         return qs.filter(pages=pages)
