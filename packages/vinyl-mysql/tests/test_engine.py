@@ -161,11 +161,18 @@ def test_another_asyncmy_release_is_refused_saying_what_to_install(version: str)
 
 def test_the_asyncmy_driver_checks_the_installed_release() -> None:
     # In a fresh interpreter, as installed (asyncmy's own version) and as if it were 0.3.0.
+    # Where asyncmy is not installed (the django52 resolve runs on aiomysql), the driver
+    # module must fail on asyncmy's own import, before any release check could matter.
     code = (
         "import importlib.util, sys\n"
         "from django.core.exceptions import ImproperlyConfigured\n"
         "if importlib.util.find_spec('asyncmy') is None:\n"
-        "    sys.exit(0)\n"
+        "    try:\n"
+        "        import vinyl.mysql.asyncmy_driver\n"
+        "    except ModuleNotFoundError as exc:\n"
+        "        assert exc.name == 'asyncmy', exc\n"
+        "        sys.exit(0)\n"
+        "    raise AssertionError('vinyl.mysql.asyncmy_driver imported without asyncmy')\n"
         "import asyncmy.version\n"
         "if sys.argv[1] == 'newer':\n"
         "    asyncmy.version.__VERSION__ = '0.3.0'\n"

@@ -38,8 +38,8 @@ def check_asyncmy_release(version: str) -> None:
     pool opens rather than on the first read that an unknown asyncmy would break.
     """
     release = tuple(int(part) for part in re.findall(r"\d+", version)[:3])
-    lowest, beyond = (".".join(map(str, bound)) for bound in ASYNCMY_RELEASES)
     if not ASYNCMY_RELEASES[0] <= release < ASYNCMY_RELEASES[1]:
+        lowest, beyond = (".".join(map(str, bound)) for bound in ASYNCMY_RELEASES)
         raise ImproperlyConfigured(
             f"vinyl_async runs on asyncmy {lowest} up to (not including) {beyond}; you have "
             f"asyncmy {version}. Install a supported release (pip install "
