@@ -67,7 +67,9 @@ async def run(
     cycle = itertools.cycle(paths)
     warmup: list[float] = []
     await asyncio.gather(*(client(host, port, cycle, [1], warmup, []) for _ in range(clients)))
-    left, latencies, failures = [requests], [], []
+    left = [requests]
+    latencies: list[float] = []
+    failures: list[str] = []
     started = time.perf_counter()
     await asyncio.gather(
         *(client(host, port, cycle, left, latencies, failures) for _ in range(clients))

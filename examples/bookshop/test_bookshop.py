@@ -88,7 +88,7 @@ def new_database(vendor: str, tmp_path: Path) -> tuple[str, dict[str, Any]]:
         return f"sqlite://{path}", {"path": path}
     server = servers.postgresql() if vendor == "postgresql" else servers.mysql()
     name = f"{server.name}_bookshop"
-    login = {"host": server.host, "port": server.port, "user": server.user}
+    login: dict[str, Any] = {"host": server.host, "port": server.port, "user": server.user}
     login["password"] = server.password
     if vendor == "postgresql":
         admin: Any = psycopg2.connect(**login, dbname="postgres")

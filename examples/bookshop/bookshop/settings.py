@@ -14,6 +14,7 @@ on it, each on connections of its own.
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -30,7 +31,7 @@ ENGINES = {
 POOL = {"pool_min_size": 1, "pool_max_size": 10, "pool_timeout": 30}
 
 
-def database(url: str) -> dict[str, object]:
+def database(url: str) -> dict[str, Any]:
     """Return the ``DATABASES`` entry *url* names (``scheme://user:password@host:port/name``)."""
     parts = urlsplit(url)
     if parts.scheme not in ENGINES:

@@ -1,7 +1,7 @@
 """What makes a view a JSON endpoint: errors as JSON, no CSRF token (a JSON API's clients
 send none)."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-type AsyncView = Callable[..., Awaitable[HttpResponse]]
+type AsyncView = Callable[..., Coroutine[Any, Any, HttpResponse]]
 
 
 def json_view(view: AsyncView) -> AsyncView:

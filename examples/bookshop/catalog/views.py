@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from vinyl_async import VinylQuerySet, transaction
+from vinyl_async import Instance, VinylQuerySet, transaction
 
 from .api import json_view
 from .models import Author, Book, Tag
@@ -51,7 +51,7 @@ async def author_of(value: Any) -> Author:
     raise ValidationError({"author": error})
 
 
-async def tags_named(names: Any) -> list[Tag]:
+async def tags_named(names: Any) -> list[Instance[Tag]]:
     """Return the tags named *names*, creating those that do not exist yet, one by one."""
     if not isinstance(names, list):
         raise ValidationError({"tags": ["Enter a list of tag names."]})
