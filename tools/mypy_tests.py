@@ -1,4 +1,5 @@
-"""Run ``mypy --strict`` over the tests (STYLE §13), with tools/mypy_tests.toml.
+"""Run ``mypy --strict`` over the tests (STYLE §13), with tools/mypy_tests.toml, and over the
+bookshop example, with tools/mypy_bookshop.toml.
 
 One mypy run per test folder whose module names repeat another's: vinyl-query, vinyl-model,
 vinyl-pg, vinyl-mysql and vinyl-sqlite each have a ``tests/conftest.py`` and
@@ -10,10 +11,13 @@ vinyl_testing and vinyl_testapp (testing/) are checked as the tests import them.
 keeps its own cache (``.mypy_cache/tests`` in its folder), as the names repeat; the runs go two
 at a time (CI's machine has two cores).
 
-Left out: tests/django_project/shop, a project of its own, with its own settings, that
-test_django_project.py runs as a user would. vinyl-model's tests exercise vinyl's instance
-API (``await obj.author``, ``await obj.save()``, ``obj["author"]``), which vinyl's mypy
-plugin types (``vinyl.model.mypy_plugin``, enabled in tools/mypy_tests.toml).
+examples/bookshop, a Django project of its own (its code, its management commands, load.py,
+run.py and test_bookshop.py), is one more run, from its folder, with tools/mypy_bookshop.toml:
+django-stubs' plugin sets Django up with the bookshop's settings (``bookshop.settings``), not
+the tests'. Left out: tests/django_project/shop, a project of its own, with its own settings,
+that test_django_project.py runs as a user would. vinyl-model's tests and the bookshop
+exercise vinyl's instance API (``await obj.author``, ``await obj.save()``, ``obj["author"]``),
+which vinyl's mypy plugin types (``vinyl.model.mypy_plugin``, enabled in both config files).
 
 Usage: ``python tools/mypy_tests.py`` with the Python that has mypy and django-stubs (the
 quality gates' venv of .ci/run, or a dev venv). Exit 1 when any run fails.
@@ -28,17 +32,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "tools" / "mypy_tests.toml"
+TESTS = ROOT / "tools" / "mypy_tests.toml"
+BOOKSHOP = ROOT / "tools" / "mypy_bookshop.toml"
 
-# (the folder mypy runs from, its arguments there)
-RUNS: list[tuple[str, list[str]]] = [
-    ("packages/vinyl-query", ["tests"]),
-    ("packages/vinyl-model", ["tests"]),
-    ("packages/vinyl-pg", ["tests"]),
-    ("packages/vinyl-mysql", ["tests"]),
-    ("packages/vinyl-sqlite", ["tests"]),
+# (the folder mypy runs from, its config file, its arguments there)
+RUNS: list[tuple[str, Path, list[str]]] = [
+    ("packages/vinyl-query", TESTS, ["tests"]),
+    ("packages/vinyl-model", TESTS, ["tests"]),
+    ("packages/vinyl-pg", TESTS, ["tests"]),
+    ("packages/vinyl-mysql", TESTS, ["tests"]),
+    ("packages/vinyl-sqlite", TESTS, ["tests"]),
     (
         ".",
+        TESTS,
         [
             "tests",
             "packages/vinyl_async/tests",
@@ -47,13 +53,15 @@ RUNS: list[tuple[str, list[str]]] = [
             "^tests/django_project/shop/",
         ],
     ),
+    ("examples/bookshop", BOOKSHOP, ["."]),
 ]
 
 
-def check(folder: str, arguments: list[str]) -> tuple[int, str]:
-    """Run mypy from *folder*; return its exit status and a report of what it printed."""
+def check(folder: str, config: Path, arguments: list[str]) -> tuple[int, str]:
+    """Run mypy from *folder* with *config*; return its exit status and a report of what it
+    printed."""
     start = time.monotonic()
-    command = [sys.executable, "-m", "mypy", "--config-file", str(CONFIG), *arguments]
+    command = [sys.executable, "-m", "mypy", "--config-file", str(config), *arguments]
     result = subprocess.run(command, cwd=ROOT / folder, check=False, capture_output=True, text=True)
     elapsed = time.monotonic() - start
     report = (
@@ -66,14 +74,14 @@ def main() -> int:
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda run: check(*run), RUNS))
     failed = []
-    for (folder, _), (status, report) in zip(RUNS, results, strict=True):
+    for (folder, _, _), (status, report) in zip(RUNS, results, strict=True):
         print(report, end="", flush=True)
         if status != 0:
             failed.append(folder)
     if failed:
         print(f"mypy_tests: FAILED in {', '.join(failed)}", file=sys.stderr)
         return 1
-    print(f"mypy_tests: OK, the tests of {len(RUNS)} folders")
+    print(f"mypy_tests: OK, {len(RUNS)} folders")
     return 0
 
 
