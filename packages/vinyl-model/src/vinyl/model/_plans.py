@@ -69,6 +69,7 @@ __all__ = [
     "Plans",
     "Shape",
     "Unmade",
+    "bind_condition",
     "bound_alike",
     "compile_rhs",
     "condition",
@@ -167,6 +168,27 @@ def compile_rhs(lookup: Lookup[Any], compiler: SQLCompiler) -> tuple[str, Sequen
         return lookup.process_rhs(compiler, compiler.connection)
     except (EmptyResultSet, FullResultSet):
         return None
+
+
+def bind_condition(
+    lookup: Any, binder: Binder | None, rhs_sql: str, compiler: SQLCompiler
+) -> Sequence[Any] | None:
+    """Return the parameters of the condition *lookup* in a plan or a kept statement,
+    whose value Django compiled to *rhs_sql* on *compiler*.
+
+    *lookup* is Django's lookup, or an :class:`Unmade` one: bound by *binder* (the
+    condition's binder when it binds as the lookup on this database) or else made. ``None``
+    when Django would write other SQL for this value (an integer out of the column's
+    range matches no row): the caller goes Django's way.
+    """
+    if type(lookup) is Unmade:
+        if binder is not None:
+            return binder.params(lookup.rhs, compiler.connection)
+        lookup = lookup.make()
+    written = compile_rhs(lookup, compiler)
+    if written is None or written[0] != rhs_sql:
+        return None
+    return written[1]
 
 
 def _kind(value: Any) -> Any:
@@ -326,27 +348,22 @@ class Plan:
         for index, ((made, rhs_sql, fast), value) in enumerate(
             zip(self.bindings, values, strict=True)
         ):
-            lookup = None if conditions is None else conditions[index]
-            if type(lookup) is Unmade:
-                if lookup.condition.lookup_class is not made.lookup_class:
-                    return None
+            if conditions is None:
                 if fast is None:
-                    lookup = lookup.make()
-            if fast is not None and (lookup is None or type(lookup) is Unmade):
-                rhs = fast.prepare(value) if lookup is None else lookup.rhs
-                bound = fast.params(rhs, connection)
-                if bound is None:
+                    bound = bind_condition(made.make(value), None, rhs_sql, compiler)
+                else:
+                    bound = fast.params(fast.prepare(value), connection)
+            else:
+                lookup = conditions[index]
+                if type(lookup) is Unmade:
+                    if lookup.condition.lookup_class is not made.lookup_class:
+                        return None
+                elif type(lookup) is not made.lookup_class:
                     return None
-                params.extend(bound)
-                continue
-            if lookup is None:
-                lookup = made.make(value)
-            if type(lookup) is not made.lookup_class:
+                bound = bind_condition(lookup, fast, rhs_sql, compiler)
+            if bound is None:
                 return None
-            written = compile_rhs(lookup, compiler)
-            if written is None or written[0] != rhs_sql:
-                return None
-            params.extend(written[1])
+            params.extend(bound)
         return self.dialect.prepare_params(params)
 
 

@@ -41,7 +41,7 @@ from vinyl.model._plans import (
     MAX_SHAPES,
     SCALARS,
     Condition,
-    Unmade,
+    bind_condition,
     bound_alike,
     compile_rhs,
     condition,
@@ -140,18 +140,9 @@ class UpdateStatement:
         Django would write other SQL for this key (an integer out of the column's range
         matches no row): the caller goes Django's way.
         """
-        key_params: Sequence[Any] | None
-        if type(lookup) is Unmade and self.binder is not None:
-            key_params = self.binder.params(lookup.rhs, self.compiler.connection)
-            if key_params is None:
-                return None
-        else:
-            if type(lookup) is Unmade:
-                lookup = lookup.make()
-            written = compile_rhs(lookup, self.compiler)
-            if written is None or written[0] != self.key_sql:
-                return None
-            key_params = written[1]
+        key_params = bind_condition(lookup, self.binder, self.key_sql, self.compiler)
+        if key_params is None:
+            return None
         if self.null_literal:
             return (*(value for value in prepared if value is not None), *key_params)
         return (*prepared, *key_params)
