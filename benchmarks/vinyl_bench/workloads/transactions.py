@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from vinyl_bench import sql
@@ -168,10 +170,10 @@ def _sqlite3(c: Any, plan: list[list[int]]) -> list[list[Unit]]:
     return list(c.executor.map(task, plan))
 
 
-def _django_unit(c: Any, pk: int) -> Unit:
-    from django.db import transaction
-
-    with transaction.atomic(using=c.alias):
+def _sync_orm_unit(c: Any, pk: int, atomic: Callable[..., AbstractContextManager[Any]]) -> Unit:
+    """Run one unit through a sync ORM whose transaction block is *atomic* (Django's
+    ``atomic()``, vinyl_sync's ``transaction()``)."""
+    with atomic(using=c.alias):
         author = c.authors.get(pk=pk)
         books = list(author.books.all())
         first = _first(books)
@@ -183,39 +185,35 @@ def _django_unit(c: Any, pk: int) -> Unit:
 
 @W9.implements("django_sync")
 def _django_sync(c: Any, plan: list[list[int]]) -> list[list[Unit]]:
-    return list(c.executor.map(lambda pks: [_django_unit(c, pk) for pk in pks], plan))
+    from django.db import transaction
+
+    return list(
+        c.executor.map(lambda pks: [_sync_orm_unit(c, pk, transaction.atomic) for pk in pks], plan)
+    )
 
 
 @W9.implements("django_async")
 async def _django_async(c: Any, plan: list[list[int]]) -> list[list[Unit]]:
     # Django's own dependency, which its a-methods use: no requirement of the benchmark's.
     from asgiref.sync import sync_to_async  # pants: no-infer-dep
+    from django.db import transaction
 
     # Django has no async atomic(): a Django user runs the whole unit in its thread.
-    unit = sync_to_async(_django_unit)
+    unit = sync_to_async(_sync_orm_unit)
 
     async def task(pks: list[int]) -> list[Unit]:
-        return [await unit(c, pk) for pk in pks]
+        return [await unit(c, pk, transaction.atomic) for pk in pks]
 
     return await asyncio.gather(*(task(pks) for pks in plan))
 
 
-def _vinyl_sync_unit(c: Any, pk: int) -> Unit:
-    from vinyl_sync import transaction
-
-    with transaction(using=c.alias):
-        author = c.authors.get(pk=pk)
-        books = list(author.books.all())
-        first = _first(books)
-        if first is not None:
-            first.pages += 1
-            first.save(update_fields=["pages"])
-    return author, books, _updated(first)
-
-
 @W9.implements("vinyl_sync")
 def _vinyl_sync(c: Any, plan: list[list[int]]) -> list[list[Unit]]:
-    return list(c.executor.map(lambda pks: [_vinyl_sync_unit(c, pk) for pk in pks], plan))
+    from vinyl_sync import transaction
+
+    return list(
+        c.executor.map(lambda pks: [_sync_orm_unit(c, pk, transaction) for pk in pks], plan)
+    )
 
 
 @W9.implements("vinyl_async")
