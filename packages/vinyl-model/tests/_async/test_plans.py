@@ -7,6 +7,7 @@ same values, and the test checks that the plan was there to be used.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import pickle
 from collections.abc import Callable
@@ -293,6 +294,19 @@ async def test_a_read_through_a_plan_builds_no_query_until_one_is_read(library: 
     assert str(narrowed.query) == str(djangos.filter(pages__lt=400).query)
     assert str(unbuilt.query) == str(djangos.query)
     assert narrowed.query is not unbuilt.query
+
+
+async def test_a_deep_copy_made_before_the_query_is_built_keeps_the_query(library: DB) -> None:
+    def build(qs: Any, low: int) -> Any:
+        return qs.filter(pages__gte=low).order_by("pk")
+
+    assert [book async for book in build(Book.avinyl.using(library.vinyl), 100)]
+    queryset = build(Book.avinyl.using(library.vinyl), 200)
+    assert "_pending" in vars(queryset)
+    copied = copy.deepcopy(queryset)
+    djangos = build(Book.objects.using(library.django), 200)
+    assert str(copied.query) == str(djangos.query)
+    assert [book.pk async for book in copied] == [book.pk for book in djangos]
 
 
 async def test_a_queryset_made_djangos_before_its_query_is_built_keeps_it(library: DB) -> None:

@@ -107,6 +107,14 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
     # Django's getter itself, not a wrapper: builders read ``query`` on every call.
     query = _DJANGO_QUERY.setter(_set_query)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # Django's copies the attributes onto a new queryset, whose own query would hide
+        # a pending one: built first.
+        if "_pending" in self.__dict__:
+            self._build()
+        copied: Self = super().__deepcopy__(memo)
+        return copied
+
     def _evaluate(self) -> list[T]:
         """Fill the result cache (and the prefetched relations) once; return it."""
         if self._result_cache is None:
