@@ -135,18 +135,14 @@ class PortableSubTest:
         return self._description
 
 
-class PoolClosingResult(django_runner.RemoteTestResult):
-    """A worker's result: closes vinyl's pools after each test (before Django's flush).
+class IsolatingResult(unittest.TestResult):
+    """The base of both results: each test starts with no evidence and the signals'
+    receivers noted, and ends with them given back and vinyl's pools closed (before
+    Django's flush).
 
-    Errors travel to the main process as their formatted traceback: an exception that does
-    not pickle (vinyl's or a test's) would otherwise stop Django's whole parallel run.
+    In a parallel run the workers' results record the evidence; the main process's
+    records it in a run in this process (--parallel=1) and stays empty otherwise.
     """
-
-    def _portable(self, test: Any, err: Any) -> Any:
-        if err is None:
-            return None
-        text = unittest.TestResult._exc_info_to_string(self, err, test)
-        return (RemoteError, RemoteError(with_evidence(text)), None)
 
     def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
         reset_evidence()
@@ -157,6 +153,20 @@ class PoolClosingResult(django_runner.RemoteTestResult):
         close_vinyl()
         restore_receivers()
         super().stopTest(test)
+
+
+class PoolClosingResult(IsolatingResult, django_runner.RemoteTestResult):
+    """A worker's result.
+
+    Errors travel to the main process as their formatted traceback: an exception that does
+    not pickle (vinyl's or a test's) would otherwise stop Django's whole parallel run.
+    """
+
+    def _portable(self, test: Any, err: Any) -> Any:
+        if err is None:
+            return None
+        text = unittest.TestResult._exc_info_to_string(self, err, test)
+        return (RemoteError, RemoteError(with_evidence(text)), None)
 
     def addError(self, test: Any, err: Any) -> None:  # noqa: N802
         super().addError(test, self._portable(test, err))
@@ -182,7 +192,7 @@ class ParallelSuite(django_runner.ParallelTestSuite):
     runner_class = PoolClosingRunner
 
 
-class RecordingResult(unittest.TextTestResult):
+class RecordingResult(IsolatingResult, unittest.TextTestResult):
     """The main process's result: every test's outcome, kept for the JSON file."""
 
     outcomes: dict[str, dict[str, str]] = {}
@@ -193,18 +203,6 @@ class RecordingResult(unittest.TextTestResult):
             entry["outcome"] = outcome
         if err is not None and "message" not in entry:
             entry["message"] = _describe(err, self, test)
-
-    def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
-        # A run in this process (--parallel=1); in a parallel run the workers record the
-        # evidence and this process's stays empty.
-        reset_evidence()
-        remember_receivers()
-        super().startTest(test)
-
-    def stopTest(self, test: unittest.TestCase) -> None:  # noqa: N802
-        close_vinyl()
-        restore_receivers()
-        super().stopTest(test)
 
     def addSuccess(self, test: Any) -> None:  # noqa: N802
         super().addSuccess(test)
