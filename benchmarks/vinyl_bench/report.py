@@ -210,16 +210,7 @@ def goals(results: Results, keys: list[str], scale: Scale) -> list[str]:
         (MYSQL, "vinyl_sync", "django_sync"),
     ]
     for vendor, ours, theirs in faster_than:
-        for key in keys:
-            claim = f"- {VENDOR_TITLES[vendor]} {key}: {ours} faster than {theirs}"
-            a = _figure(results, vendor, ours, key, scale).ops_per_second
-            b = _figure(results, vendor, theirs, key, scale).ops_per_second
-            if a is None or b is None:
-                lines.append(f"{claim}: not measured")
-            else:
-                verdict = "met" if a > b else "NOT met"
-                figures = f"{a:,.0f} vs {b:,.0f} {WORKLOADS[key].unit}/s"
-                lines.append(f"{claim}: {verdict} ({figures}){_noise(a / b)}")
+        lines += [_faster(results, vendor, ours, theirs, key, scale) for key in keys]
     # Each flavor against Django in the same style: its sync ORM, its a-methods.
     for vendor in (POSTGRESQL, MYSQL):
         for ours, theirs in (("vinyl_async", "django_async"), ("vinyl_sync", "django_sync")):
@@ -244,19 +235,23 @@ def sqlite_goals(results: Results, keys: list[str], scale: Scale) -> list[str]:
     Each flavor of vinyl against Django in the same style, on every workload: vinyl_sync
     faster than Django's sync ORM, vinyl_async faster than Django's a-methods.
     """
-    lines = []
-    for ours, theirs in (("vinyl_sync", "django_sync"), ("vinyl_async", "django_async")):
-        for key in keys:
-            claim = f"- SQLite {key}: {ours} faster than {theirs}"
-            a = _figure(results, SQLITE, ours, key, scale).ops_per_second
-            b = _figure(results, SQLITE, theirs, key, scale).ops_per_second
-            if a is None or b is None:
-                lines.append(f"{claim}: not measured")
-            else:
-                verdict = "met" if a > b else "NOT met"
-                figures = f"{a:,.0f} vs {b:,.0f} {WORKLOADS[key].unit}/s"
-                lines.append(f"{claim}: {verdict} ({figures}){_noise(a / b)}")
-    return lines
+    return [
+        _faster(results, SQLITE, ours, theirs, key, scale)
+        for ours, theirs in (("vinyl_sync", "django_sync"), ("vinyl_async", "django_async"))
+        for key in keys
+    ]
+
+
+def _faster(results: Results, vendor: str, ours: str, theirs: str, key: str, scale: Scale) -> str:
+    """Return the goal "*ours* faster than *theirs*" on *vendor*'s *key*, marked."""
+    claim = f"- {VENDOR_TITLES[vendor]} {key}: {ours} faster than {theirs}"
+    a = _figure(results, vendor, ours, key, scale).ops_per_second
+    b = _figure(results, vendor, theirs, key, scale).ops_per_second
+    if a is None or b is None:
+        return f"{claim}: not measured"
+    verdict = "met" if a > b else "NOT met"
+    figures = f"{a:,.0f} vs {b:,.0f} {WORKLOADS[key].unit}/s"
+    return f"{claim}: {verdict} ({figures}){_noise(a / b)}"
 
 
 #: Differences smaller than this are noise on the shared machines (PERF-NOTES.md).
