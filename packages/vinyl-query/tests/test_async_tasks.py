@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -23,6 +24,7 @@ from vinyl.query._async import (
     on_commit,
     transaction,
 )
+from vinyl.query._compat import ASemaphore
 from vinyl.query.compiler import prepare
 from vinyl_testapp.models import QAuthor
 from vinyl_testing.plugin import DB
@@ -299,3 +301,54 @@ async def test_on_commit_refuses_a_coroutine_function_outside_a_block(db: DB) ->
         f"does, but on_commit() is a plain function and cannot await it: await {name}() "
         f"yourself, or call on_commit() inside the block whose commit it should follow."
     )
+
+
+async def test_a_released_pool_slot_goes_to_the_longest_waiting_task() -> None:
+    """A release hands its slot to the oldest waiter; a task asking meanwhile queues."""
+    slots = ASemaphore(1)
+    assert await slots.acquire()
+    order: list[str] = []
+
+    async def take(name: str) -> None:
+        assert await slots.acquire()
+        order.append(name)
+
+    first = asyncio.create_task(take("first"))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(take("second"))
+    await asyncio.sleep(0)
+    slots.release()
+    # Handed to "first": not free for a newcomer, who times out behind "second".
+    assert not await slots.acquire(timeout=0)
+    await first
+    slots.release()
+    await second
+    assert order == ["first", "second"]
+    slots.release()
+    with pytest.raises(ValueError, match="released too many times"):
+        slots.release()
+
+
+async def test_a_slot_handed_to_a_task_as_it_times_out_or_is_cancelled_is_not_lost() -> None:
+    """Handed over in the same turn as the timeout: taken; as the cancellation: passed on."""
+    slots = ASemaphore(1)
+    assert await slots.acquire()
+    timed_out = asyncio.create_task(slots.acquire(timeout=0.05))
+    await asyncio.sleep(0)
+    loop = asyncio.get_running_loop()
+    loop.call_at(loop.time() + 0.01, slots.release)
+    # The loop blocked past both: the release and the timeout run in one turn, in that
+    # order, before the task resumes.
+    time.sleep(0.1)  # noqa: ASYNC251
+    assert await timed_out
+    cancelled = asyncio.create_task(slots.acquire())
+    after = asyncio.create_task(slots.acquire())
+    await asyncio.sleep(0)
+    slots.release()
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert await asyncio.wait_for(after, 1)
+    # A waiter that times out with no release leaves the line.
+    assert not await slots.acquire(timeout=0.01)
+    assert not slots._waiters

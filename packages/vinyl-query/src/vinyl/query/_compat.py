@@ -58,30 +58,59 @@ Guard = threading.Lock
 
 
 class ASemaphore:
-    """A bounded ``asyncio`` semaphore whose ``acquire`` takes a timeout, as ``threading``'s."""
+    """The slots of an async pool: a bounded semaphore that serves its waiters in turn.
 
-    __slots__ = ("_semaphore",)
+    ``acquire`` takes a timeout, as ``threading``'s. Not ``asyncio.BoundedSemaphore``
+    wrapped: a free slot cost two of its ``locked()`` scans and a second coroutine, on
+    every statement. A release hands its slot to the longest waiter directly, as
+    :class:`Semaphore` does; while anyone waits no slot is free, so a newcomer queues.
+    """
+
+    __slots__ = ("_size", "_value", "_waiters")
 
     def __init__(self, value: int) -> None:
-        self._semaphore = asyncio.BoundedSemaphore(value)
+        self._size = value
+        self._value = value
+        #: One future per waiting task, oldest first; its result hands the slot over.
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     # A timeout parameter, not asyncio.timeout() around the call: the signature is
     # threading's, so that code written once calls both flavors alike.
     async def acquire(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """Take a slot, waiting at most *timeout* seconds; return whether one was taken."""
-        if not self._semaphore.locked():
-            # A slot is free: acquire() returns without suspending, and needs no timer.
-            return await self._semaphore.acquire()
+        if self._value and not self._waiters:
+            self._value -= 1
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         try:
             async with asyncio.timeout(timeout):
-                await self._semaphore.acquire()
-        except TimeoutError:
-            return False
+                await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                # A release handed the slot over before the timeout or the cancellation
+                # reached this task: taken after all, or passed on to the next waiter.
+                if isinstance(exc, TimeoutError):
+                    return True
+                self.release()
+                raise
+            with contextlib.suppress(ValueError):  # a release dropped it already
+                self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                return False
+            raise
         return True
 
     def release(self) -> None:
-        """Give a slot back (never suspends)."""
-        self._semaphore.release()
+        """Give a slot back, to the longest waiter if there is one (never suspends)."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        if self._value >= self._size:
+            raise ValueError("Semaphore released too many times")
+        self._value += 1
 
 
 class Semaphore:
