@@ -190,6 +190,36 @@ def test_the_log_writes_djangos_values_as_djangos_driver() -> None:
     assert "%s" not in logged and "'00ff'" not in logged and "\\x00ff" in logged
 
 
+async def test_dates_read_as_psycopg2_reads_them(backend: Backend) -> None:
+    """``'infinity'``/``'-infinity'`` dates read as ``date.max``/``date.min``, as psycopg2 and
+    asyncpg's own codec read them; a date Python has not (before year 1, after 9999) raises
+    psycopg2's error. Django on psycopg 3 raises on all of these."""
+    sql = (
+        "SELECT 'infinity'::date, '-infinity'::date, '0001-01-01'::date, '9999-12-31'::date, "
+        "'2024-01-02'::date"
+    )
+    first, last = datetime.date.min, datetime.date.max
+    async with open_pool(backend, configured(backend)) as pool:
+        async with taken(pool) as conn:
+            [row] = await conn.fetch(sql)
+        for date, error in (
+            ("10000-01-01", "year 10000 is out of range"),
+            ("5874897-12-31", "year 5874897 is out of range"),
+            ("0001-12-31 BC", "ordinal must be >= 1"),
+        ):
+            async with taken(pool) as conn:
+                with pytest.raises(ValueError, match=error):
+                    await conn.fetch(f"SELECT '{date}'::date")
+    assert tuple(row) == (last, first, first, last, datetime.date(2024, 1, 2))
+    if not is_psycopg3:
+        with connections[PG.django].cursor() as cursor:
+            cursor.execute(sql)
+            assert cursor.fetchall() == [tuple(row)]
+            with pytest.raises(ValueError, match="year 10000 is out of range"):
+                cursor.execute("SELECT '10000-01-01'::date")
+                cursor.fetchall()
+
+
 @pytest.mark.parametrize("use_tz", [True, False], ids=["use_tz", "naive"])
 async def test_infinite_moments_read_as_psycopg2_reads_them(backend: Backend, use_tz: bool) -> None:
     """``'infinity'``/``'-infinity'`` timestamps read as ``datetime.max``/``datetime.min``.

@@ -336,6 +336,7 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 _DATE_EPOCH = datetime.date(2000, 1, 1).toordinal()
 _DATE_INFINITY = 2**31 - 1
 _DATE_MINUS_INFINITY = -(2**31)
+_from_ordinal = datetime.date.fromordinal
 
 
 def _encode_date(value: datetime.date, zone: datetime.tzinfo) -> tuple[int]:
@@ -349,13 +350,18 @@ def _encode_date(value: datetime.date, zone: datetime.tzinfo) -> tuple[int]:
 
 def _decode_date(value: tuple[int]) -> datetime.date:
     # The infinities (written by hand, or by an older vinyl) read as psycopg2 and asyncpg
-    # read them.
-    days = value[0]
-    if days == _DATE_INFINITY:
-        return datetime.date.max
-    if days == _DATE_MINUS_INFINITY:
-        return datetime.date.min
-    return datetime.date.fromordinal(days + _DATE_EPOCH)
+    # read them. No date Python has is one of them, so they are looked for only when
+    # fromordinal() refuses the day: comparing every day with them first was half of this
+    # function's instructions. A day refused otherwise raises fromordinal()'s error.
+    try:
+        return _from_ordinal(value[0] + _DATE_EPOCH)
+    except (ValueError, OverflowError):
+        days = value[0]
+        if days == _DATE_INFINITY:
+            return datetime.date.max
+        if days == _DATE_MINUS_INFINITY:
+            return datetime.date.min
+        raise
 
 
 def _bytea_view(data: bytes) -> memoryview[bytes]:
