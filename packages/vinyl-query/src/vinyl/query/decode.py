@@ -13,7 +13,7 @@ import gc
 import operator
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
@@ -105,8 +105,8 @@ def row_converter(
 
     The converters are looked up once. Columns Django selects only for ``ORDER BY`` /
     ``DISTINCT`` are cut off first, as Django's ``execute_sql`` does. Rows come out as
-    tuples when *tuples* is true; otherwise as lists, or as the driver returned them when
-    no converter applies.
+    tuples, in a new list, when *tuples* is true; otherwise as lists, or as the driver
+    returned them when no converter applies.
     """
     compiler = compiled.compiler
     col_count = compiler.col_count
@@ -117,7 +117,8 @@ def row_converter(
         def composite(rows: Sequence[Row]) -> Iterable[Sequence[Any]]:
             if cut:
                 rows = [row[:col_count] for row in rows]
-            return compiler.results_iter(results=[list(rows)], tuple_expected=tuples)
+            # A list, as the other converters': values_list()'s decoder returns it as it is.
+            return list(compiler.results_iter(results=[list(rows)], tuple_expected=tuples))
 
         return composite
     converters = list(compiler.get_converters(fields).items())
@@ -462,12 +463,8 @@ def _tuples_decoder(
     queryset: QuerySet[Any], compiled: CompiledQuery, instance_class: InstanceClass | None
 ) -> Decoder:
     """Decode one tuple per row, as Django's ``ValuesListIterable`` (``values_list()``)."""
-    convert = row_converter(compiled, tuples=True)
-
-    def decode_rows(rows: Sequence[Row]) -> list[Any]:
-        return list(convert(rows))
-
-    return decode_rows
+    # With tuples, the converter's result is a new list: the decoder's, as it is.
+    return cast(Decoder, row_converter(compiled, tuples=True))
 
 
 def _named_decoder(
