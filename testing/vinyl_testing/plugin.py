@@ -188,16 +188,19 @@ async def fresh_pools() -> AsyncIterator[None]:
     _sync.close_pools()
 
 
-def flush(alias: str) -> None:
+def flush(alias: str, *, restart_sequences: bool = True) -> None:
     """Empty the test app's tables on Django's connection *alias* and restart their sequences.
 
     What Django's ``flush`` does for these tables, at a fraction of its cost (the write
     suites reset their tables before every run of every scenario): only the tables that
     hold rows or whose sequence has moved are emptied (``vinyl.query.testing.empty_tables_on``).
+    With *restart_sequences* false, the sequences go on, as after ``TransactionTestCase``.
     """
     from vinyl.query.testing import empty_tables_on
 
-    empty_tables_on(alias, [table.name for table in app_tables(alias)], restart_sequences=True)
+    empty_tables_on(
+        alias, [table.name for table in app_tables(alias)], restart_sequences=restart_sequences
+    )
 
 
 class AppTable(NamedTuple):
