@@ -19,6 +19,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.db.models import Count, QuerySet, lookups
 from django.db.models.expressions import Col
+from django.db.models.sql import Query
 from django.test import override_settings
 from vinyl.model import _reads
 from vinyl.model._async.prefetch import keys_lookup
@@ -294,6 +295,34 @@ async def test_a_read_through_a_plan_builds_no_query_until_one_is_read(library: 
     assert str(narrowed.query) == str(djangos.filter(pages__lt=400).query)
     assert str(unbuilt.query) == str(djangos.query)
     assert narrowed.query is not unbuilt.query
+
+
+async def test_a_get_through_a_plan_and_a_kept_create_build_no_query(
+    library: DB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    born = datetime.datetime(2001, 1, 1, tzinfo=datetime.UTC)
+    first = Author.objects.using(library.django).order_by("pk")[0]
+    for _ in range(2):
+        await Author.avinyl.using(library.vinyl).get(pk=first.pk)
+        await Author.avinyl.using(library.vinyl).create(name="Eco", age=84, joined=born)
+    built: list[Any] = []
+    build = Query.__init__
+
+    def counted(query: Query, *args: Any, **kwargs: Any) -> None:
+        built.append(query)
+        build(query, *args, **kwargs)
+
+    monkeypatch.setattr(Query, "__init__", counted)
+    queryset = Author.avinyl.using(library.vinyl)
+    assert "_pending" in vars(queryset)
+    found = await queryset.get(pk=first.pk)
+    created = await Author.avinyl.using(library.vinyl).create(name="Eco", age=84, joined=born)
+    assert built == []
+    assert found.name == first.name
+    assert Author.objects.using(library.django).get(pk=created.pk).name == "Eco"
+    # Read, the query is Django's new one.
+    assert str(queryset.query) == str(Author.objects.using(library.django).all().query)
+    assert "_pending" not in vars(queryset)
 
 
 async def test_a_deep_copy_made_before_the_query_is_built_keeps_the_query(library: DB) -> None:

@@ -225,3 +225,15 @@ def test_relations_read_through_the_related_models_base_manager(db: DB) -> None:
             want = outcome(django_member, name)
             assert (want == club.pk) is visible, (name, want)
             assert outcome(vinyl_member, name) == want, (name, visible)
+
+
+def test_a_django_queryset_init_reading_the_query_sees_djangos_new_query() -> None:
+    class Reading(models.QuerySet[Any]):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.table = self.query.get_meta().db_table
+
+    queryset_class: Any = vinyl_sync.VinylManager.from_queryset(Reading)._queryset_class
+    queryset = queryset_class(model=Shelf, using="default")
+    assert queryset.table == Shelf._meta.db_table
+    assert str(queryset.query) == str(Shelf.objects.all().query)

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.signals import setting_changed
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.sql import Query
 from django.db.models.sql.where import AND
 from vinyl.model._plans import MAX_SHAPES, Condition, Shape, Unmade, condition
 
-__all__ = ["TEMPLATES", "Pending", "Template", "Templates", "where_of"]
+__all__ = ["TEMPLATES", "Pending", "Template", "Templates", "root", "where_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,22 @@ class Pending:
         """Return this pending query: Django's ``_clone()`` copies a queryset's query with
         ``chain()``, and a pending one is never changed (see ``VinylQuerySet``)."""
         return self
+
+
+#: Per model, the query every queryset of the model starts from, not built yet.
+_roots: dict[type[Model], Pending] = {}
+
+
+def root(model: type[Model]) -> Pending:
+    """Return the query of a new queryset of *model*, not built yet (``Query(model)``).
+
+    A ``create()``, or a read whose shape has a plan, never reads it.
+    """
+    pending = _roots.get(model)
+    if pending is None:
+        # Its clone is Django's new query: Query.clone() copies every mutable part.
+        pending = _roots[model] = Pending(Query(model), ())
+    return pending
 
 
 class Templates:

@@ -27,7 +27,7 @@ from vinyl.model._async.raw import VinylRawQuerySet, vinyl_raw_queryset
 from vinyl.model._compat import AsyncEvaluation
 from vinyl.model._messages import django_async_method, no_chunked_fetching, refused
 from vinyl.model._plans import filter_shape, plannable
-from vinyl.model._templates import TEMPLATES, Pending, where_of
+from vinyl.model._templates import TEMPLATES, Pending, root, where_of
 from vinyl.query._async import transaction
 
 #: Django's ``QuerySet.query`` property, whose setter ``VinylQuerySet.query`` extends.
@@ -61,10 +61,21 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         using: str | None = None,
         hints: dict[str, Any] | None = None,
     ) -> None:
+        new = query is None and model is not None
+        unbuilt = new and _unbuilt_roots(type(self))
+        if unbuilt:
+            # Django's QuerySet.__init__ builds Query(model) when handed none: handed the
+            # pending one, which nothing reads before it is moved below.
+            query = root(model)  # type: ignore[arg-type]
         # Keywords, as Django's managers pass them: a custom QuerySet.__init__ (a subclass
         # of vinyl's or Django's) may take arguments of its own first.
         super().__init__(model=model, query=query, using=using, hints=hints)
-        if query is None and model is not None:
+        if unbuilt:
+            # Attribute statements, not __dict__: the instance keeps its compact layout.
+            private: Any = self  # Django's stubs leave the private attributes out.
+            del private._query
+            private._pending = query
+        if new:
             # Every query of the model starts as this one: the root of its shapes. The
             # class tells the flavors apart, whose instances differ. Without an alias the
             # router picks one when the queryset is read, and the read adds it to the shape.
@@ -303,7 +314,9 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         only a result that is not exactly one row (or a combined query) goes through
         Django's own method, replayed with that result, for Django's exception and message.
         """
-        if self.query.combinator:
+        # Not self.query: a query not built yet is its template's but the WHERE.
+        pending: Pending | None = self.__dict__.get("_pending")
+        if (self.query if pending is None else pending.template).combinator:
             combined: T = await self.run_django(lambda qs: qs.get(*args, **kwargs))
             return combined
         results = await fetch(self, VinylQuerySet, get=(args, kwargs))
@@ -609,6 +622,25 @@ async def prefetch_related_objects(
                 f"prefetch_related_objects() on Django's instances."
             )
     await prefetch.prefetch_related_objects(VinylQuerySet, instances, *related_lookups)
+
+
+#: Per queryset class: whether its new querysets may leave Query(model) unbuilt.
+_unbuilt_root_classes: dict[type[Any], bool] = {}
+
+
+def _unbuilt_roots(cls: type[Any]) -> bool:
+    """Return whether a new queryset of *cls* may start with its query not built.
+
+    Not when a class between ``VinylQuerySet`` and Django's ``QuerySet`` (a user's Django
+    queryset, in ``from_queryset()``'s class) has an ``__init__``: it runs inside
+    ``VinylQuerySet.__init__`` and may read the query there.
+    """
+    unbuilt = _unbuilt_root_classes.get(cls)
+    if unbuilt is None:
+        mro = cls.__mro__
+        between = mro[mro.index(VinylQuerySet) + 1 : mro.index(QuerySet)]
+        unbuilt = _unbuilt_root_classes[cls] = all("__init__" not in vars(c) for c in between)
+    return unbuilt
 
 
 def _names(arguments: tuple[Any, ...]) -> bool:
