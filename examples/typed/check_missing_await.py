@@ -4,7 +4,8 @@ For each line of ``typed_example/queries.py`` marked ``# missing-await check``, 
 of the module without that line's ``await``, type-check the copies and the unchanged module
 in one mypy run (the root pyproject.toml's settings, ``--strict``), and fail unless each copy
 has an error on its line that the unchanged module does not have, naming the value that was
-not awaited (a ``Coroutine``, an ``Awaitable`` or a queryset).
+not awaited (a ``Coroutine``, an ``Awaitable`` or a queryset), and a vinyl instance in it as
+``Instance[Author]``, the annotation a user writes (vinyl's mypy plugin names it so).
 
 Run it with a Python that has mypy and django-stubs (``.ci/run``'s quality venv):
 ``python examples/typed/check_missing_await.py``.
@@ -25,6 +26,9 @@ MARKER = "# missing-await check"
 ERROR = re.compile(r"^(?P<path>.+?):(?P<line>\d+): error: (?P<message>.*)$")
 # What mypy's message must name: the coroutine or queryset that reached a non-awaitable type.
 NOT_AWAITED = re.compile(r"Coroutine|Awaitable|QuerySet")
+# What it must not: vinyl's instance class by its internal name (``Author@vinyl_async``), where
+# one flavor is in play, instead of the annotation a user writes (``Instance[Author]``).
+INTERNAL_NAME = re.compile(r"\w@vinyl_(?:async|sync)\b")
 
 
 def mypy(files: list[Path]) -> tuple[int, str]:
@@ -69,7 +73,7 @@ def main() -> int:
         return 1
     found = errors_by_file(output)
     already = found.get(baseline.name, {})
-    failures = 0
+    failures = misnamed = 0
     for number, copy in copies.items():
         code = lines[number - 1].split(MARKER)[0].strip().replace("await ", "", 1)
         new = [
@@ -78,7 +82,14 @@ def main() -> int:
             if message not in already.get(number, [])
         ]
         caught = [message for message in new if NOT_AWAITED.search(message)]
-        if caught:
+        if caught and INTERNAL_NAME.search(caught[0]):
+            misnamed += 1
+            print(
+                f"missing-await: FAILED, mypy's message for {EXAMPLE.name}:{number} names "
+                f"vinyl's instance type by its internal name, not Instance[...]: {caught[0]}",
+                file=sys.stderr,
+            )
+        elif caught:
             print(f"missing-await: OK, {EXAMPLE.name}:{number} `{code}`: {caught[0]}")
         else:
             failures += 1
@@ -94,6 +105,13 @@ def main() -> int:
             "(is the manager typed? an Any result accepts anything)",
             file=sys.stderr,
         )
+    if misnamed:
+        print(
+            f"missing-await: FAILED, {misnamed} of {len(copies)} messages name vinyl's "
+            "instance type by its internal name (is mypy_plugin's class name Instance[...]?)",
+            file=sys.stderr,
+        )
+    if failures or misnamed:
         return 1
     print(f"missing-await: OK, mypy rejects each of the {len(copies)} missing awaits")
     return 0

@@ -4,7 +4,8 @@ Enable it after django-stubs' (``plugins = ["mypy_django_plugin.main",
 "vinyl.model.mypy_plugin"]``). At run time a vinyl instance is an instance of a subclass of
 the user's model and of the flavor's ``VinylInstance`` (``vinyl.model._instances``); for
 mypy the plugin gives each model two such classes, ``Author@vinyl_async`` and
-``Author@vinyl_sync``, which annotations name as ``vinyl_async.Instance[Author]``:
+``Author@vinyl_sync``, which annotations name as ``vinyl_async.Instance[Author]``, and
+mypy's messages as ``Instance[Author]`` (the full names where both flavors meet):
 
 - each model class gets them while mypy analyses it, in its own module, so that they are
   cached with it (only when that module's analysis sees the flavor, as a module that
@@ -333,7 +334,9 @@ def _add_instance_classes(ctx: ClassDefContext) -> None:
         name = fullname.rpartition(".")[2]
         if mixin is None or not isinstance(mixin.node, TypeInfo) or name in module.names:
             continue
-        defn = ClassDef(name, Block([]))
+        # Its name is what mypy's messages show: the annotation the user writes, not the
+        # internal name under which the module holds it.
+        defn = ClassDef(f"Instance[{model.name}]", Block([]))
         defn.fullname = fullname
         info = TypeInfo(SymbolTable(), defn, model.module_name)
         defn.info = info
