@@ -20,6 +20,7 @@ from vinyl.query._async import (
     fetch_sql,
     get_pool,
     mark_for_rollback_on_error,
+    started_pool,
     transaction,
 )
 from vinyl.query._async.scope import current_scope
@@ -50,7 +51,7 @@ async def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic
     joined = not in_block and django_transaction(alias) is not None
     if joined:
         aprepare_django_join(alias)
-    else:
+    elif started_pool(backend) is None:
         await get_pool(backend)
     if not atomic:
         return await _perform_all(alias, plan, queryset_class, mark=in_block or joined)

@@ -23,6 +23,7 @@ from vinyl.query._sync import (
     fetch_sql,
     get_pool,
     mark_for_rollback_on_error,
+    started_pool,
     transaction,
 )
 from vinyl.query._sync.scope import current_scope
@@ -53,7 +54,7 @@ def run[T](alias: str, plan: Plan[T], queryset_class: type[Any], *, atomic: bool
     joined = not in_block and django_transaction(alias) is not None
     if joined:
         prepare_django_join(alias)
-    else:
+    elif started_pool(backend) is None:
         get_pool(backend)
     if not atomic:
         return _perform_all(alias, plan, queryset_class, mark=in_block or joined)

@@ -9,7 +9,7 @@ from vinyl.query._async.execute import (
     fetch_sql_with_columns,
     fetch_with_columns,
 )
-from vinyl.query._async.pools import close_pools, get_pool
+from vinyl.query._async.pools import close_pools, get_pool, started_pool
 from vinyl.query._async.scope import connection
 from vinyl.query._async.slots import BasePool
 from vinyl.query._async.transaction import mark_for_rollback_on_error, on_commit, transaction
@@ -28,5 +28,6 @@ __all__ = [
     "get_pool",
     "mark_for_rollback_on_error",
     "on_commit",
+    "started_pool",
     "transaction",
 ]

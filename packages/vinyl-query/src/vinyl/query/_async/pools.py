@@ -25,7 +25,7 @@ from vinyl.query._compat import (
 from vinyl.query.backend import AsyncPool
 from vinyl.query.databases import Backend
 
-__all__ = ["close_pools", "get_pool"]
+__all__ = ["close_pools", "get_pool", "started_pool"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +35,27 @@ _pools: dict[_PoolKey, AsyncPool] = {}
 _creating: dict[_PoolKey, ALock] = {}
 
 
+def started_pool(backend: Backend) -> AsyncPool | None:
+    """Return the pool of *backend*'s alias (for the running event loop), if it was created.
+
+    A plain function: a caller that finds the pool awaits nothing (else it awaits
+    :func:`get_pool`). It checks the context as :func:`get_pool` does.
+    """
+    acheck_context(backend.alias)
+    return _pools.get((backend.alias, arunning_loop()))
+
+
 async def get_pool(backend: Backend) -> AsyncPool:
     """Return the pool of *backend*'s alias (for the running event loop), creating it once.
 
-    Every borrower of a connection starts here: the sync flavor raises
-    ``SynchronousOnlyOperation`` inside a running event loop, as Django's ORM does.
+    Every borrower of a connection starts here (or at :func:`started_pool`): the sync
+    flavor raises ``SynchronousOnlyOperation`` inside a running event loop, as Django's
+    ORM does.
     """
-    acheck_context(backend.alias)
-    key = (backend.alias, arunning_loop())
-    pool = _pools.get(key)
+    pool = started_pool(backend)
     if pool is not None:
         return pool
+    key = (backend.alias, arunning_loop())
     _forget_dead_pools()
     # Tasks asking at the same moment must share one pool, not create one each.
     async with _creating.setdefault(key, ALock()):

@@ -43,7 +43,7 @@ from django.db import (
 )
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.transaction import TransactionManagementError
-from vinyl.query._async.pools import get_pool
+from vinyl.query._async.pools import get_pool, started_pool
 from vinyl.query._compat import ALock, acurrent_owner, ashield
 from vinyl.query.backend import (
     AsyncConnection,
@@ -405,8 +405,11 @@ class ConnectionScope:
             joined = ajoin_django_atomic(self._alias)
             self._django = django
             return logged(self._alias, joined)
-        self._pool = await get_pool(backend)
-        self._borrowed = await self._pool.acquire()
+        pool = started_pool(backend)
+        if pool is None:
+            pool = await get_pool(backend)
+        self._pool = pool
+        self._borrowed = await pool.acquire()
         return logged(self._alias, self._borrowed)
 
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:

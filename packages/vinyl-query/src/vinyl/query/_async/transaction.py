@@ -18,7 +18,7 @@ from types import TracebackType
 
 from django.db import DEFAULT_DB_ALIAS
 from vinyl.query import djangoatomic
-from vinyl.query._async.pools import get_pool
+from vinyl.query._async.pools import get_pool, started_pool
 from vinyl.query._async.scope import (
     Scope,
     ScopeState,
@@ -137,7 +137,9 @@ class Transaction:
         enter_scope(self._scope)
 
     async def _open(self, backend: Backend) -> None:
-        pool = await get_pool(backend)
+        pool = started_pool(backend)
+        if pool is None:
+            pool = await get_pool(backend)
         conn = await pool.acquire()
         stack = TransactionStack(backend.begin_sql)
         begin = stack.begin(savepoint=self.savepoint, durable=self.durable)

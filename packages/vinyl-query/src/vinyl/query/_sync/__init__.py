@@ -12,7 +12,7 @@ from vinyl.query._sync.execute import (
     fetch_sql_with_columns,
     fetch_with_columns,
 )
-from vinyl.query._sync.pools import close_pools, get_pool
+from vinyl.query._sync.pools import close_pools, get_pool, started_pool
 from vinyl.query._sync.scope import connection
 from vinyl.query._sync.slots import BasePool
 from vinyl.query._sync.transaction import mark_for_rollback_on_error, on_commit, transaction
@@ -31,5 +31,6 @@ __all__ = [
     "get_pool",
     "mark_for_rollback_on_error",
     "on_commit",
+    "started_pool",
     "transaction",
 ]

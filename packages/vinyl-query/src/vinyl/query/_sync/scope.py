@@ -47,7 +47,7 @@ from django.db import (
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.transaction import TransactionManagementError
 from vinyl.query._compat import Lock, current_owner, shield
-from vinyl.query._sync.pools import get_pool
+from vinyl.query._sync.pools import get_pool, started_pool
 from vinyl.query.backend import (
     Connection,
     Dialect,
@@ -406,8 +406,11 @@ class ConnectionScope:
             joined = join_django_atomic(self._alias)
             self._django = django
             return logged(self._alias, joined)
-        self._pool = get_pool(backend)
-        self._borrowed = self._pool.acquire()
+        pool = started_pool(backend)
+        if pool is None:
+            pool = get_pool(backend)
+        self._pool = pool
+        self._borrowed = pool.acquire()
         return logged(self._alias, self._borrowed)
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:

@@ -28,7 +28,7 @@ from vinyl.query._compat import (
     check_callback,
     current_owner,
 )
-from vinyl.query._sync.pools import get_pool
+from vinyl.query._sync.pools import get_pool, started_pool
 from vinyl.query._sync.scope import (
     Scope,
     ScopeState,
@@ -140,7 +140,9 @@ class Transaction:
         enter_scope(self._scope)
 
     def _open(self, backend: Backend) -> None:
-        pool = get_pool(backend)
+        pool = started_pool(backend)
+        if pool is None:
+            pool = get_pool(backend)
         conn = pool.acquire()
         stack = TransactionStack(backend.begin_sql)
         begin = stack.begin(savepoint=self.savepoint, durable=self.durable)
