@@ -157,6 +157,23 @@ no_commit_wait() {
   fi
 }
 
+# --- MariaDB: new tables in the system tablespace -----------------------------------------
+
+# The test suites restart a table's key counter between tests (and the Django test runner's
+# flush does too) with TRUNCATE, which on MariaDB's default (a file per table) drops and
+# creates the table's .ibd file: about 15 ms a table on these machines, against 0.5 ms for
+# a table in the system tablespace, and most of the MariaDB test time. So tables created
+# from now on (the suites create their databases at each run) go to the system tablespace.
+# Rows, keys and locks are InnoDB's either way; what differs is only where the pages are
+# kept, and that ibdata1 does not shrink when a table is dropped (test data is small). Set
+# at each run, as it lasts until the server restarts.
+tables_in_system_tablespace() {
+  if [[ "$(mysql_tcp "SELECT @@GLOBAL.innodb_file_per_table")" != "0" ]]; then
+    log "MariaDB: innodb_file_per_table = OFF"
+    mysql_tcp "SET GLOBAL innodb_file_per_table = OFF"
+  fi
+}
+
 # --- SQLite -------------------------------------------------------------------------------
 
 # No server: vinyl-sqlite's tests need only the sqlite3 shell, which `manage.py dbshell` runs.
@@ -204,6 +221,7 @@ ensure_mysqlclient_build() {
 ensure_postgresql
 ensure_mariadb
 no_commit_wait
+tables_in_system_tablespace
 ensure_sqlite_shell
 ensure_pgbouncer
 ensure_chromium
