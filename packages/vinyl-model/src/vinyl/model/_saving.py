@@ -309,7 +309,8 @@ def _save_table(
         obj._order = aggregated["_order__max"]
     insert_fields = table.inserted if pk_set else table.inserted_keyless
     returning = list(meta.db_returning_fields)
-    can_return = _replay.features(using).can_return_columns_from_insert
+    connection = _replay.compile_wrapper(using)
+    can_return = connection.features.can_return_columns_from_insert
     # One column of one value per field, handed to the INSERT's compiler. Django's save()
     # calls pre_save(add=False) here and its compiler pre_save(add=True) again; the value
     # written is the add=True one, which vinyl computes once (auto_now: one timestamp).
@@ -327,7 +328,9 @@ def _save_table(
             and not (pk_set and f is meta.auto_field)
         ):
             returning.remove(f)
-    rows = yield from insert(using, cls, [obj], insert_fields, returning, values=columns)
+    rows = yield from insert(
+        using, cls, [obj], insert_fields, returning, values=columns, connection=connection
+    )
     if rows:
         _assign_returned(obj, rows[0], returning)
     return False

@@ -148,6 +148,7 @@ def insert(
     returning_fields: Sequence[Field[Any, Any]] = (),
     *,
     values: Sequence[Sequence[Any]] | None = None,
+    connection: BaseDatabaseWrapper | None = None,
     **options: Any,
 ) -> Plan[list[tuple[Any, ...]]]:
     """Insert *objs* (one statement per batch Django writes); return the returned rows.
@@ -163,8 +164,12 @@ def insert(
     as Django's compiler does. Either way it runs once per value: Django's compiler, when
     it writes the statement, is handed these values. A shape seen before with plain values
     reuses its SQL (``vinyl.model._statements``).
+
+    *connection* is the alias's compile wrapper (``_replay.compile_wrapper(alias)``) when
+    the caller holds it already: looking it up costs a thread-local read.
     """
-    connection = _replay.compile_wrapper(alias)
+    if connection is None:
+        connection = _replay.compile_wrapper(alias)
     if values is None:
         values = [pre_saved(field, objs) for field in fields]
     binding = STATEMENTS.bind_insert(model, connection, fields, returning_fields, options, values)
