@@ -134,7 +134,9 @@ class Condition:
         return Unmade(self, value, self.binder.prepare(value))
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed: a frozen dataclass's __init__ costs about three times
+# as much (object.__setattr__() per field), and a read makes one per filter value.
+@dataclass(slots=True)
 class Unmade:
     """A condition whose lookup is not made yet: its value, and the lookup's ``rhs`` that
     the condition's binder prepared from it (a queryset builds its query when read)."""

@@ -55,7 +55,9 @@ class Template:
         return Pending(self.query, (*parent, *prepared))
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed: as vinyl.model._plans.Unmade, made on every builder
+# call of a known shape.
+@dataclass(slots=True)
 class Pending:
     """A query not built yet: a clone of *template* with the WHERE conditions *where*.
 
