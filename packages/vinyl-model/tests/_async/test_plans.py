@@ -325,30 +325,32 @@ async def test_a_get_through_a_plan_and_a_kept_create_build_no_query(
     assert "_pending" not in vars(queryset)
 
 
-async def test_a_deep_copy_made_before_the_query_is_built_keeps_the_query(library: DB) -> None:
-    def build(qs: Any, low: int) -> Any:
-        return qs.filter(pages__gte=low).order_by("pk")
+def long_books(qs: Any, low: int) -> Any:
+    """Return the books of *qs* with *low* pages or more, by key."""
+    return qs.filter(pages__gte=low).order_by("pk")
 
-    assert [book async for book in build(Book.avinyl.using(library.vinyl), 100)]
-    queryset = build(Book.avinyl.using(library.vinyl), 200)
+
+async def planned_long_books(library: DB) -> Any:
+    """Return ``long_books(200)``, a shape read before: its query is a plan's, not built yet."""
+    assert [book async for book in long_books(Book.avinyl.using(library.vinyl), 100)]
+    queryset = long_books(Book.avinyl.using(library.vinyl), 200)
     assert "_pending" in vars(queryset)
-    copied = copy.deepcopy(queryset)
-    djangos = build(Book.objects.using(library.django), 200)
+    return queryset
+
+
+async def test_a_deep_copy_made_before_the_query_is_built_keeps_the_query(library: DB) -> None:
+    copied = copy.deepcopy(await planned_long_books(library))
+    djangos = long_books(Book.objects.using(library.django), 200)
     assert str(copied.query) == str(djangos.query)
     assert [book.pk async for book in copied] == [book.pk for book in djangos]
 
 
 async def test_a_queryset_made_djangos_before_its_query_is_built_keeps_it(library: DB) -> None:
-    def build(qs: Any, low: int) -> Any:
-        return qs.filter(pages__gte=low).order_by("pk")
-
-    assert [book async for book in build(Book.avinyl.using(library.vinyl), 100)]
-    queryset = build(Book.avinyl.using(library.vinyl), 200)
-    assert "_pending" in vars(queryset)
+    queryset = await planned_long_books(library)
     # As Django's own tests turn a queryset into another class.
     queryset.__class__ = QuerySet
     assert type(queryset) is QuerySet
-    assert str(queryset.query) == str(build(Book.objects.using(library.django), 200).query)
+    assert str(queryset.query) == str(long_books(Book.objects.using(library.django), 200).query)
 
 
 def test_only_djangos_own_fields_and_lookups_have_a_binder() -> None:
