@@ -42,6 +42,7 @@ def rows(db: DB, label: str) -> dict[str, list[Any]]:
         "italians": list(
             WItalian.objects.using(db.django)
             .filter(name__startswith=label)
+            .order_by("seats")
             .values_list("seats", "pizza")
         ),
         "targets": [WTarget.objects.using(db.django).filter(name=f"t-{label}").count()],
