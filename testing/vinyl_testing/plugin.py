@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import pytest
 
@@ -204,10 +204,10 @@ def flush(alias: str, *, restart_sequences: bool = True) -> None:
 
 
 class AppTable(NamedTuple):
-    """A test app table: its name and its primary key column."""
+    """A test app table: its name and its primary key's columns (several for a composite one)."""
 
     name: str
-    pk: str
+    pk: tuple[str, ...]
 
 
 _APP_TABLES: dict[str, list[AppTable]] = {}
@@ -235,7 +235,8 @@ def app_tables(alias: str) -> list[AppTable]:
     }
     # No query: empty_tables_on() finds the tables' sequences itself, in its one probe.
     found = [
-        AppTable(name, meta.pk.column or meta.pk.attname) for name, meta in sorted(metas.items())
+        AppTable(name, tuple(cast(str, field.column) for field in meta.pk_fields))
+        for name, meta in sorted(metas.items())
     ]
     _APP_TABLES[alias] = found
     return found

@@ -262,7 +262,8 @@ def snapshot(alias: str) -> dict[str, list[dict[str, Any]]]:
     tables: dict[str, list[dict[str, Any]]] = {}
     with connection.cursor() as cursor:
         for table in app_tables(alias):
-            cursor.execute(f"SELECT * FROM {quote(table.name)} ORDER BY {quote(table.pk)}")
+            key = ", ".join(map(quote, table.pk))
+            cursor.execute(f"SELECT * FROM {quote(table.name)} ORDER BY {key}")
             columns = [column[0] for column in cursor.description]
             tables[table.name] = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     return tables

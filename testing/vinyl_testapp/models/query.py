@@ -25,3 +25,15 @@ class QBook(models.Model):
 
     class Meta:
         app_label = "vinyl_testapp"
+
+
+class QShelf(models.Model):
+    """A shelf keyed by its room and its position: a composite primary key (Django 5.2+)."""
+
+    pk = models.CompositePrimaryKey("room", "position")
+    room = models.IntegerField()
+    position = models.IntegerField()
+    label = models.CharField(max_length=20)
+
+    class Meta:
+        app_label = "vinyl_testapp"

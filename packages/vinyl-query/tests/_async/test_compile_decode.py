@@ -15,7 +15,7 @@ from django.db.models.signals import pre_init
 from django.db.models.sql import DeleteQuery, UpdateQuery
 from vinyl.query import compile_query, compile_statement, get_backend
 from vinyl.query._async import connection, fetch_queryset
-from vinyl_testapp.models import QAuthor, QBook
+from vinyl_testapp.models import QAuthor, QBook, QShelf
 from vinyl_testing.plugin import DB
 
 
@@ -34,6 +34,8 @@ def seed(alias: str) -> None:
     QBook.objects.using(alias).create(title="A%B_c", author=ann, editor=bob, published=published)
     QBook.objects.using(alias).create(title="Zeta", author=ann, available=False)
     QBook.objects.using(alias).create(title="Mid", author=bob, editor=ann)
+    for room, position, label in ((1, 2, "b"), (2, 1, "c"), (1, 1, "a")):
+        QShelf.objects.using(alias).create(room=room, position=position, label=label)
 
 
 SHAPES: dict[str, Callable[[], QuerySet[Any]]] = {
@@ -67,6 +69,12 @@ SHAPES: dict[str, Callable[[], QuerySet[Any]]] = {
         QBook.objects.values("author__name").annotate(n=Count("id")).order_by("author__name")
     ),
     "empty": lambda: QAuthor.objects.filter(pk__in=[]),
+    # A composite primary key: Django's own iterator folds its columns into a tuple.
+    "composite_pk_models": lambda: QShelf.objects.order_by("label"),
+    "composite_pk_values_list": lambda: QShelf.objects.values_list("pk", "label").order_by(
+        "-label"
+    ),
+    "composite_pk_values": lambda: QShelf.objects.values("pk", "label").order_by("label"),
 }
 
 
