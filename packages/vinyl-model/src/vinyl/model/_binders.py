@@ -16,6 +16,7 @@ with, what Django's lookup made; anything else keeps Django's lookup.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,10 +93,7 @@ class Binder:
                 return None
         if hasattr(rhs, "as_sql"):
             return None
-        # FieldGetDbPrepValueMixin.get_db_prep_lookup(): a related field's target converts.
-        target = getattr(field, "target_field", None)
-        get_db_prep_value = getattr(target, "get_db_prep_value", None) or field.get_db_prep_value
-        return [get_db_prep_value(rhs, connection, prepared=True)]
+        return [self._db_prep_value()(rhs, connection, prepared=True)]
 
     def _many_params(self, rhs: list[Any], connection: BaseDatabaseWrapper) -> list[Any] | None:
         # In.process_rhs(): the distinct items but None, each prepared as by
@@ -107,10 +105,13 @@ class Binder:
         distinct.discard(None)
         if not distinct or len(distinct) != len(rhs) or any(hasattr(v, "as_sql") for v in rhs):
             return None
-        field = self.field
-        target = getattr(field, "target_field", None)
-        get_db_prep_value = getattr(target, "get_db_prep_value", None) or field.get_db_prep_value
+        get_db_prep_value = self._db_prep_value()
         return [get_db_prep_value(item, connection, prepared=True) for item in rhs]
+
+    def _db_prep_value(self) -> Callable[..., Any]:
+        # FieldGetDbPrepValueMixin.get_db_prep_lookup(): a related field's target converts.
+        target = getattr(self.field, "target_field", None)
+        return getattr(target, "get_db_prep_value", None) or self.field.get_db_prep_value
 
     def sql(self, value: Any) -> str:
         """Return the SQL Django's lookup writes for the parameters of *value*."""
