@@ -218,12 +218,22 @@ def _replay_wrapper(wrapper: BaseDatabaseWrapper) -> BaseDatabaseWrapper:
                 "chunked_cursor": _replay_cursor,
                 "ensure_connection": _never_connect,
                 "get_autocommit": _autocommit,
+                "features": property(_origin_features),
             },
         )
     replay = copy.copy(wrapper)
     replay.__class__ = _replay_classes[cls]
     replay.connection = None
+    replay.vinyl_origin = wrapper  # type: ignore[attr-defined]
     return replay
+
+
+def _origin_features(wrapper: BaseDatabaseWrapper) -> BaseDatabaseFeatures:
+    # The backend's wrapper rebuilds its features when a pool reads the server's version
+    # (the replay copy is usually made before, at a thread's first compile); a copy of the
+    # attribute would keep what they answered for the oldest supported server.
+    origin: BaseDatabaseWrapper = wrapper.vinyl_origin  # type: ignore[attr-defined]
+    return origin.features
 
 
 def _never_connect(wrapper: BaseDatabaseWrapper) -> None:
