@@ -106,7 +106,7 @@ def queryset_read(
     sql, params, decode = PLANS.read(shape, values, build, conditions)
     if issubclass(private._iterable_class, ModelIterable):
         # A subclass of Django's iterable decodes as Django's (decode.py): it gets them too.
-        decode = with_known_related(decode, queryset)
+        decode = with_known_related(decode, queryset, instance_class)
     return Read(alias, sql, params, decode, prefetch=private._prefetch_related_lookups)
 
 

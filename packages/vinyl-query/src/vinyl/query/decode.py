@@ -13,12 +13,15 @@ import gc
 import operator
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from django.db import NotSupportedError
+from django.db import NotSupportedError, router
 from django.db.models import Model, QuerySet
 from django.db.models.base import ModelState
-from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.fields.related_descriptors import (
+    ForeignKeyDeferredAttribute,
+    ForwardManyToOneDescriptor,
+)
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -170,7 +173,8 @@ def _models_decoder(
 ) -> Decoder:
     """Decode model instances, as Django's ``ModelIterable`` (see :func:`_instances_decoder`
     and :func:`with_known_related`)."""
-    return with_known_related(_instances_decoder(queryset, compiled, instance_class), queryset)
+    decode = _instances_decoder(queryset, compiled, instance_class)
+    return with_known_related(decode, queryset, instance_class)
 
 
 def _instances_decoder(
@@ -410,39 +414,113 @@ def _foreign_keys_if_plain(model_cls: type[Model]) -> frozenset[str] | None:
 _PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
-def with_known_related(decode: Decoder, queryset: QuerySet[Any]) -> Decoder:
+def with_known_related(
+    decode: Decoder, queryset: QuerySet[Any], instance_class: InstanceClass | None = None
+) -> Decoder:
     """Return *decode*, then each instance given the known related objects of *queryset*
     (a related manager's: ``book.author``), as Django's ``ModelIterable`` gives them.
 
     *decode* must decode model instances; it is returned as it is when there are none.
+    *instance_class* is the decoder's (see ``decode_models``): its instances, as the
+    model's, take the related object without going through the descriptors when that
+    stores exactly what ``setattr()`` would (:func:`_assigned_directly`).
     """
     private: Any = queryset  # Django's stubs leave the private attributes out.
+    model = queryset.model
     known = []
     for field, rel_objs in private._known_related_objects.items():
         attnames = [
-            field.attname
-            if from_field == "self"
-            else queryset.model._meta.get_field(from_field).attname
+            field.attname if from_field == "self" else model._meta.get_field(from_field).attname
             for from_field in field.from_fields
         ]
-        known.append((field, rel_objs, attnames, operator.attrgetter(*attnames)))
+        direct = _assigned_directly(model, field)
+        classes = set()
+        if direct is not None:
+            classes = {model} if instance_class is None else {model, instance_class(model)}
+        getter = operator.attrgetter(*attnames)
+        known.append((field, rel_objs, frozenset(attnames), getter, classes, direct))
     if not known:
         return decode
 
     def decode_known(rows: Sequence[Row]) -> list[Any]:
         instances = decode(rows)
+        # A router's allow_relation() may refuse a relation (Django raises then): only its
+        # own code can say. Django asks only the routers that have one.
+        routed = any(hasattr(each, "allow_relation") for each in router.routers)
         for obj in instances:
-            for field, rel_objs, attnames, getter in known:
+            for field, rel_objs, attnames, getter, classes, direct in known:
                 # As Django: never overwrite what select_related() loaded, and never read
                 # a deferred attribute to look the related object up.
-                if field.is_cached(obj) or any(name not in obj.__dict__ for name in attnames):
+                if field.is_cached(obj) or not obj.__dict__.keys() >= attnames:
                     continue
                 rel_obj = rel_objs.get(getter(obj))
-                if rel_obj is not None:
+                if rel_obj is None:
+                    continue
+                state = obj._state
+                if (
+                    routed
+                    or direct is None
+                    or type(obj) not in classes
+                    or not isinstance(rel_obj, direct.model)
+                    or state.db is None
+                    or state.db != rel_obj._state.db
+                ):
                     setattr(obj, field.name, rel_obj)
+                    continue
+                # What Django's descriptors store on this path (the key was found unchanged
+                # and nothing was cached for the relation).
+                obj.__dict__[field.attname] = getattr(rel_obj, direct.target)
+                state.fields_cache[field.cache_name] = rel_obj
         return instances
 
     return decode_known
+
+
+class _Direct(NamedTuple):
+    """What assigning a related object stores without its descriptors: the class it
+    must be an instance of, and the attname of its field the key copies."""
+
+    model: type[Model]
+    target: str
+
+
+def _assigned_directly(model: type[Model], field: Any) -> _Direct | None:
+    """Return how ``setattr(obj, field.name, rel_obj)`` can be done without descriptors.
+
+    That is for a ``ForeignKey`` (one key column, not one-to-one) of a *model* with no
+    ``__setattr__`` of its own, whose attributes are Django's own descriptors, on an
+    instance read from the database: ``ForwardManyToOneDescriptor.__set__`` then checks
+    the related object's class and the router (:func:`with_known_related` checks both
+    per object and leaves the rest to ``setattr()``), stores its key through
+    ``ForeignKeyDeferredAttribute`` (which drops nothing: the relation is not cached) and
+    caches it. ``None`` otherwise.
+    """
+    key = (model, field)
+    if key in _direct:
+        return _direct[key]
+    attributes: dict[str, Any] = {}
+    for klass in reversed(model.__mro__):
+        attributes.update(vars(klass))
+    relation, column = attributes.get(field.name), attributes.get(getattr(field, "attname", ""))
+    related_fields: Any = getattr(field, "related_fields", ())
+    direct = None
+    if (
+        model.__setattr__ is object.__setattr__
+        and type(relation) is ForwardManyToOneDescriptor
+        and relation.field is field
+        and type(column) is ForeignKeyDeferredAttribute
+        and column.field is field
+        and field.remote_field.multiple
+        and len(related_fields) == 1
+        and related_fields[0][0] is field
+    ):
+        remote: Any = field.remote_field.model  # a model class: the stubs allow a string
+        direct = _Direct(remote._meta.concrete_model, related_fields[0][1].attname)
+    _direct[key] = direct
+    return direct
+
+
+_direct: dict[tuple[type[Model], Any], _Direct | None] = {}
 
 
 def _dicts_decoder(
