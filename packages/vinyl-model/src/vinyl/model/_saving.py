@@ -33,7 +33,7 @@ __all__ = ["Save", "check_related", "prepare_save", "save_plan"]
 _RETURNING_UPDATES = hasattr(Model, "_assign_returned_values")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # Not frozen: see vinyl.model._writes.Execute.
 class Save:
     """A ``save()`` whose arguments Django accepts: what :func:`save_plan` runs."""
 

@@ -74,7 +74,7 @@ def _own_placeholder(field: Field[Any, Any]) -> bool:
     return hasattr(field, "get_placeholder_sql") or hasattr(field, "get_placeholder")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # Not frozen: see vinyl.model._writes.Execute.
 class Binding:
     """A write's statement from a kept one, or what keeping Django's statement needs.
 

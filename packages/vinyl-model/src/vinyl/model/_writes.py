@@ -57,7 +57,10 @@ def write_alias(obj: Model, using: str | None, operation: str) -> str:
     return alias
 
 
-@dataclass(frozen=True, slots=True)
+# Execute, Insert (and the Save and Binding of vinyl.model._saving and _statements): not
+# frozen, though never changed: a frozen dataclass's __init__ costs about three times as
+# much (object.__setattr__() per field), and every write makes them.
+@dataclass(slots=True)
 class Execute:
     """Run one statement (Django's ``%s`` paramstyle); the plan gets its row count.
 
@@ -69,7 +72,7 @@ class Execute:
     returning: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Insert:
     """Run one INSERT without ``RETURNING``; the plan gets the id the server assigned."""
 
