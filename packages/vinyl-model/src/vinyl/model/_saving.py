@@ -72,11 +72,6 @@ def prepare_save(
         raise ValueError("Cannot force both insert and updating in model saving.")
     meta: Any = obj._meta
     instance: Any = obj
-    deferred = {
-        f.attname
-        for f in meta.concrete_fields
-        if f.attname not in obj.__dict__ and f.generated is False
-    }
     fields: frozenset[str] | None = None
     if update_fields is not None:
         # An empty update_fields saves nothing (Django skips even its signals).
@@ -89,7 +84,12 @@ def prepare_save(
                 "The following fields do not exist in this model, are m2m fields, primary "
                 f"keys, or are non-concrete fields: {', '.join(unknown)}"
             )
-    elif not force_insert and deferred and using == obj._state.db and instance._is_pk_set():
+    elif (
+        not force_insert
+        and (deferred := _deferred(obj))
+        and using == obj._state.db
+        and instance._is_pk_set()
+    ):
         # An instance read with only()/defer() saves the fields it has, as in Django.
         loaded = {
             f.attname
@@ -119,7 +119,7 @@ def check_related(
     only = None if fields is None else set(fields)
     meta: Any = obj._meta
     field: Any
-    for field in _relations(meta):
+    for field in _concrete(meta).relations:
         if only is not None and field not in only:
             continue
         if not field.is_cached(obj):
@@ -152,22 +152,44 @@ def check_related(
                 )
 
 
-def _relations(meta: Any) -> tuple[Any, ...]:
-    """Return the relation fields among the concrete fields of *meta*.
+def _deferred(obj: Model) -> set[str]:
+    """Return the attnames of *obj*'s stored fields it holds no value for, as Django's save()."""
+    loaded = obj.__dict__
+    return {attname for attname in _concrete(obj._meta).stored if attname not in loaded}
 
-    The fields :func:`check_related` looks at, found once per model rather than once per
-    object (``bulk_create()`` checks every object). Found again whenever Django makes the
-    model's ``concrete_fields`` anew (a field added at run time).
+
+@dataclass(slots=True)
+class _Concrete:
+    """What a save reads of a model's concrete fields: found once per model, not per save.
+
+    (``bulk_create()`` checks every object.) Found again whenever Django makes the model's
+    ``concrete_fields`` anew (a field added at run time).
     """
+
+    #: ``meta.concrete_fields`` when found.
+    fields: Any
+    #: The relation fields, which :func:`check_related` looks at.
+    relations: tuple[Any, ...]
+    #: The attnames of the fields that are not generated (``generated is False``, as Django
+    #: tells the deferred fields of an instance).
+    stored: tuple[str, ...]
+
+
+def _concrete(meta: Any) -> _Concrete:
+    """Return the concrete fields of *meta* as a save reads them (see :class:`_Concrete`)."""
     concrete = meta.concrete_fields
-    found = _relation_fields.get(meta)
-    if found is None or found[0] is not concrete:
-        found = (concrete, tuple(field for field in concrete if field.is_relation))
-        _relation_fields[meta] = found
-    return found[1]
+    found = _concretes.get(meta)
+    if found is None or found.fields is not concrete:
+        found = _Concrete(
+            fields=concrete,
+            relations=tuple(field for field in concrete if field.is_relation),
+            stored=tuple(field.attname for field in concrete if field.generated is False),
+        )
+        _concretes[meta] = found
+    return found
 
 
-_relation_fields: dict[Any, tuple[Any, tuple[Any, ...]]] = {}
+_concretes: dict[Any, _Concrete] = {}
 
 
 def save_plan(save: Save) -> Plan[bool]:
@@ -266,9 +288,10 @@ def _save_table(
     force_update = save.force_update and not parent
     meta: Any = cls._meta
     table = _table(meta)
-    if not obj._is_pk_set(meta) and not isinstance(getattr(obj, meta.pk.attname), DatabaseDefault):
-        setattr(obj, meta.pk.attname, meta.pk.get_pk_value_on_save(obj))
     pk_set = obj._is_pk_set(meta)
+    if not pk_set and not isinstance(getattr(obj, meta.pk.attname), DatabaseDefault):
+        setattr(obj, meta.pk.attname, meta.pk.get_pk_value_on_save(obj))
+        pk_set = obj._is_pk_set(meta)
     if not pk_set and (force_update or update_fields):
         raise ValueError("Cannot force an update in save() with no primary key.")
     if (
