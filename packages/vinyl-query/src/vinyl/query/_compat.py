@@ -71,8 +71,9 @@ class ASemaphore:
     def __init__(self, value: int) -> None:
         self._size = value
         self._value = value
-        #: One future per waiting task, oldest first; its result hands the slot over.
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        #: One future per waiting task, oldest first: ``True`` hands the slot over,
+        #: ``False`` ends the wait (timed out).
+        self._waiters: collections.deque[asyncio.Future[bool]] = collections.deque()
 
     # A timeout parameter, not asyncio.timeout() around the call: the signature is
     # threading's, so that code written once calls both flavors alike.
@@ -81,36 +82,48 @@ class ASemaphore:
         if self._value and not self._waiters:
             self._value -= 1
             return True
-        waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         self._waiters.append(waiter)
+        # A timer that answers the waiter, not asyncio.timeout(): one handle, where a
+        # Timeout cost a context manager, a reschedule and an uncancel on every wait.
+        timer = None if timeout is None else loop.call_later(timeout, _time_out, waiter)
         try:
-            async with asyncio.timeout(timeout):
-                await waiter
-        except BaseException as exc:
-            if waiter.done() and not waiter.cancelled():
-                # A release handed the slot over before the timeout or the cancellation
-                # reached this task: taken after all, or passed on to the next waiter.
-                if isinstance(exc, TimeoutError):
-                    return True
+            taken: bool = await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled() and waiter.result():
+                # A release handed the slot over before the cancellation reached this
+                # task: passed on to the next waiter.
                 self.release()
-                raise
-            with contextlib.suppress(ValueError):  # a release dropped it already
-                self._waiters.remove(waiter)
-            if isinstance(exc, TimeoutError):
-                return False
+            else:
+                with contextlib.suppress(ValueError):  # a release dropped it already
+                    self._waiters.remove(waiter)
             raise
-        return True
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if not taken:
+            # Timed out first: a release handed nothing over (it skips a done waiter).
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+        return taken
 
     def release(self) -> None:
         """Give a slot back, to the longest waiter if there is one (never suspends)."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(True)
                 return
         if self._value >= self._size:
             raise ValueError("Semaphore released too many times")
         self._value += 1
+
+
+def _time_out(waiter: asyncio.Future[bool]) -> None:
+    """End *waiter*'s wait for a slot, unless a release answered it first."""
+    if not waiter.done():
+        waiter.set_result(False)
 
 
 class Semaphore:

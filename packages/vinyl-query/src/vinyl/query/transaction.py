@@ -194,7 +194,10 @@ class TransactionStack:
 
         They come in the order they were registered in, whichever blocks they went through.
         """
-        committed, self._committed = self._committed, []
+        committed = self._committed
+        if not committed:
+            return []
+        self._committed = []
         committed.sort(key=lambda numbered: numbered[0])
         return [callback for _, callback in committed]
 

@@ -199,7 +199,9 @@ class Transaction:
             # The exception that ended the block, if any, says more; otherwise say this.
             raise outlived_error(self.using, running)
         if committed:
-            await _run_committed(stack.take_callbacks())
+            callbacks = stack.take_callbacks()
+            if callbacks:
+                await _run_committed(callbacks)
 
     async def _leave(self, reason: str | None, handling: BaseException | None) -> None:
         """Give the enclosing level back, or the outermost block's connection (discarded if

@@ -202,7 +202,9 @@ class Transaction:
             # The exception that ended the block, if any, says more; otherwise say this.
             raise outlived_error(self.using, running)
         if committed:
-            _run_committed(stack.take_callbacks())
+            callbacks = stack.take_callbacks()
+            if callbacks:
+                _run_committed(callbacks)
 
     def _leave(self, reason: str | None, handling: BaseException | None) -> None:
         """Give the enclosing level back, or the outermost block's connection (discarded if
