@@ -174,9 +174,6 @@ class Scope:
         work) that is not done.
         """
         self.state = ScopeState.ENDED
-        if not self.members and not self.waiters:
-            # Only the owner took this level: no other task can still be using it.
-            return 0
         current = acurrent_owner()
         running = {task for task in self.waiters if task is not current}
         running.update(
@@ -431,6 +428,12 @@ class ConnectionScope:
             statement_failed(self._django, exc)
             return
         assert self._pool is not None and self._borrowed is not None
+        if exc is None:
+            # release() without its coroutine, as it ends after a statement that succeeded
+            # (reason is None, and a failing release propagates): one coroutine fewer for
+            # every statement outside a block.
+            await self._pool.release(self._borrowed)
+            return
         await release(self._pool, self._borrowed, self._alias, reason, exc)
 
 
