@@ -174,6 +174,9 @@ class Scope:
         work) that is not done.
         """
         self.state = ScopeState.ENDED
+        if not self.members and not self.waiters:
+            # Only the owner took this level: no other task can still be using it.
+            return 0
         current = acurrent_owner()
         running = {task for task in self.waiters if task is not current}
         running.update(
