@@ -14,8 +14,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any, Literal
+from uuid import UUID
 
 from psycopg2.extensions import Binary, adapt
 from psycopg2.extras import Inet, Json, Range
@@ -57,6 +60,14 @@ _RANGES = (Range, *_RANGE3)
 #: that is no format string.
 _LITERAL_ERRORS: tuple[type[Exception], ...] = (TypeError, ValueError, *DRIVER_ERRORS)
 _ADAPTERS = (Json, Inet, Range, Binary, list, *_JSON3, *_BINARY3, *_RANGE3, *_ADDRESSES)
+#: Exact types of most parameters, none of them an adapter nor a subclass of one (checked
+#: here): :meth:`PostgreSQLDialect.prepare_params` passes such a value by one set lookup,
+#: not an ``isinstance()`` against each adapter class (up to fifteen).
+_NOT_ADAPTERS = frozenset(
+    kind
+    for kind in (str, int, float, bool, type(None), bytes, Decimal, UUID, date, datetime, time)
+    if not issubclass(kind, _ADAPTERS)
+)
 
 
 @lru_cache(maxsize=4096)
@@ -198,7 +209,7 @@ class PostgreSQLDialect:
             return params
         # A loop, not any() over a generator: every statement with parameters comes here.
         for param in params:
-            if isinstance(param, _ADAPTERS):
+            if type(param) not in _NOT_ADAPTERS and isinstance(param, _ADAPTERS):
                 return [_plain(p) for p in params]
         return params
 
