@@ -666,3 +666,72 @@ async def test_a_filter_on_a_reverse_relation_gives_djangos_rows_every_time(
         expected = sorted(djangos.values_list("pk", flat=True))
         ours = Author.avinyl.using(library.vinyl).filter(**{lookup: key})
         assert sorted(await ours.values_list("pk", flat=True)) == expected
+
+
+#: Querysets in each state a copy carries over (id, how it is made from a vinyl queryset).
+COPIED: list[tuple[str, Build]] = [
+    ("new", lambda qs, v: qs),
+    ("filtered", lambda qs, v: qs.filter(pages__gte=v[0]).order_by("pk")),
+    ("values_list", lambda qs, v: qs.filter(pages__gte=v[0]).values_list("title", flat=True)),
+    ("named", lambda qs, v: qs.values_list("title", "pages", named=True)),
+    ("values", lambda qs, v: qs.filter(title__startswith=v[1]).values("title")),
+    ("prefetch", lambda qs, v: qs.prefetch_related("tags").filter(pages__lt=v[0])),
+    ("for_write", lambda qs, v: _with(qs.filter(pages__gte=v[0]), _for_write=True)),
+    ("sticky", lambda qs, v: qs._next_is_sticky()),
+    ("hints", lambda qs, v: _with(qs, _hints={"instance": v}, _known_related_objects={1: {}})),
+    ("router", lambda qs, v: Book.avinyl.using(None).filter(pages__gte=v[0])),
+]
+if hasattr(models, "FETCH_PEERS"):  # Django 6.1 and later
+    peers: Any = getattr(models, "FETCH_PEERS", None)
+    COPIED.append(("fetch_mode", lambda qs, v: qs.fetch_mode(peers)))
+
+
+def _with(queryset: Any, **attributes: Any) -> Any:
+    for name, value in attributes.items():
+        setattr(queryset, name, value)
+    return queryset
+
+
+def _copy_state(queryset: Any) -> tuple[dict[str, Any], str]:
+    """Return *queryset*'s attributes but its query and shape, and its query's SQL."""
+    sql = str(queryset.query)
+    shapes = ("_query", "_shape", "_shape_values")
+    return {k: v for k, v in vars(queryset).items() if k not in shapes}, sql
+
+
+@pytest.mark.parametrize("build", [c[1] for c in COPIED], ids=[c[0] for c in COPIED])
+async def test_a_copy_holds_what_djangos_copy_holds(library: DB, build: Build) -> None:
+    # Twice: the second builder calls are made from templates.
+    for values in [(100, "R"), (200, "B")]:
+        queryset = build(Book.avinyl.using(library.vinyl), values)
+        djangos = QuerySet._clone(queryset)  # type: ignore[attr-defined]
+        ours = queryset._clone()
+        assert type(ours) is type(djangos)
+        ours_state, ours_sql = _copy_state(ours)
+        djangos_state, djangos_sql = _copy_state(djangos)
+        assert ours_sql == djangos_sql
+        assert set(ours_state) == set(djangos_state)
+        for name, value in djangos_state.items():
+            assert type(ours_state[name]) is type(value) and ours_state[name] == value, name
+            # The dicts Django shares with the original, or makes anew.
+            original = vars(queryset)[name]
+            assert (ours_state[name] is original) is (value is original), name
+        # A builder call (a template's, the second time) copies as Django's does.
+        chained = queryset.filter(pages__lt=1000)
+        theirs = QuerySet._chain(queryset).filter(pages__lt=1000)  # type: ignore[attr-defined]
+        assert _copy_state(chained) == _copy_state(theirs)
+
+
+async def test_a_queryset_class_with_its_own_init_is_copied_by_djangos_clone(
+    library: DB,
+) -> None:
+    class Counted(VinylQuerySet[Any]):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.counted = True
+
+    queryset: Any = Counted(model=Book, using=library.vinyl).filter(pages__gte=100)
+    again: Any = Counted(model=Book, using=library.vinyl).filter(pages__gte=200).values_list("pk")
+    assert queryset._clone().counted and again.counted
+    theirs = Book.objects.using(library.django).filter(pages__gte=200).values_list("pk")
+    assert sorted([row async for row in again]) == sorted(theirs)

@@ -29,13 +29,14 @@ from vinyl.model._messages import django_async_method, no_chunked_fetching, refu
 from vinyl.model._plans import filter_shape, plannable
 from vinyl.model._templates import TEMPLATES, Pending, root, where_of
 from vinyl.query._async import transaction
+from vinyl.query._djangocompat import HAS_FETCH_MODES
 
 #: Django's ``QuerySet.query`` property, whose setter ``VinylQuerySet.query`` extends.
 _DJANGO_QUERY: property = QuerySet.query  # type: ignore[assignment]
 #: ``object.__class__``, whose setter ``VinylQuerySet.__class__`` extends.
 _OBJECT_CLASS: Any = object.__dict__["__class__"]
-#: Django's ``QuerySet._clone()``, which ``VinylQuerySet._unbuilt()`` relies on.
-_DJANGO_CLONE: Any = QuerySet._clone  # type: ignore[attr-defined]
+#: Whether Django's querysets may be built in place (Django 6.1's ``_avoid_cloning()``).
+_IN_PLACE_BUILDING: bool = hasattr(QuerySet, "_avoid_cloning")
 
 __all__ = ["VinylQuerySet", "prefetch_related_objects"]
 
@@ -205,6 +206,47 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
             clone._iterable_class, clone._fields = template.iterable_class, template.fields
         return self._traced(clone, call, values)
 
+    def _clone(self) -> Self:
+        """Return a copy of the queryset; as Django's ``_clone()``."""
+        if not _copies_plainly(type(self)):
+            copied: Self = super()._clone()  # type: ignore[misc]
+            return copied
+        query = self.query.chain()
+        clone = self._copy()
+        clone._query = query  # type: ignore[attr-defined]
+        return clone
+
+    def _copy(self) -> Self:
+        """Return Django's ``_clone()`` of this queryset without its query, made without
+        ``__init__``: what ``QuerySet.__init__`` sets, but what ``_clone()`` sets after it.
+
+        Only for a class whose querysets Django's ``__init__`` makes (see
+        :func:`_copies_plainly`). Attribute statements, as Django's: the copy keeps the
+        compact layout, whose attributes read faster than a dict's.
+        """
+        cls: Any = type(self)
+        private: Any = self  # Django's stubs leave the private attributes out.
+        clone: Any = cls.__new__(cls)
+        clone.model = self.model
+        clone._db = private._db
+        clone._hints = private._hints or {}
+        clone._result_cache = None
+        clone._sticky_filter = private._sticky_filter
+        clone._for_write = private._for_write
+        clone._prefetch_related_lookups = private._prefetch_related_lookups[:]
+        clone._prefetch_done = False
+        clone._known_related_objects = private._known_related_objects
+        clone._iterable_class = private._iterable_class
+        if HAS_FETCH_MODES:
+            clone._fetch_mode = private._fetch_mode
+        clone._fields = private._fields
+        clone._defer_next_filter = False
+        clone._deferred_filter = None
+        if _IN_PLACE_BUILDING:
+            clone._cloning_enabled = True
+        result: Self = clone
+        return result
+
     def _unbuilt(self, pending: Pending) -> Any:
         """Return Django's ``_chain()`` copy of this queryset, whose query is *pending*.
 
@@ -214,10 +256,15 @@ class VinylQuerySet[T](AsyncEvaluation[T], QuerySet[Any]):
         """
         private: Any = self  # Django's stubs leave the private attributes out.
         cls: Any = type(self)
-        if cls._clone is not _DJANGO_CLONE or not getattr(self, "_cloning_enabled", True):
+        if cls._clone is not VinylQuerySet._clone or not getattr(self, "_cloning_enabled", True):
             clone = private._chain()
             # Not the query setter: it would reset the iterable class of values().
             clone._query = pending.build()
+            return clone
+        if _copies_plainly(cls) and not private._sticky_filter and not private._deferred_filter:
+            # _chain() would copy (_clone()) and change nothing more.
+            clone = private._copy()
+            clone._pending = pending
             return clone
         state = self.__dict__
         query = state.get("_query")
@@ -641,6 +688,33 @@ def _unbuilt_roots(cls: type[Any]) -> bool:
         between = mro[mro.index(VinylQuerySet) + 1 : mro.index(QuerySet)]
         unbuilt = _unbuilt_root_classes[cls] = all("__init__" not in vars(c) for c in between)
     return unbuilt
+
+
+#: Per queryset class: whether ``VinylQuerySet._copy()`` copies its querysets as Django's
+#: ``_clone()`` does.
+_plain_copies: dict[type[Any], bool] = {}
+
+
+def _copies_plainly(cls: type[Any]) -> bool:
+    """Return whether ``VinylQuerySet._copy()`` makes Django's ``_clone()`` of *cls*'s querysets.
+
+    When Django's ``__init__`` (and vinyl's, which adds nothing to a copy) alone makes
+    them, and, checked once per class, a copy of a queryset holds exactly what Django's
+    holds (the attributes Django's version sets).
+    """
+    plain = _plain_copies.get(cls)
+    if plain is None:
+        mro = cls.__mro__
+        others = [c for c in mro[: mro.index(QuerySet)] if c is not VinylQuerySet]
+        plain = all("__init__" not in vars(c) for c in others)
+        if plain:
+            made = cls(query=Query(None))
+            djangos = QuerySet._clone(made)  # type: ignore[attr-defined]
+            copied = made._copy()
+            copied._query = djangos._query
+            plain = vars(copied) == vars(djangos)
+        _plain_copies[cls] = plain
+    return plain
 
 
 def _names(arguments: tuple[Any, ...]) -> bool:
