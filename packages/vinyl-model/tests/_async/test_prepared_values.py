@@ -156,10 +156,14 @@ async def test_every_field_prepares_every_value_as_django_does(db: DB) -> None:
             ours = outcome(partial(_values.prepare_value, field, value, connection, kinds))
             assert ours == djangos, (field, value)
             column = _values.prepare_column(field, [value, value], connection)
+            # A column of one value (a save()'s INSERT) decides alike, on its own path.
+            one = _values.prepare_column(field, [value], connection)
+            assert (one is None) is (column is None), (field, value)
             if column is not None:
                 fast += 1
                 assert djangos[0] == "value", (field, value)
                 assert [outcome(partial(_same, v)) for v in column] == [djangos, djangos]
+                assert [outcome(partial(_same, v)) for v in one or ()] == [djangos]
     # The fast path was taken (the text, integer and decimal fields on every server).
     assert fast > 40
 

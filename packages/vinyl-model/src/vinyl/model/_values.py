@@ -167,6 +167,11 @@ def prepare_column(
     kinds = unchanged_types(field, connection)
     if not kinds:
         return None
+    if len(column) == 1:
+        # One row (a save()): the same test on its one value, without a pass over a column.
+        value = column[0]
+        kind = type(value)
+        return [value] if kind in kinds and (kind is not Decimal or value.is_finite()) else None
     found = set(map(type, column))
     if not found.issubset(kinds):
         return None
