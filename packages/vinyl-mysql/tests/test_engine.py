@@ -117,8 +117,25 @@ def test_pymysql_stands_in_for_mysqlclient_when_it_is_missing() -> None:
         "import vinyl.mysql_backend.base as base\n"
         "from vinyl.mysql.pymysql_driver import PyMySQLDriver\n"
         "assert sys.modules['MySQLdb'] is sys.modules['pymysql']\n"
-        "assert type(base.DatabaseWrapper.vinyl_sync_driver) is PyMySQLDriver\n"
+        "assert type(base.DatabaseWrapper.vinyl_sync_driver.driver) is PyMySQLDriver\n"
         "assert 'vinyl.mysql.mysqlclient_driver' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_process_running_vinyl_async_alone_never_imports_vinyl_sync() -> None:
+    # A fresh interpreter: the ENGINE loaded and vinyl_async imported, as an async process
+    # does; vinyl_sync's pools and the sync driver are imported when first used.
+    code = (
+        "import sys\n"
+        "import vinyl.mysql_backend.base as base\n"
+        "import vinyl_async\n"
+        "sync = ['vinyl.query._sync', 'vinyl.mysql._dbapi', 'vinyl.mysql.mysqlclient_driver',\n"
+        "        'vinyl.mysql.pymysql_driver']\n"
+        "loaded = [m for m in sync if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "name = type(base.DatabaseWrapper.vinyl_sync_driver.driver).__name__\n"
+        "assert name == ('MySQLclientDriver' if base.MYSQLCLIENT else 'PyMySQLDriver'), name\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -260,6 +260,30 @@ def test_an_unconnected_wrappers_features_follow_the_version_a_pool_reads() -> N
     assert wrapper.connection is None
 
 
+def test_a_process_running_vinyl_async_alone_never_imports_vinyl_sync() -> None:
+    # A fresh interpreter: the ENGINE loaded and vinyl_async imported, as an async process
+    # does; vinyl_sync's pools and the sync driver are imported when first used.
+    code = (
+        "import sys, django\n"
+        "from django.conf import settings\n"
+        "settings.configure(\n"
+        "    DATABASES={'default': {'ENGINE': 'vinyl.postgresql_backend', 'NAME': 'x'}},\n"
+        "    INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth'],\n"
+        ")\n"
+        "django.setup()\n"
+        "import vinyl_async\n"
+        "from django.db.backends.postgresql.psycopg_any import is_psycopg3\n"
+        "from vinyl.query.databases import get_backend\n"
+        "backend = get_backend('default')\n"
+        "sync = ['vinyl.query._sync', 'vinyl.pg.psycopg2_driver', 'vinyl.pg.psycopg_driver']\n"
+        "loaded = [m for m in sync if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "name = type(backend.sync_driver.driver).__name__\n"
+        "assert name == ('PsycopgDriver' if is_psycopg3 else 'Psycopg2Driver'), name\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_a_process_running_vinyl_sync_alone_never_imports_asyncpg() -> None:
     # A fresh interpreter: the ENGINE loaded, vinyl_sync imported, a field's converters and
     # a driver error translated, as a sync read does (no server needed for these).

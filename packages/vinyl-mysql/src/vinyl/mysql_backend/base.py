@@ -44,22 +44,20 @@ from vinyl.mysql import server
 from vinyl.mysql.dialect import MySQLDialect
 from vinyl.mysql.server import SERVER_DATA_SQL, ServerData
 from vinyl.mysql_backend.creation import DatabaseCreation
-from vinyl.query.backend import Driver, DriverOnDemand, VinylDatabaseWrapperMixin
+from vinyl.query.backend import DriverOnDemand, SyncDriverOnDemand, VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
 
 #: Whether Django's connection runs on mysqlclient: ``MySQLdb`` is not PyMySQL in its place
 #: (installed above, or by the project's settings as PyMySQL's documentation suggests).
 MYSQLCLIENT = MySQLdb is not pymysql
 
-_SYNC_DRIVER: Driver
-if MYSQLCLIENT:
-    from vinyl.mysql.mysqlclient_driver import MySQLclientDriver
-
-    _SYNC_DRIVER = MySQLclientDriver()
-else:
-    from vinyl.mysql.pymysql_driver import PyMySQLDriver
-
-    _SYNC_DRIVER = PyMySQLDriver()
+#: The sync driver, imported when first used (an async process never does): mysqlclient's
+#: when Django's connection runs on it, else PyMySQL's.
+_SYNC_DRIVER = (
+    SyncDriverOnDemand("vinyl.mysql.mysqlclient_driver", "MySQLclientDriver")
+    if MYSQLCLIENT
+    else SyncDriverOnDemand("vinyl.mysql.pymysql_driver", "PyMySQLDriver")
+)
 
 #: Whether the async flavor runs on asyncmy: it is installed (else aiomysql).
 ASYNCMY = importlib.util.find_spec("asyncmy") is not None

@@ -31,20 +31,16 @@ from vinyl.pg.dialect import PSYCOPG2
 from vinyl.postgresql_backend.creation import DatabaseCreation
 from vinyl.postgresql_backend.operations import DatabaseOperations
 from vinyl.query import databases
-from vinyl.query.backend import Driver, DriverOnDemand, VinylDatabaseWrapperMixin
+from vinyl.query.backend import DriverOnDemand, SyncDriverOnDemand, VinylDatabaseWrapperMixin
 from vinyl.query.databases import POOL_OPTIONS
 
-_SYNC_DRIVER: Driver
-if is_psycopg3:
-    # Django's own connection runs on psycopg 3 whenever it is installed; vinyl's sync
-    # flavor runs on the driver Django's does (vinyl.pg.psycopg_driver).
-    from vinyl.pg.psycopg_driver import PsycopgDriver
-
-    _SYNC_DRIVER = PsycopgDriver()
-else:
-    from vinyl.pg.psycopg2_driver import Psycopg2Driver
-
-    _SYNC_DRIVER = Psycopg2Driver()
+# Django's own connection runs on psycopg 3 whenever it is installed; vinyl's sync flavor
+# runs on the driver Django's does, imported when first used (an async process never does).
+_SYNC_DRIVER = (
+    SyncDriverOnDemand("vinyl.pg.psycopg_driver", "PsycopgDriver")
+    if is_psycopg3
+    else SyncDriverOnDemand("vinyl.pg.psycopg2_driver", "Psycopg2Driver")
+)
 
 __all__ = ["DatabaseWrapper"]
 

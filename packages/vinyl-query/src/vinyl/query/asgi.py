@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.utils import load_backend
-from vinyl.query import _async, _sync
+from vinyl.query import _async
 from vinyl.query.backend import VinylDatabaseWrapperMixin
 from vinyl.query.databases import get_backend
 
@@ -99,6 +99,9 @@ class ASGILifespanHandler:
         except Exception as exc:
             error = exc
         try:
+            # Imported here: an async process that never used vinyl_sync has not loaded it.
+            from vinyl.query import _sync
+
             # Closing sockets of idle connections: the server is stopping, nothing else waits.
             _sync.close_pools()
         except Exception as exc:

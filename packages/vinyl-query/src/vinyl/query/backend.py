@@ -69,6 +69,7 @@ __all__ = [
     "PooledConnection",
     "QueryLogging",
     "Row",
+    "SyncDriverOnDemand",
     "VinylDatabaseWrapperMixin",
     "closed_error",
     "dbapi_error_class",
@@ -339,11 +340,11 @@ class AsyncDriver(Protocol):
     async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncPool: ...
 
 
-class DriverOnDemand:
-    """An :class:`AsyncDriver` imported when its first pool opens: *name* of *module*.
+class _OnDemand[D]:
+    """A driver imported on first use: *name* of *module*.
 
-    An ENGINE names its async driver so: a process running the sync flavor alone never
-    loads the async driver's library (asyncpg, asyncmy: about 3 MiB of memory each).
+    Two threads using it first at once may each build one; either serves, as a driver
+    holds no state.
     """
 
     def __init__(self, module: str, name: str) -> None:
@@ -351,10 +352,18 @@ class DriverOnDemand:
         self.name = name
 
     @cached_property
-    def driver(self) -> AsyncDriver:
+    def driver(self) -> D:
         """The driver itself, imported on first use."""
-        driver: AsyncDriver = getattr(import_module(self.module), self.name)()
+        driver: D = getattr(import_module(self.module), self.name)()
         return driver
+
+
+class DriverOnDemand(_OnDemand[AsyncDriver]):
+    """An :class:`AsyncDriver` imported when its first pool opens: *name* of *module*.
+
+    An ENGINE names its async driver so: a process running the sync flavor alone never
+    loads the async driver's library (asyncpg, asyncmy: about 3 MiB of memory each).
+    """
 
     async def create_pool(self, config: PoolConfig, dialect: Dialect) -> AsyncPool:
         """Return a started pool of the driver for *config*."""
@@ -406,6 +415,22 @@ class Driver(Protocol):
         closed: Django owns *raw* (``vinyl.query.djangoatomic``).
         """
         ...
+
+
+class SyncDriverOnDemand(_OnDemand[Driver]):
+    """A :class:`Driver` imported when first used: *name* of *module*.
+
+    An ENGINE names its sync driver so: a process running the async flavor alone never
+    loads vinyl_sync's pools (``vinyl.query._sync``) and the sync driver's module.
+    """
+
+    def create_pool(self, config: PoolConfig, dialect: Dialect) -> Pool:
+        """Return a started pool of the driver for *config*."""
+        return self.driver.create_pool(config, dialect)
+
+    def adopt(self, raw: object, alias: str) -> Connection | None:
+        """Return the driver's :meth:`Driver.adopt` of *raw*."""
+        return self.driver.adopt(raw, alias)
 
 
 class QueryLogging:

@@ -26,7 +26,6 @@ from django.core.signals import setting_changed
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
-from vinyl.query import _sync
 from vinyl.query.backend import VinylDatabaseWrapperMixin
 from vinyl.query.djangoatomic import mirror_in_tests
 
@@ -121,4 +120,8 @@ class VinylDatabaseCreationMixin:
         setting_changed.send(
             sender=type(self), setting="DATABASES", value=settings.DATABASES, enter=False
         )
+        # Imported here: every ENGINE imports this module, and an async process never loads
+        # vinyl_sync otherwise.
+        from vinyl.query import _sync
+
         _sync.close_pools()
