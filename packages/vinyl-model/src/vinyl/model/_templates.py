@@ -51,6 +51,9 @@ class Template:
         own parent's by its conditions' values alone. Its conditions come first, then one
         per value (so a value Django refuses raises Django's error here, as ``filter()``).
         """
+        if not self.conditions:
+            # values(), order_by()...: no value to prepare (filter() always has one).
+            return Pending(self.query, tuple(parent))
         prepared = [c.prepare(value) for c, value in zip(self.conditions, values, strict=True)]
         return Pending(self.query, (*parent, *prepared))
 
