@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import vinyl_async
 from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.db.models import Count, QuerySet, lookups
@@ -735,3 +736,68 @@ async def test_a_queryset_class_with_its_own_init_is_copied_by_djangos_clone(
     assert queryset._clone().counted and again.counted
     theirs = Book.objects.using(library.django).filter(pages__gte=200).values_list("pk")
     assert sorted([row async for row in again]) == sorted(theirs)
+
+
+class TaggedQuerySet(QuerySet[Any]):
+    """A Django queryset whose ``_clone()`` carries state of its own to every copy."""
+
+    tag: str | None = None
+
+    def tagged(self, tag: str) -> TaggedQuerySet:
+        clone = self._chain()  # type: ignore[attr-defined]
+        clone.tag = tag
+        result: TaggedQuerySet = clone
+        return result
+
+    def _clone(self) -> TaggedQuerySet:
+        clone = super()._clone()  # type: ignore[misc]
+        clone.tag = self.tag
+        result: TaggedQuerySet = clone
+        return result
+
+
+class QueryReadingQuerySet(QuerySet[Any]):
+    """A Django queryset with an ``__init__``, whose ``_clone()`` reads the query."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: str | None = None
+
+    def _clone(self) -> QueryReadingQuerySet:
+        clone = super()._clone()  # type: ignore[misc]
+        clone.seen = type(self.query).__name__
+        result: QueryReadingQuerySet = clone
+        return result
+
+
+class ChainCountingQuerySet(QuerySet[Any]):
+    """A Django queryset whose ``_chain()`` counts the builder calls."""
+
+    chained = 0
+
+    def _chain(self) -> ChainCountingQuerySet:
+        clone = super()._chain()  # type: ignore[misc]
+        clone.chained = self.chained + 1
+        result: ChainCountingQuerySet = clone
+        return result
+
+
+async def test_a_custom_clone_or_chain_runs_on_every_copy_as_in_django(library: DB) -> None:
+    # from_queryset()'s class puts VinylQuerySet (and its own _clone()) first in the MRO:
+    # the user's copy must still run, also when a builder call is made from a template.
+    def vinyl_of(queryset_class: type[Any]) -> Any:
+        return vinyl_async.VinylManager.from_queryset(queryset_class)().__get__(None, Book)
+
+    tagged = vinyl_of(TaggedQuerySet).using(library.vinyl).tagged("t")
+    djangos_tagged: Any = TaggedQuerySet(model=Book, using=library.django).tagged("t")
+    reading = vinyl_of(QueryReadingQuerySet).using(library.vinyl)
+    djangos_reading = QueryReadingQuerySet(model=Book, using=library.django)
+    counting = vinyl_of(ChainCountingQuerySet).using(library.vinyl)
+    djangos_counting = ChainCountingQuerySet(model=Book, using=library.django)
+    for pages in (100, 200, 300):
+        built = tagged.filter(pages__gte=pages).values_list("title", flat=True)
+        expected = djangos_tagged.filter(pages__gte=pages).values_list("title", flat=True)
+        assert (built.tag, sorted([t async for t in built])) == (expected.tag, sorted(expected))
+        assert reading.filter(pages__gte=pages).seen == djangos_reading.filter(pages=1).seen
+        chained = counting.filter(pages__gte=pages).order_by("pk")
+        assert chained.chained == djangos_counting.filter(pages=1).order_by("pk").chained

@@ -255,11 +255,12 @@ class VinylQuerySet[T](SyncEvaluation[T], QuerySet[Any]):
 
         The query is built when something first reads it (``__getattr__``); until then
         this queryset's own query is neither built nor copied. Built at once where Django
-        would not copy: a custom ``_clone()``, Django 6.1's in-place building.
+        would not copy, or where user code copies: a custom ``_clone()`` or ``_chain()``
+        (which may read the query), Django 6.1's in-place building.
         """
         private: Any = self  # Django's stubs leave the private attributes out.
         cls: Any = type(self)
-        if cls._clone is not VinylQuerySet._clone or not getattr(self, "_cloning_enabled", True):
+        if _copies_its_own_way(cls) or not getattr(self, "_cloning_enabled", True):
             clone = private._chain()
             # Not the query setter: it would reset the iterable class of values().
             clone._query = pending.build()
@@ -702,14 +703,15 @@ def _copies_plainly(cls: type[Any]) -> bool:
     """Return whether ``VinylQuerySet._copy()`` makes Django's ``_clone()`` of *cls*'s querysets.
 
     When Django's ``__init__`` (and vinyl's, which adds nothing to a copy) alone makes
-    them, and, checked once per class, a copy of a queryset holds exactly what Django's
-    holds (the attributes Django's version sets).
+    them, no user code copies them (:func:`_copies_its_own_way`), and, checked once per
+    class, a copy of a queryset holds exactly what Django's holds (the attributes Django's
+    version sets).
     """
     plain = _plain_copies.get(cls)
     if plain is None:
-        mro = cls.__mro__
-        others = [c for c in mro[: mro.index(QuerySet)] if c is not VinylQuerySet]
-        plain = all("__init__" not in vars(c) for c in others)
+        plain = not _copies_its_own_way(cls) and all(
+            "__init__" not in vars(c) for c in _user_classes(cls)
+        )
         if plain:
             made = cls(query=Query(None))
             djangos = QuerySet._clone(made)  # type: ignore[attr-defined]
@@ -718,6 +720,31 @@ def _copies_plainly(cls: type[Any]) -> bool:
             plain = vars(copied) == vars(djangos)
         _plain_copies[cls] = plain
     return plain
+
+
+#: Per queryset class: whether a class of the user's defines ``_clone()`` or ``_chain()``.
+_own_copies: dict[type[Any], bool] = {}
+
+
+def _copies_its_own_way(cls: type[Any]) -> bool:
+    """Return whether a class of *cls* other than vinyl's and Django's defines ``_clone()`` or
+    ``_chain()``: user code that copies state of its own, and may read the query.
+
+    Such a class can come after ``VinylQuerySet`` in the MRO (``from_queryset()``'s class),
+    where ``VinylQuerySet._clone()`` hides it from a look at ``cls._clone``.
+    """
+    own = _own_copies.get(cls)
+    if own is None:
+        own = _own_copies[cls] = any(
+            "_clone" in vars(c) or "_chain" in vars(c) for c in _user_classes(cls)
+        )
+    return own
+
+
+def _user_classes(cls: type[Any]) -> list[type[Any]]:
+    """Return the classes of *cls*'s MRO before Django's ``QuerySet`` that are not vinyl's."""
+    mro = cls.__mro__
+    return [c for c in mro[: mro.index(QuerySet)] if c not in VinylQuerySet.__mro__]
 
 
 def _names(arguments: tuple[Any, ...]) -> bool:
