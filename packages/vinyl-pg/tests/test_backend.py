@@ -260,17 +260,23 @@ def test_an_unconnected_wrappers_features_follow_the_version_a_pool_reads() -> N
     assert wrapper.connection is None
 
 
+#: The start of a script for a fresh interpreter: Django set up on the ENGINE, no server
+#: needed.
+_CONFIGURED = (
+    "import sys, django\n"
+    "from django.conf import settings\n"
+    "settings.configure(\n"
+    "    DATABASES={'default': {'ENGINE': 'vinyl.postgresql_backend', 'NAME': 'x'}},\n"
+    "    INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth'],\n"
+    ")\n"
+    "django.setup()\n"
+)
+
+
 def test_a_process_running_vinyl_async_alone_never_imports_vinyl_sync() -> None:
     # A fresh interpreter: the ENGINE loaded and vinyl_async imported, as an async process
     # does; vinyl_sync's pools and the sync driver are imported when first used.
-    code = (
-        "import sys, django\n"
-        "from django.conf import settings\n"
-        "settings.configure(\n"
-        "    DATABASES={'default': {'ENGINE': 'vinyl.postgresql_backend', 'NAME': 'x'}},\n"
-        "    INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth'],\n"
-        ")\n"
-        "django.setup()\n"
+    code = _CONFIGURED + (
         "import vinyl_async\n"
         "from django.db.backends.postgresql.psycopg_any import is_psycopg3\n"
         "from vinyl.query.databases import get_backend\n"
@@ -287,14 +293,7 @@ def test_a_process_running_vinyl_async_alone_never_imports_vinyl_sync() -> None:
 def test_a_process_running_vinyl_sync_alone_never_imports_asyncpg() -> None:
     # A fresh interpreter: the ENGINE loaded, vinyl_sync imported, a field's converters and
     # a driver error translated, as a sync read does (no server needed for these).
-    code = (
-        "import sys, django\n"
-        "from django.conf import settings\n"
-        "settings.configure(\n"
-        "    DATABASES={'default': {'ENGINE': 'vinyl.postgresql_backend', 'NAME': 'x'}},\n"
-        "    INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth'],\n"
-        ")\n"
-        "django.setup()\n"
+    code = _CONFIGURED + (
         "import psycopg2, vinyl_sync\n"
         "from django.contrib.auth.models import Group\n"
         "from django.db import connections\n"
