@@ -150,10 +150,16 @@ def prepare_value(
     field: Field[Any, Any], value: Any, connection: BaseDatabaseWrapper, kinds: frozenset[type]
 ) -> Any:
     """Return ``field.get_db_prep_save(value, connection)``; *kinds*: :func:`unchanged_types`."""
-    kind = type(value)
-    if kind in kinds and (kind is not Decimal or value.is_finite()):
+    if _kept_as_is(value, kinds):
         return value
     return field.get_db_prep_save(value, connection=connection)
+
+
+def _kept_as_is(value: Any, kinds: frozenset[type]) -> bool:
+    """Return whether ``get_db_prep_save()`` returns *value* as it is: its type is one of
+    *kinds* (:func:`unchanged_types`), and a ``Decimal`` is finite."""
+    kind = type(value)
+    return kind in kinds and (kind is not Decimal or value.is_finite())
 
 
 def prepare_column(
@@ -168,10 +174,8 @@ def prepare_column(
     if not kinds:
         return None
     if len(column) == 1:
-        # One row (a save()): the same test on its one value, without a pass over a column.
-        value = column[0]
-        kind = type(value)
-        return [value] if kind in kinds and (kind is not Decimal or value.is_finite()) else None
+        # One row (a save()): prepare_value()'s test, without a pass over a column.
+        return [column[0]] if _kept_as_is(column[0], kinds) else None
     found = set(map(type, column))
     if not found.issubset(kinds):
         return None
